@@ -1,0 +1,34 @@
+# Two commands do all set-up on a fresh machine:
+#   make demo   -> virtualenv + install + the main job on the shipped example
+#   make test   -> virtualenv + install + the test suite (what CI runs)
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint validate bench sample clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m recsys_causal.demo
+
+test: $(STAMP)
+	$(BIN)/ruff check recsys_causal tests benchmarks
+	$(BIN)/python -m pytest -m "not slow"
+
+validate: $(STAMP)
+	$(BIN)/python -m pytest -m slow
+
+sample: $(STAMP)
+	$(BIN)/python -m recsys_causal.simulate.sample decision_logs
+
+lint: $(STAMP)
+	$(BIN)/ruff check recsys_causal tests benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,173 @@
+"""The result type shared by every estimator: :class:`Estimate` and a table of them, :class:`EstimateTable`.
+
+An IPS value, a CUPED lift and a segment effect all come back as an ``Estimate`` so the gate, the report and a
+notebook treat them alike.
+
+>>> from recsys_causal.estimate import Estimate
+>>> e = Estimate.from_normal(name="ctr lift", value=0.02, se=0.005, n=1000, method="welch")
+>>> round(e.ci_low, 4), round(e.ci_high, 4)
+(0.0102, 0.0298)
+>>> e.to_frame()[["name", "value", "se"]].shape
+(1, 3)
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A point estimate with its uncertainty.
+
+    ``value`` is the estimate, ``se`` its standard error, ``(ci_low, ci_high)`` a ``1 - alpha`` interval,
+    ``p_value`` a two-sided p-value against ``null`` when one applies, ``n`` the number of independent
+    units behind it, ``method`` how it was computed, ``warnings`` anything the reader should know, and
+    ``details`` free-form extra fields (for example the metric, the variant or the policy name).
+    """
+
+    name: str
+    value: float
+    se: float
+    ci_low: float
+    ci_high: float
+    n: int
+    method: str
+    alpha: float = 0.05
+    p_value: float | None = None
+    null: float | None = None
+    warnings: tuple[str, ...] = ()
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_normal(
+        cls,
+        *,
+        name: str,
+        value: float,
+        se: float,
+        n: int,
+        method: str,
+        alpha: float = 0.05,
+        null: float | None = 0.0,
+        df: float | None = None,
+        warnings: Iterable[str] = (),
+        details: Mapping[str, Any] | None = None,
+    ) -> Estimate:
+        """Build an estimate with a Wald interval (normal, or Student t when ``df`` is given)."""
+        dist = stats.t(df) if df is not None and np.isfinite(df) else stats.norm
+        q = float(dist.ppf(1 - alpha / 2))
+        p = None
+        if null is not None and se > 0 and np.isfinite(se):
+            p = float(2 * dist.sf(abs(value - null) / se))
+        return cls(
+            name=name,
+            value=float(value),
+            se=float(se),
+            ci_low=float(value - q * se),
+            ci_high=float(value + q * se),
+            n=int(n),
+            method=method,
+            alpha=alpha,
+            p_value=p,
+            null=null,
+            warnings=tuple(warnings),
+            details=dict(details or {}),
+        )
+
+    @property
+    def ci(self) -> tuple[float, float]:
+        return (self.ci_low, self.ci_high)
+
+    def with_warning(self, message: str) -> Estimate:
+        return replace(self, warnings=(*self.warnings, message))
+
+    def to_dict(self) -> dict[str, Any]:
+        row = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("details", "warnings")}
+        row["warnings"] = "; ".join(self.warnings)
+        row.update(self.details)
+        return row
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([self.to_dict()])
+
+    def __repr__(self) -> str:
+        level = round(100 * (1 - self.alpha))
+        text = (
+            f"Estimate({self.name}: {_fmt(self.value)} ± {_fmt(self.se)} se, "
+            f"{level}% CI [{_fmt(self.ci_low)}, {_fmt(self.ci_high)}], n={self.n}, {self.method}"
+        )
+        if self.p_value is not None:
+            text += f", p={self.p_value:.3g}"
+        if self.warnings:
+            text += f", {len(self.warnings)} warning(s)"
+        return text + ")"
+
+    def _repr_html_(self) -> str:
+        return EstimateTable([self])._repr_html_()
+
+
+class EstimateTable:
+    """An ordered collection of :class:`Estimate` with a tidy ``to_frame()``.
+
+    >>> t = EstimateTable([Estimate.from_normal(name="a", value=1.0, se=0.1, n=10, method="m")])
+    >>> t["a"].value
+    1.0
+    """
+
+    def __init__(self, estimates: Iterable[Estimate] = (), title: str | None = None) -> None:
+        self.estimates = list(estimates)
+        self.title = title
+
+    def __iter__(self) -> Iterator[Estimate]:
+        return iter(self.estimates)
+
+    def __len__(self) -> int:
+        return len(self.estimates)
+
+    def __getitem__(self, key: int | str) -> Estimate:
+        if isinstance(key, int):
+            return self.estimates[key]
+        matches = [e for e in self.estimates if e.name == key]
+        if not matches:
+            raise KeyError(f"no estimate named {key!r}; names are {[e.name for e in self.estimates]}")
+        return matches[0]
+
+    def to_frame(self) -> pd.DataFrame:
+        if not self.estimates:
+            return pd.DataFrame(columns=[f.name for f in fields(Estimate) if f.name != "details"])
+        return pd.DataFrame([e.to_dict() for e in self.estimates])
+
+    def __repr__(self) -> str:
+        head = f"{self.title}\n" if self.title else ""
+        return head + "\n".join(repr(e) for e in self.estimates)
+
+    def _repr_html_(self) -> str:
+        frame = self.to_frame()
+        cols = [c for c in ("name", "value", "se", "ci_low", "ci_high", "p_value", "n", "method", "warnings")
+                if c in frame.columns]
+        cols += [c for c in frame.columns if c not in cols and c not in ("alpha", "null")]
+        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
+        rows = []
+        for _, row in frame[cols].iterrows():
+            rows.append("<tr>" + "".join(f"<td>{html.escape(_fmt(row[c]))}</td>" for c in cols) + "</tr>")
+        caption = f"<caption>{html.escape(self.title)}</caption>" if self.title else ""
+        return f"<table class='recsys-causal'>{caption}<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float | np.floating):
+        if math.isnan(value):
+            return "nan"
+        return f"{value:.4g}"
+    if value is None:
+        return ""
+    return str(value)
