@@ -1,0 +1,128 @@
+"""Marginal position probabilities of Plackett–Luce (softmax without replacement) rankings over CSR candidates.
+
+``P[i, k]`` is the probability that candidate ``i`` is placed at position ``k + 1``. Exact closed forms are used
+for slates of up to :data:`EXACT_MAX_SLATE` positions; longer slates use a seeded Gumbel-top-k Monte Carlo
+approximation with ``n_samples`` rankings per request (standard error at most ``0.5 / sqrt(n_samples)``).
+
+>>> import numpy as np
+>>> P = plackett_luce_marginals(np.log([1.0, 2.0, 1.0]), np.array([0, 3]), slate_size=2)
+>>> np.round(P[:, 0], 4).tolist()   # first position: softmax
+[0.25, 0.5, 0.25]
+>>> np.round(P.sum(axis=0), 12).tolist()   # each position is filled once
+[1.0, 1.0]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+EXACT_MAX_SLATE = 3
+_CHUNK_CELLS = 4_000_000
+
+
+def plackett_luce_marginals(
+    scores: np.ndarray,
+    offsets: np.ndarray,
+    slate_size: int,
+    temperature: float = 1.0,
+    *,
+    eligible: np.ndarray | None = None,
+    n_samples: int = 2000,
+    seed: int = 0,
+) -> np.ndarray:
+    """Marginal probabilities ``(n_candidates, slate_size)`` of PL rankings with weights ``exp(score / T)``.
+
+    Ineligible candidates (``eligible == False``) get weight 0 and never appear.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    offsets = np.asarray(offsets, dtype=np.int64)
+    if temperature <= 0:
+        raise ValueError("temperature must be positive")
+    if slate_size < 1:
+        raise ValueError("slate_size must be at least 1")
+    n_req = len(offsets) - 1
+    out = np.zeros((scores.size, slate_size))
+    if scores.size == 0:
+        return out
+    sizes = np.diff(offsets)
+    n_max = int(sizes.max())
+    chunk = max(1, _CHUNK_CELLS // max(1, n_max * n_max if slate_size <= EXACT_MAX_SLATE else n_max * n_samples))
+    rng = np.random.default_rng(seed)
+    for start in range(0, n_req, chunk):
+        stop = min(n_req, start + chunk)
+        lo, hi = offsets[start], offsets[stop]
+        w, rows, cols = _padded_weights(scores[lo:hi], offsets[start : stop + 1] - lo, temperature,
+                                        None if eligible is None else eligible[lo:hi])
+        if slate_size <= EXACT_MAX_SLATE:
+            dense = _exact(w, slate_size)
+        else:
+            dense = _monte_carlo(w, slate_size, n_samples, rng)
+        out[lo:hi] = dense[rows, cols]
+    return out
+
+
+def uniform_slate_marginals(offsets: np.ndarray, slate_size: int, eligible: np.ndarray | None = None) -> np.ndarray:
+    """Marginals of a uniformly random slate: ``1 / n_eligible`` at every position that can be filled."""
+    offsets = np.asarray(offsets, dtype=np.int64)
+    sizes = np.diff(offsets)
+    req = np.repeat(np.arange(sizes.size), sizes)
+    elig = np.ones(offsets[-1], dtype=bool) if eligible is None else np.asarray(eligible, dtype=bool)
+    n_elig = np.bincount(req, weights=elig.astype(float), minlength=sizes.size)
+    per = np.divide(1.0, n_elig, out=np.zeros_like(n_elig), where=n_elig > 0)[req] * elig
+    fillable = np.arange(slate_size)[None, :] < n_elig[req][:, None]
+    return per[:, None] * fillable
+
+
+def _padded_weights(scores, offsets, temperature, eligible):
+    sizes = np.diff(offsets)
+    n_req, n_max = sizes.size, int(sizes.max())
+    rows = np.repeat(np.arange(n_req), sizes)
+    cols = np.arange(scores.size) - offsets[rows]
+    s = np.full((n_req, n_max), -np.inf)
+    s[rows, cols] = scores / temperature
+    if eligible is not None:
+        s[rows[~eligible], cols[~eligible]] = -np.inf
+    top = np.max(s, axis=1, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    w = np.exp(s - top)
+    return w, rows, cols
+
+
+def _safe_div(a, b):
+    return np.divide(a, b, out=np.zeros(np.broadcast(a, b).shape), where=b > 1e-300)
+
+
+def _exact(w: np.ndarray, k: int) -> np.ndarray:
+    total = w.sum(axis=1, keepdims=True)
+    p1 = _safe_div(w, total)
+    cols = [p1]
+    if k >= 2:
+        rest = total - w  # W - w_j
+        s = p1 * _safe_div(np.ones_like(w), rest)  # p1_j / (W - w_j)
+        s_sum = s.sum(axis=1, keepdims=True)
+        cols.append(w * (s_sum - s))
+    if k >= 3:
+        # M[j, l] = p1_j * w_l / (W - w_j) * 1 / (W - w_j - w_l), j != l
+        a = s[:, :, None] * w[:, None, :]
+        denom = total[:, :, None] - w[:, :, None] - w[:, None, :]
+        m = _safe_div(a, denom)
+        idx = np.arange(w.shape[1])
+        m[:, idx, idx] = 0.0
+        t = m.sum(axis=(1, 2))[:, None]
+        cols.append(w * (t - m.sum(axis=2) - m.sum(axis=1)))
+    return np.stack(cols, axis=2)
+
+
+def _monte_carlo(w: np.ndarray, k: int, n_samples: int, rng: np.random.Generator) -> np.ndarray:
+    n_req, n_max = w.shape
+    with np.errstate(divide="ignore"):
+        logw = np.log(w)
+    out = np.zeros((n_req, n_max, k))
+    g = logw[:, None, :] + rng.gumbel(size=(n_req, n_samples, n_max))
+    top = np.argsort(-g, axis=2)[:, :, :k]
+    r = np.repeat(np.arange(n_req), n_samples * k)
+    pos = np.tile(np.arange(k), n_req * n_samples)
+    np.add.at(out, (r, top.ravel(), pos), 1.0)
+    out /= n_samples
+    out[~np.isfinite(logw)] = 0.0
+    return out
