@@ -1,0 +1,11 @@
+"""Simulators with exactly known truth, for tests, benchmarks, notebooks and the shipped sample.
+
+>>> from recsys_causal.simulate import simulate_decision_log
+>>> simulate_decision_log(n_requests=10, n_candidates=5, slate_size=2, seed=0).log.n_requests
+10
+"""
+
+from recsys_causal.simulate.decision_log import SimulatedLog, simulate_decision_log
+from recsys_causal.simulate.world import World, lifecycle_segment, make_world
+
+__all__ = ["SimulatedLog", "World", "lifecycle_segment", "make_world", "simulate_decision_log"]
