@@ -268,21 +268,20 @@ def _sample_slates(rng, score, offsets, eligible, k, temperature, epsilon):
 
 def _events(rng, requests, candidates, req) -> pd.DataFrame:
     """Outcome events with timestamps: clicks within minutes, purchases within days of the click."""
-    t0 = requests["decision_time"].to_numpy()[req]
+    t0 = pd.DatetimeIndex(requests["decision_time"])[req]
     rid = requests["request_id"].to_numpy()[req]
     frames = []
     click = candidates["click"].to_numpy() == 1
-    click_delay = pd.to_timedelta(rng.exponential(120, size=req.size), unit="s")
-    click_time = t0 + click_delay.to_numpy()
+    click_time = t0 + pd.to_timedelta(rng.exponential(120, size=req.size), unit="s")
     frames.append(pd.DataFrame({"request_id": rid[click], "item_id": candidates["item_id"].to_numpy()[click],
                                 "event": "click", "event_time": click_time[click], "value": 1.0}))
     buy = candidates["purchase"].to_numpy() == 1
-    buy_time = click_time + pd.to_timedelta(rng.exponential(2 * 86400, size=req.size), unit="s").to_numpy()
+    buy_time = click_time + pd.to_timedelta(rng.exponential(2 * 86400, size=req.size), unit="s")
     frames.append(pd.DataFrame({"request_id": rid[buy], "item_id": candidates["item_id"].to_numpy()[buy],
                                 "event": "purchase", "event_time": buy_time[buy],
                                 "value": np.round(rng.lognormal(3, 0.5, size=int(buy.sum())), 2)}))
     hide = candidates["hide"].to_numpy() == 1
-    hide_time = t0 + pd.to_timedelta(rng.exponential(60, size=req.size), unit="s").to_numpy()
+    hide_time = t0 + pd.to_timedelta(rng.exponential(60, size=req.size), unit="s")
     frames.append(pd.DataFrame({"request_id": rid[hide], "item_id": candidates["item_id"].to_numpy()[hide],
                                 "event": "hide", "event_time": hide_time[hide], "value": 1.0}))
     ev = pd.concat(frames, ignore_index=True)
