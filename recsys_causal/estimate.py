@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 
 @dataclass(frozen=True)
@@ -63,6 +62,8 @@ class Estimate:
         details: Mapping[str, Any] | None = None,
     ) -> Estimate:
         """Build an estimate with a Wald interval (normal, or Student t when ``df`` is given)."""
+        from scipy import stats
+
         dist = stats.t(df) if df is not None and np.isfinite(df) else stats.norm
         q = float(dist.ppf(1 - alpha / 2))
         p = None

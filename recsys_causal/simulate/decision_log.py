@@ -128,7 +128,7 @@ def simulate_decision_log(
     # requests
     user = rng.integers(0, world.n_users, size=n_requests)
     seconds = np.sort(rng.uniform(0, days * 86400, size=n_requests))
-    decision_time = START + pd.to_timedelta(seconds, unit="s")
+    decision_time = (START + pd.to_timedelta(seconds, unit="s")).floor("us")
     surface = np.where(rng.random(n_requests) < 0.7, "home", "search")
 
     # candidates: items without replacement within each request
@@ -285,5 +285,5 @@ def _events(rng, requests, candidates, req) -> pd.DataFrame:
     frames.append(pd.DataFrame({"request_id": rid[hide], "item_id": candidates["item_id"].to_numpy()[hide],
                                 "event": "hide", "event_time": hide_time[hide], "value": 1.0}))
     ev = pd.concat(frames, ignore_index=True)
-    ev["event_time"] = pd.to_datetime(ev["event_time"], utc=True)
+    ev["event_time"] = pd.to_datetime(ev["event_time"], utc=True).dt.floor("us")
     return ev.sort_values(["event_time", "request_id"], kind="stable").reset_index(drop=True)

@@ -1,0 +1,351 @@
+"""Read decision logs from files, directories or DataFrames, validating them once at the edge.
+
+Formats: long Parquet / CSV (one row per candidate), nested JSONL / Parquet (one record per request with a
+``candidates`` list), a pandas DataFrame (long), and a directory of Hive-partitioned Parquet read through
+DuckDB with time, surface and policy-version filters pushed down.
+
+>>> import pandas as pd
+>>> frame = pd.DataFrame({"request_id": ["r1", "r1"], "decision_time": ["2026-01-01T10:00:00Z"] * 2,
+...                       "item_id": ["a", "b"], "shown": [True, False], "position": [1, None],
+...                       "click": [1.0, None]})
+>>> log, report = read_decision_log(frame)
+>>> log.n_requests, report.n_requests_quarantined
+(1, 0)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from recsys_causal.errors import InputFileError, SchemaError
+from recsys_causal.logs import schema
+from recsys_causal.logs.labels import attach_labels
+from recsys_causal.logs.model import DecisionLog
+from recsys_causal.logs.report import Reason, ValidationReport
+from recsys_causal.logs.validation import ValidationOptions, validate_long_frame
+
+FORMATS = ("parquet", "csv", "jsonl", "dataframe", "hive")
+
+
+@dataclass(frozen=True)
+class LogFilters:
+    """Row filters applied while reading (pushed down into DuckDB for Hive-partitioned directories).
+
+    ``start``/``end`` bound ``decision_time`` (start inclusive, end exclusive); ``surfaces`` and
+    ``policy_versions`` (``ranking_policy_version``) keep only the listed values.
+    """
+
+    start: pd.Timestamp | str | None = None
+    end: pd.Timestamp | str | None = None
+    surfaces: Sequence[str] | None = None
+    policy_versions: Sequence[str] | None = None
+
+    def is_empty(self) -> bool:
+        return self.start is None and self.end is None and not self.surfaces and not self.policy_versions
+
+
+class ReadResult(NamedTuple):
+    """``log, report = read_decision_log(...)``."""
+
+    log: DecisionLog
+    report: ValidationReport
+
+
+@dataclass
+class _Source:
+    name: str
+    format: str
+    frame: pd.DataFrame | None = None
+    path: Path | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def read_decision_log(
+    source: str | os.PathLike[str] | pd.DataFrame,
+    *,
+    format: str | None = None,
+    rewards: Sequence[str] | None = None,
+    require_propensity: bool = False,
+    full_candidate_set: bool = True,
+    propensity_tolerance: float = 1e-6,
+    assume_timezone: str | None = None,
+    as_of: pd.Timestamp | str | None = None,
+    filters: LogFilters | None = None,
+    outcome_events: pd.DataFrame | str | os.PathLike[str] | None = None,
+    labels: Sequence[str] | None = None,
+) -> ReadResult:
+    """Read and validate a decision log; returns ``(log, report)``.
+
+    ``format`` is inferred from the suffix (``.parquet``, ``.csv``, ``.jsonl``/``.ndjson``/``.json``) or a
+    directory (Hive-partitioned Parquet). Nested Parquet/JSONL is detected by its ``candidates`` column.
+    ``outcome_events`` with ``labels`` (e.g. ``["click within 30m", "purchase within 7d"]``) adds label
+    columns; with ``as_of``, labels whose window has not closed are missing and counted. Input files are only
+    read, never modified.
+    """
+    as_of_ts = _timestamp(as_of, "as_of")
+    opts = ValidationOptions(
+        require_propensity=require_propensity, full_candidate_set=full_candidate_set,
+        propensity_tolerance=propensity_tolerance, assume_timezone=assume_timezone, as_of=as_of_ts,
+        rewards=tuple(rewards) if rewards is not None and not labels else None,
+    )
+    filters = filters or LogFilters()
+    src = _open(source, format, filters)
+    frame = src.frame
+    n_filtered = 0
+    if src.format != "hive" and not filters.is_empty():
+        frame, n_filtered = _apply_filters(frame, filters, src.name)
+    log, report = validate_long_frame(frame, source=src.name, options=opts)
+    if n_filtered:
+        report.add(Reason.FILTERED, "info", n_filtered, [], "rows outside the requested filters were not read",
+                   "widen the filters to include them", unit="rows")
+    if labels:
+        if outcome_events is None:
+            raise InputFileError("labels were given without outcome_events", source=src.name,
+                                 fix="pass outcome_events=<table or file> with the labels")
+        events = outcome_events if isinstance(outcome_events, pd.DataFrame) else _open(
+            outcome_events, None, LogFilters()).frame
+        ev_name = "outcome events" if isinstance(outcome_events, pd.DataFrame) else str(outcome_events)
+        log = attach_labels(log, events, labels, as_of=as_of_ts, report=report, source=ev_name)
+        if rewards is not None:
+            unknown = [r for r in rewards if r not in log.reward_columns]
+            if unknown:
+                raise SchemaError(f"reward column(s) {unknown} do not exist", source=src.name, column=unknown[0],
+                                  fix=f"outcome columns are {list(log.reward_columns)}")
+            log = replace(log, reward_columns=tuple(rewards))
+    log.metadata["validation"] = report
+    return ReadResult(log, report)
+
+
+def write_decision_log(log: DecisionLog, path: str | os.PathLike[str], *, nested: bool = False) -> Path:
+    """Write a log atomically as long (default) or nested Parquet/CSV/JSONL, chosen by suffix."""
+    from recsys_causal.io_utils import atomic_write
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if nested:
+        table = to_nested_table(log)
+        if suffix == ".parquet":
+            return atomic_write(path, lambda p: pq.write_table(table, p))
+        if suffix in (".jsonl", ".ndjson"):
+            return atomic_write(path, lambda p: _write_jsonl(table, p))
+        raise InputFileError("nested logs are written as .parquet or .jsonl", source=str(path))
+    frame = log.to_long_frame()
+    if suffix == ".parquet":
+        return atomic_write(path, lambda p: frame.to_parquet(p, index=False))
+    if suffix == ".csv":
+        out = frame.copy()
+        out[schema.DECISION_TIME] = out[schema.DECISION_TIME].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return atomic_write(path, lambda p: out.to_csv(p, index=False))
+    raise InputFileError(f"cannot write suffix {suffix!r}", source=str(path), fix="use .parquet or .csv")
+
+
+def to_nested_table(log: DecisionLog) -> pa.Table:
+    """One record per request with a ``candidates`` list of structs (``pred_*`` grouped in ``predictions``)."""
+    cand = log.candidates
+    preds = [c for c in cand.columns if c.startswith(schema.PREDICTION_PREFIX)]
+    plain = [c for c in cand.columns if c not in preds]
+    arrays = [pa.Array.from_pandas(cand[c]) for c in plain]
+    names = list(plain)
+    if preds:
+        arrays.append(pa.StructArray.from_arrays(
+            [pa.Array.from_pandas(cand[c]) for c in preds], names=[c[len(schema.PREDICTION_PREFIX):] for c in preds]))
+        names.append("predictions")
+    structs = pa.StructArray.from_arrays(arrays, names=names)
+    lists = pa.ListArray.from_arrays(pa.array(log.offsets, type=pa.int32()), structs)
+    req = pa.Table.from_pandas(log.requests, preserve_index=False)
+    return req.append_column("candidates", lists)
+
+
+# ----------------------------------------------------------------------------- opening sources
+
+
+def _open(source, format: str | None, filters: LogFilters) -> _Source:
+    if isinstance(source, pd.DataFrame):
+        return _Source("DataFrame", "dataframe", frame=source.copy())
+    path = Path(source)
+    name = str(path)
+    if not path.exists():
+        raise InputFileError("file or directory does not exist", source=name, fix="check the path")
+    fmt = format or _infer_format(path)
+    if fmt not in FORMATS:
+        raise InputFileError(f"unknown format {fmt!r}", source=name, fix=f"use one of {list(FORMATS)}")
+    if path.is_dir():
+        if fmt != "hive":
+            raise InputFileError("path is a directory", source=name,
+                                 fix="give a file, or a directory of Hive-partitioned Parquet files")
+        return _Source(name, "hive", frame=_read_hive(path, filters), path=path)
+    if path.stat().st_size == 0:
+        raise InputFileError("file is empty", source=name, fix="check the export that wrote it")
+    try:
+        if fmt == "parquet":
+            table = pq.read_table(path)
+        elif fmt == "jsonl":
+            table = _read_jsonl(path)
+        else:
+            return _Source(name, "csv", frame=_read_csv(path), path=path)
+    except (pa.ArrowInvalid, pa.ArrowException, OSError, ValueError) as exc:
+        raise InputFileError(f"cannot be read as {fmt}: {exc}", source=name,
+                             fix="check that the file is complete and in the declared format") from exc
+    if "candidates" in table.column_names:
+        return _Source(name, fmt, frame=_flatten_nested(table, name), path=path)
+    return _Source(name, fmt, frame=table.to_pandas(), path=path)
+
+
+def _infer_format(path: Path) -> str:
+    if path.is_dir():
+        return "hive"
+    suffix = path.suffix.lower()
+    return {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl",
+            ".json": "jsonl"}.get(suffix, suffix.lstrip(".") or "unknown")
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, encoding="utf-8", dtype={schema.REQUEST_ID: "string", schema.ITEM_ID: "string",
+                                                          "user_id": "string"})
+    except UnicodeDecodeError as exc:
+        raise InputFileError(f"is not valid UTF-8 (byte {exc.start})", source=str(path),
+                             fix="re-export the file as UTF-8") from exc
+    except pd.errors.EmptyDataError as exc:
+        raise InputFileError("file has no columns", source=str(path), fix="check the export") from exc
+    except pd.errors.ParserError as exc:
+        raise InputFileError(f"cannot be parsed as CSV: {exc}", source=str(path),
+                             fix="check quoting and the number of fields per line") from exc
+
+
+def _read_jsonl(path: Path) -> pa.Table:
+    import pyarrow.json as pj
+
+    try:
+        path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputFileError(f"is not valid UTF-8 (byte {exc.start})", source=str(path),
+                             fix="re-export the file as UTF-8") from exc
+    return pj.read_json(path)
+
+
+def _write_jsonl(table: pa.Table, path: Path) -> None:
+    import json
+
+    with open(path, "w", encoding="utf-8") as fh:
+        for rec in table.to_pylist():
+            fh.write(json.dumps(rec, default=_json_default, allow_nan=False) + "\n")
+
+
+def _json_default(value):
+    if isinstance(value, pd.Timestamp | np.datetime64) or hasattr(value, "isoformat"):
+        return pd.Timestamp(value).isoformat()
+    raise TypeError(f"cannot serialise {type(value)}")
+
+
+def _flatten_nested(table: pa.Table, name: str) -> pd.DataFrame:
+    """One row per candidate; a request with an empty list becomes one row with a null item_id."""
+    cands = table.column("candidates").combine_chunks()
+    if not pa.types.is_list(cands.type) or not pa.types.is_struct(cands.type.value_type):
+        raise SchemaError("'candidates' must be a list of records", source=name, column="candidates",
+                          fix="write each candidate as an object with item_id, shown, position, ...")
+    lengths = pc.list_value_length(cands).fill_null(0).to_numpy(zero_copy_only=False)
+    flat = pc.list_flatten(cands)
+    parents = pc.list_parent_indices(cands).to_numpy()
+    empty = np.nonzero(lengths == 0)[0]
+    req_table = table.drop_columns(["candidates"])
+    # row index into request table per output row: candidates then empty requests
+    req_idx = np.concatenate([parents, empty])
+    order = np.argsort(req_idx, kind="stable")
+    req_part = req_table.take(pa.array(req_idx[order])).to_pandas()
+    cand_cols = {}
+    for i, field_ in enumerate(flat.type):
+        child = flat.field(i)
+        if field_.name == "predictions":
+            if pa.types.is_struct(child.type):
+                for j, f in enumerate(child.type):
+                    cand_cols[schema.PREDICTION_PREFIX + f.name] = child.field(j).to_numpy(zero_copy_only=False)
+            elif pa.types.is_map(child.type):
+                raise SchemaError("'predictions' as a map is not supported", source=name, column="predictions",
+                                  fix="write predictions as an object with fixed keys")
+            continue
+        if field_.name == "sources" and pa.types.is_list(child.type):
+            child = pa.array([None if v is None else "|".join(map(str, v)) for v in child.to_pylist()],
+                             type=pa.string())
+        cand_cols[field_.name] = child.to_pandas()
+    cand_part = pd.DataFrame(cand_cols)
+    n_empty = empty.size
+    if n_empty:
+        pad = pd.DataFrame({c: pd.Series([None] * n_empty, dtype=object) for c in cand_part.columns})
+        cand_part = pd.concat([cand_part, pad], ignore_index=True)
+    cand_part = cand_part.iloc[order].reset_index(drop=True)
+    return pd.concat([req_part.reset_index(drop=True), cand_part], axis=1)
+
+
+def _read_hive(path: Path, filters: LogFilters) -> pd.DataFrame:
+    import duckdb
+
+    files = list(path.rglob("*.parquet"))
+    if not files:
+        raise InputFileError("directory holds no .parquet files", source=str(path),
+                             fix="point at the root of a Hive-partitioned Parquet dataset")
+    where, params = [], []
+    if filters.start is not None:
+        where.append("decision_time >= ?")
+        params.append(_timestamp(filters.start, "start").to_pydatetime())
+    if filters.end is not None:
+        where.append("decision_time < ?")
+        params.append(_timestamp(filters.end, "end").to_pydatetime())
+    if filters.surfaces:
+        where.append(f"surface IN ({', '.join('?' for _ in filters.surfaces)})")
+        params.extend(filters.surfaces)
+    if filters.policy_versions:
+        where.append(f"ranking_policy_version IN ({', '.join('?' for _ in filters.policy_versions)})")
+        params.extend(filters.policy_versions)
+    glob = str(path / "**" / "*.parquet")
+    sql = "SELECT * FROM read_parquet(?, hive_partitioning = true, union_by_name = true)"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        frame = con.sql(sql, params=[glob, *params]).to_arrow_table().to_pandas()
+    except duckdb.Error as exc:
+        raise InputFileError(f"cannot be read as Hive-partitioned Parquet: {exc}", source=str(path),
+                             fix="check the files and the filter columns") from exc
+    finally:
+        con.close()
+    if schema.DECISION_TIME in frame.columns and isinstance(frame[schema.DECISION_TIME].dtype, pd.DatetimeTZDtype):
+        frame[schema.DECISION_TIME] = frame[schema.DECISION_TIME].dt.tz_convert("UTC")
+    return frame
+
+
+def _apply_filters(frame: pd.DataFrame, filters: LogFilters, name: str) -> tuple[pd.DataFrame, int]:
+    keep = np.ones(len(frame), dtype=bool)
+    if filters.start is not None or filters.end is not None:
+        t = pd.to_datetime(frame[schema.DECISION_TIME], utc=True, errors="coerce", format="ISO8601")
+        if filters.start is not None:
+            keep &= (t >= _timestamp(filters.start, "start")).to_numpy()
+        if filters.end is not None:
+            keep &= (t < _timestamp(filters.end, "end")).to_numpy()
+    for col, values in (("surface", filters.surfaces), ("ranking_policy_version", filters.policy_versions)):
+        if values:
+            if col not in frame.columns:
+                raise SchemaError(f"cannot filter on {col!r}: the column does not exist", source=name, column=col,
+                                  fix="drop the filter or add the column")
+            keep &= frame[col].isin(list(values)).to_numpy()
+    return frame.loc[keep].reset_index(drop=True), int((~keep).sum())
+
+
+def _timestamp(value, what: str) -> pd.Timestamp | None:
+    if value is None:
+        return None
+    ts = pd.Timestamp(value)
+    if ts.tzinfo is None:
+        raise SchemaError(f"{what} has no timezone", column=what, fix="pass e.g. '2026-07-01T00:00:00Z'")
+    return ts.tz_convert("UTC")

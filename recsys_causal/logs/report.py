@@ -1,0 +1,172 @@
+"""The validation report: every problem found at the edge, with a reason code, a count and example ids.
+
+Counts reconcile: requests read = requests used + requests quarantined (each quarantined request is counted
+once, under its first reason in :data:`QUARANTINE_ORDER`).
+
+>>> r = ValidationReport(source="x.csv", n_requests_read=3, n_requests_used=2, n_rows_read=9, n_rows_used=6)
+>>> r.add(Reason.DUPLICATE_CANDIDATE, "quarantine", 1, ["r2"], "duplicate (request_id, item_id)", "drop repeats")
+>>> r.quarantine_counts = {"duplicate_candidate": 1}
+>>> r.reconciles()
+True
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+import pandas as pd
+
+from recsys_causal.errors import format_examples
+from recsys_causal.io_utils import atomic_write
+
+
+class Reason(StrEnum):
+    """Reason codes of validation issues."""
+
+    MISSING_REQUEST_ID = "missing_request_id"
+    UNPARSABLE_TIMESTAMP = "unparsable_timestamp"
+    FUTURE_TIMESTAMP = "future_timestamp"
+    INCONSISTENT_REQUEST_FIELDS = "inconsistent_request_fields"
+    EMPTY_REQUEST = "empty_request"
+    MISSING_ITEM_ID = "missing_item_id"
+    INVALID_SHOWN = "invalid_shown"
+    DUPLICATE_CANDIDATE = "duplicate_candidate"
+    INVALID_POSITION = "invalid_position"
+    SHOWN_WITHOUT_POSITION = "shown_without_position"
+    DUPLICATE_POSITION = "duplicate_position"
+    INVALID_PROPENSITY = "invalid_propensity"
+    PROPENSITY_SUM_EXCEEDS_ONE = "propensity_sum_exceeds_one"
+    OUTCOME_ON_UNSHOWN = "outcome_on_unshown"
+    # warnings and information: rows are kept
+    SHOWN_INELIGIBLE = "shown_ineligible"
+    MIXED_POLICY_VERSIONS = "mixed_policy_versions"
+    INVALID_SLATE_PROPENSITY = "invalid_slate_propensity"
+    IMMATURE_LABEL = "immature_label"
+    ORPHAN_OUTCOME_EVENT = "orphan_outcome_event"
+    EVENT_BEFORE_DECISION = "event_before_decision"
+    FILTERED = "filtered"
+
+
+#: Quarantine reasons in the order used to assign a request its primary reason.
+QUARANTINE_ORDER: tuple[Reason, ...] = (
+    Reason.MISSING_REQUEST_ID,
+    Reason.UNPARSABLE_TIMESTAMP,
+    Reason.FUTURE_TIMESTAMP,
+    Reason.INCONSISTENT_REQUEST_FIELDS,
+    Reason.EMPTY_REQUEST,
+    Reason.MISSING_ITEM_ID,
+    Reason.INVALID_SHOWN,
+    Reason.DUPLICATE_CANDIDATE,
+    Reason.INVALID_POSITION,
+    Reason.SHOWN_WITHOUT_POSITION,
+    Reason.DUPLICATE_POSITION,
+    Reason.INVALID_PROPENSITY,
+    Reason.PROPENSITY_SUM_EXCEEDS_ONE,
+    Reason.OUTCOME_ON_UNSHOWN,
+)
+
+
+@dataclass(frozen=True)
+class ValidationIssue:
+    """One problem: its reason code, severity (``quarantine``, ``warning`` or ``info``), how many requests
+    (or rows, events or labels, as ``unit`` says), up to five example ids and what to do about it."""
+
+    code: str
+    severity: str
+    count: int
+    examples: tuple[str, ...]
+    message: str
+    fix: str
+    column: str | None = None
+    unit: str = "requests"
+
+    def __str__(self) -> str:
+        ex = f" (e.g. {format_examples(self.examples)})" if self.examples else ""
+        col = f" [column {self.column}]" if self.column else ""
+        return f"{self.severity} {self.code}{col}: {self.count} {self.unit} — {self.message}{ex}. Fix: {self.fix}"
+
+
+@dataclass
+class ValidationReport:
+    """What validation found in one source; ``quarantine`` holds the quarantined rows with their reasons."""
+
+    source: str | None
+    n_requests_read: int = 0
+    n_requests_used: int = 0
+    n_rows_read: int = 0
+    n_rows_used: int = 0
+    issues: list[ValidationIssue] = field(default_factory=list)
+    quarantine_counts: dict[str, int] = field(default_factory=dict)
+    quarantine: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def add(
+        self, code: str, severity: str, count: int, examples, message: str, fix: str,
+        column: str | None = None, unit: str = "requests",
+    ) -> None:
+        ex = tuple(str(e) for e in list(examples)[:5])
+        self.issues.append(ValidationIssue(str(code), severity, int(count), ex, message, fix, column, unit))
+
+    @property
+    def n_requests_quarantined(self) -> int:
+        return int(sum(self.quarantine_counts.values()))
+
+    @property
+    def n_rows_quarantined(self) -> int:
+        return len(self.quarantine)
+
+    def reconciles(self) -> bool:
+        """Requests read = used + quarantined, and rows read = used + quarantined."""
+        rows_ok = self.quarantine.empty or self.n_rows_read == self.n_rows_used + self.n_rows_quarantined
+        return self.n_requests_read == self.n_requests_used + self.n_requests_quarantined and rows_ok
+
+    def has(self, code: str) -> bool:
+        return any(i.code == str(code) for i in self.issues)
+
+    def issue(self, code: str) -> ValidationIssue:
+        for i in self.issues:
+            if i.code == str(code):
+                return i
+        raise KeyError(f"no issue with code {code!r}; codes are {[i.code for i in self.issues]}")
+
+    @property
+    def warnings(self) -> list[ValidationIssue]:
+        return [i for i in self.issues if i.severity == "warning"]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per issue."""
+        cols = ["code", "severity", "count", "unit", "column", "examples", "message", "fix"]
+        rows = [
+            {"code": i.code, "severity": i.severity, "count": i.count, "unit": i.unit, "column": i.column,
+             "examples": ", ".join(i.examples), "message": i.message, "fix": i.fix}
+            for i in self.issues
+        ]
+        return pd.DataFrame(rows, columns=cols)
+
+    def counts(self) -> pd.DataFrame:
+        """Requests read, used and quarantined by reason (the reconciliation table)."""
+        rows = [("read", self.n_requests_read), ("used", self.n_requests_used)]
+        rows += [(f"quarantined: {k}", v) for k, v in self.quarantine_counts.items()]
+        return pd.DataFrame(rows, columns=["requests", "count"])
+
+    def write_quarantine(self, path: str | Path) -> Path:
+        """Write the quarantined rows (with ``quarantine_reason``) to Parquet or CSV, atomically."""
+        path = Path(path)
+        frame = self.quarantine
+        if path.suffix == ".csv":
+            return atomic_write(path, lambda p: frame.to_csv(p, index=False))
+        return atomic_write(path, lambda p: frame.to_parquet(p, index=False))
+
+    def __repr__(self) -> str:
+        lines = [
+            f"ValidationReport({self.source or 'data'}: {self.n_requests_read} requests read, "
+            f"{self.n_requests_used} used, {self.n_requests_quarantined} quarantined)"
+        ]
+        lines += [f"  {i}" for i in self.issues]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        head = html.escape(repr(self).splitlines()[0])
+        return f"<p>{head}</p>" + self.to_frame().to_html(escape=True, index=False)
