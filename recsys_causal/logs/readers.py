@@ -231,7 +231,10 @@ def _read_jsonl(path: Path) -> pa.Table:
     except UnicodeDecodeError as exc:
         raise InputFileError(f"is not valid UTF-8 (byte {exc.start})", source=str(path),
                              fix="re-export the file as UTF-8") from exc
-    return pj.read_json(path)
+    # read timestamps as text so that timezone offsets are kept and checked by validation
+    opts = pj.ParseOptions(explicit_schema=pa.schema([(schema.DECISION_TIME, pa.string())]),
+                           unexpected_field_behavior="infer")
+    return pj.read_json(path, parse_options=opts)
 
 
 def _write_jsonl(table: pa.Table, path: Path) -> None:
