@@ -8,7 +8,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from recsys_causal import InputFileError, LogFilters, read_decision_log, simulate_decision_log, write_decision_log
+from recsys_causal import (
+    InputFileError,
+    LogFilters,
+    read_decision_log,
+    simulate_decision_log,
+    write_decision_log,
+)
 
 
 @pytest.fixture(scope="module")
