@@ -6,6 +6,18 @@
 """
 
 from recsys_causal.simulate.decision_log import SimulatedLog, simulate_decision_log
+from recsys_causal.simulate.holdout import SimulatedHoldout, simulate_holdout
+from recsys_causal.simulate.switchback import SimulatedSwitchback, simulate_switchback
 from recsys_causal.simulate.world import World, lifecycle_segment, make_world
 
-__all__ = ["SimulatedLog", "World", "lifecycle_segment", "make_world", "simulate_decision_log"]
+__all__ = [
+    "SimulatedHoldout",
+    "SimulatedLog",
+    "SimulatedSwitchback",
+    "World",
+    "lifecycle_segment",
+    "make_world",
+    "simulate_decision_log",
+    "simulate_holdout",
+    "simulate_switchback",
+]
