@@ -16,6 +16,7 @@ from recsys_causal.errors import (
     SchemaError,
 )
 from recsys_causal.estimate import Estimate, EstimateTable
+from recsys_causal.incrementality import HoldoutReadout, analyze_holdout, holdout_mde, holdout_units_needed
 from recsys_causal.logs import (
     DecisionLog,
     LabelSpec,
@@ -28,7 +29,14 @@ from recsys_causal.logs import (
     read_decision_log,
     write_decision_log,
 )
-from recsys_causal.simulate import SimulatedLog, lifecycle_segment, simulate_decision_log
+from recsys_causal.simulate import (
+    SimulatedLog,
+    lifecycle_segment,
+    simulate_decision_log,
+    simulate_holdout,
+    simulate_switchback,
+)
+from recsys_causal.switchback import SwitchbackDesign, SwitchbackReadout, analyze_switchback, make_schedule
 
 __version__ = "0.1.0"
 
@@ -39,6 +47,7 @@ __all__ = [
     "Estimate",
     "EstimateTable",
     "EstimationError",
+    "HoldoutReadout",
     "InputFileError",
     "LabelSpec",
     "LogFilters",
@@ -47,11 +56,20 @@ __all__ = [
     "RecsysCausalError",
     "SchemaError",
     "SimulatedLog",
+    "SwitchbackDesign",
+    "SwitchbackReadout",
     "ValidationIssue",
     "ValidationReport",
+    "analyze_holdout",
+    "analyze_switchback",
     "attach_labels",
+    "holdout_mde",
+    "holdout_units_needed",
     "lifecycle_segment",
+    "make_schedule",
     "read_decision_log",
     "simulate_decision_log",
+    "simulate_holdout",
+    "simulate_switchback",
     "write_decision_log",
 ]
