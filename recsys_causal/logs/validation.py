@@ -63,8 +63,10 @@ def validate_long_frame(
 
     rid = frame[schema.REQUEST_ID]
     rid_missing = rid.isna().to_numpy()
-    request_id = rid.astype("string").to_numpy(dtype=object, na_value=None)
-    time = _parse_times(frame[schema.DECISION_TIME], src, opts, request_id)
+    codes, uniques = pd.factorize(rid.astype("string"), use_na_sentinel=True)
+    uniques = np.asarray(uniques.astype(str))
+    ids = _Ids(codes, uniques)
+    time = _parse_times(frame[schema.DECISION_TIME], src, opts, ids)
     item = frame[schema.ITEM_ID]
     empty_row = item.isna().to_numpy() & _all_na(frame, [schema.SHOWN])
     shown, shown_bad = _parse_bool(frame[schema.SHOWN], empty_row)
@@ -77,8 +79,6 @@ def validate_long_frame(
     reward_values = {c: pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float) for c in rewards}
 
     report = ValidationReport(source=source, n_rows_read=len(frame))
-    key = pd.Series(np.where(rid_missing, None, request_id), dtype=object)
-    codes, uniques = pd.factorize(key, use_na_sentinel=True)
     n_req = len(uniques)
     report.n_requests_read = n_req
     flags: dict[Reason, np.ndarray] = {}  # reason → per-request boolean
@@ -102,17 +102,16 @@ def validate_long_frame(
     flag_rows(Reason.EMPTY_REQUEST, empty_row)
     flag_rows(Reason.MISSING_ITEM_ID, item.isna().to_numpy() & ~empty_row)
     flag_rows(Reason.INVALID_SHOWN, shown_bad)
-    item_key = item.astype("string").to_numpy(dtype=object, na_value=None)
-    cand = pd.DataFrame({"r": codes, "i": item_key, "p": position, "s": shown})
-    dup = cand.duplicated(["r", "i"], keep=False).to_numpy() & ~item.isna().to_numpy()
+    item_codes = pd.factorize(item.astype("string"), use_na_sentinel=True)[0]
+    dup = _duplicated_pairs(codes, item_codes) & (item_codes >= 0)
     flag_rows(Reason.DUPLICATE_CANDIDATE, dup)
     has_pos = ~np.isnan(position)
     bad_pos = has_pos & ((position < 1) | (np.floor(position) != position))
     flag_rows(Reason.INVALID_POSITION, bad_pos | _coerce_failures(frame, schema.POSITION))
     flag_rows(Reason.SHOWN_WITHOUT_POSITION, shown & ~has_pos)
-    dup_pos = cand[shown & has_pos].duplicated(["r", "p"], keep=False)
+    sel = shown & has_pos & ~bad_pos
     rows = np.zeros(len(frame), dtype=bool)
-    rows[dup_pos.index[dup_pos.to_numpy()]] = True
+    rows[sel] = _duplicated_pairs(codes[sel], position[sel].astype(np.int64))
     flag_rows(Reason.DUPLICATE_POSITION, rows)
     if opts.require_propensity:
         bad_prop = shown & (np.isnan(propensity) | (propensity <= 0) | (propensity > 1))
@@ -150,7 +149,7 @@ def validate_long_frame(
     report.n_rows_used = int(keep.sum())
 
     # warnings on kept rows
-    _warn(report, Reason.SHOWN_INELIGIBLE, keep & shown & ~eligible, request_id,
+    _warn(report, Reason.SHOWN_INELIGIBLE, keep & shown & ~eligible, ids,
           "shown candidates marked ineligible (a serving policy violation)",
           "check the eligibility filters in serving; these rows are kept", schema.ELIGIBLE)
 
@@ -226,12 +225,35 @@ def _coerce_failures(frame: pd.DataFrame, name: str) -> np.ndarray:
     return (pd.to_numeric(col, errors="coerce").isna() & col.notna()).to_numpy()
 
 
-def _parse_times(col: pd.Series, src: str, opts: ValidationOptions, request_id: np.ndarray) -> pd.Series:
+class _Ids:
+    """Example request ids for row masks, from factorised codes (no per-row string objects)."""
+
+    def __init__(self, codes: np.ndarray, uniques: np.ndarray) -> None:
+        self.codes, self.uniques = codes, uniques
+
+    def examples(self, rows: np.ndarray) -> np.ndarray:
+        c = self.codes[rows]
+        return self.uniques[pd.unique(c[c >= 0])]
+
+    def subset(self, rows: np.ndarray) -> _Ids:
+        return _Ids(self.codes[rows], self.uniques)
+
+
+def _duplicated_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Rows whose (a, b) integer pair occurs more than once."""
+    if a.size == 0:
+        return np.zeros(0, dtype=bool)
+    key = a.astype(np.int64) * (int(b.max()) + 2) + (b.astype(np.int64) + 1)
+    _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    return counts[inverse] > 1
+
+
+def _parse_times(col: pd.Series, src: str, opts: ValidationOptions, ids: _Ids) -> pd.Series:
     """Timezone-aware UTC timestamps; NaT where a value cannot be parsed. Naive timestamps are fatal."""
     if isinstance(col.dtype, pd.DatetimeTZDtype):
         return col.dt.tz_convert("UTC")
     if pd.api.types.is_datetime64_dtype(col):
-        return _localize_or_fail(col, src, opts, request_id, np.ones(len(col), dtype=bool))
+        return _localize_or_fail(col, src, opts, ids, np.ones(len(col), dtype=bool))
     if pd.api.types.is_numeric_dtype(col):
         raise SchemaError(
             "decision_time is numeric; its unit and timezone are ambiguous", source=src,
@@ -248,16 +270,17 @@ def _parse_times(col: pd.Series, src: str, opts: ValidationOptions, request_id: 
         parsed = pd.to_datetime(text[naive], errors="coerce", format="ISO8601")
         good = parsed.notna().to_numpy()
         if good.any():
-            local = _localize_or_fail(parsed[good], src, opts, request_id[naive][good], np.ones(good.sum(), bool))
+            local = _localize_or_fail(parsed[good], src, opts, ids.subset(naive).subset(good),
+                                      np.ones(good.sum(), bool))
             out[local.index] = local
     return out
 
 
-def _localize_or_fail(col, src, opts, request_id, mask) -> pd.Series:
+def _localize_or_fail(col, src, opts, ids: _Ids, mask) -> pd.Series:
     if opts.assume_timezone is None:
         raise SchemaError(
             f"{int(mask.sum())} decision_time values have no timezone", source=src, column=schema.DECISION_TIME,
-            count=int(mask.sum()), examples=pd.unique(request_id[mask])[:5],
+            count=int(mask.sum()), examples=ids.examples(mask)[:5],
             fix="write timestamps with an offset (e.g. ...Z) or pass assume_timezone='UTC' if they are UTC",
             code="naive_timestamp",
         )
@@ -271,14 +294,18 @@ def _inconsistent_request_rows(frame: pd.DataFrame, codes: np.ndarray, time: pd.
     valid = codes >= 0
     if not valid.any():
         return bad
+    n_req = int(codes.max()) + 1
+    first = np.full(n_req, -1, dtype=np.int64)
+    rows = np.nonzero(valid)[0]
+    present, first_pos = np.unique(codes[rows], return_index=True)
+    first[present] = rows[first_pos]  # first row of each request
+    hit = np.zeros(n_req, dtype=bool)
     for c in cols:
         values = time if c == schema.DECISION_TIME else frame[c]
         v_codes, _ = pd.factorize(values, use_na_sentinel=True)
-        g = pd.DataFrame({"r": codes[valid], "v": v_codes[valid]}).groupby("r")["v"].nunique(dropna=False)
-        multi = g.index[g.to_numpy() > 1].to_numpy()
-        if multi.size:
-            bad |= np.isin(codes, multi)
-    return bad
+        differs = valid & (v_codes != v_codes[first[np.maximum(codes, 0)]])
+        hit[codes[differs]] = True
+    return valid & hit[np.maximum(codes, 0)]
 
 
 def _describe_quarantine(report: ValidationReport, flags: dict, uniques) -> None:
@@ -320,14 +347,14 @@ def _describe_quarantine(report: ValidationReport, flags: dict, uniques) -> None
         report.add(reason, "quarantine", int(hit.sum()), uniques[np.nonzero(hit)[0][:5]], msg, fix, col)
 
 
-def _warn(report, reason, rows, request_id, message, fix, column) -> None:
+def _warn(report, reason, rows, ids: _Ids, message, fix, column) -> None:
     if rows.any():
-        ids = pd.unique(request_id[rows])
-        report.add(reason, "warning", int(len(ids)), ids[:5], message, fix, column)
+        found = ids.examples(rows)
+        report.add(reason, "warning", int(len(found)), found[:5], message, fix, column)
 
 
 def _build_log(frame, keep, codes, time, shown, position, propensity, eligible, reward_values, rewards, src):
-    kept = frame.loc[keep]
+    kept = frame if keep.all() else frame.loc[keep]
     k_codes = codes[keep]
     req_cols = [c for c in schema.REQUEST_COLUMNS if c in frame.columns]
     first = ~pd.Series(k_codes).duplicated().to_numpy()
