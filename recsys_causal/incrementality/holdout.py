@@ -20,7 +20,7 @@ from scipy import stats
 
 from recsys_causal.errors import DataValidationError, EstimationError, SchemaError
 from recsys_causal.estimate import Estimate, EstimateTable
-from recsys_causal.incrementality.contrast import (
+from recsys_causal.contrast import (
     Linearized,
     cuped_adjust,
     fieller_interval,
