@@ -1,0 +1,122 @@
+"""Sample-ratio mismatch (SRM): chi-square test of observed unit counts against the configured split.
+
+A p-value below ``threshold`` (default 0.001) flags the experiment: assignment or logging is broken and the
+lifts should not be trusted until the cause is found. Run it overall and, optionally, by segment and by day.
+
+>>> import pandas as pd
+>>> df = pd.DataFrame({"variant": ["control"] * 5000 + ["treatment"] * 5400})
+>>> r = srm_test(df, expected_split={"control": 0.5, "treatment": 0.5})
+>>> r.flagged, r.p_value < 1e-4
+(True, True)
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from recsys_causal.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class SRMResult:
+    """Overall SRM test with optional per-segment and per-day breakdowns."""
+
+    observed: dict[str, int]
+    expected: dict[str, float]
+    chi2: float
+    p_value: float
+    threshold: float
+    by_segment: pd.DataFrame | None = None
+    by_day: pd.DataFrame | None = None
+    details: dict = field(default_factory=dict)
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.p_value < self.threshold)
+
+    def to_frame(self) -> pd.DataFrame:
+        rows = [{"scope": "overall", "group": "all", **{f"n_{k}": v for k, v in self.observed.items()},
+                 "chi2": self.chi2, "p_value": self.p_value, "flagged": self.flagged}]
+        frame = pd.DataFrame(rows)
+        extra = [f.assign(scope=s) for s, f in (("segment", self.by_segment), ("day", self.by_day)) if f is not None]
+        return pd.concat([frame, *extra], ignore_index=True) if extra else frame
+
+    def __repr__(self) -> str:
+        state = "FLAGGED" if self.flagged else "ok"
+        counts = ", ".join(f"{k}={v}" for k, v in self.observed.items())
+        return f"SRM {state}: chi2={self.chi2:.3f}, p={self.p_value:.3g} (threshold {self.threshold:g}); {counts}"
+
+    def _repr_html_(self) -> str:
+        return f"<p><b>{html.escape(repr(self))}</b></p>" + self.to_frame().to_html(index=False)
+
+
+def _chisq(counts: np.ndarray, probs: np.ndarray) -> tuple[float, float]:
+    total = counts.sum()
+    if total == 0:
+        return float("nan"), float("nan")
+    res = stats.chisquare(counts, probs * total)
+    return float(res.statistic), float(res.pvalue)
+
+
+def srm_from_counts(observed: Mapping[str, int], expected_split: Mapping[str, float], *,
+                    threshold: float = 0.001) -> SRMResult:
+    """SRM test from counts per variant.
+
+    >>> srm_from_counts({"a": 100, "b": 100}, {"a": 0.5, "b": 0.5}).p_value
+    1.0
+    """
+    probs = _normalise(expected_split)
+    counts = np.array([int(observed.get(k, 0)) for k in probs], dtype=np.float64)
+    chi2, p = _chisq(counts, np.array(list(probs.values())))
+    return SRMResult({k: int(observed.get(k, 0)) for k in probs}, probs, chi2, p, threshold)
+
+
+def srm_test(
+    df: pd.DataFrame, *, expected_split: Mapping[str, float], variant_col: str = "variant",
+    segment_col: str | None = None, day_col: str | None = None, unit_col: str | None = None,
+    threshold: float = 0.001,
+) -> SRMResult:
+    """SRM test on a table with one row per unit (or distinct ``unit_col`` values counted once per variant)."""
+    probs = _normalise(expected_split)
+    base = df.drop_duplicates([unit_col, variant_col]) if unit_col else df
+    counts = base[variant_col].value_counts()
+    overall = srm_from_counts(counts.to_dict(), probs, threshold=threshold)
+
+    def breakdown(col: str) -> pd.DataFrame:
+        key = base[col]
+        if col == day_col and pd.api.types.is_datetime64_any_dtype(key):
+            key = key.dt.floor("D")
+        tab = pd.crosstab(key, base[variant_col]).reindex(columns=list(probs), fill_value=0)
+        p = np.array(list(probs.values()))
+        mat = tab.to_numpy(dtype=np.float64)
+        totals = mat.sum(axis=1, keepdims=True)
+        exp = totals * p
+        with np.errstate(divide="ignore", invalid="ignore"):
+            chi = np.nansum(np.where(exp > 0, (mat - exp) ** 2 / exp, 0.0), axis=1)
+        pv = stats.chi2.sf(chi, df=len(p) - 1)
+        out = pd.DataFrame({"group": tab.index.astype(str)})
+        for j, k in enumerate(probs):
+            out[f"n_{k}"] = mat[:, j].astype(np.int64)
+        out["chi2"] = chi
+        out["p_value"] = pv
+        out["flagged"] = pv < threshold
+        return out
+
+    return SRMResult(overall.observed, probs, overall.chi2, overall.p_value, threshold,
+                     by_segment=breakdown(segment_col) if segment_col else None,
+                     by_day=breakdown(day_col) if day_col else None)
+
+
+def _normalise(split: Mapping[str, float]) -> dict[str, float]:
+    w = {str(k): float(v) for k, v in split.items()}
+    if len(w) < 2 or any(v <= 0 for v in w.values()):
+        raise ConfigError(f"expected_split needs at least two variants with positive weights, got {split}",
+                          fix="pass e.g. {'control': 0.5, 'treatment': 0.5}")
+    total = sum(w.values())
+    return {k: v / total for k, v in w.items()}
