@@ -50,6 +50,14 @@ def obf_spending(t: np.ndarray | float, alpha: float = 0.05) -> np.ndarray:
     return np.where(t > 0, 4 * stats.norm.sf(z / np.sqrt(np.maximum(t, 1e-300))), 0.0)
 
 
+def _exceed_minus(c: float, sd: float, step: float, x: np.ndarray, dens: np.ndarray, dx: float,
+                  target: float) -> float:
+    """P(continue so far and cross +-c at this look) minus the alpha to spend at this look."""
+    b = c * sd
+    mass = stats.norm.sf((b - x) / step) + stats.norm.cdf((-b - x) / step)
+    return float(np.sum(mass * dens) * dx) - target
+
+
 def obrien_fleming_bounds(fractions: Sequence[float], alpha: float = 0.05, grid: int = 1201) -> np.ndarray:
     """Two-sided z boundaries at the given increasing information fractions (last is usually 1)."""
     t = np.asarray(fractions, dtype=np.float64)
@@ -58,34 +66,25 @@ def obrien_fleming_bounds(fractions: Sequence[float], alpha: float = 0.05, grid:
     spend = np.diff(np.concatenate([[0.0], obf_spending(t, alpha)]))
     bounds = np.empty(t.size)
     # density of the score S_k = Z_k sqrt(t_k) on the continuation region, on a grid
-    x = dens = dx = None
+    x = dens = None
+    dx = 0.0
     for k in range(t.size):
         sd = np.sqrt(t[k])
-
-        def exceed(c: float, k: int = k, sd: float = sd) -> float:
-            b = c * sd
-            if k == 0:
-                return float(2 * stats.norm.sf(c))
-            step = np.sqrt(t[k] - t[k - 1])
-            mass = stats.norm.sf((b - x) / step) + stats.norm.cdf((-b - x) / step)
-            return float(np.sum(mass * dens) * dx)
-
-        target = spend[k]
-        if target <= 0:
+        if spend[k] <= 0:
             bounds[k] = np.inf
         elif k == 0:
-            bounds[k] = float(stats.norm.isf(target / 2))
+            bounds[k] = float(stats.norm.isf(spend[k] / 2))
         else:
-            bounds[k] = optimize.brentq(lambda c: exceed(c) - target, 0.01, 40.0, xtol=1e-10)
+            bounds[k] = optimize.brentq(_exceed_minus, 0.01, 40.0, xtol=1e-10,
+                                        args=(sd, np.sqrt(t[k] - t[k - 1]), x, dens, dx, spend[k]))
         b = min(bounds[k], 12.0) * sd
         new_x = np.linspace(-b, b, grid)
-        new_dx = new_x[1] - new_x[0]
         if k == 0:
             new_dens = stats.norm.pdf(new_x / sd) / sd
         else:
             step = np.sqrt(t[k] - t[k - 1])
             new_dens = (stats.norm.pdf((new_x[:, None] - x[None, :]) / step) / step) @ dens * dx
-        x, dens, dx = new_x, new_dens, new_dx
+        x, dens, dx = new_x, new_dens, new_x[1] - new_x[0]
     return bounds
 
 
