@@ -25,6 +25,7 @@ import pandas as pd
 from recsys_causal.errors import DataValidationError
 from recsys_causal.estimate import Estimate
 from recsys_causal.experiments.means import ArmMean, lift_from_arms
+from recsys_causal.inference import influence_se
 
 
 def cuped_theta(y: np.ndarray, x: np.ndarray, treated: np.ndarray) -> np.ndarray:
@@ -40,8 +41,10 @@ def cuped_theta(y: np.ndarray, x: np.ndarray, treated: np.ndarray) -> np.ndarray
     return theta
 
 
-def cuped_arms(y: np.ndarray, x: np.ndarray, treated: np.ndarray) -> tuple[ArmMean, ArmMean, np.ndarray]:
-    """Adjusted arm means (treatment, control) and the slope used."""
+def cuped_arms(
+    y: np.ndarray, x: np.ndarray, treated: np.ndarray, clusters: np.ndarray | None = None,
+) -> tuple[ArmMean, ArmMean, np.ndarray]:
+    """Adjusted arm means (treatment, control) and the slope used (cluster-robust variances with ``clusters``)."""
     y = np.asarray(y, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64).reshape(len(y), -1)
     treated = np.asarray(treated, dtype=bool)
@@ -52,13 +55,18 @@ def cuped_arms(y: np.ndarray, x: np.ndarray, treated: np.ndarray) -> tuple[ArmMe
         m = treated == arm
         resid = y[m] - x[m] @ theta
         adj = y[m].mean() - (x[m].mean(axis=0) - xbar) @ theta
-        arms.append(ArmMean(float(adj), float(resid.var(ddof=1) / m.sum()), int(m.sum())))
+        if clusters is None:
+            arms.append(ArmMean(float(adj), float(resid.var(ddof=1) / m.sum()), int(m.sum())))
+        else:
+            c = np.asarray(clusters)[m]
+            arms.append(ArmMean(float(adj), influence_se(resid - resid.mean(), c) ** 2, int(np.unique(c).size),
+                                clustered=True))
     return arms[0], arms[1], theta
 
 
 def cuped_lift(
     y: np.ndarray, x: np.ndarray, treated: np.ndarray, *, name: str = "lift", relative: bool = False,
-    alpha: float = 0.05, details: Mapping | None = None,
+    alpha: float = 0.05, details: Mapping | None = None, clusters: np.ndarray | None = None,
 ) -> Estimate:
     """CUPED-adjusted absolute or relative (delta-method) lift.
 
@@ -69,8 +77,13 @@ def cuped_lift(
     x = np.asarray(x, dtype=np.float64).reshape(len(y), -1)
     treated = np.asarray(treated, dtype=bool)
     ok = np.isfinite(y) & np.all(np.isfinite(x), axis=1)
-    t, c, theta = cuped_arms(y[ok], x[ok], treated[ok])
-    raw_var = np.var(y[ok][treated[ok]], ddof=1) / t.n + np.var(y[ok][~treated[ok]], ddof=1) / c.n
+    t, c, theta = cuped_arms(y[ok], x[ok], treated[ok], None if clusters is None else np.asarray(clusters)[ok])
+    yt, yc = y[ok][treated[ok]], y[ok][~treated[ok]]
+    raw_var = np.var(yt, ddof=1) / yt.size + np.var(yc, ddof=1) / yc.size
+    if clusters is not None:  # compare like with like: raw clustered variance
+        cl = np.asarray(clusters)[ok]
+        raw_var = (influence_se(yt - yt.mean(), cl[treated[ok]]) ** 2
+                   + influence_se(yc - yc.mean(), cl[~treated[ok]]) ** 2)
     det = {"theta": [round(float(v), 6) for v in theta],
            "variance_reduction": float(1 - (t.var_mean + c.var_mean) / raw_var) if raw_var > 0 else np.nan,
            **dict(details or {})}
