@@ -6,7 +6,10 @@ Welch difference in means per day-since-exposure (cohort-aligned) or per calenda
     effect(t) = long_run + (initial - long_run) * exp(-t / tau)
 
 by weighted least squares with the daily standard errors (``scipy.optimize.curve_fit(sigma=se,
-absolute_sigma=True)``), reporting the long-run effect with its interval. The test of ``initial = long_run``
+absolute_sigma=True)``), reporting the long-run effect with its interval. The same units contribute to many
+days, so daily effects are correlated; :func:`effect_covariance` computes their full covariance from the panel
+and ``fit_decay(..., cov=...)`` then fits by generalised least squares (``sigma`` = that matrix), which keeps the
+long-run interval honest. Without it the interval is too narrow whenever units persist across days. The test of ``initial = long_run``
 is the likelihood-ratio (weighted chi-square) comparison with a constant effect, referred to chi-square with
 2 degrees of freedom (``tau`` is not identified under the null, which makes 2 df the usual conservative choice).
 Label: ``stable`` if that test is not significant at ``alpha``; otherwise ``novelty`` if the effect falls over
@@ -21,6 +24,7 @@ time (``initial > long_run``: a positive effect fading, or a harm deepening) and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,6 +57,34 @@ def effect_by_day(
     return out
 
 
+def effect_covariance(
+    panel: pd.DataFrame, *, metric: str, unit_col: str = "unit_id", by: str = "days_since_exposure",
+    variant_col: str = "variant", control: str = "control", treatment: str = "treatment",
+    days: Sequence | None = None,
+) -> np.ndarray:
+    """Covariance matrix of the per-day effects of :func:`effect_by_day` (units repeat across days).
+
+    For each arm, ``cov(mean_d, mean_e) = sum_i (y_id - mean_d)(y_ie - mean_e) / (n_d n_e)`` over units
+    observed on both days; the effect covariance is the sum over the two arms. ``days`` selects and orders
+    the rows (default: every value of ``by``, sorted).
+    """
+    day_index = pd.Index(sorted(panel[by].unique()) if days is None else list(days))
+    total = np.zeros((len(day_index), len(day_index)))
+    for arm in (treatment, control):
+        sub = panel.loc[panel[variant_col] == arm, [unit_col, by, metric]]
+        d = day_index.get_indexer(sub[by])
+        keep = d >= 0
+        u, _ = pd.factorize(sub[unit_col].to_numpy()[keep])
+        d = d[keep]
+        y = sub[metric].to_numpy(dtype=np.float64)[keep]
+        n = np.bincount(d, minlength=len(day_index)).astype(np.float64)
+        mean = np.bincount(d, weights=y, minlength=len(day_index)) / np.maximum(n, 1)
+        mat = np.zeros((u.max() + 1 if u.size else 0, len(day_index)))
+        mat[u, d] = y - mean[d]
+        total += (mat.T @ mat) / np.outer(np.maximum(n, 1), np.maximum(n, 1))
+    return total
+
+
 def _curve(t: np.ndarray, long_run: float, initial: float, tau: float) -> np.ndarray:
     return long_run + (initial - long_run) * np.exp(-t / tau)
 
@@ -80,37 +112,43 @@ class DecayFit:
                 f"tau={self.tau:.3g} days, p(initial=long_run)={self.p_value:.3g})")
 
 
-def fit_decay(days: np.ndarray, effects: np.ndarray, ses: np.ndarray, *, alpha: float = 0.05) -> DecayFit:
-    """Weighted fit of the exponential decay curve to per-day effects (see module docstring)."""
+def fit_decay(days: np.ndarray, effects: np.ndarray, ses: np.ndarray, *, cov: np.ndarray | None = None,
+              alpha: float = 0.05) -> DecayFit:
+    """Weighted (or, with ``cov``, generalised) least-squares fit of the decay curve (see module docstring)."""
     t = np.asarray(days, dtype=np.float64)
     y = np.asarray(effects, dtype=np.float64)
     s = np.asarray(ses, dtype=np.float64)
     ok = np.isfinite(t) & np.isfinite(y) & np.isfinite(s) & (s > 0)
     t, y, s = t[ok], y[ok], s[ok]
+    if cov is not None:
+        cov = np.asarray(cov, dtype=np.float64)[np.ix_(ok, ok)]
     if t.size < 4:
         raise EstimationError(f"decay fit needs at least 4 days with a finite effect and se, got {t.size}",
                               count=int(t.size), fix="run the experiment longer or use a finer day grid")
-    w = 1 / s**2
-    const = float(np.sum(w * y) / np.sum(w))
-    chi0 = float(np.sum(w * (y - const) ** 2))
+    W = np.linalg.inv(cov) if cov is not None else np.diag(1 / s**2)
+    sigma = cov if cov is not None else s
+    one = np.ones_like(y)
+    const = float(one @ W @ y / (one @ W @ one))
+    chi0 = float((y - const) @ W @ (y - const))
     span = max(t.max() - t.min(), 1.0)
     best = None
     for tau0 in (0.5, 2.0, span / 3, span):
         try:
-            p, cov = optimize.curve_fit(_curve, t, y, p0=[y[-3:].mean(), y[:2].mean(), tau0], sigma=s,
+            p, pcov = optimize.curve_fit(_curve, t, y, p0=[y[-3:].mean(), y[:2].mean(), tau0], sigma=sigma,
                                         absolute_sigma=True, bounds=([-np.inf, -np.inf, 0.05], [np.inf, np.inf,
                                                                                                50 * span]),
                                         max_nfev=2000)
         except (RuntimeError, ValueError):
             continue
-        chi = float(np.sum(w * (y - _curve(t, *p)) ** 2))
+        r = y - _curve(t, *p)
+        chi = float(r @ W @ r)
         if best is None or chi < best[0]:
-            best = (chi, p, cov)
+            best = (chi, p, pcov)
     if best is None:
-        chi1, p, cov = chi0, np.array([const, const, np.nan]), np.full((3, 3), np.nan)
-        cov[0, 0] = cov[1, 1] = 1 / np.sum(w)
+        chi1, p, pcov = chi0, np.array([const, const, np.nan]), np.full((3, 3), np.nan)
+        pcov[0, 0] = pcov[1, 1] = 1 / float(one @ W @ one)
     else:
-        chi1, p, cov = best
+        chi1, p, pcov = best
     lr = max(chi0 - chi1, 0.0)
     pval = float(stats.chi2.sf(lr, df=2))
     if pval >= alpha:
@@ -118,9 +156,9 @@ def fit_decay(days: np.ndarray, effects: np.ndarray, ses: np.ndarray, *, alpha: 
     else:
         label = "novelty" if p[1] > p[0] else "primacy"
     n = int(t.size)
-    long_run = Estimate.from_normal(name="long_run_effect", value=p[0], se=float(np.sqrt(cov[0, 0])), n=n,
+    long_run = Estimate.from_normal(name="long_run_effect", value=p[0], se=float(np.sqrt(pcov[0, 0])), n=n,
                                     method="decay fit (curve_fit, sigma=daily se)", alpha=alpha)
-    initial = Estimate.from_normal(name="initial_effect", value=p[1], se=float(np.sqrt(cov[1, 1])), n=n,
+    initial = Estimate.from_normal(name="initial_effect", value=p[1], se=float(np.sqrt(pcov[1, 1])), n=n,
                                    method="decay fit (curve_fit, sigma=daily se)", alpha=alpha)
     return DecayFit(long_run, initial, float(p[2]), lr, pval, label, t, y, s)
 

@@ -30,13 +30,14 @@ import pandas as pd
 from scipy import optimize, stats
 
 
-def cs_rho2(target_information: float, alpha: float = 0.05) -> float:
-    """Mixing variance that makes the confidence sequence tightest at ``target_information``."""
+def cs_rho2(target_information: float | np.ndarray, alpha: float = 0.05) -> float | np.ndarray:
+    """Mixing variance that makes the confidence sequence tightest at ``target_information`` (vectorised)."""
     la = -2 * np.log(alpha)
-    return float((la + np.log(la + 1)) / target_information)
+    out = (la + np.log(la + 1)) / np.asarray(target_information, dtype=np.float64)
+    return float(out) if out.ndim == 0 else out
 
 
-def cs_radius(se: np.ndarray | float, *, alpha: float = 0.05, rho2: float) -> np.ndarray:
+def cs_radius(se: np.ndarray | float, *, alpha: float = 0.05, rho2: float | np.ndarray) -> np.ndarray:
     """Half-width of the normal-mixture confidence sequence at looks with standard errors ``se`` (vectorised)."""
     info = 1.0 / np.asarray(se, dtype=np.float64) ** 2
     v = info * rho2 + 1.0
@@ -132,12 +133,12 @@ def cumulative_looks(
 
     Vectorised: each arm is sorted by time once and cumulative sums give every look's mean and variance.
     """
-    cuts = np.quantile(df[time_col].to_numpy().astype("datetime64[ns]").astype(np.int64)
-                       if pd.api.types.is_datetime64_any_dtype(df[time_col]) else df[time_col].to_numpy(),
-                       np.linspace(0, 1, n_looks + 1)[1:])
     tvals = df[time_col]
-    tnum = tvals.to_numpy().astype("datetime64[ns]").astype(np.int64) if pd.api.types.is_datetime64_any_dtype(
-        tvals) else tvals.to_numpy(dtype=np.float64)
+    if pd.api.types.is_datetime64_any_dtype(tvals):
+        tnum = (tvals - pd.Timestamp(0, tz=getattr(tvals.dt, "tz", None))).dt.total_seconds().to_numpy()
+    else:
+        tnum = tvals.to_numpy(dtype=np.float64)
+    cuts = np.quantile(tnum, np.linspace(0, 1, n_looks + 1)[1:])
     y = df[metric].to_numpy(dtype=np.float64)
     arms = {}
     for label in (treatment, control):
