@@ -1,0 +1,34 @@
+"""Forest plot of segment effects (matplotlib, headless-safe).
+
+>>> import pandas as pd
+>>> fig = forest_plot(pd.DataFrame({"segment": ["a", "b"], "value": [0.1, -0.2], "ci_low": [0.0, -0.4],
+...                                 "ci_high": [0.2, 0.0]}))
+>>> len(fig.axes)
+1
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def forest_plot(frame: pd.DataFrame, title: str = "Effect by segment", label_col: str = "segment"):
+    """One row per segment: point estimate and interval, with a line at zero. Returns the Figure."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 0.45 * len(frame) + 1.2))
+    ax = fig.subplots()
+    ypos = range(len(frame))[::-1]
+    ax.errorbar(frame["value"], list(ypos),
+                xerr=[frame["value"] - frame["ci_low"], frame["ci_high"] - frame["value"]],
+                fmt="o", color="#1f4e79", ecolor="#7f9cbf", capsize=3)
+    ax.axvline(0, color="#999999", lw=1, ls="--")
+    ax.set_yticks(list(ypos))
+    ax.set_yticklabels([str(s) for s in frame[label_col]])
+    ax.set_title(title)
+    ax.set_xlabel("effect (treatment − control)")
+    fig.tight_layout()
+    return fig
