@@ -28,7 +28,7 @@ from recsys_causal.experiments.means import ArmMean, lift_from_arms
 from recsys_causal.inference import influence_se
 
 
-def cuped_theta(y: np.ndarray, x: np.ndarray, treated: np.ndarray) -> np.ndarray:
+def cuped_theta(y: np.ndarray, x: np.ndarray, treated: np.ndarray) -> np.ndarray:  # reference implementation
     """Pooled within-arm OLS slope of ``y`` on ``x`` (shape ``(k,)``)."""
     x = np.asarray(x, dtype=np.float64).reshape(len(y), -1)
     xc = x.copy()
@@ -41,27 +41,48 @@ def cuped_theta(y: np.ndarray, x: np.ndarray, treated: np.ndarray) -> np.ndarray
     return theta
 
 
+def _moments(y: np.ndarray, x: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """Size, means of ``[x, y]`` and their centred cross-product matrix, in one pass over the data."""
+    z = np.column_stack([x, y])
+    mean = z.mean(axis=0)
+    z -= mean
+    return len(y), mean, z.T @ z
+
+
 def cuped_arms(
     y: np.ndarray, x: np.ndarray, treated: np.ndarray, clusters: np.ndarray | None = None,
-) -> tuple[ArmMean, ArmMean, np.ndarray]:
-    """Adjusted arm means (treatment, control) and the slope used (cluster-robust variances with ``clusters``)."""
+) -> tuple[ArmMean, ArmMean, np.ndarray, float]:
+    """Adjusted arm means (treatment, control), the slope used, and the unadjusted variance of the difference.
+
+    Works from per-arm sufficient statistics (means and centred cross-products), so the cost is one pass per
+    arm; with ``clusters`` the residuals are formed explicitly for cluster-robust variances.
+    """
     y = np.asarray(y, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64).reshape(len(y), -1)
     treated = np.asarray(treated, dtype=bool)
-    theta = cuped_theta(y, x, treated)
-    xbar = x.mean(axis=0)
-    arms = []
-    for arm in (True, False):
-        m = treated == arm
-        resid = y[m] - x[m] @ theta
-        adj = y[m].mean() - (x[m].mean(axis=0) - xbar) @ theta
+    k = x.shape[1]
+    stats_ = [_moments(y[m], x[m]) for m in (treated, ~treated)]
+    sxx = sum(s[2][:k, :k] for s in stats_)
+    sxy = sum(s[2][:k, k] for s in stats_)
+    theta = np.linalg.lstsq(sxx, sxy, rcond=None)[0]
+    n_all = sum(s[0] for s in stats_)
+    xbar = sum(s[0] * s[1][:k] for s in stats_) / n_all
+    arms, raw = [], 0.0
+    for (n, mean, cp), m in zip(stats_, (treated, ~treated), strict=True):
+        adj = mean[k] - (mean[:k] - xbar) @ theta
+        raw_v = cp[k, k] / (n - 1) / n
         if clusters is None:
-            arms.append(ArmMean(float(adj), float(resid.var(ddof=1) / m.sum()), int(m.sum())))
+            rv = (cp[k, k] - 2 * theta @ cp[:k, k] + theta @ cp[:k, :k] @ theta) / (n - 1)
+            arms.append(ArmMean(float(adj), float(rv / n), int(n)))
         else:
             c = np.asarray(clusters)[m]
+            resid = y[m] - x[m] @ theta
+            yy = y[m]
             arms.append(ArmMean(float(adj), influence_se(resid - resid.mean(), c) ** 2, int(np.unique(c).size),
                                 clustered=True))
-    return arms[0], arms[1], theta
+            raw_v = influence_se(yy - yy.mean(), c) ** 2
+        raw += raw_v
+    return arms[0], arms[1], theta, float(raw)
 
 
 def cuped_lift(
@@ -73,21 +94,26 @@ def cuped_lift(
     ``y`` is the per-unit metric (for a ratio metric pass :func:`~recsys_causal.experiments.ratio.linearize`
     values computed per arm), ``x`` one covariate or an ``(n, k)`` matrix, ``treated`` a boolean mask.
     """
+    t, c, det = cuped_summary(y, x, treated, clusters=clusters)
+    return lift_from_arms(t, c, name=name, relative=relative, alpha=alpha, method="cuped",
+                          details={**det, **dict(details or {})})
+
+
+def cuped_summary(
+    y: np.ndarray, x: np.ndarray, treated: np.ndarray, *, clusters: np.ndarray | None = None,
+) -> tuple[ArmMean, ArmMean, dict]:
+    """Adjusted arm summaries plus details (``theta``, ``variance_reduction``); rows with NaN are dropped."""
     y = np.asarray(y, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64).reshape(len(y), -1)
     treated = np.asarray(treated, dtype=bool)
     ok = np.isfinite(y) & np.all(np.isfinite(x), axis=1)
-    t, c, theta = cuped_arms(y[ok], x[ok], treated[ok], None if clusters is None else np.asarray(clusters)[ok])
-    yt, yc = y[ok][treated[ok]], y[ok][~treated[ok]]
-    raw_var = np.var(yt, ddof=1) / yt.size + np.var(yc, ddof=1) / yc.size
-    if clusters is not None:  # compare like with like: raw clustered variance
-        cl = np.asarray(clusters)[ok]
-        raw_var = (influence_se(yt - yt.mean(), cl[treated[ok]]) ** 2
-                   + influence_se(yc - yc.mean(), cl[~treated[ok]]) ** 2)
+    if not ok.all():
+        y, x, treated = y[ok], x[ok], treated[ok]
+        clusters = None if clusters is None else np.asarray(clusters)[ok]
+    t, c, theta, raw_var = cuped_arms(y, x, treated, clusters)
     det = {"theta": [round(float(v), 6) for v in theta],
-           "variance_reduction": float(1 - (t.var_mean + c.var_mean) / raw_var) if raw_var > 0 else np.nan,
-           **dict(details or {})}
-    return lift_from_arms(t, c, name=name, relative=relative, alpha=alpha, method="cuped", details=det)
+           "variance_reduction": float(1 - (t.var_mean + c.var_mean) / raw_var) if raw_var > 0 else np.nan}
+    return t, c, det
 
 
 def check_pre_treatment(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -35,11 +35,11 @@ from recsys_causal.experiments._checks import (
     quarantine_multi_assigned,
     require_columns,
 )
-from recsys_causal.experiments.cuped import check_pre_treatment, cuped_lift
+from recsys_causal.experiments.cuped import check_pre_treatment, cuped_summary
 from recsys_causal.experiments.guardrails import Guardrail
-from recsys_causal.experiments.means import arm_mean, lift_from_arms, welch_df
+from recsys_causal.experiments.means import ArmMean, arm_mean, lift_from_arms, welch_df
 from recsys_causal.experiments.multiplicity import adjust
-from recsys_causal.experiments.quantiles import quantile_lift
+from recsys_causal.experiments.quantiles import arm_quantile
 from recsys_causal.experiments.srm import SRMResult, srm_test
 
 KINDS = ("mean", "proportion", "ratio", "quantile")
@@ -176,41 +176,52 @@ def _line(e: Estimate) -> str:
     return f"{e.name}: {e.value:.4g} {lvl}% CI [{e.ci_low:.4g}, {e.ci_high:.4g}]{p}{padj}"
 
 
-def _lift(
-    metric: Metric, df: pd.DataFrame, t_mask: np.ndarray, c_mask: np.ndarray, *, relative: bool, alpha: float,
-    covariates: Sequence[str], cluster_col: str | None, name: str, details: dict,
-) -> Estimate:
+def _arms(
+    metric: Metric, df: pd.DataFrame, t_mask: np.ndarray, c_mask: np.ndarray, *, alpha: float,
+    covariates: Sequence[str], cluster_col: str | None,
+) -> tuple[ArmMean, ArmMean, str, dict]:
+    """Arm summaries for one metric and comparison (shared by the absolute and the relative lift)."""
     clusters = df[cluster_col].to_numpy() if cluster_col else None
-    both = t_mask | c_mask
     if metric.kind == "quantile":
         y = as_float(df, metric.columns[0])
-        return quantile_lift(y[t_mask], y[c_mask], q=metric.q, name=name, relative=relative, alpha=alpha,
-                             clusters_treatment=None if clusters is None else clusters[t_mask],
-                             clusters_control=None if clusters is None else clusters[c_mask])
+        ct = None if clusters is None else clusters[t_mask]
+        cc = None if clusters is None else clusters[c_mask]
+        t, c = arm_quantile(y[t_mask], metric.q, ct, alpha), arm_quantile(y[c_mask], metric.q, cc, alpha)
+        method = f"quantile p{round(100 * metric.q):d} (order-statistic CI" + (", clustered)" if ct is not None
+                                                                                  else ")")
+        return t, c, method, {"q": metric.q}
     if metric.kind == "ratio":
         num, den = as_float(df, metric.numerator), as_float(df, metric.denominator)
         y = np.full(len(df), np.nan)
         for m in (t_mask, c_mask):
             ok = m & np.isfinite(num) & np.isfinite(den)
             y[ok] = ratio_mod.linearize(num[ok], den[ok])
-        method = "ratio"
+        method = "ratio delta"
     else:
         y = as_float(df, metric.columns[0])
         method = "welch" if metric.kind == "mean" else "proportion (welch)"
-    if covariates:
-        x = np.column_stack([as_float(df, c) for c in covariates])
-        e = cuped_lift(y[both], x[both], t_mask[both], name=name, relative=relative, alpha=alpha,
-                       clusters=None if clusters is None else clusters[both],
-                       details={"covariates": list(covariates)})
-        return replace(e, method=("cuped " + method) + ("+delta" if relative else ""))
-    t = arm_mean(y[t_mask], None if clusters is None else clusters[t_mask])
-    c = arm_mean(y[c_mask], None if clusters is None else clusters[c_mask])
     if clusters is not None:
         method = "cluster-robust " + method
-    if metric.kind == "ratio":
-        method = "ratio delta"
-    df_ = None if relative or metric.kind == "ratio" else welch_df(t, c)
-    return lift_from_arms(t, c, name=name, relative=relative, alpha=alpha, method=method, df=df_, details=details)
+    if covariates:
+        both = t_mask | c_mask
+        x = np.column_stack([as_float(df, c)[both] for c in covariates])
+        t, c, det = cuped_summary(y[both], x, t_mask[both], clusters=None if clusters is None else clusters[both])
+        return t, c, "cuped " + method, {**det, "covariates": list(covariates)}
+    t = arm_mean(y[t_mask], None if clusters is None else clusters[t_mask])
+    c = arm_mean(y[c_mask], None if clusters is None else clusters[c_mask])
+    return t, c, method, {}
+
+
+def _lift(
+    metric: Metric, arms: tuple[ArmMean, ArmMean, str, dict], *, relative: bool, alpha: float, name: str,
+    details: dict,
+) -> Estimate:
+    t, c, method, extra = arms
+    df_ = None
+    if not relative and metric.kind in ("mean", "proportion") and not method.startswith("cuped"):
+        df_ = welch_df(t, c)
+    return lift_from_arms(t, c, name=name, relative=relative, alpha=alpha, method=method, df=df_,
+                          details={**extra, **details, "lift": "relative" if relative else "absolute"})
 
 
 def analyze_ab(
@@ -283,12 +294,11 @@ def analyze_ab(
             for col in m.columns:
                 for label, mask in ((v, t_mask), (control, c_mask)):
                     check_variance(as_float(df, col)[mask], metric=col, variant=label)
+            arms = _arms(m, df, t_mask, c_mask, alpha=alpha, covariates=covs_for(m), cluster_col=cluster_col)
             for rel in (False, True):
                 det = {"metric": m.name, "variant": v, "control": control, "kind": m.kind, "role": m.role}
-                e = _lift(m, df, t_mask, c_mask, relative=rel, alpha=alpha, covariates=covs_for(m),
-                          cluster_col=cluster_col, name=f"{m.name} {v} {'rel' if rel else 'abs'}", details=det)
-                estimates[m.role].append(replace(e, details={**e.details, **det,
-                                                             "lift": "relative" if rel else "absolute"}))
+                estimates[m.role].append(_lift(m, arms, relative=rel, alpha=alpha, details=det,
+                                               name=f"{m.name} {v} {'rel' if rel else 'abs'}"))
     adjusted: list[Estimate] = []
     for role, method in (("primary", "holm"), ("secondary", "bh")):
         for rel in ("absolute", "relative"):
@@ -304,11 +314,10 @@ def analyze_ab(
             for col in m.columns:
                 for label, mask in ((v, t_mask), (control, c_mask)):
                     check_variance(as_float(df, col)[mask], metric=col, variant=label)
-            det = {"metric": m.name, "variant": v, "control": control, "kind": m.kind,
-                   "lift": "relative" if g.relative else "absolute"}
-            e = _lift(m, df, t_mask, c_mask, relative=g.relative, alpha=g.alpha, covariates=covs_for(m),
-                      cluster_col=cluster_col, name=f"{g.metric} {v} guardrail", details=det)
-            guard_estimates.append(g.evaluate(replace(e, details={**e.details, **det})))
+            det = {"metric": m.name, "variant": v, "control": control, "kind": m.kind}
+            arms = _arms(m, df, t_mask, c_mask, alpha=g.alpha, covariates=covs_for(m), cluster_col=cluster_col)
+            guard_estimates.append(g.evaluate(_lift(m, arms, relative=g.relative, alpha=g.alpha, details=det,
+                                                    name=f"{g.metric} {v} guardrail")))
 
     segments = None
     if segment_col:
@@ -318,15 +327,15 @@ def analyze_ab(
             s_mask = seg_values == s
             for v in treatments:
                 for m in (mm for mm in metric_list if mm.role == "primary"):
-                    det = {"metric": m.name, "variant": v, "segment": s, "lift": "relative"}
+                    det = {"metric": m.name, "variant": v, "segment": s}
                     try:
-                        e = _lift(m, df, (variant == v) & s_mask, c_mask & s_mask, relative=True, alpha=alpha,
-                                  covariates=covs_for(m), cluster_col=cluster_col, name=f"{m.name} {v} [{s}] rel",
-                                  details=det)
+                        arms = _arms(m, df, (variant == v) & s_mask, c_mask & s_mask, alpha=alpha,
+                                     covariates=covs_for(m), cluster_col=cluster_col)
                     except (ValueError, ZeroDivisionError, np.linalg.LinAlgError, IndexError) as exc:
                         warnings.append(f"segment {s!r} metric {m.name!r}: not estimable ({exc})")
                         continue
-                    seg_est.append(replace(e, details={**e.details, **det}))
+                    seg_est.append(_lift(m, arms, relative=True, alpha=alpha, details=det,
+                                         name=f"{m.name} {v} [{s}] rel"))
         segments = EstimateTable(seg_est, title=f"Relative lifts by {segment_col} (unadjusted)")
     if srm.flagged:
         warnings.insert(0, f"sample-ratio mismatch (p={srm.p_value:.3g} < {srm_threshold:g}): lifts are suspect")
