@@ -1,1 +1,81 @@
-"""A/B experiment analysis: SRM, lifts with intervals, CUPED, guardrails, multiplicity, sequential monitoring."""
+"""A/B experiment analysis: SRM, lifts with intervals, CUPED, guardrails, multiplicity, sequential monitoring,
+novelty decay and planning. See ``docs/ab.md``.
+
+>>> from recsys_causal.experiments import analyze_ab, Guardrail
+>>> from recsys_causal.simulate.ab import simulate_ab
+>>> r = analyze_ab(simulate_ab(n_units=2000, seed=0).units, metrics=["revenue"],
+...                expected_split={"control": 0.5, "treatment": 0.5})
+>>> r.srm.flagged
+False
+"""
+
+from recsys_causal.experiments.cuped import check_pre_treatment, cuped_lift
+from recsys_causal.experiments.guardrails import Guardrail
+from recsys_causal.experiments.means import mean_lift, proportion_lift
+from recsys_causal.experiments.multiplicity import adjust
+from recsys_causal.experiments.novelty import (
+    DecayFit,
+    effect_by_day,
+    effect_covariance,
+    fit_decay,
+    plot_decay,
+    plot_effect_by_day,
+)
+from recsys_causal.experiments.power import mde, power, proportion_sd, required_sample_size
+from recsys_causal.experiments.quantiles import quantile_lift
+from recsys_causal.experiments.ratio import linearize, ratio_lift
+from recsys_causal.experiments.readout import ABReadout, Metric, analyze_ab, analyze_by_window
+from recsys_causal.experiments.sequential import (
+    cs_radius,
+    cs_rho2,
+    cumulative_looks,
+    monitoring_table,
+    obf_spending,
+    obrien_fleming_bounds,
+)
+from recsys_causal.experiments.srm import SRMResult, srm_from_counts, srm_test
+from recsys_causal.experiments.unit_metrics import (
+    UnitMetrics,
+    join_unit_tables,
+    unit_metrics_from_log,
+    windowed_unit_metrics,
+)
+
+__all__ = [
+    "ABReadout",
+    "DecayFit",
+    "Guardrail",
+    "Metric",
+    "SRMResult",
+    "UnitMetrics",
+    "adjust",
+    "analyze_ab",
+    "analyze_by_window",
+    "check_pre_treatment",
+    "cs_radius",
+    "cs_rho2",
+    "cumulative_looks",
+    "cuped_lift",
+    "effect_by_day",
+    "effect_covariance",
+    "fit_decay",
+    "join_unit_tables",
+    "linearize",
+    "mde",
+    "mean_lift",
+    "monitoring_table",
+    "obf_spending",
+    "obrien_fleming_bounds",
+    "plot_decay",
+    "plot_effect_by_day",
+    "power",
+    "proportion_lift",
+    "proportion_sd",
+    "quantile_lift",
+    "ratio_lift",
+    "required_sample_size",
+    "srm_from_counts",
+    "srm_test",
+    "unit_metrics_from_log",
+    "windowed_unit_metrics",
+]
