@@ -256,6 +256,11 @@ def analyze_ab(
         if col:
             needed.add(col)
     require_columns(units_df, sorted(needed))
+    if not (pd.api.types.is_string_dtype(units_df[variant_col]) or units_df[variant_col].dtype == object):
+        units_df = units_df.assign(**{variant_col: units_df[variant_col].astype(str)})
+    control = str(control)
+    if expected_split:
+        expected_split = {str(k): v for k, v in expected_split.items()}
     known = list(expected_split) if expected_split else sorted(units_df[variant_col].astype(str).unique())
     if control not in known:
         raise ConfigError(f"control variant {control!r} is not among the variants {known}",

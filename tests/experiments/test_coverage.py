@@ -72,3 +72,23 @@ def test_srm_injection_is_flagged():
     assert srm_test(sim.units, expected_split={"control": 0.5, "treatment": 0.5}).flagged
     ok = simulate_ab(n_units=50_000, seed=1)
     assert not srm_test(ok.units, expected_split={"control": 0.5, "treatment": 0.5}).flagged
+
+
+def test_clustered_quantile_coverage_request_level():
+    """Request-level latency with user randomisation: clustered intervals cover, naive ones under-cover."""
+    from recsys_causal.simulate.ab import simulate_ab_log
+
+    clustered, naive = [], []
+    for i in range(200):
+        req, _, truth = simulate_ab_log(n_users=600, latency_shift=0.05, user_latency_sd=0.45, slate_size=1,
+                                        seed=7000 + i)
+        lat = req["latency_ms"].to_numpy()
+        users = req["user_id"].to_numpy()
+        t = (req["variant"] == "treatment").to_numpy()
+        target = truth["latency_p50"]["absolute"]
+        e = quantile_lift(lat[t], lat[~t], q=0.5, clusters_treatment=users[t], clusters_control=users[~t])
+        clustered.append(e.ci_low <= target <= e.ci_high)
+        e0 = quantile_lift(lat[t], lat[~t], q=0.5)
+        naive.append(e0.ci_low <= target <= e0.ci_high)
+    assert 0.91 <= np.mean(clustered) <= 0.99
+    assert np.mean(naive) < np.mean(clustered) - 0.1

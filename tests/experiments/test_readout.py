@@ -198,3 +198,10 @@ def test_string_ratio_spec_and_single_treatment_default_split():
     r = analyze_ab(sim.units, metrics=["clicks/impressions"])
     assert r.lift("clicks/impressions").details["kind"] == "ratio"
     assert any("equal shares" in w for w in r.warnings)
+
+
+def test_integer_variant_labels():
+    sim = simulate_ab(n_units=2000, seed=6)
+    u = sim.units.assign(variant=(sim.units.variant == "treatment").astype(int))
+    r = analyze_ab(u, control=0, metrics=["revenue"], expected_split={0: 0.5, 1: 0.5})
+    assert set(r.n_units) == {"0", "1"} and r.lift("revenue", "1").details["variant"] == "1"
