@@ -205,3 +205,24 @@ def test_integer_variant_labels():
     u = sim.units.assign(variant=(sim.units.variant == "treatment").astype(int))
     r = analyze_ab(u, control=0, metrics=["revenue"], expected_split={0: 0.5, 1: 0.5})
     assert set(r.n_units) == {"0", "1"} and r.lift("revenue", "1").details["variant"] == "1"
+
+
+def test_clustered_cuped_matches_clustered_ancova():
+    rng = np.random.default_rng(8)
+    users = 1500
+    treat_u = rng.random(users) < 0.5
+    pre_u = rng.gamma(2.0, 1.0, users)
+    n_req = rng.integers(1, 8, users)
+    user = np.repeat(np.arange(users), n_req)
+    y = 0.5 + 0.1 * treat_u[user] + 0.8 * pre_u[user] + rng.normal(0, 0.5, users)[user] + rng.normal(0, 1, user.size)
+    df = pd.DataFrame({"user_id": user, "variant": np.where(treat_u[user], "treatment", "control"), "y": y,
+                       "pre": pre_u[user]})
+    r = analyze_ab(df, cluster_col="user_id", metrics=["y"], covariates=["pre"],
+                   expected_split={"control": 0.5, "treatment": 0.5})
+    e = r.lift("y", relative=False)
+    fit = smf.ols("y ~ t + x", pd.DataFrame({"y": y, "t": treat_u[user].astype(float),
+                                              "x": df.pre - df.pre.mean()})).fit(
+        cov_type="cluster", cov_kwds={"groups": user})
+    assert e.value == pytest.approx(fit.params["t"], rel=1e-9)
+    assert e.se == pytest.approx(fit.bse["t"], rel=0.03)
+    assert e.method.startswith("cuped cluster-robust")
