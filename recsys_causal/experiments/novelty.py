@@ -165,13 +165,18 @@ def fit_decay(days: np.ndarray, effects: np.ndarray, ses: np.ndarray, *, cov: np
 
 def plot_effect_by_day(table: pd.DataFrame, *, by: str = "days_since_exposure", title: str | None = None,
                        fit: DecayFit | None = None):
-    """Matplotlib Figure of per-day effects with intervals (and the fitted curve when given)."""
-    import matplotlib
+    """Matplotlib Figure of per-day effects with intervals (and the fitted curve when given).
 
-    matplotlib.use("Agg")
+    >>> import pandas as pd
+    >>> tab = pd.DataFrame({"days_since_exposure": [0, 1], "effect": [0.2, 0.1], "ci_low": [0.1, 0.0],
+    ...                     "ci_high": [0.3, 0.2]})
+    >>> plot_effect_by_day(tab).savefig(__import__("io").BytesIO(), format="png")
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(7, 3.5))
+    FigureCanvasAgg(fig)  # Agg canvas on this figure only; the global backend is left alone
     ax = fig.add_subplot(1, 1, 1)
     x = table[by].to_numpy()
     ax.errorbar(x, table["effect"], yerr=[table["effect"] - table["ci_low"], table["ci_high"] - table["effect"]],
