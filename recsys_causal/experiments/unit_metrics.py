@@ -4,7 +4,9 @@ For every randomisation unit (default ``user_id``) in an experiment: the variant
 ``decision_time``), and sums over requests with ``first_exposure <= decision_time < first_exposure + window``
 of impressions (shown candidates) and of each outcome column over shown candidates (click, purchase, hide, …).
 Units whose window has not closed by ``as_of`` (``first_exposure + window > as_of``) are **excluded and
-counted**, never zero-filled. Units logged in more than one variant are quarantined and counted.
+counted**, never zero-filled. Units logged in more than one variant are quarantined and counted. Within a
+closed window, shown candidates whose outcome is missing (NaN) add nothing to the sums and are counted per
+outcome in ``missing_outcomes`` so a label-maturity problem is visible.
 
 >>> from recsys_causal.simulate.ab import simulate_ab_log
 >>> from recsys_causal.logs.model import DecisionLog
@@ -38,6 +40,7 @@ class UnitMetrics:
     n_immature: int = 0
     immature_examples: list = field(default_factory=list)
     quarantine: Quarantine | None = None
+    missing_outcomes: dict = field(default_factory=dict)
 
     def __repr__(self) -> str:
         q = self.quarantine.count if self.quarantine else 0
@@ -68,6 +71,7 @@ def unit_metrics_from_log(
     for name in outcomes:
         v = log.reward(name)
         cols[name] = log.per_request_sum(np.where(log.shown & np.isfinite(v), v, 0.0))
+        cols[f"_missing_{name}"] = log.per_request_sum((log.shown & ~np.isfinite(v)).astype(np.float64))
     frame = pd.DataFrame({unit_col: req[unit_col].to_numpy(), variant_col: req[variant_col].to_numpy(),
                           "decision_time": req["decision_time"].to_numpy(), **cols})
     for name in request_metrics:
@@ -79,7 +83,7 @@ def unit_metrics_from_log(
     first = frame.groupby(unit_col, sort=False)["decision_time"].transform("min")
     frame = frame.assign(first_exposure=first)
     in_window = (frame["decision_time"] < frame["first_exposure"] + window).to_numpy()
-    value_cols = ["impressions", *outcomes, *request_metrics]
+    value_cols = ["impressions", *outcomes, *request_metrics, *(f"_missing_{o}" for o in outcomes)]
     agg = frame.loc[in_window].groupby(unit_col, sort=False).agg(
         variant=(variant_col, "first"), first_exposure=("first_exposure", "first"),
         n_requests=("decision_time", "size"), **{c: (c, "sum") for c in value_cols})
@@ -87,7 +91,9 @@ def unit_metrics_from_log(
     immature = (agg["first_exposure"] + window > as_of).to_numpy()
     examples = agg.loc[immature, unit_col].head(5).tolist()
     units = agg.loc[~immature].reset_index(drop=True)
-    return UnitMetrics(units, window, as_of, int(immature.sum()), examples, quarantine)
+    missing = {o: int(units[f"_missing_{o}"].sum()) for o in outcomes}
+    units = units.drop(columns=[f"_missing_{o}" for o in outcomes])
+    return UnitMetrics(units, window, as_of, int(immature.sum()), examples, quarantine, missing)
 
 
 def join_unit_tables(units: pd.DataFrame, *tables: pd.DataFrame, on: str = "user_id",

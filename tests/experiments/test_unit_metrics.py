@@ -41,8 +41,9 @@ def test_unit_metrics_by_hand():
     units = um.units.set_index("user_id")
     # user a: first exposure day 0, window [0, 7): requests r1 (1 shown, 1 click) and r2 (1 shown, 0 clicks)
     assert units.loc["a", "impressions"] == 2 and units.loc["a", "click"] == 1 and units.loc["a", "n_requests"] == 2
-    # user b: 2 shown, one click unobserved (NaN) -> not zero-filled into a click, counted as 1 click
+    # user b: 2 shown, one click unobserved (NaN): it adds nothing and is counted as missing
     assert units.loc["b", "impressions"] == 2 and units.loc["b", "click"] == 1
+    assert um.missing_outcomes == {"click": 1}
     # user c: first exposure day 6, window closes day 13 > as_of day 10 -> excluded and counted
     assert "c" not in units.index and um.n_immature == 1 and um.immature_examples == ["c"]
 
