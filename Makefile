@@ -1,12 +1,12 @@
 # Two commands do all set-up on a fresh machine:
-#   make demo   -> virtualenv + install + the main job on the shipped example
+#   make demo   -> virtualenv + install + the main job on the shipped example (writes the HTML reports)
 #   make test   -> virtualenv + install + the test suite (what CI runs)
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint validate bench sample clean
+.PHONY: demo test lint validate sample clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -18,6 +18,7 @@ demo: $(STAMP)
 	$(BIN)/python -m recsys_causal.demo
 
 test: $(STAMP)
+	bash scripts/ensure-chromium.sh
 	$(BIN)/ruff check recsys_causal tests benchmarks
 	$(BIN)/python -m pytest -m "not slow"
 

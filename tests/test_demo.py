@@ -24,7 +24,9 @@ def test_demo_on_shipped_sample(tmp_path, capsys):
         "invalid_propensity": 2, "outcome_on_unshown": 1,
     }
     assert {p.name: p.read_bytes() for p in data.iterdir() if p.is_file()} == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["sample_dirty_quarantine.csv", "sample_validation.json"]
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == sorted(["sample_dirty_quarantine.csv", "sample_validation.json"]
+                             + [f"{d}_report.{x}" for d in ("ab", "holdout", "switchback") for x in ("html", "json")])
 
 
 def test_demo_missing_data_exits_2_without_traceback(tmp_path, capsys):

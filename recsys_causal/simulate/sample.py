@@ -7,6 +7,12 @@ Files written (atomically) into the target directory:
   and ``pred_bold``; outcomes are *not* included: they come from the events file through label windows.
 - ``sample_outcome_events.parquet``: click / purchase / hide events with timestamps.
 - ``sample_dirty.csv``: 30 requests in long CSV with deliberate logging bugs, to show quarantine at work.
+- ``sample_ab_decision_log.parquet`` + ``sample_ab_users.parquet``: an A/B test of the ``pred_new`` ranker
+  (users randomised 50/50) with outcomes, and per-user pre-period covariates (``prior_interactions``,
+  ``pre_clicks``) and attributes (``region``).
+- ``sample_holdout_units.parquet``: a 10% holdout of a recommendation module with ghost exposures.
+- ``sample_switchback_schedule.parquet`` + ``sample_switchback_events.parquet``: 4 regions × 7 days of hourly
+  blocks with a carryover of one block.
 """
 
 from __future__ import annotations
@@ -53,6 +59,24 @@ def make_dirty(seed: int = SEED) -> pd.DataFrame:
     return pd.concat([frame, dup], ignore_index=True)
 
 
+def make_ab(seed: int = SEED):
+    """A/B decision log (requests with variant) and a per-user covariate table."""
+    from recsys_causal.simulate.world import make_world
+
+    world = make_world(n_users=3000, seed=seed + 2)
+    sim = simulate_decision_log(n_requests=8_000, n_candidates=(6, 10), slate_size=3, epsilon=0.1, world=world,
+                                experiment={"control": 0.5, "treatment": 0.5}, seed=seed + 3)
+    rng = np.random.default_rng(seed + 4)
+    propensity = 1 / (1 + np.exp(-(-2.0 + world.user_affinity.max(axis=1))))
+    users = pd.DataFrame({
+        "user_id": world.user_ids,
+        "prior_interactions": world.user_prior_interactions,
+        "pre_clicks": rng.poisson(30 * propensity).astype(float),
+        "region": world.user_region,
+    })
+    return sim, users
+
+
 def write_sample(directory: str | Path) -> list[Path]:
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
@@ -60,7 +84,22 @@ def write_sample(directory: str | Path) -> list[Path]:
     frame = sim.log.to_long_frame().drop(columns=list(sim.log.reward_columns))
     events = sim.outcome_events
     dirty = make_dirty()
+    ab_sim, ab_users = make_ab()
+    ab_frame = ab_sim.log.to_long_frame()
+    from recsys_causal.simulate.holdout import simulate_holdout
+    from recsys_causal.simulate.switchback import simulate_switchback
+
+    holdout = simulate_holdout(n_units=40_000, holdout_share=0.1, exposure_rate=0.3, seed=SEED).units
+    switchback = simulate_switchback(n_clusters=4, n_blocks=168, direct_effect=0.5, carryover_effect=0.2,
+                                     events_per_block=20, seed=SEED)
     return [
+        atomic_write(out / "sample_ab_decision_log.parquet", lambda p: ab_frame.to_parquet(p, index=False)),
+        atomic_write(out / "sample_ab_users.parquet", lambda p: ab_users.to_parquet(p, index=False)),
+        atomic_write(out / "sample_holdout_units.parquet", lambda p: holdout.to_parquet(p, index=False)),
+        atomic_write(out / "sample_switchback_schedule.parquet",
+                     lambda p: switchback.schedule.to_parquet(p, index=False)),
+        atomic_write(out / "sample_switchback_events.parquet",
+                     lambda p: switchback.events.to_parquet(p, index=False)),
         atomic_write(out / "sample_decision_log.parquet", lambda p: frame.to_parquet(p, index=False)),
         atomic_write(out / "sample_outcome_events.parquet", lambda p: events.to_parquet(p, index=False)),
         atomic_write(out / "sample_dirty.csv", lambda p: dirty.to_csv(p, index=False)),

@@ -1,0 +1,378 @@
+"""Run the analysis plan of an ``experiment.yaml``: load data, run the readouts, decide, collect figures.
+
+The result is plain data (a JSON-ready dict) plus figures as SVG strings; rendering is separate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from recsys_causal.errors import ConfigError, InputFileError
+from recsys_causal.estimate import Estimate, EstimateTable
+from recsys_causal.report.config import ReportConfig, resolve
+from recsys_causal.report.figures import bar_intervals, figure_svg
+
+SCHEMA_VERSION = 1
+Progress = Callable[[str], None]
+
+
+def run_plan(cfg: ReportConfig, base: Path, config_bytes: bytes, progress: Progress = lambda _: None) -> dict:
+    """Every section of the report as data, with ``figures`` holding SVG strings."""
+    inputs: dict[str, Path] = {}
+    result: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "experiment": cfg.experiment.model_dump(),
+        "alpha": cfg.alpha,
+        "data_quality": {"sources": []},
+        "metrics": [], "guardrails": [], "segments": None, "switchback": None, "holdout": None,
+        "methods": [], "figures": {},
+    }
+    design = cfg.experiment.design
+    if design == "ab":
+        _ab(cfg, base, result, inputs, progress)
+    elif design == "holdout":
+        _holdout(cfg, base, result, inputs, progress)
+    else:
+        _switchback(cfg, base, result, inputs, progress)
+    result["decision"] = decide(result, design)
+    result["reproducibility"] = _reproducibility(cfg, config_bytes, inputs)
+    return result
+
+
+# ----------------------------------------------------------------------------- A/B
+
+
+def _ab(cfg, base, result, inputs, progress) -> None:
+    from recsys_causal.experiments import Guardrail, analyze_ab, unit_metrics_from_log
+    from recsys_causal.logs import read_decision_log
+
+    d = cfg.data
+    unit = cfg.experiment.unit
+    if d.decision_log:
+        path = resolve(base, d.decision_log, "data.decision_log")
+        events = resolve(base, d.outcome_events, "data.outcome_events")
+        inputs["data.decision_log"] = path
+        if events is not None:
+            inputs["data.outcome_events"] = events
+        progress(f"reading decision log {path.name}")
+        log, report = read_decision_log(path, outcome_events=events, labels=d.labels or None, as_of=d.as_of)
+        result["data_quality"]["sources"].append(_source_quality(path.name, report))
+        if d.as_of is None:
+            raise ConfigError("data.as_of is required with a decision log (it decides which windows are mature)",
+                              column="data.as_of", fix="add e.g. as_of: '2026-06-20T00:00:00Z'")
+        progress("building unit metrics")
+        um = unit_metrics_from_log(log, window=d.metric_window, as_of=d.as_of, unit_col=unit,
+                                   variant_col=cfg.variants.column)
+        units = um.units
+        result["data_quality"]["unit_metrics"] = {
+            "window": str(um.window), "as_of": str(um.as_of), "units": int(len(units)),
+            "immature_units_excluded": int(um.n_immature),
+            "multi_variant_units_quarantined": int(um.quarantine.count) if um.quarantine else 0,
+            "missing_outcomes": {k: int(v) for k, v in um.missing_outcomes.items()},
+        }
+    else:
+        path = resolve(base, d.units, "data.units")
+        inputs["data.units"] = path
+        units = _read_table(path)
+    if d.covariates_table:
+        cpath = resolve(base, d.covariates_table, "data.covariates_table")
+        inputs["data.covariates_table"] = cpath
+        extra = _read_table(cpath)
+        if unit not in extra.columns:
+            raise ConfigError(f"data.covariates_table has no {unit!r} column", column="data.covariates_table",
+                              fix="the covariates table must be keyed by the experiment unit")
+        units = units.merge(extra, on=unit, how="left")
+    metrics = [_metric(m, "primary") for m in cfg.metrics.primary]
+    metrics += [_metric(m, "secondary") for m in cfg.metrics.secondary]
+    guardrails = [Guardrail(g.metric, direction=g.direction, margin=g.margin, relative=g.relative, alpha=cfg.alpha)
+                  for g in cfg.guardrails]
+    _require(units, [cfg.variants.column, *cfg.covariates], "unit table")
+    progress("analysing the A/B test")
+    ab = analyze_ab(units, variant_col=cfg.variants.column, control=cfg.variants.control, metrics=metrics,
+                    guardrails=guardrails, covariates=cfg.covariates or None,
+                    expected_split=cfg.variants.expected_split, unit_col=unit, alpha=cfg.alpha)
+    srm = ab.srm
+    result["data_quality"]["srm"] = {"observed": {k: int(v) for k, v in srm.observed.items()},
+                                     "expected": srm.expected, "chi2": _num(srm.chi2),
+                                     "p_value": _num(srm.p_value), "threshold": srm.threshold,
+                                     "flagged": bool(srm.flagged)}
+    result["data_quality"]["units"] = {k: int(v) for k, v in ab.n_units.items()}
+    result["metrics"] = estimates_json(ab.metrics)
+    result["guardrails"] = estimates_json(ab.guardrails)
+    result["warnings"] = list(ab.warnings)
+    rel = [e for e in ab.metrics if e.details.get("lift") == "relative"]
+    if rel:
+        result["figures"]["lifts"] = figure_svg(bar_intervals(
+            [f"{e.details.get('metric')} ({e.details.get('variant')})" for e in rel],
+            [e.value for e in rel], [e.ci_low for e in rel], [e.ci_high for e in rel],
+            title="Relative lift with 95% intervals", xlabel="relative lift (treatment / control − 1)"))
+    if len(ab.guardrails):
+        g = list(ab.guardrails)
+        result["figures"]["guardrails"] = figure_svg(bar_intervals(
+            [str(e.details.get("guardrail")) for e in g], [e.details["harm"] for e in g],
+            [e.details["harm_lower"] for e in g], [e.details["harm_upper"] for e in g],
+            title="Guardrails: harm (one-sided bounds) against the margin", xlabel="harm in the bad direction",
+            marks=[e.details["margin"] for e in g]))
+    result["methods"] += [
+        "Lifts: Welch difference in means, delta method for ratio and relative lifts"
+        + (", CUPED with pre-period covariates " + ", ".join(cfg.covariates) if cfg.covariates else "") + ".",
+        "Multiplicity: Holm across primary metrics, Benjamini–Hochberg across secondary metrics.",
+        "Guardrails: one-sided non-inferiority tests against each margin (ok / violated / inconclusive).",
+        f"Sample-ratio mismatch: chi-square against the expected split, flagged at p < {srm.threshold:g}.",
+    ]
+    if cfg.segments is not None:
+        _segments(cfg, units, result, progress)
+
+
+def _segments(cfg, units, result, progress) -> None:
+    from recsys_causal.hte import segment_effects
+
+    progress("segment effects")
+    seg = cfg.segments
+    columns = [m.column or m.name for m in cfg.metrics.primary if m.kind in ("mean", "proportion")]
+    if not columns:
+        return
+    directions = {g.metric: g.direction for g in cfg.guardrails}
+    r = segment_effects(units, metrics=columns, segments=seg.columns, variant_col=cfg.variants.column,
+                        control=cfg.variants.control, treatment=_treatment(cfg),
+                        prior_interactions_col=seg.prior_interactions, covariates=cfg.covariates,
+                        directions=directions, min_units=seg.min_units, merge_small=seg.merge_small,
+                        alpha=cfg.alpha)
+    result["segments"] = {
+        "effects": estimates_json(r.effects),
+        "heterogeneity": _records(r.heterogeneity),
+        "harms": _records(r.harms),
+        "warnings": r.warnings,
+    }
+    for metric in columns:
+        frame = r.to_frame()
+        frame = frame[frame["metric"] == metric]
+        result["figures"][f"forest_{metric}"] = figure_svg(bar_intervals(
+            [f"{a}={b}" for a, b in zip(frame["dimension"], frame["segment"], strict=True)], frame["value"],
+            frame["ci_low"], frame["ci_high"], title=f"{metric}: effect by segment", xlabel="effect"))
+    result["methods"].append("Segments: Welch (CUPED) effects per segment; Cochran's Q and a joint interaction "
+                             "Wald test for heterogeneity; harm = one-sided test in the bad direction, Holm-adjusted.")
+
+
+def _treatment(cfg) -> str:
+    others = [v for v in cfg.variants.expected_split if v != cfg.variants.control]
+    return others[0] if others else "treatment"
+
+
+def _metric(m, role):
+    from recsys_causal.experiments import Metric
+
+    return Metric(name=m.name, kind=m.kind, column=m.column, numerator=m.numerator, denominator=m.denominator,
+                  q=m.q, role=role)
+
+
+# ----------------------------------------------------------------------------- holdout
+
+
+def _holdout(cfg, base, result, inputs, progress) -> None:
+    from recsys_causal.incrementality import analyze_holdout
+
+    path = resolve(base, cfg.data.units, "data.units")
+    inputs["data.units"] = path
+    units = _read_table(path)
+    h = cfg.holdout or type(cfg).model_fields["holdout"].annotation.__args__[0]()
+    progress("analysing the holdout")
+    r = analyze_holdout(units, group_col=h.group_col, holdout_label=h.holdout_label, treated_label=h.treated_label,
+                        exposed_col=h.exposed_col, ghost_col=h.ghost_col, outcome_col=h.outcome_col,
+                        revenue_col=h.revenue_col, attributed_col=h.attributed_col, cost_col=h.cost_col,
+                        covariates=h.covariates, unit_col=cfg.experiment.unit, alpha=cfg.alpha, source=path.name)
+    result["holdout"] = {"estimates": estimates_json(r.estimates), "counts": r.counts,
+                         "assumptions": list(r.assumptions), "warnings": r.warnings}
+    result["data_quality"]["units"] = {h.treated_label: r.counts["treated"], h.holdout_label: r.counts["holdout"]}
+    shown = [e for e in r.estimates if e.name.startswith(("ITT lift (absolute)", "effect on exposed"))]
+    result["figures"]["holdout"] = figure_svg(bar_intervals(
+        [e.name for e in shown], [e.value for e in shown], [e.ci_low for e in shown], [e.ci_high for e in shown],
+        title="Incrementality: ITT and effect on the exposed", xlabel="conversion-rate difference"))
+    result["methods"] += ["Holdout: intent-to-treat difference in means (CUPED when covariates are given); effect "
+                          "on the exposed by the Wald/Bloom estimator and by the ghost-exposure comparison; "
+                          "over-credit = attributed ÷ incremental conversions with a Fieller interval."]
+
+
+# ----------------------------------------------------------------------------- switchback
+
+
+def _switchback(cfg, base, result, inputs, progress) -> None:
+    from recsys_causal.switchback import SwitchbackDesign, analyze_switchback
+
+    sp = resolve(base, cfg.data.schedule, "data.schedule")
+    ep = resolve(base, cfg.data.events, "data.events")
+    inputs["data.schedule"], inputs["data.events"] = sp, ep
+    s = cfg.switchback or type(cfg).model_fields["switchback"].annotation.__args__[0]()
+    design = SwitchbackDesign(s.design, p=s.p, carryover_order=s.carryover_order or None) if s.design == "minimax" \
+        else SwitchbackDesign(s.design, p=s.p)
+    progress(f"analysing the switchback ({s.n_draws} randomization draws)")
+    r = analyze_switchback(_read_table(sp), _read_table(ep), design=design, carryover_order=s.carryover_order,
+                           max_carryover_order=s.max_carryover_order, burn_in_minutes=s.burn_in_minutes,
+                           n_draws=s.n_draws, seed=cfg.seed, alpha=cfg.alpha)
+    ri = r.randomization
+    result["switchback"] = {
+        "estimates": estimates_json(r.estimates),
+        "randomization": {"statistic": _num(ri.statistic), "p_value": _num(ri.p_value), "ci_low": _num(ri.ci_low),
+                          "ci_high": _num(ri.ci_high), "n_draws": ri.n_draws},
+        "carryover": estimates_json(r.carryover),
+        "events": r.counts, "blocks": int(len(r.blocks)),
+        "design": s.model_dump(), "warnings": r.warnings,
+    }
+    result["data_quality"]["events"] = r.counts
+    c = [e for e in r.carryover if np.isfinite(e.value)]
+    result["figures"]["carryover"] = figure_svg(bar_intervals(
+        [e.name for e in c], [e.value for e in c], [e.ci_low for e in c], [e.ci_high for e in c],
+        title="Effect by assumed carryover order m", xlabel="always-treat minus never-treat effect"))
+    result["methods"] += [
+        f"Switchback: m-aware Hajek estimator (m={s.carryover_order}) with exact design probabilities; OLS with "
+        "hour, weekday and cluster effects and cluster-robust errors by switch run; Fisher randomization test by "
+        f"redrawing the {s.design} design; burn-in of {s.burn_in_minutes:g} minutes after each switch."]
+
+
+# ----------------------------------------------------------------------------- decision
+
+
+def decide(result: dict, design: str) -> dict:
+    """Ship / do not ship / inconclusive, with one sentence per reason (rule in reports/README.md)."""
+    reasons, blockers, positives, unknowns = [], [], [], []
+    alpha = result["alpha"]
+    srm = result["data_quality"].get("srm")
+    if srm is not None:
+        if srm["flagged"]:
+            blockers.append(f"Sample-ratio mismatch (p = {srm['p_value']:.2g}): assignment is broken, so no lift "
+                            "can be trusted.")
+        else:
+            reasons.append(f"Sample ratio matches the planned split (p = {srm['p_value']:.2g}).")
+    if design == "ab":
+        for m in result["metrics"]:
+            if m.get("role", "primary") != "primary" or m.get("lift") not in ("relative", None):
+                continue
+            p = m.get("p_adjusted", m.get("p_value"))
+            label = f"{m.get('metric', m['name'])} ({m.get('variant', '')})"
+            if p is not None and p < alpha and m["value"] > 0:
+                positives.append(f"Primary metric {label} is up {_pct(m['value'])} "
+                                 f"[{_pct(m['ci_low'])}, {_pct(m['ci_high'])}], adjusted p = {p:.2g}.")
+            elif p is not None and p < alpha:
+                blockers.append(f"Primary metric {label} is down {_pct(-m['value'])} "
+                                f"[{_pct(m['ci_low'])}, {_pct(m['ci_high'])}], adjusted p = {p:.2g}.")
+            else:
+                unknowns.append(f"Primary metric {label}: {_pct(m['value'])} "
+                                f"[{_pct(m['ci_low'])}, {_pct(m['ci_high'])}] is not distinguishable from 0.")
+        for g in result["guardrails"]:
+            v = g.get("verdict")
+            text = f"Guardrail {g.get('guardrail')} ({g.get('direction')}, margin {g.get('margin')}): {v}."
+            (blockers if v == "violated" else unknowns if v == "inconclusive" else reasons).append(text)
+        seg = result.get("segments")
+        if seg and seg["harms"]:
+            for h in seg["harms"]:
+                blockers.append(f"Segment {h['dimension']}={h['segment']} is harmed on {h['metric']} "
+                                f"(effect {h['effect']:.3g}, adjusted one-sided p = {h['p_adjusted']:.2g}).")
+    elif design == "holdout":
+        itt = next(e for e in result["holdout"]["estimates"] if e["name"] == "ITT lift (absolute)")
+        text = f"Intent-to-treat lift {itt['value']:.3g} [{itt['ci_low']:.3g}, {itt['ci_high']:.3g}]"
+        if itt["ci_low"] > 0:
+            positives.append(text + ": the module adds conversions.")
+        elif itt["ci_high"] < 0:
+            blockers.append(text + ": the module costs conversions.")
+        else:
+            unknowns.append(text + " is not distinguishable from 0.")
+    else:
+        sb = result["switchback"]
+        est, ri = sb["estimates"][0], sb["randomization"]
+        text = (f"Effect {est['value']:.3g} [{est['ci_low']:.3g}, {est['ci_high']:.3g}] ({est['method']}), "
+                f"randomization p = {ri['p_value']:.2g}")
+        if est["ci_low"] > 0 and ri["p_value"] < alpha:
+            positives.append(text + ".")
+        elif est["ci_high"] < 0 and ri["p_value"] < alpha:
+            blockers.append(text + ".")
+        else:
+            unknowns.append(text + ": not conclusive.")
+    if blockers:
+        verdict = "do not ship"
+    elif positives and not unknowns:
+        verdict = "ship"
+    else:
+        verdict = "inconclusive"
+    return {"verdict": verdict, "reasons": blockers + unknowns + positives + reasons}
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def estimates_json(table: EstimateTable | list[Estimate]) -> list[dict]:
+    out = []
+    for e in table:
+        row = e.to_dict()
+        out.append({k: _num(v) for k, v in row.items()})
+    return out
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return [{k: _num(v) for k, v in r.items()} for r in frame.to_dict(orient="records")]
+
+
+def _num(v):
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, pd.Timestamp | pd.Timedelta):
+        return str(v)
+    return v
+
+
+def _pct(v) -> str:
+    return "n/a" if v is None else f"{100 * v:.2f}%"
+
+
+def _source_quality(name: str, report) -> dict:
+    return {"name": name, "rows_read": report.n_rows_read, "requests_read": report.n_requests_read,
+            "requests_used": report.n_requests_used, "quarantined_by_reason": dict(report.quarantine_counts),
+            "issues": [{"code": i.code, "severity": i.severity, "count": i.count, "unit": i.unit,
+                        "message": i.message} for i in report.issues]}
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    try:
+        if path.suffix.lower() == ".csv":
+            return pd.read_csv(path)
+        return pd.read_parquet(path)
+    except Exception as exc:  # noqa: BLE001 - any reader failure is an input error for the user
+        raise InputFileError(f"cannot be read: {exc}", source=str(path), fix="check the file") from exc
+
+
+def _require(frame: pd.DataFrame, cols, what) -> None:
+    missing = [c for c in cols if c not in frame.columns]
+    if missing:
+        raise ConfigError(f"{what} lacks column(s) {missing}", column=missing[0],
+                          fix=f"columns present: {sorted(map(str, frame.columns))[:20]}")
+
+
+def _reproducibility(cfg, config_bytes: bytes, inputs: dict[str, Path]) -> dict:
+    import importlib.metadata as md
+
+    versions = {}
+    for pkg in ("recsys-causal", "numpy", "scipy", "pandas", "statsmodels", "econml", "matplotlib", "pyarrow"):
+        try:
+            versions[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            versions[pkg] = None
+    return {"package_versions": versions, "config_sha256": hashlib.sha256(config_bytes).hexdigest(),
+            "input_sha256": {k: _sha(p) for k, p in inputs.items()}, "seed": cfg.seed,
+            "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
+def _sha(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

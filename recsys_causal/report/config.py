@@ -1,0 +1,203 @@
+"""The ``experiment.yaml`` of ``causal-report``: a validated analysis plan (pydantic; unknown keys are errors).
+
+Paths resolve relative to the YAML file. Every key is documented in ``reports/README.md``.
+
+>>> cfg = ReportConfig.model_validate({"experiment": {"name": "x", "design": "holdout"},
+...                                    "data": {"units": "u.parquet"}})
+>>> cfg.alpha, cfg.experiment.design
+(0.05, 'holdout')
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from recsys_causal.errors import ConfigError, InputFileError
+
+MAX_YAML_BYTES = 1_000_000
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Experiment(_Strict):
+    name: str
+    design: Literal["ab", "switchback", "holdout"]
+    unit: str = "user_id"
+    description: str = ""
+
+
+class Data(_Strict):
+    decision_log: str | None = None
+    outcome_events: str | None = None
+    labels: list[str] = Field(default_factory=list)
+    as_of: str | None = None
+    metric_window: str = "7D"
+    units: str | None = None
+    covariates_table: str | None = None
+    schedule: str | None = None
+    events: str | None = None
+
+
+class Variants(_Strict):
+    control: str = "control"
+    expected_split: dict[str, float] = Field(default_factory=lambda: {"control": 0.5, "treatment": 0.5})
+    column: str = "variant"
+
+    @field_validator("expected_split")
+    @classmethod
+    def _positive(cls, v: dict[str, float]) -> dict[str, float]:
+        if any(x <= 0 for x in v.values()):
+            raise ValueError("expected split shares must be positive")
+        return v
+
+
+class MetricSpec(_Strict):
+    name: str
+    kind: Literal["mean", "proportion", "ratio", "quantile"] = "mean"
+    column: str | None = None
+    numerator: str | None = None
+    denominator: str | None = None
+    q: float | None = None
+
+
+class Metrics(_Strict):
+    primary: list[MetricSpec]
+    secondary: list[MetricSpec] = Field(default_factory=list)
+
+
+class GuardrailSpec(_Strict):
+    metric: str
+    direction: Literal["increase_is_bad", "decrease_is_bad"]
+    margin: float = Field(ge=0)
+    relative: bool = True
+
+
+class Segments(_Strict):
+    columns: list[str] = Field(default_factory=list)
+    prior_interactions: str | None = None
+    min_units: int = Field(default=30, ge=2)
+    merge_small: bool = False
+
+
+class SwitchbackSpec(_Strict):
+    design: Literal["bernoulli", "balanced", "minimax"] = "bernoulli"
+    p: float = 0.5
+    carryover_order: int = Field(default=0, ge=0)
+    max_carryover_order: int = Field(default=2, ge=0)
+    burn_in_minutes: float = Field(default=0.0, ge=0)
+    n_draws: int = Field(default=10_000, ge=100)
+
+
+class HoldoutSpec(_Strict):
+    group_col: str = "group"
+    holdout_label: str = "holdout"
+    treated_label: str = "treated"
+    exposed_col: str = "exposed"
+    ghost_col: str | None = "ghost_exposed"
+    outcome_col: str = "converted"
+    revenue_col: str | None = None
+    attributed_col: str | None = None
+    cost_col: str | None = None
+    covariates: list[str] = Field(default_factory=list)
+
+
+class Output(_Strict):
+    html: str = "report.html"
+    json_path: str = Field(default="report.json", alias="json")
+
+
+class ReportConfig(_Strict):
+    experiment: Experiment
+    data: Data
+    variants: Variants = Field(default_factory=Variants)
+    metrics: Metrics | None = None
+    guardrails: list[GuardrailSpec] = Field(default_factory=list)
+    covariates: list[str] = Field(default_factory=list)
+    segments: Segments | None = None
+    switchback: SwitchbackSpec | None = None
+    holdout: HoldoutSpec | None = None
+    alpha: float = Field(default=0.05, gt=0, lt=0.5)
+    seed: int = 0
+    output: Output = Field(default_factory=Output)
+
+    @model_validator(mode="after")
+    def _design_needs(self) -> ReportConfig:
+        d, data = self.experiment.design, self.data
+        if d == "ab" and not (data.decision_log or data.units):
+            raise ValueError("design 'ab' needs data.decision_log or data.units")
+        if d == "ab" and self.metrics is None:
+            raise ValueError("design 'ab' needs a metrics section with at least one primary metric")
+        if d == "switchback" and not (data.schedule and data.events):
+            raise ValueError("design 'switchback' needs data.schedule and data.events")
+        if d == "holdout" and not data.units:
+            raise ValueError("design 'holdout' needs data.units")
+        if data.labels and not data.outcome_events:
+            raise ValueError("data.labels needs data.outcome_events")
+        return self
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """Safe YAML without anchors/aliases (no alias bombs) and without arbitrary objects."""
+
+    def compose_node(self, parent, index):  # noqa: D401 - yaml hook
+        if self.check_event(yaml.events.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "YAML aliases are not allowed", event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def load_config(path: str | Path) -> tuple[ReportConfig, Path]:
+    """Read and validate ``experiment.yaml``; returns the config and the directory paths resolve against."""
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError("config file does not exist", source=str(path), fix="check the path")
+    if path.is_dir():
+        raise InputFileError("config path is a directory", source=str(path), fix="give the YAML file")
+    raw = path.read_bytes()
+    if len(raw) > MAX_YAML_BYTES:
+        raise ConfigError(f"config is larger than {MAX_YAML_BYTES} bytes", source=str(path))
+    try:
+        data = yaml.load(raw.decode("utf-8"), Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+    except UnicodeDecodeError as exc:
+        raise ConfigError("config is not valid UTF-8", source=str(path), fix="save it as UTF-8") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid YAML: {exc}", source=str(path), fix="check indentation and quoting") from exc
+    if not isinstance(data, dict):
+        raise ConfigError("config must be a mapping of sections", source=str(path),
+                          fix="start with 'experiment:' and 'data:' sections (see reports/README.md)")
+    try:
+        cfg = ReportConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc), source=str(path), fix="see reports/README.md for every key") from exc
+    return cfg, path.resolve().parent
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        key = ".".join(str(x) for x in err["loc"]) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            parts.append(f"unknown key {key!r}")
+        elif err["type"] == "missing":
+            parts.append(f"missing key {key!r}")
+        else:
+            parts.append(f"{key}: {err['msg']}")
+    more = f" (+{len(exc.errors()) - 5} more)" if len(exc.errors()) > 5 else ""
+    return "; ".join(parts) + more
+
+
+def resolve(base: Path, value: str | None, key: str) -> Path | None:
+    """A data path relative to the YAML file; missing files and directories are errors naming the key."""
+    if value is None:
+        return None
+    p = (base / value).resolve()
+    if not p.exists():
+        raise ConfigError(f"{key}: file {value!r} does not exist (resolved to {p})", column=key,
+                          fix="paths are relative to the YAML file")
+    return p
