@@ -18,8 +18,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from recsys_causal.errors import DataValidationError, EstimationError, SchemaError
-from recsys_causal.estimate import Estimate, EstimateTable
 from recsys_causal.contrast import (
     Linearized,
     cuped_adjust,
@@ -27,6 +25,8 @@ from recsys_causal.contrast import (
     group_mean,
     ratio,
 )
+from recsys_causal.errors import DataValidationError, EstimationError, SchemaError
+from recsys_causal.estimate import Estimate, EstimateTable
 
 ASSUMPTIONS = (
     "Randomisation: holdout membership is random and independent of outcomes.",
