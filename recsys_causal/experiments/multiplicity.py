@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
-from statsmodels.stats.multitest import multipletests
 
 from recsys_causal.estimate import Estimate
+from recsys_causal.pvalues import adjust_pvalues
 
 METHODS = {"holm": "holm", "bh": "fdr_bh", "none": None}
 
@@ -35,6 +35,6 @@ def adjust(estimates: Sequence[Estimate], *, method: str = "holm", alpha: float 
     adj = p.copy()
     ok = np.isfinite(p)
     if METHODS[method] and ok.any():
-        adj[ok] = multipletests(p[ok], alpha=a, method=METHODS[method])[1]
+        adj[ok] = adjust_pvalues(p[ok], METHODS[method])
     return [replace(e, details={**e.details, "p_adjusted": float(q), "adjustment": method,
                                 "significant": bool(np.isfinite(q) and q < a)}) for e, q in zip(ests, adj, strict=True)]

@@ -82,25 +82,17 @@ def check_pre_treatment(
 ) -> None:
     """Reject covariates that are not pre-treatment.
 
-    ``measured_at`` maps a covariate to the column holding when it was measured; with ``exposure_time_col``
-    (the unit's first exposure), any unit whose covariate was measured at or after exposure is an error. A
-    covariate equal to the outcome is rejected outright.
+    A covariate equal to the outcome is rejected outright; ``measured_at`` maps a covariate to the column (or
+    one declared time) of its measurement, compared with ``exposure_time_col`` by the A/B readout's check:
+    any unit measured at or after first exposure is an error that says why.
     """
+    from recsys_causal.experiments.cuped import check_pre_treatment as check_times
+
     for c in covariates:
         if c == outcome:
             raise DataValidationError(f"covariate {c!r} is the outcome itself", column=c,
                                       fix="use only pre-treatment covariates")
-    if measured_at and exposure_time_col:
-        exposure = pd.to_datetime(frame[exposure_time_col], utc=True)
-        for c, tcol in measured_at.items():
-            when = pd.to_datetime(frame[tcol], utc=True)
-            late = (when >= exposure).to_numpy()
-            if late.any():
-                raise DataValidationError(
-                    f"covariate {c!r} was measured at or after first exposure for {int(late.sum())} units: it is "
-                    "post-treatment, so it can be changed by the treatment and would bias the effect estimates",
-                    column=c, count=int(late.sum()), examples=frame.index[late][:5].tolist(),
-                    fix="use values measured before each unit's first exposure (a pre-period snapshot)")
+    check_times(frame, list(covariates), first_exposure_col=exposure_time_col, covariate_times=measured_at)
 
 
 def fit_cate(

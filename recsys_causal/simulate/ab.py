@@ -32,6 +32,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from recsys_causal.simulate.world import lifecycle_segment
+
 SEGMENTS = ("cold_start", "casual", "power")
 PRIOR_MU, PRIOR_SIGMA = 2.5, 1.3
 REVENUE = {"cold_start": 1.0, "casual": 3.0, "power": 8.0}
@@ -50,12 +52,6 @@ def segment_shares() -> dict[str, float]:
     p_cold = cdf((np.log(5) - PRIOR_MU) / PRIOR_SIGMA)
     p_power = 1 - cdf((np.log(51) - PRIOR_MU) / PRIOR_SIGMA)
     return {"cold_start": float(p_cold), "casual": float(1 - p_cold - p_power), "power": float(p_power)}
-
-
-def lifecycle_segment_of(prior_interactions: np.ndarray) -> np.ndarray:
-    """Segment label from prior interaction counts (< 5 cold-start, 5–50 casual, > 50 power)."""
-    x = np.asarray(prior_interactions)
-    return np.where(x < 5, "cold_start", np.where(x <= 50, "casual", "power"))
 
 
 @dataclass(frozen=True)
@@ -120,7 +116,7 @@ def simulate_ab(
     arm = rng.choice(len(names), size=n_units, p=probs / probs.sum())
     variant = np.asarray(names, dtype=object)[arm]
     prior = np.floor(np.exp(rng.normal(PRIOR_MU, PRIOR_SIGMA, n_units))).astype(np.int64)
-    seg = lifecycle_segment_of(prior)
+    seg = lifecycle_segment(prior)
     lookup = {k: pd.Series(d) for k, d in (("rev", REVENUE), ("imp", IMPRESSIONS), ("ctr", CTR), ("cv", CONVERT),
                                           ("hide", HIDE), ("lift", lifts))}
     segs = pd.Index(SEGMENTS)
@@ -222,7 +218,7 @@ def simulate_ab_log(
     probs = np.array(list(split.values()), dtype=np.float64)
     arm = rng.choice(len(names), size=n_users, p=probs / probs.sum())
     prior = np.floor(np.exp(rng.normal(PRIOR_MU, PRIOR_SIGMA, n_users))).astype(np.int64)
-    seg = lifecycle_segment_of(prior)
+    seg = lifecycle_segment(prior)
     segs = pd.Index(SEGMENTS)
     code = segs.get_indexer(seg)
     ctr = np.array([CTR[s] for s in SEGMENTS])[code]

@@ -113,6 +113,6 @@ def test_constant_and_post_treatment_covariates():
     u["exposed_at"] = pd.Timestamp("2026-06-10", tz="UTC")
     u["measured"] = pd.Timestamp("2026-06-01", tz="UTC")
     u.loc[u.index[:3], "measured"] = pd.Timestamp("2026-06-12", tz="UTC")
-    with pytest.raises(DataValidationError, match="post-treatment") as err:
+    with pytest.raises(DataValidationError, match="measured after first exposure") as err:
         check_pre_treatment(u, ["pre"], measured_at={"pre": "measured"}, exposure_time_col="exposed_at")
     assert "3 units" in str(err.value)
