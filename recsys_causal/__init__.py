@@ -16,6 +16,15 @@ from recsys_causal.errors import (
     SchemaError,
 )
 from recsys_causal.estimate import Estimate, EstimateTable
+from recsys_causal.experiments import (
+    ABReadout,
+    Guardrail,
+    Metric,
+    SRMResult,
+    analyze_ab,
+    srm_test,
+    unit_metrics_from_log,
+)
 from recsys_causal.incrementality import HoldoutReadout, analyze_holdout, holdout_mde, holdout_units_needed
 from recsys_causal.logs import (
     DecisionLog,
@@ -41,6 +50,13 @@ from recsys_causal.switchback import SwitchbackDesign, SwitchbackReadout, analyz
 __version__ = "0.1.0"
 
 __all__ = [
+    "ABReadout",
+    "Guardrail",
+    "Metric",
+    "SRMResult",
+    "analyze_ab",
+    "srm_test",
+    "unit_metrics_from_log",
     "ConfigError",
     "DataValidationError",
     "DecisionLog",
