@@ -18,7 +18,7 @@ import pandas as pd
 from recsys_causal.errors import ConfigError, InputFileError
 from recsys_causal.estimate import Estimate, EstimateTable
 from recsys_causal.report.config import ReportConfig, resolve
-from recsys_causal.report.figures import bar_intervals, figure_svg
+from recsys_causal.report.figures import bar_intervals, effect_by_day_figure, figure_svg
 
 SCHEMA_VERSION = 1
 Progress = Callable[[str], None]
@@ -32,7 +32,7 @@ def run_plan(cfg: ReportConfig, base: Path, config_bytes: bytes, progress: Progr
         "experiment": cfg.experiment.model_dump(),
         "alpha": cfg.alpha,
         "data_quality": {"sources": []},
-        "metrics": [], "guardrails": [], "segments": None, "switchback": None, "holdout": None,
+        "metrics": [], "guardrails": [], "segments": None, "novelty": None, "switchback": None, "holdout": None,
         "methods": [], "figures": {},
     }
     design = cfg.experiment.design
@@ -56,6 +56,7 @@ def _ab(cfg, base, result, inputs, progress) -> None:
 
     d = cfg.data
     unit = cfg.experiment.unit
+    log = None
     if d.decision_log:
         path = resolve(base, d.decision_log, "data.decision_log")
         events = resolve(base, d.outcome_events, "data.outcome_events")
@@ -130,6 +131,66 @@ def _ab(cfg, base, result, inputs, progress) -> None:
     ]
     if cfg.segments is not None:
         _segments(cfg, units, result, progress)
+    if cfg.novelty is not None:
+        _novelty(cfg, log, result, progress)
+
+
+def novelty_panel(log, *, metric: str, unit: str, variant_col: str, as_of, days: int) -> pd.DataFrame:
+    """Unit × day-since-first-exposure panel of a per-request outcome sum (0 on days without requests).
+
+    Only days that have fully closed by ``as_of`` enter; units seen in several variants are left out.
+    """
+    req = log.requests
+    value = log.per_request_sum(np.where(log.shown & np.isfinite(log.reward(metric)), log.reward(metric), 0.0))
+    frame = pd.DataFrame({"unit_id": req[unit].to_numpy(), "variant": req[variant_col].to_numpy(),
+                          "t": pd.DatetimeIndex(req["decision_time"]), "value": value})
+    single = frame.groupby("unit_id")["variant"].transform("nunique") == 1
+    frame = frame.loc[single.to_numpy()]
+    first = frame.groupby("unit_id")["t"].transform("min")
+    frame["days_since_exposure"] = ((frame["t"] - first) // pd.Timedelta(days=1)).astype(int)
+    per = frame.groupby(["unit_id", "days_since_exposure"])["value"].sum()
+    units = frame.groupby("unit_id").agg(variant=("variant", "first"), first=("t", "min"))
+    as_of = pd.Timestamp(as_of)
+    closed = ((as_of - units["first"]) // pd.Timedelta(days=1)).clip(upper=days).astype(int).to_numpy()
+    uid = np.repeat(units.index.to_numpy(), closed)
+    dse = np.concatenate([np.arange(c) for c in closed]) if closed.sum() else np.array([], dtype=int)
+    panel = pd.DataFrame({"unit_id": uid, "variant": np.repeat(units["variant"].to_numpy(), closed),
+                          "days_since_exposure": dse})
+    idx = pd.MultiIndex.from_arrays([panel["unit_id"], panel["days_since_exposure"]])
+    panel["value"] = per.reindex(idx).fillna(0.0).to_numpy()
+    return panel
+
+
+def _novelty(cfg, log, result, progress) -> None:
+    from recsys_causal.errors import EstimationError
+    from recsys_causal.experiments import effect_by_day, effect_covariance, fit_decay
+
+    progress("novelty-decay readout")
+    nv = cfg.novelty
+    panel = novelty_panel(log, metric=nv.metric, unit=cfg.experiment.unit, variant_col=cfg.variants.column,
+                          as_of=cfg.data.as_of, days=nv.days)
+    treatment = _treatment(cfg)
+    daily = effect_by_day(panel, metric="value", control=cfg.variants.control, treatment=treatment,
+                          alpha=cfg.alpha)
+    section = {"metric": nv.metric, "by_day": _records(daily), "fit": None, "note": None}
+    try:
+        cov = effect_covariance(panel, metric="value", control=cfg.variants.control, treatment=treatment,
+                                days=daily["days_since_exposure"].tolist())
+        fit = fit_decay(daily["days_since_exposure"].to_numpy(float), daily["effect"].to_numpy(),
+                        daily["se"].to_numpy(), cov=cov, alpha=cfg.alpha)
+        section["fit"] = {"label": fit.label, "long_run": estimates_json([fit.long_run])[0],
+                          "initial": estimates_json([fit.initial])[0], "tau_days": _num(fit.tau),
+                          "p_initial_equals_long_run": _num(fit.p_value)}
+        curve_t = np.linspace(0, daily["days_since_exposure"].max(), 50)
+        curve = (curve_t, fit.predict(curve_t))
+    except EstimationError as exc:
+        section["note"] = f"decay curve not fitted: {exc}"
+        curve = None
+    result["novelty"] = section
+    result["figures"]["novelty"] = figure_svg(effect_by_day_figure(daily, curve, nv.metric))
+    result["methods"].append("Novelty: daily effect by days since first exposure (Welch, per day); decay curve "
+                             "long_run + (initial − long_run)·exp(−t/τ) by generalised least squares with the "
+                             "covariance of the daily effects; label novelty / primacy / stable.")
 
 
 def _segments(cfg, units, result, progress) -> None:

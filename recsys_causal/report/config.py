@@ -85,6 +85,11 @@ class Segments(_Strict):
     merge_small: bool = False
 
 
+class NoveltySpec(_Strict):
+    metric: str
+    days: int = Field(default=14, ge=4)
+
+
 class SwitchbackSpec(_Strict):
     design: Literal["bernoulli", "balanced", "minimax"] = "bernoulli"
     p: float = 0.5
@@ -120,6 +125,7 @@ class ReportConfig(_Strict):
     guardrails: list[GuardrailSpec] = Field(default_factory=list)
     covariates: list[str] = Field(default_factory=list)
     segments: Segments | None = None
+    novelty: NoveltySpec | None = None
     switchback: SwitchbackSpec | None = None
     holdout: HoldoutSpec | None = None
     alpha: float = Field(default=0.05, gt=0, lt=0.5)
@@ -137,6 +143,8 @@ class ReportConfig(_Strict):
             raise ValueError("design 'switchback' needs data.schedule and data.events")
         if d == "holdout" and not data.units:
             raise ValueError("design 'holdout' needs data.units")
+        if self.novelty is not None and not (d == "ab" and data.decision_log):
+            raise ValueError("the novelty section needs design 'ab' with data.decision_log (days since exposure)")
         if data.labels and not data.outcome_events:
             raise ValueError("data.labels needs data.outcome_events")
         return self

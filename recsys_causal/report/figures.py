@@ -38,6 +38,27 @@ def bar_intervals(labels: Sequence[str], values, lows, highs, *, title: str, xla
     return fig
 
 
+def effect_by_day_figure(daily, curve=None, metric: str = "metric"):
+    """Daily effects with intervals by days since first exposure, and the fitted decay curve."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 3.2))
+    ax = fig.subplots()
+    x = daily["days_since_exposure"].to_numpy(float)
+    y = daily["effect"].to_numpy(float)
+    ax.errorbar(x, y, yerr=[y - daily["ci_low"].to_numpy(float), daily["ci_high"].to_numpy(float) - y], fmt="o",
+                color="#1f4e79", ecolor="#7f9cbf", capsize=3, label="daily effect")
+    if curve is not None:
+        ax.plot(curve[0], curve[1], color="#b22222", label="fitted decay")
+    ax.axhline(0, color="#888888", lw=1, ls="--")
+    ax.set_xlabel("days since first exposure")
+    ax.set_ylabel(f"effect on {metric}")
+    ax.set_title(f"{metric}: effect by days since first exposure")
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    return fig
+
+
 def figure_svg(fig) -> str:
     """The figure as an ``<svg>`` element (matplotlib escapes all text it writes into the SVG)."""
     import matplotlib

@@ -38,6 +38,8 @@ def test_examples_render_and_html_equals_json(example_dir, design):
         assert [r[4] for r in s_rows] == [fmt(e["value"]) for e in data["segments"]["effects"]]
         srm = tables["srm"][1]
         assert srm[-2] == fmt(data["data_quality"]["srm"]["p_value"])
+        n_rows = tables["novelty-table"][1:]
+        assert [r[1] for r in n_rows] == [fmt(d["effect"]) for d in data["novelty"]["by_day"]]
     elif design == "holdout":
         rows = tables["holdout-table"][1:]
         assert [r[1] for r in rows] == [fmt(e["value"]) for e in data["holdout"]["estimates"]]
@@ -148,3 +150,21 @@ def test_hostile_strings_are_escaped(example_dir):
     assert "<script>" not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_novelty_panel_hand_worked():
+    """Two users: u1 (treatment) clicks on days 0 and 2, u2 (control) on day 0; closed days fill with 0."""
+    from recsys_causal import DecisionLog
+    from recsys_causal.report.analysis import novelty_panel
+
+    t = pd.to_datetime(["2026-06-01T10:00Z", "2026-06-01T12:00Z", "2026-06-03T11:00Z", "2026-06-02T09:00Z"])
+    req = pd.DataFrame({"request_id": ["a", "b", "c", "d"], "decision_time": t, "user_id": ["u1", "u1", "u1", "u2"],
+                        "variant": ["treatment", "treatment", "treatment", "control"]})
+    cand = pd.DataFrame({"request_id": ["a", "b", "c", "d"], "item_id": "i", "shown": True, "position": 1.0,
+                         "click": [1.0, 1.0, 1.0, 1.0]})
+    log = DecisionLog.from_frames(req, cand)
+    panel = novelty_panel(log, metric="click", unit="user_id", variant_col="variant",
+                          as_of="2026-06-05T00:00Z", days=7)
+    got = {(r.unit_id, r.days_since_exposure): r.value for r in panel.itertuples()}
+    # u1 first seen 06-01 10:00: days 0, 1, 2 closed by 06-05 00:00 (3 full days); u2 from 06-02 09:00: days 0, 1
+    assert got == {("u1", 0): 2.0, ("u1", 1): 0.0, ("u1", 2): 1.0, ("u2", 0): 1.0, ("u2", 1): 0.0}
