@@ -1,0 +1,133 @@
+"""Support diagnostics: can the logs answer the question for this target policy?
+
+From the importance weights of the evaluated requests: effective sample size ``(Σw)² / Σw²`` and its ratio to
+n, the largest weight and its share of ``Σw``, the mean weight with an interval and a t-test against 1 (a mean
+far from 1 signals wrong propensities or deficient support), weight quantiles, the smallest logged propensity,
+target mass outside the logged candidate set, and — when the logging probabilities of unshown candidates are
+known — target mass on candidates the logging policy never takes there, with the share of requests affected.
+
+Verdict (thresholds in :class:`SupportThresholds`): **unsupported** when unsupported target mass exceeds
+``max_unsupported_mass`` or the ESS ratio is below ``min_ess_ratio_unsupported``; **weak** when the ESS ratio
+is below ``min_ess_ratio``, the max-weight share exceeds ``max_weight_share``, or the mean weight differs from
+1 (p < ``mean_weight_alpha``); **supported** otherwise. Every reason is named.
+
+>>> import numpy as np
+>>> rep = support_report(np.ones(1000), np.full(1000, 0.5))
+>>> rep.verdict, round(rep.ess_ratio, 3)
+('supported', 1.0)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+
+@dataclass(frozen=True)
+class SupportThresholds:
+    min_ess_ratio: float = 0.05
+    min_ess_ratio_unsupported: float = 0.005
+    max_weight_share: float = 0.05
+    max_unsupported_mass: float = 0.01
+    mean_weight_alpha: float = 0.001
+
+
+@dataclass
+class SupportReport:
+    n: int
+    ess: float
+    ess_ratio: float
+    max_weight: float
+    max_weight_share: float
+    mean_weight: float
+    mean_weight_ci: tuple[float, float]
+    mean_weight_p: float
+    weight_quantiles: dict[str, float]
+    min_logged_propensity: float
+    outside_mass: float
+    unsupported_mass: float | None
+    unsupported_request_share: float | None
+    verdict: str
+    reasons: list[str]
+    breakdown: pd.DataFrame | None = field(default=None)
+
+    def to_frame(self) -> pd.DataFrame:
+        row = {k: v for k, v in self.__dict__.items() if k not in ("breakdown", "weight_quantiles", "reasons")}
+        row.update({f"w_{k}": v for k, v in self.weight_quantiles.items()})
+        row["reasons"] = "; ".join(self.reasons)
+        return pd.DataFrame([row])
+
+    def __repr__(self) -> str:
+        why = f": {'; '.join(self.reasons)}" if self.reasons else ""
+        return (f"SupportReport({self.verdict}{why}; ESS {self.ess:.1f} of {self.n} ({self.ess_ratio:.3f}), max weight "
+                f"share {self.max_weight_share:.3f}, mean weight {self.mean_weight:.3f} "
+                f"[{self.mean_weight_ci[0]:.3f}, {self.mean_weight_ci[1]:.3f}])")
+
+    def _repr_html_(self) -> str:
+        return self.to_frame().to_html(index=False)
+
+
+def support_report(
+    w: np.ndarray,
+    logged_propensity: np.ndarray,
+    *,
+    outside_mass: float = 0.0,
+    unsupported_mass: np.ndarray | None = None,
+    thresholds: SupportThresholds | None = None,
+    groups: np.ndarray | None = None,
+) -> SupportReport:
+    """Diagnostics from per-request weights; ``unsupported_mass`` is per request when known; ``groups`` (e.g.
+    policy version or segment per request) adds a breakdown table."""
+    t = thresholds or SupportThresholds()
+    w = np.asarray(w, dtype=float)
+    n = w.size
+    s1, s2 = w.sum(), (w**2).sum()
+    ess = float(s1**2 / s2) if s2 > 0 else 0.0
+    mean = float(w.mean())
+    se = float(w.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+    tval = (mean - 1) / se if se > 0 else (0.0 if mean == 1 else np.inf)
+    p = float(2 * stats.t.sf(abs(tval), n - 1)) if n > 1 else float("nan")
+    z = float(stats.t.ppf(0.975, max(n - 1, 1)))
+    q = dict(zip(["p50", "p90", "p99", "max"], np.quantile(w, [0.5, 0.9, 0.99, 1.0]).tolist(), strict=True))
+    um = None if unsupported_mass is None else float(np.mean(unsupported_mass))
+    ushare = None if unsupported_mass is None else float(np.mean(np.asarray(unsupported_mass) > 1e-12))
+    share = float(w.max() / s1) if s1 > 0 else 1.0
+    reasons, verdict = [], "supported"
+    if um is not None and um > t.max_unsupported_mass:
+        reasons.append(f"{um:.1%} of the target's probability is on candidates the logging policy never shows "
+                       f"there (> {t.max_unsupported_mass:.1%})")
+        verdict = "unsupported"
+    if ess / max(n, 1) < t.min_ess_ratio_unsupported:
+        reasons.append(f"effective sample size {ess:.1f} is {ess / max(n, 1):.2%} of {n} requests")
+        verdict = "unsupported"
+    if verdict == "supported":
+        if ess / max(n, 1) < t.min_ess_ratio:
+            reasons.append(f"effective sample size ratio {ess / max(n, 1):.3f} < {t.min_ess_ratio}")
+            verdict = "weak"
+        if share > t.max_weight_share:
+            reasons.append(f"one request carries {share:.1%} of the total weight (> {t.max_weight_share:.0%})")
+            verdict = "weak"
+        if p < t.mean_weight_alpha:
+            reasons.append(f"mean weight {mean:.3f} differs from 1 (p = {p:.2g}): wrong propensities or deficient "
+                           "support")
+            verdict = "weak"
+    if outside_mass > t.max_unsupported_mass:
+        reasons.append(f"{outside_mass:.1%} of the target's probability is outside the logged candidate sets")
+        verdict = "unsupported"
+    breakdown = None
+    if groups is not None:
+        rows = []
+        for g in pd.unique(groups):
+            m = groups == g
+            wg = w[m]
+            rows.append({"group": g, "n": int(m.sum()), "ess": float(wg.sum() ** 2 / max((wg**2).sum(), 1e-300)),
+                         "mean_weight": float(wg.mean()), "max_weight": float(wg.max())})
+        breakdown = pd.DataFrame(rows)
+        breakdown["ess_ratio"] = breakdown["ess"] / breakdown["n"]
+    lp = np.asarray(logged_propensity, dtype=float)
+    return SupportReport(n, ess, ess / max(n, 1), float(w.max()), share, mean, (mean - z * se, mean + z * se), p, q,
+                         float(lp.min()) if lp.size else float("nan"), float(outside_mass), um, ushare, verdict,
+                         reasons, breakdown)
