@@ -38,6 +38,7 @@ from recsys_causal.logs import (
     read_decision_log,
     write_decision_log,
 )
+from recsys_causal.ope import OPEResult, SupportReport, TargetPolicy, evaluate_policies
 from recsys_causal.simulate import (
     SimulatedLog,
     lifecycle_segment,
@@ -50,6 +51,10 @@ from recsys_causal.switchback import SwitchbackDesign, SwitchbackReadout, analyz
 __version__ = "0.1.0"
 
 __all__ = [
+    "OPEResult",
+    "SupportReport",
+    "TargetPolicy",
+    "evaluate_policies",
     "ABReadout",
     "Guardrail",
     "Metric",

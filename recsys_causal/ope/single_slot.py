@@ -74,10 +74,13 @@ def components(log: DecisionLog, target_probs: np.ndarray, reward: np.ndarray, q
                reward_name: str = "reward") -> SlotComponents:
     rows, p, excluded = logged_actions(log, reward, reward_name)
     pi = target_probs[:, 0]
-    q = np.zeros(log.n_candidates) if q_hat is None else q_hat
-    dm_all = log.per_request_sum(pi * q)
     req = log.request_index[rows]
-    return SlotComponents(w=pi[rows] / p, y=reward[rows], q_a=q[rows], dm=dm_all[req], requests=req,
+    if q_hat is None:  # no reward model: the direct-method parts are zero
+        zeros = np.zeros(rows.size)
+        return SlotComponents(w=pi[rows] / p, y=reward[rows], q_a=zeros, dm=zeros, requests=req,
+                              n_excluded=excluded, p_log=p)
+    dm_all = log.per_request_sum(pi * q_hat)
+    return SlotComponents(w=pi[rows] / p, y=reward[rows], q_a=q_hat[rows], dm=dm_all[req], requests=req,
                           n_excluded=excluded, p_log=p)
 
 
