@@ -138,13 +138,21 @@ def evaluate_policies(
                     lo, hi = bootstrap_interval(est, c, bootstrap, alpha=alpha, clusters=cl, seed=seed)
                     at = len(out) - (3 if base_value != 0 else 2)
                     out[at] = _with_bootstrap(out[at], lo, hi)
-            outside = float(np.mean(1 - np.stack([log.per_request_sum(policy.probs[:, k])
-                                                  for k in range(policy.slate_size)], axis=1)[req].mean(axis=1)))
-            support[(pname, rname)] = support_report(
-                w_req, p_diag, outside_mass=max(outside, 0.0),
-                unsupported_mass=_unsupported(log, policy, req) if not slate else None, thresholds=thresholds,
+            support[(pname, rname)] = policy_support(
+                log, policy, w_req, p_diag, req, thresholds=thresholds, slate=slate,
                 groups=None if groups_all is None else groups_all[req])
     return OPEResult(EstimateTable(out, title="Off-policy evaluation"), support)
+
+
+def policy_support(log: DecisionLog, policy: TargetPolicy, w: np.ndarray, logged_propensity: np.ndarray,
+                   requests: np.ndarray, *, thresholds: SupportThresholds | None = None, slate: bool = False,
+                   groups: np.ndarray | None = None) -> SupportReport:
+    """The support report of one policy on the evaluated requests."""
+    filled = np.stack([log.per_request_sum(policy.probs[:, k]) for k in range(policy.slate_size)], axis=1)
+    outside = float(np.mean(1 - filled[requests].mean(axis=1)))
+    return support_report(w, logged_propensity, outside_mass=max(outside, 0.0),
+                          unsupported_mass=None if slate else _unsupported(log, policy, requests),
+                          thresholds=thresholds, groups=groups)
 
 
 def _unsupported(log: DecisionLog, policy: TargetPolicy, req: np.ndarray) -> np.ndarray | None:

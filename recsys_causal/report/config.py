@@ -13,26 +13,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
-from recsys_causal.errors import ConfigError, InputFileError
+from recsys_causal.config_io import StrictModel, describe_validation_error, load_yaml_mapping, resolve
+from recsys_causal.errors import ConfigError
 
-MAX_YAML_BYTES = 1_000_000
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+__all__ = ["ReportConfig", "load_config", "resolve"]
 
 
-class Experiment(_Strict):
+class Experiment(StrictModel):
     name: str
     design: Literal["ab", "switchback", "holdout"]
     unit: str = "user_id"
     description: str = ""
 
 
-class Data(_Strict):
+class Data(StrictModel):
     decision_log: str | None = None
     outcome_events: str | None = None
     labels: list[str] = Field(default_factory=list)
@@ -44,7 +40,7 @@ class Data(_Strict):
     events: str | None = None
 
 
-class Variants(_Strict):
+class Variants(StrictModel):
     control: str = "control"
     expected_split: dict[str, float] = Field(default_factory=lambda: {"control": 0.5, "treatment": 0.5})
     column: str = "variant"
@@ -57,7 +53,7 @@ class Variants(_Strict):
         return v
 
 
-class MetricSpec(_Strict):
+class MetricSpec(StrictModel):
     name: str
     kind: Literal["mean", "proportion", "ratio", "quantile"] = "mean"
     column: str | None = None
@@ -66,31 +62,31 @@ class MetricSpec(_Strict):
     q: float | None = None
 
 
-class Metrics(_Strict):
+class Metrics(StrictModel):
     primary: list[MetricSpec]
     secondary: list[MetricSpec] = Field(default_factory=list)
 
 
-class GuardrailSpec(_Strict):
+class GuardrailSpec(StrictModel):
     metric: str
     direction: Literal["increase_is_bad", "decrease_is_bad"]
     margin: float = Field(ge=0)
     relative: bool = True
 
 
-class Segments(_Strict):
+class Segments(StrictModel):
     columns: list[str] = Field(default_factory=list)
     prior_interactions: str | None = None
     min_units: int = Field(default=30, ge=2)
     merge_small: bool = False
 
 
-class NoveltySpec(_Strict):
+class NoveltySpec(StrictModel):
     metric: str
     days: int = Field(default=14, ge=4)
 
 
-class SwitchbackSpec(_Strict):
+class SwitchbackSpec(StrictModel):
     design: Literal["bernoulli", "balanced", "minimax"] = "bernoulli"
     p: float = 0.5
     carryover_order: int = Field(default=0, ge=0)
@@ -99,7 +95,7 @@ class SwitchbackSpec(_Strict):
     n_draws: int = Field(default=10_000, ge=100)
 
 
-class HoldoutSpec(_Strict):
+class HoldoutSpec(StrictModel):
     group_col: str = "group"
     holdout_label: str = "holdout"
     treated_label: str = "treated"
@@ -112,12 +108,12 @@ class HoldoutSpec(_Strict):
     covariates: list[str] = Field(default_factory=list)
 
 
-class Output(_Strict):
+class Output(StrictModel):
     html: str = "report.html"
     json_path: str = Field(default="report.json", alias="json")
 
 
-class ReportConfig(_Strict):
+class ReportConfig(StrictModel):
     experiment: Experiment
     data: Data
     variants: Variants = Field(default_factory=Variants)
@@ -150,62 +146,14 @@ class ReportConfig(_Strict):
         return self
 
 
-class _NoAliasLoader(yaml.SafeLoader):
-    """Safe YAML without anchors/aliases (no alias bombs) and without arbitrary objects."""
-
-    def compose_node(self, parent, index):  # noqa: D401 - yaml hook
-        if self.check_event(yaml.events.AliasEvent):
-            event = self.peek_event()
-            raise yaml.composer.ComposerError(None, None, "YAML aliases are not allowed", event.start_mark)
-        return super().compose_node(parent, index)
-
-
 def load_config(path: str | Path) -> tuple[ReportConfig, Path]:
     """Read and validate ``experiment.yaml``; returns the config and the directory paths resolve against."""
-    path = Path(path)
-    if not path.exists():
-        raise InputFileError("config file does not exist", source=str(path), fix="check the path")
-    if path.is_dir():
-        raise InputFileError("config path is a directory", source=str(path), fix="give the YAML file")
-    raw = path.read_bytes()
-    if len(raw) > MAX_YAML_BYTES:
-        raise ConfigError(f"config is larger than {MAX_YAML_BYTES} bytes", source=str(path))
-    try:
-        data = yaml.load(raw.decode("utf-8"), Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
-    except UnicodeDecodeError as exc:
-        raise ConfigError("config is not valid UTF-8", source=str(path), fix="save it as UTF-8") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"invalid YAML: {exc}", source=str(path), fix="check indentation and quoting") from exc
-    if not isinstance(data, dict):
-        raise ConfigError("config must be a mapping of sections", source=str(path),
-                          fix="start with 'experiment:' and 'data:' sections (see reports/README.md)")
+    data, base = load_yaml_mapping(path, fix_hint="start with 'experiment:' and 'data:' sections "
+                                                  "(see reports/README.md)")
     try:
         cfg = ReportConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc), source=str(path), fix="see reports/README.md for every key") from exc
-    return cfg, path.resolve().parent
+        raise ConfigError(describe_validation_error(exc), source=str(path), fix="see reports/README.md for every key") from exc
+    return cfg, base
 
 
-def _describe(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors()[:5]:
-        key = ".".join(str(x) for x in err["loc"]) or "(top level)"
-        if err["type"] == "extra_forbidden":
-            parts.append(f"unknown key {key!r}")
-        elif err["type"] == "missing":
-            parts.append(f"missing key {key!r}")
-        else:
-            parts.append(f"{key}: {err['msg']}")
-    more = f" (+{len(exc.errors()) - 5} more)" if len(exc.errors()) > 5 else ""
-    return "; ".join(parts) + more
-
-
-def resolve(base: Path, value: str | None, key: str) -> Path | None:
-    """A data path relative to the YAML file; missing files and directories are errors naming the key."""
-    if value is None:
-        return None
-    p = (base / value).resolve()
-    if not p.exists():
-        raise ConfigError(f"{key}: file {value!r} does not exist (resolved to {p})", column=key,
-                          fix="paths are relative to the YAML file")
-    return p
