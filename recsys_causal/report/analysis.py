@@ -33,6 +33,7 @@ def run_plan(cfg: ReportConfig, base: Path, config_bytes: bytes, progress: Progr
         "alpha": cfg.alpha,
         "data_quality": {"sources": []},
         "metrics": [], "guardrails": [], "segments": None, "novelty": None, "switchback": None, "holdout": None,
+        "ope": None,
         "methods": [], "figures": {},
     }
     design = cfg.experiment.design
@@ -42,6 +43,8 @@ def run_plan(cfg: ReportConfig, base: Path, config_bytes: bytes, progress: Progr
         _holdout(cfg, base, result, inputs, progress)
     else:
         _switchback(cfg, base, result, inputs, progress)
+    if cfg.ope_screen:
+        _ope_screen(cfg, base, result, inputs, progress)
     result["decision"] = decide(result, design)
     result["reproducibility"] = _reproducibility(cfg, config_bytes, inputs)
     return result
@@ -296,6 +299,22 @@ def _switchback(cfg, base, result, inputs, progress) -> None:
         f"Switchback: m-aware Hajek estimator (m={s.carryover_order}) with exact design probabilities; OLS with "
         "hour, weekday and cluster effects and cluster-robust errors by switch run; Fisher randomization test by "
         f"redrawing the {s.design} design; burn-in of {s.burn_in_minutes:g} minutes after each switch."]
+
+
+# ----------------------------------------------------------------------------- OPE screen
+
+
+def _ope_screen(cfg, base, result, inputs, progress) -> None:
+    from recsys_causal.gate import load_gate_config, run_config
+
+    path = resolve(base, cfg.ope_screen, "ope_screen")
+    inputs["ope_screen"] = path
+    progress(f"OPE screen {path.name}")
+    gate_cfg, gate_base = load_gate_config(path)
+    res = run_config(gate_cfg, gate_base)
+    result["ope"] = res.to_dict(timestamp=False)
+    result["methods"].append(f"OPE screen: {gate_cfg.estimator} estimates of each candidate's lift over the logging "
+                             "policy with support diagnostics; verdict rule in the README (causal-gate).")
 
 
 # ----------------------------------------------------------------------------- decision

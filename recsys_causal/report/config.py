@@ -122,6 +122,7 @@ class ReportConfig(StrictModel):
     covariates: list[str] = Field(default_factory=list)
     segments: Segments | None = None
     novelty: NoveltySpec | None = None
+    ope_screen: str | None = None
     switchback: SwitchbackSpec | None = None
     holdout: HoldoutSpec | None = None
     alpha: float = Field(default=0.05, gt=0, lt=0.5)

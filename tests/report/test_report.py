@@ -38,6 +38,9 @@ def test_examples_render_and_html_equals_json(example_dir, design):
         assert [r[4] for r in s_rows] == [fmt(e["value"]) for e in data["segments"]["effects"]]
         srm = tables["srm"][1]
         assert srm[-2] == fmt(data["data_quality"]["srm"]["p_value"])
+        o_rows = tables["ope-table"][1:]
+        assert [r[2] for r in o_rows] == [c["verdict"] for c in data["ope"]["candidates"]]
+        assert [r[3] for r in o_rows] == [fmt(c["primary"]["value"]) for c in data["ope"]["candidates"]]
         n_rows = tables["novelty-table"][1:]
         assert [r[1] for r in n_rows] == [fmt(d["effect"]) for d in data["novelty"]["by_day"]]
     elif design == "holdout":
