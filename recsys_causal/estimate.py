@@ -172,3 +172,15 @@ def _fmt(value: Any) -> str:
     if value is None:
         return ""
     return str(value)
+
+
+class EstimatesView:
+    """Mixin for readouts holding an ``estimates`` :class:`EstimateTable`: lookup by name and ``to_frame()``."""
+
+    estimates: EstimateTable
+
+    def __getitem__(self, name: str) -> Estimate:
+        return self.estimates[name]
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.estimates.to_frame()

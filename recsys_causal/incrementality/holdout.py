@@ -26,7 +26,7 @@ from recsys_causal.contrast import (
     ratio,
 )
 from recsys_causal.errors import DataValidationError, EstimationError, SchemaError
-from recsys_causal.estimate import Estimate, EstimateTable
+from recsys_causal.estimate import Estimate, EstimatesView, EstimateTable
 
 ASSUMPTIONS = (
     "Randomisation: holdout membership is random and independent of outcomes.",
@@ -40,19 +40,13 @@ ASSUMPTIONS = (
 
 
 @dataclass
-class HoldoutReadout:
+class HoldoutReadout(EstimatesView):
     """All holdout estimates (an :class:`EstimateTable`), the assumptions behind them and data counts."""
 
     estimates: EstimateTable
     counts: dict[str, int]
     assumptions: tuple[str, ...] = ASSUMPTIONS
     warnings: list[str] = field(default_factory=list)
-
-    def __getitem__(self, name: str) -> Estimate:
-        return self.estimates[name]
-
-    def to_frame(self) -> pd.DataFrame:
-        return self.estimates.to_frame()
 
     def __repr__(self) -> str:
         head = "HoldoutReadout(" + ", ".join(f"{k}={v}" for k, v in self.counts.items()) + ")"

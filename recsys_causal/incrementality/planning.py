@@ -28,8 +28,7 @@ def holdout_mde(
     """Minimum detectable effects (absolute and relative; ITT and on the exposed)."""
     if not (0 < holdout_share < 1 and 0 < exposure_rate <= 1 and 0 < baseline_rate < 1):
         raise ValueError("holdout_share and baseline_rate must be in (0, 1), exposure_rate in (0, 1]")
-    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
-    var = baseline_rate * (1 - baseline_rate)
+    z, var = _z_and_variance(alpha, power, baseline_rate)
     se = math.sqrt(var * (1 / (n_units * holdout_share) + 1 / (n_units * (1 - holdout_share))))
     itt = float(z * se)
     return {
@@ -54,7 +53,11 @@ def holdout_units_needed(
     >>> holdout_units_needed(0.0064, 0.1, 0.3, 0.05) > 900_000
     True
     """
-    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
+    z, var = _z_and_variance(alpha, power, baseline_rate)
     itt = mde_exposed_absolute * exposure_rate
-    var = baseline_rate * (1 - baseline_rate)
     return math.ceil((z / itt) ** 2 * var * (1 / holdout_share + 1 / (1 - holdout_share)))
+
+
+def _z_and_variance(alpha: float, power: float, baseline_rate: float) -> tuple[float, float]:
+    """``z_{1-alpha/2} + z_power`` and the Bernoulli variance of the baseline conversion rate."""
+    return float(stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)), baseline_rate * (1 - baseline_rate)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from recsys_causal.estimate import Estimate, EstimateTable
+from recsys_causal.estimate import EstimatesView, EstimateTable
 from recsys_causal.switchback.blocks import aggregate_events
 from recsys_causal.switchback.estimators import carryover_table, design_based_estimate, regression_estimate
 from recsys_causal.switchback.randomization import RandomizationResult, randomization_test
@@ -22,7 +22,7 @@ from recsys_causal.switchback.schedule import SwitchbackDesign, validate_schedul
 
 
 @dataclass
-class SwitchbackReadout:
+class SwitchbackReadout(EstimatesView):
     """Estimates of the always-treat versus never-treat effect and the evidence behind them."""
 
     estimates: EstimateTable
@@ -34,12 +34,6 @@ class SwitchbackReadout:
     carryover_order: int
     burn_in_minutes: float
     warnings: list[str] = field(default_factory=list)
-
-    def __getitem__(self, name: str) -> Estimate:
-        return self.estimates[name]
-
-    def to_frame(self) -> pd.DataFrame:
-        return self.estimates.to_frame()
 
     def __repr__(self) -> str:
         r = self.randomization
