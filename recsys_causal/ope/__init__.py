@@ -5,11 +5,11 @@ from recsys_causal.ope.evaluate import OPEResult, bootstrap_interval, evaluate_p
 from recsys_causal.ope.policies import TargetPolicy
 from recsys_causal.ope.reward_model import RewardModel
 from recsys_causal.ope.single_slot import DM, DR, IPS, SNDR, SNIPS, DRos, SwitchDR
-from recsys_causal.ope.slate import CascadeIPS, PositionIPS, SNPositionIPS, StandardSlateIPS
+from recsys_causal.ope.slate import CascadeIPS, PositionIPS, PseudoInverse, SNPositionIPS, StandardSlateIPS
 from recsys_causal.ope.support import SupportReport, SupportThresholds, support_report
 
 __all__ = [
-    "DM", "DR", "IPS", "SNDR", "SNIPS", "CascadeIPS", "DRos", "OPEResult", "PositionIPS", "RewardModel",
+    "DM", "DR", "IPS", "SNDR", "SNIPS", "CascadeIPS", "DRos", "OPEResult", "PositionIPS", "PseudoInverse", "RewardModel",
     "SNPositionIPS", "StandardSlateIPS", "SupportReport", "SupportThresholds", "SwitchDR", "TargetPolicy",
     "bootstrap_interval", "evaluate_policies", "policies", "support_report",
 ]

@@ -5,6 +5,11 @@
 - ``SNPositionIPS``: self-normalised per position, ``Σ_k α_k Σ_r w_rk y_rk / Σ_r w_rk``.
 - ``CascadeIPS`` (reward-interaction IPS, McInerney et al. 2020): ``w_k = Π_{j ≤ k} π(a_j, j) / p(a_j, j)``, from the
   logged marginals (exact when positions are drawn independently; an approximation otherwise).
+- ``PseudoInverse`` (Swaminathan et al. 2017) for additive slate rewards: slate weight
+  ``Σ_k π(a_k, k) / p(a_k, k) − (K − 1)`` on the slate reward ``Σ_k α_k y_k``, self-normalised with
+  ``normalise=True``. Unbiased when the reward is additive over positions and the logging policy's slate
+  distribution factorises over positions (positions drawn independently); for rankings drawn without
+  replacement (such as the Plackett–Luce logging policy of the simulator) it is an approximation and biased.
 - ``StandardSlateIPS``: the whole-slate weight ``1{slate = target slate} / slate_propensity`` for a deterministic
   target (``SelfNormalised`` with ``normalise=True``).
 
@@ -121,3 +126,14 @@ class StandardSlateIPS(SlotEstimator):
                                       "position-based IPS")
         v = c.slate_w * (c.y @ c.alpha)
         return [(v, c.slate_w if self.normalise else np.ones_like(v))]
+
+
+@dataclass
+class PseudoInverse(SlotEstimator):
+    normalise: bool = False
+    name = "PI (pseudo-inverse)"
+
+    def terms(self, c):
+        gamma = c.w.sum(axis=1) - (c.w.shape[1] - 1)
+        v = gamma * (c.y @ c.alpha)
+        return [(v, gamma if self.normalise else np.ones_like(v))]
