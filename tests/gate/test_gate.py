@@ -89,6 +89,9 @@ def test_example_config_runs_with_outputs_and_exit_code(workdir, capsys):
     data = json.loads((workdir.parent / "out" / "screen.json").read_text())
     assert code == data["exit_code"] and code in (0, 1, 3)
     assert data["schema_version"] == 1 and {c["name"] for c in data["candidates"]} == {"new-softmax", "bold-top1"}
+    import jsonschema
+
+    jsonschema.validate(data, json.loads((ROOT / "reports" / "gate.schema.json").read_text()))
     assert "## OPE screen" in out and (workdir.parent / "out" / "screen.md").read_text() == out.rstrip("\n") + "\n"
     page = (workdir.parent / "out" / "screen.html").read_text()
     assert "<script" not in page and "new-softmax" in page
