@@ -1,7 +1,7 @@
 """Switchback experiments: schedules and designs, burn-in, design-based and regression estimators,
 randomization inference and carryover diagnostics."""
 
-from recsys_causal.switchback.analysis import SwitchbackReadout, analyze_switchback
+from recsys_causal.switchback.analysis import SwitchbackGuardrail, SwitchbackReadout, analyze_switchback
 from recsys_causal.switchback.blocks import aggregate_events
 from recsys_causal.switchback.design import make_schedule
 from recsys_causal.switchback.estimators import carryover_table, design_based_estimate, regression_estimate
@@ -17,6 +17,7 @@ __all__ = [
     "RandomizationResult",
     "ScheduleError",
     "SwitchbackDesign",
+    "SwitchbackGuardrail",
     "SwitchbackReadout",
     "aggregate_events",
     "analyze_switchback",

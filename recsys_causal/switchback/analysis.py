@@ -10,7 +10,7 @@ True
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -19,6 +19,18 @@ from recsys_causal.switchback.blocks import aggregate_events
 from recsys_causal.switchback.estimators import carryover_table, design_based_estimate, regression_estimate
 from recsys_causal.switchback.randomization import RandomizationResult, randomization_test
 from recsys_causal.switchback.schedule import SwitchbackDesign, validate_schedule
+
+
+@dataclass(frozen=True)
+class SwitchbackGuardrail:
+    """A guardrail metric of the events: ``value_col`` aggregated per block (``mean``, ``sum``, ``count`` or
+    ``ratio`` over ``denominator_col``), with a direction and an absolute non-inferiority margin."""
+
+    value_col: str
+    direction: str
+    margin: float
+    aggregate: str = "mean"
+    denominator_col: str | None = None
 
 
 @dataclass
@@ -34,6 +46,7 @@ class SwitchbackReadout(EstimatesView):
     carryover_order: int
     burn_in_minutes: float
     warnings: list[str] = field(default_factory=list)
+    guardrails: EstimateTable | None = None
 
     def __repr__(self) -> str:
         r = self.randomization
@@ -60,17 +73,21 @@ def analyze_switchback(
     burn_in_minutes: float = 0.0,
     value_col: str = "value",
     aggregate: str = "mean",
+    denominator_col: str | None = None,
+    guardrails: tuple[SwitchbackGuardrail, ...] | list[SwitchbackGuardrail] = (),
     n_draws: int = 10_000,
     seed: int = 0,
     alpha: float = 0.05,
 ) -> SwitchbackReadout:
     """Analyse a switchback from its schedule and either timestamped ``events`` or per-block ``block_outcomes``
-    (columns ``cluster``, ``block_start``, ``y``)."""
+    (columns ``cluster``, ``block_start``, ``y``). ``aggregate="ratio"`` with ``denominator_col`` reads out a
+    ratio metric; each guardrail gets the m-aware design-based estimate and an ok / violated / inconclusive
+    verdict from a one-sided non-inferiority test against its margin (as in the A/B readout)."""
     design = design or SwitchbackDesign()
     sched = validate_schedule(schedule, design)
     if events is not None:
         blocks, counts = aggregate_events(events, sched, value_col=value_col, burn_in_minutes=burn_in_minutes,
-                                          aggregate=aggregate)
+                                          aggregate=aggregate, denominator_col=denominator_col)
     elif block_outcomes is not None:
         bo = block_outcomes.copy()
         bo["cluster"] = bo["cluster"].astype(str)
@@ -88,4 +105,20 @@ def analyze_switchback(
     ri = randomization_test(blocks, design, carryover_order, n_draws=n_draws, seed=seed, alpha=alpha)
     carry = carryover_table(blocks, design, max_carryover_order, alpha=alpha)
     table = EstimateTable([design_est, reg_est], title="Switchback: effect of always vs never treating")
-    return SwitchbackReadout(table, ri, carry, blocks, counts, design, carryover_order, burn_in_minutes, warnings)
+    g_table = None
+    if guardrails:
+        if events is None:
+            raise ValueError("guardrails need timestamped events")
+        from recsys_causal.experiments import Guardrail
+
+        rows = []
+        for g in guardrails:
+            g_blocks, _ = aggregate_events(events, sched, value_col=g.value_col, burn_in_minutes=burn_in_minutes,
+                                           aggregate=g.aggregate, denominator_col=g.denominator_col)
+            est = design_based_estimate(g_blocks, design, carryover_order, alpha=alpha)
+            est = replace(est, name=f"guardrail {g.value_col}")
+            rows.append(Guardrail(g.value_col, direction=g.direction, margin=g.margin, relative=False,
+                                  alpha=alpha).evaluate(est))
+        g_table = EstimateTable(rows, title="Switchback guardrails")
+    return SwitchbackReadout(table, ri, carry, blocks, counts, design, carryover_order, burn_in_minutes, warnings,
+                             g_table)

@@ -19,7 +19,7 @@ import pandas as pd
 from recsys_causal.errors import SchemaError
 from recsys_causal.switchback.schedule import ScheduleError
 
-AGGREGATES = ("mean", "sum", "count")
+AGGREGATES = ("mean", "sum", "count", "ratio")
 
 
 def aggregate_events(
@@ -30,13 +30,20 @@ def aggregate_events(
     time_col: str = "event_time",
     burn_in_minutes: float = 0.0,
     aggregate: str = "mean",
+    denominator_col: str | None = None,
     source: str | None = None,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Per-block outcomes (``y``, ``n_events``) joined to a validated schedule, and the event counts."""
+    """Per-block outcomes (``y``, ``n_events``) joined to a validated schedule, and the event counts.
+
+    ``aggregate="ratio"`` gives ``Σ value_col / Σ denominator_col`` per block (a ratio metric such as CTR).
+    """
     src = source or "switchback events"
     if aggregate not in AGGREGATES:
         raise SchemaError(f"unknown aggregate {aggregate!r}", fix=f"use one of {list(AGGREGATES)}")
-    missing = [c for c in ("cluster", time_col, value_col) if c not in events.columns]
+    if aggregate == "ratio" and denominator_col is None:
+        raise SchemaError("a ratio metric needs denominator_col", fix="name the denominator column of the events")
+    need = ("cluster", time_col, value_col) + ((denominator_col,) if aggregate == "ratio" else ())
+    missing = [c for c in need if c not in events.columns]
     if missing:
         raise SchemaError(f"events lack column(s) {missing}", source=src, column=missing[0],
                           fix="give cluster, event_time and the outcome column")
@@ -81,6 +88,11 @@ def aggregate_events(
     blocks = schedule.copy()
     blocks["n_events"] = n
     with np.errstate(invalid="ignore", divide="ignore"):
-        blocks["y"] = {"mean": total / n, "sum": total, "count": n.astype(float)}[aggregate]
+        if aggregate == "ratio":
+            den = pd.to_numeric(events[denominator_col], errors="coerce").fillna(0).to_numpy(dtype=float)
+            den_total = np.bincount(block_of[use], weights=den[use], minlength=len(schedule))
+            blocks["y"] = np.where(den_total > 0, total / np.where(den_total > 0, den_total, 1), np.nan)
+        else:
+            blocks["y"] = {"mean": total / n, "sum": total, "count": n.astype(float)}[aggregate]
     blocks.loc[n == 0, "y"] = np.nan  # everything fell in the burn-in
     return blocks, counts

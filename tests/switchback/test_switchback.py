@@ -204,3 +204,26 @@ def test_coverage_1000_runs():
     # measured: Hajek m=1 92.8%, regression with one lag 93.7% (the Hajek interval is slightly liberal at
     # ~70 all-treated windows per arm; see docs/switchback.md)
     assert np.all((hits / 1000 >= 0.92) & (hits / 1000 <= 0.97)), hits / 1000
+
+
+def test_ratio_metric_and_guardrails():
+    from recsys_causal.switchback import SwitchbackGuardrail
+
+    sb = simulate_switchback(n_clusters=4, n_blocks=168, direct_effect=0.5, seed=12)
+    ev = sb.events.copy()
+    rng = np.random.default_rng(0)
+    ev["impressions"] = rng.integers(1, 4, len(ev)).astype(float)
+    ev["clicks"] = ev["value"] * ev["impressions"]  # per-impression value: the ratio equals the mean of value
+    ev["latency"] = 100 + rng.normal(0, 5, len(ev))  # untouched by the treatment
+    sched = validate_schedule(sb.schedule, BERN)
+    blocks, _ = aggregate_events(ev, sched, value_col="clicks", aggregate="ratio", denominator_col="impressions")
+    by_hand = ev.assign(block_start=ev["event_time"].dt.floor("60min")).groupby(["cluster", "block_start"])
+    expected = (by_hand["clicks"].sum() / by_hand["impressions"].sum()).to_numpy()
+    np.testing.assert_allclose(blocks["y"].to_numpy(), expected, rtol=1e-12)
+    r = analyze_switchback(sb.schedule, ev, value_col="clicks", aggregate="ratio", denominator_col="impressions",
+                           guardrails=[SwitchbackGuardrail("latency", "increase_is_bad", margin=2.0),
+                                       SwitchbackGuardrail("value", "decrease_is_bad", margin=0.0),
+                                       SwitchbackGuardrail("value", "increase_is_bad", margin=0.1)], n_draws=500)
+    assert r.estimates[0].ci_low < 0.5 < r.estimates[0].ci_high
+    verdicts = [g.details["verdict"] for g in r.guardrails]
+    assert verdicts == ["ok", "ok", "violated"]
