@@ -134,8 +134,9 @@ def validate_long_frame(
         if reason in flags:
             primary[(primary == "") & flags[reason]] = str(reason)
     quarantined_req = primary != ""
-    row_primary = np.where(codes >= 0, primary[np.maximum(codes, 0)], str(Reason.MISSING_REQUEST_ID))
-    row_quarantined = (codes < 0) | quarantined_req[np.maximum(codes, 0)]
+    # code -1 (no request_id) indexes the appended last entry
+    row_primary = np.append(primary, str(Reason.MISSING_REQUEST_ID))[codes]
+    row_quarantined = np.append(quarantined_req, True)[codes]
     report.quarantine_counts = {
         str(r): int((primary == str(r)).sum()) for r in QUARANTINE_ORDER if (primary == str(r)).any()
     }
@@ -262,9 +263,11 @@ def _parse_times(col: pd.Series, src: str, opts: ValidationOptions, ids: _Ids) -
         )
     text = col.astype("string").str.strip()
     has_tz = text.str.contains(_TZ_SUFFIX).fillna(False).to_numpy(dtype=bool)
-    out = pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns, UTC]")
+    # microsecond resolution: far-future values (year 2999) parse and are quarantined, not overflow
+    out = pd.Series(pd.NaT, index=col.index, dtype="datetime64[us, UTC]")
     if has_tz.any():
-        out[has_tz] = pd.to_datetime(text[has_tz], errors="coerce", utc=True, format="ISO8601")
+        parsed_tz = pd.to_datetime(text[has_tz], errors="coerce", utc=True, format="ISO8601")
+        out.loc[parsed_tz.index] = parsed_tz.dt.as_unit("us")
     naive = ~has_tz & text.notna().to_numpy()
     if naive.any():
         parsed = pd.to_datetime(text[naive], errors="coerce", format="ISO8601")
@@ -272,7 +275,7 @@ def _parse_times(col: pd.Series, src: str, opts: ValidationOptions, ids: _Ids) -
         if good.any():
             local = _localize_or_fail(parsed[good], src, opts, ids.subset(naive).subset(good),
                                       np.ones(good.sum(), bool))
-            out[local.index] = local
+            out.loc[local.index] = local.dt.as_unit("us")
     return out
 
 
