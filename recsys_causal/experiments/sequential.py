@@ -23,6 +23,7 @@ process on a grid (Armitage–McPherson–Rowe recursion).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -113,8 +114,8 @@ def monitoring_table(
     rad = cs_radius(se, alpha=alpha, rho2=rho2)
     lo = np.maximum.accumulate(est - rad)
     hi = np.minimum.accumulate(est + rad)
-    bounds = obrien_fleming_bounds(np.minimum(frac, 1.0), alpha) if np.all(np.diff(frac) > 0) else np.full(
-        est.size, np.nan)
+    bounds = _obf_cached(tuple(np.round(np.minimum(frac, 1.0), 12)), alpha) if np.all(np.diff(frac) > 0) else \
+        np.full(est.size, np.nan)
     zq = stats.norm.ppf(1 - alpha / 2)
     return pd.DataFrame({
         "look": np.arange(1, est.size + 1), "estimate": est, "se": se, "z": z, "information_fraction": frac,
@@ -123,6 +124,14 @@ def monitoring_table(
         "gs_bound": bounds, "alpha_spent": obf_spending(np.minimum(frac, 1.0), alpha),
         "gs_reject": np.logical_or.accumulate(np.abs(z) > bounds),
     })
+
+
+@functools.lru_cache(maxsize=256)
+def _obf_cached(fractions: tuple[float, ...], alpha: float) -> np.ndarray:
+    """Boundaries depend only on the information fractions: computed once per schedule of looks."""
+    out = obrien_fleming_bounds(list(fractions), alpha)
+    out.setflags(write=False)
+    return out
 
 
 def cumulative_looks(
