@@ -36,12 +36,14 @@ def main() -> None:
              "simulation study whose true value is known exactly; coverage is the share of simulated datasets whose",
              "95% interval contains it (target 93.5–96.5%; with 1,000 runs the Monte Carlo standard error is about",
              "0.7 points). For the false-positive rows the rate is the share of null datasets with a rejection or",
-             "a pass (target ≤ 5%, except the fixed-horizon row, which shows why peeking needs a sequential method).",
+             "a pass (target ≤ 5% up to two Monte Carlo standard errors, except the fixed-horizon row, which shows",
+             "why peeking needs a sequential method).",
              "", "| family | estimator | runs | rate | status |", "|---|---|---|---|---|"]
     for family, est, n, k in rows:
         rate = k / n
         if family == "false positives":
-            status = "ok" if rate <= 0.05 or "fixed-horizon" in est else "too high"
+            limit = 0.05 + 2 * (0.05 * 0.95 / n) ** 0.5  # alpha plus two Monte Carlo standard errors
+            status = "ok" if rate <= limit or "fixed-horizon" in est else "too high"
         else:
             status = "ok" if 0.935 <= rate <= 0.965 else ("over-covers" if rate > 0.965 else "under-covers")
         lines.append(f"| {family} | {est} | {n} | {100 * rate:.1f}% | {status} |")
