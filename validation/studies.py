@@ -20,40 +20,42 @@ def _rows(family: str, hits: dict[str, list[bool]]) -> list[Row]:
     return [(family, k, len(v), int(np.sum(v))) for k, v in hits.items()]
 
 
-def ope_single_slot(runs: int, seed: int = 0) -> list[Row]:
-    from recsys_causal.ope import DR, IPS, SNDR, SNIPS, evaluate_policies, policies
+def _ope(runs: int, seed: int, *, slate_size: int, family: str) -> list[Row]:
+    """Softmax(pred_new) target evaluated on simulated logs; truth is the exact policy value."""
+    from recsys_causal.ope import (
+        DR,
+        IPS,
+        SNDR,
+        SNIPS,
+        PositionIPS,
+        SNPositionIPS,
+        evaluate_policies,
+        policies,
+    )
     from recsys_causal.simulate import simulate_decision_log
     from recsys_causal.simulate.world import make_world
 
-    world, hits = make_world(seed=seed + 1), defaultdict(list)
+    slate = slate_size > 1
+    estimators = [PositionIPS(), SNPositionIPS()] if slate else [IPS(), SNIPS(), DR(), SNDR()]
+    world, hits = make_world(seed=seed + (2 if slate else 1)), defaultdict(list)
     for s in range(runs):
-        sim = simulate_decision_log(n_requests=2000, n_candidates=8, slate_size=1, epsilon=0.2, world=world,
-                                    seed=seed + 10_000 + s)
-        pol = policies.softmax(sim.log, "pred_new", 1, temperature=0.5)
+        sim = simulate_decision_log(n_requests=2000, n_candidates=8, slate_size=slate_size, epsilon=0.2, world=world,
+                                    seed=seed + (20_000 if slate else 10_000) + s)
+        pol = policies.softmax(sim.log, "pred_new", slate_size, temperature=0.5)
         truth = sim.true_value(pol.probs, "click")
-        res = evaluate_policies(sim.log, {"p": pol}, estimators=[IPS(), SNIPS(), DR(), SNDR()], seed=s)
+        res = evaluate_policies(sim.log, {"p": pol}, slate=slate, estimators=estimators, seed=s)
         for e in res.estimates:
             if e.details["quantity"] == "value" and e.details["policy"] == "p":
                 hits[e.method].append(e.ci_low <= truth <= e.ci_high)
-    return _rows("OPE single slot", hits)
+    return _rows(family, hits)
+
+
+def ope_single_slot(runs: int, seed: int = 0) -> list[Row]:
+    return _ope(runs, seed, slate_size=1, family="OPE single slot")
 
 
 def ope_slate(runs: int, seed: int = 0) -> list[Row]:
-    from recsys_causal.ope import PositionIPS, SNPositionIPS, evaluate_policies, policies
-    from recsys_causal.simulate import simulate_decision_log
-    from recsys_causal.simulate.world import make_world
-
-    world, hits = make_world(seed=seed + 2), defaultdict(list)
-    for s in range(runs):
-        sim = simulate_decision_log(n_requests=2000, n_candidates=8, slate_size=3, epsilon=0.2, world=world,
-                                    seed=seed + 20_000 + s)
-        pol = policies.softmax(sim.log, "pred_new", 3, temperature=0.5)
-        truth = sim.true_value(pol.probs, "click")
-        res = evaluate_policies(sim.log, {"p": pol}, slate=True, estimators=[PositionIPS(), SNPositionIPS()])
-        for e in res.estimates:
-            if e.details["quantity"] == "value" and e.details["policy"] == "p":
-                hits[e.method].append(e.ci_low <= truth <= e.ci_high)
-    return _rows("OPE slate", hits)
+    return _ope(runs, seed, slate_size=3, family="OPE slate")
 
 
 def ab(runs: int, seed: int = 0) -> list[Row]:
