@@ -36,7 +36,7 @@ from recsys_causal.errors import ConfigError
 from recsys_causal.estimate import Estimate
 from recsys_causal.inference import influence_estimate
 from recsys_causal.logs.model import DecisionLog
-from recsys_causal.ope.evaluate import policy_support
+from recsys_causal.ope.evaluate import policy_support, resolve_reward, reward_label
 from recsys_causal.ope.policies import TargetPolicy, check_policy
 from recsys_causal.ope.reward_model import RewardModel
 from recsys_causal.ope.single_slot import DR, IPS, SNDR, SNIPS, components
@@ -57,7 +57,7 @@ class Guardrail:
 
     @property
     def label(self) -> str:
-        return _label(self.reward)
+        return reward_label(self.reward)
 
 
 @dataclass
@@ -159,9 +159,9 @@ def screen(
     cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def reward_and_model(spec):
-        key = _label(spec)
+        key = reward_label(spec)
         if key not in cache:
-            y = log.reward(spec) if isinstance(spec, str) else log.composite_reward(spec)
+            y = resolve_reward(log, spec)[1]
             cache[key] = (y, model.predict(log, y))
         return cache[key]
 
@@ -174,21 +174,21 @@ def screen(
             probs, yy, qq = probs[rows], y[rows], q[rows]
             base_probs = None if base_probs is None else base_probs[rows]
         est = ESTIMATORS[est_name]()
-        c = components(sub_log, probs, yy, qq, _label(spec))
+        c = components(sub_log, probs, yy, qq, reward_label(spec))
         v1, psi1 = est.contributions(c)
         if base_probs is None:
             v0 = float(c.y.mean())
             psi0 = c.y - v0
         else:
-            v0, psi0 = est.contributions(components(sub_log, base_probs, yy, qq, _label(spec)))
+            v0, psi0 = est.contributions(components(sub_log, base_probs, yy, qq, reward_label(spec)))
         if rel:
             value, psi = v1 / v0 - 1, psi1 / v0 - v1 * psi0 / v0**2
         else:
             value, psi = v1 - v0, psi1 - psi0
         kind = "relative lift" if rel else "lift"
-        e = influence_estimate(name=f"{policy.name}: {kind} in {_label(spec)} ({est_name})", value=value,
+        e = influence_estimate(name=f"{policy.name}: {kind} in {reward_label(spec)} ({est_name})", value=value,
                                influence=psi, method=f"{est_name}, paired", alpha=2 * alpha, null=0.0,
-                               details={"estimator": est_name, "reward": _label(spec), "quantity": kind})
+                               details={"estimator": est_name, "reward": reward_label(spec), "quantity": kind})
         return e, c
 
     verdicts = []
@@ -207,7 +207,7 @@ def screen(
         else:
             fails = []
             if ub < min_lift:
-                fails.append(f"primary {_label(primary)} lift {prim.value:.4g} is confidently below the required "
+                fails.append(f"primary {reward_label(primary)} lift {prim.value:.4g} is confidently below the required "
                              f"{min_lift:g} (upper bound {ub:.4g})")
             fails += [f"guardrail {g['reward']} is worse than its margin {g['margin']:g}: harm {g['harm']:.4g} "
                       f"(lower bound {g['harm_lower']:.4g}, adjusted p {g['p_violation_adjusted']:.2g})"
@@ -219,13 +219,13 @@ def screen(
                 verdict, reasons = "fail", fails
             elif lb >= min_lift and all(g["verdict"] == "ok" for g in g_rows):
                 verdict = "pass"
-                reasons.append(f"primary {_label(primary)} lift {prim.value:.4g}, lower bound {lb:.4g} ≥ {min_lift:g}")
+                reasons.append(f"primary {reward_label(primary)} lift {prim.value:.4g}, lower bound {lb:.4g} ≥ {min_lift:g}")
                 reasons += [f"guardrail {g['reward']} non-inferior (harm upper bound {g['harm_upper']:.4g} < "
                             f"{g['margin']:g})" for g in g_rows]
             else:
                 verdict = "inconclusive"
                 if lb < min_lift:
-                    reasons.append(f"primary {_label(primary)} lift {prim.value:.4g} [{lb:.4g}, {ub:.4g}] is too "
+                    reasons.append(f"primary {reward_label(primary)} lift {prim.value:.4g} [{lb:.4g}, {ub:.4g}] is too "
                                    f"uncertain to clear {min_lift:g}")
                 reasons += [f"guardrail {g['reward']} not shown non-inferior (harm upper bound "
                             f"{g['harm_upper']:.4g} vs margin {g['margin']:g})" for g in g_rows
@@ -235,7 +235,7 @@ def screen(
             reasons.append(f"cross-check {e.details['estimator']}: {e.value:.4g} [{e.ci_low:.4g}, {e.ci_high:.4g}]")
         verdicts.append(CandidateVerdict(cname, verdict, reasons, prim, lb, checks, g_rows, s_rows, support))
     verdicts.sort(key=lambda v: -v.lower_bound)
-    settings = {"primary": _label(primary), "min_lift": min_lift, "relative": relative, "estimator": estimator,
+    settings = {"primary": reward_label(primary), "min_lift": min_lift, "relative": relative, "estimator": estimator,
                 "alpha": alpha, "multiplicity": multiplicity, "seed": seed,
                 "baseline": "logging" if baseline is None else baseline.name}
     return GateResult(name, verdicts, settings)
@@ -252,11 +252,8 @@ def _guardrails(policy, guardrails, lift, z, alpha, multiplicity) -> list[dict]:
                      "harm": _f(h), "harm_lower": _f(h - z * e.se), "harm_upper": _f(h + z * e.se),
                      "p_noninferiority": float(stats.norm.cdf(zstat)), "p_violation": float(stats.norm.sf(zstat))})
     if rows:
-        method = "holm" if multiplicity == "none" else multiplicity
-        p_ni = [r["p_noninferiority"] for r in rows]
-        p_v = [r["p_violation"] for r in rows]
-        adj_ni = p_ni if multiplicity == "none" else adjust_pvalues(p_ni, method)
-        adj_v = p_v if multiplicity == "none" else adjust_pvalues(p_v, method)
+        adj_ni = _adjust([r["p_noninferiority"] for r in rows], multiplicity)
+        adj_v = _adjust([r["p_violation"] for r in rows], multiplicity)
         for r, a, b in zip(rows, adj_ni, adj_v, strict=True):
             r["p_noninferiority_adjusted"], r["p_violation_adjusted"] = float(a), float(b)
             r["verdict"] = "ok" if a < alpha else "violated" if b < alpha else "inconclusive"
@@ -278,15 +275,15 @@ def _segments(log, policy, primary, protected, lift, alpha, multiplicity) -> lis
                          "upper": _f(e.value + stats.norm.ppf(1 - alpha) * e.se), "requests": int(mask.sum()),
                          "p_harm": float(stats.norm.cdf(zval))})
     if rows:
-        p = [r["p_harm"] for r in rows]
-        adj = p if multiplicity == "none" else adjust_pvalues(p, multiplicity)
+        adj = _adjust([r["p_harm"] for r in rows], multiplicity)
         for r, a in zip(rows, adj, strict=True):
             r["p_harm_adjusted"], r["harmed"] = float(a), bool(a < alpha)
     return rows
 
 
-def _label(spec) -> str:
-    return spec if isinstance(spec, str) else "+".join(f"{w:g}·{k}" for k, w in spec.items())
+def _adjust(p_values: list[float], multiplicity: str) -> np.ndarray:
+    p = np.asarray(p_values, dtype=float)
+    return p if multiplicity == "none" else adjust_pvalues(p, multiplicity)
 
 
 def _f(v):

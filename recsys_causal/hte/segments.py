@@ -29,6 +29,7 @@ from scipy import stats
 from recsys_causal.contrast import cuped_adjust, group_mean
 from recsys_causal.errors import DataValidationError, SchemaError
 from recsys_causal.estimate import Estimate, EstimateTable
+from recsys_causal.experiments.means import arm_mean, welch_df
 from recsys_causal.pvalues import adjust_pvalues
 from recsys_causal.simulate.world import lifecycle_segment
 
@@ -186,10 +187,8 @@ def _contrast(y, treated, x, alpha) -> Estimate:
         raise DataValidationError("a segment has fewer than 2 units in an arm", fix="use larger segments")
     y_adj = cuped_adjust(y, x, treated.astype(int)) if x is not None else y
     lin = group_mean(y_adj, treated) - group_mean(y_adj, ~treated)
-    n1, n0 = int(treated.sum()), int((~treated).sum())
-    v1, v0 = y_adj[treated].var(ddof=1) / n1, y_adj[~treated].var(ddof=1) / n0
-    df = (v1 + v0) ** 2 / (v1**2 / (n1 - 1) + v0**2 / (n0 - 1)) if v1 + v0 > 0 else np.inf
-    return Estimate.from_normal(name="effect", value=lin.value, se=lin.se, n=n1 + n0, alpha=alpha, df=df,
+    df = welch_df(arm_mean(y_adj[treated]), arm_mean(y_adj[~treated]))
+    return Estimate.from_normal(name="effect", value=lin.value, se=lin.se, n=y.size, alpha=alpha, df=df,
                                 method="Welch difference in means" + (" + CUPED" if x is not None else ""))
 
 

@@ -86,8 +86,7 @@ def evaluate_policies(
     clusters_all = log.request_column(cluster_by) if cluster_by else None
     groups_all = log.request_column(support_groups) if support_groups else None
     for spec in rewards:
-        rname = spec if isinstance(spec, str) else "+".join(f"{w:g}·{k}" for k, w in spec.items())
-        y = log.reward(spec) if isinstance(spec, str) else log.composite_reward(spec)
+        rname, y = resolve_reward(log, spec)
         q_hat = None
         if not slate and any(e.needs_reward_model for e in ests):
             q_hat = log.column(reward_model) if isinstance(reward_model, str) else \
@@ -144,6 +143,16 @@ def evaluate_policies(
     return OPEResult(EstimateTable(out, title="Off-policy evaluation"), support)
 
 
+def reward_label(spec: str | Mapping[str, float]) -> str:
+    """A reward's display name: the column, or ``1·click+5·purchase`` for a composite."""
+    return spec if isinstance(spec, str) else "+".join(f"{w:g}·{k}" for k, w in spec.items())
+
+
+def resolve_reward(log: DecisionLog, spec: str | Mapping[str, float]) -> tuple[str, np.ndarray]:
+    """The label and per-candidate values of an outcome column or a weighted composite of columns."""
+    return reward_label(spec), log.reward(spec) if isinstance(spec, str) else log.composite_reward(spec)
+
+
 def policy_support(log: DecisionLog, policy: TargetPolicy, w: np.ndarray, logged_propensity: np.ndarray,
                    requests: np.ndarray, *, thresholds: SupportThresholds | None = None, slate: bool = False,
                    groups: np.ndarray | None = None) -> SupportReport:
@@ -158,9 +167,8 @@ def policy_support(log: DecisionLog, policy: TargetPolicy, w: np.ndarray, logged
 def _unsupported(log: DecisionLog, policy: TargetPolicy, req: np.ndarray) -> np.ndarray | None:
     """Target mass (position 1) on candidates whose logged position-1 probability is 0 or missing; known only
     when every candidate carries its logging probability for position 1 (single-slot logs)."""
-    at1 = (log.position == 1) | ~log.shown
-    known = at1 & np.isfinite(log.propensity)
-    if not known[~log.shown].all() if (~log.shown).any() else True:
+    unshown = ~log.shown
+    if not unshown.any() or not np.isfinite(log.propensity[unshown]).all():
         return None
     zero = (log.propensity <= 0) | ~np.isfinite(log.propensity)
     return log.per_request_sum(policy.probs[:, 0] * zero)[req]

@@ -17,7 +17,7 @@ import pandas as pd
 
 from recsys_causal.errors import ConfigError, InputFileError
 from recsys_causal.estimate import Estimate, EstimateTable
-from recsys_causal.report.config import ReportConfig, resolve
+from recsys_causal.report.config import HoldoutSpec, ReportConfig, SwitchbackSpec, resolve
 from recsys_causal.report.figures import bar_intervals, effect_by_day_figure, figure_svg
 
 SCHEMA_VERSION = 1
@@ -247,7 +247,7 @@ def _holdout(cfg, base, result, inputs, progress) -> None:
     path = resolve(base, cfg.data.units, "data.units")
     inputs["data.units"] = path
     units = _read_table(path)
-    h = cfg.holdout or type(cfg).model_fields["holdout"].annotation.__args__[0]()
+    h = cfg.holdout or HoldoutSpec()
     progress("analysing the holdout")
     r = analyze_holdout(units, group_col=h.group_col, holdout_label=h.holdout_label, treated_label=h.treated_label,
                         exposed_col=h.exposed_col, ghost_col=h.ghost_col, outcome_col=h.outcome_col,
@@ -274,7 +274,7 @@ def _switchback(cfg, base, result, inputs, progress) -> None:
     sp = resolve(base, cfg.data.schedule, "data.schedule")
     ep = resolve(base, cfg.data.events, "data.events")
     inputs["data.schedule"], inputs["data.events"] = sp, ep
-    s = cfg.switchback or type(cfg).model_fields["switchback"].annotation.__args__[0]()
+    s = cfg.switchback or SwitchbackSpec()
     design = SwitchbackDesign(s.design, p=s.p, carryover_order=s.carryover_order or None) if s.design == "minimax" \
         else SwitchbackDesign(s.design, p=s.p)
     progress(f"analysing the switchback ({s.n_draws} randomization draws)")
