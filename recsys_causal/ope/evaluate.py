@@ -18,8 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from recsys_causal.errors import EstimationError
 from recsys_causal.estimate import Estimate, EstimateTable
-from recsys_causal.inference import influence_estimate
+from recsys_causal.moments import Moments
 from recsys_causal.logs.model import DecisionLog
 from recsys_causal.ope.policies import TargetPolicy, check_policy
 from recsys_causal.ope.reward_model import RewardModel
@@ -106,41 +107,76 @@ def evaluate_policies(
                 w_req, p_diag = c.w, c.p_log
             req = c.requests
             cl = None if clusters_all is None else clusters_all[req]
-            base_value = float(logged_v.mean())
-            base_psi = logged_v - base_value
-            details = {"policy": pname, "reward": rname, "excluded_requests": c.n_excluded}
-            warn = (f"{c.n_excluded} requests without an observed reward at the evaluated positions were left out",) \
-                if c.n_excluded else ()
-            out.append(influence_estimate(name=f"logging | {rname}", value=base_value, influence=base_psi,
-                                          method="on-policy mean", clusters=cl, alpha=alpha, warnings=warn,
-                                          details={**details, "policy": "logging", "estimator": "on-policy",
-                                                   "quantity": "value"}))
-            for est in ests:
-                value, psi = est.contributions(c)
-                d = {**details, "estimator": est.name}
-                out.append(influence_estimate(name=f"{pname} | {rname} | {est.name}", value=value, influence=psi,
-                                              method=est.name, clusters=cl, alpha=alpha, warnings=warn,
-                                              details={**d, "quantity": "value"}))
-                lift_psi = psi - base_psi
-                out.append(influence_estimate(name=f"{pname} − logging | {rname} | {est.name}",
-                                              value=value - base_value, influence=lift_psi, null=0.0,
-                                              method=f"{est.name}, paired", clusters=cl, alpha=alpha, warnings=warn,
-                                              details={**d, "quantity": "lift"}))
-                if base_value != 0:
-                    rel = value / base_value - 1
-                    rel_psi = psi / base_value - value * base_psi / base_value**2
-                    out.append(influence_estimate(name=f"{pname} / logging − 1 | {rname} | {est.name}", value=rel,
-                                                  influence=rel_psi, null=0.0, method=f"{est.name}, delta method",
-                                                  clusters=cl, alpha=alpha, warnings=warn,
-                                                  details={**d, "quantity": "relative lift"}))
-                if bootstrap:
+            mom = Moments.from_columns(estimator_columns(ests, c, logged_v), clusters=cl)
+            block = estimates_from_moments(mom, ests, policy=pname, reward=rname, n_excluded=c.n_excluded,
+                                           alpha=alpha)
+            if bootstrap:  # the value rows follow the logging row, one per estimator in order
+                value_rows = [j for j, e in enumerate(block) if j and e.details["quantity"] == "value"]
+                for est, at in zip(ests, value_rows, strict=True):
                     lo, hi = bootstrap_interval(est, c, bootstrap, alpha=alpha, clusters=cl, seed=seed)
-                    at = len(out) - (3 if base_value != 0 else 2)
-                    out[at] = _with_bootstrap(out[at], lo, hi)
+                    block[at] = _with_bootstrap(block[at], lo, hi)
+            out.extend(block)
             support[(pname, rname)] = policy_support(
                 log, policy, w_req, p_diag, req, thresholds=thresholds, slate=slate,
                 groups=None if groups_all is None else groups_all[req])
     return OPEResult(EstimateTable(out, title="Off-policy evaluation"), support)
+
+
+def estimator_columns(estimators: Sequence[SlotEstimator], c, logged_value: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-request columns whose moments determine every estimate: the logged reward ``y`` and, for estimator
+    ``i`` and ratio term ``k``, its numerator ``e{i}a{k}`` and denominator ``e{i}b{k}``."""
+    cols = {"y": np.asarray(logged_value, dtype=float)}
+    for i, est in enumerate(estimators):
+        for k, (a, b) in enumerate(est.terms(c)):
+            cols[f"e{i}a{k}"] = np.asarray(a, dtype=float)
+            cols[f"e{i}b{k}"] = np.broadcast_to(np.asarray(b, dtype=float), cols[f"e{i}a{k}"].shape)
+    return cols
+
+
+def estimates_from_moments(mom: Moments, estimators: Sequence[SlotEstimator], *, policy: str, reward: str,
+                           n_excluded: int = 0, alpha: float = 0.05, warnings: Sequence[str] = ()) -> list[Estimate]:
+    """The logging-policy value, then per estimator its value, lift and relative lift over the logging policy,
+    from the moments of :func:`estimator_columns` — the final step of the local, DuckDB and Spark paths.
+
+    An estimator ``Σ_k Σ a_k / Σ b_k`` has influence value ``Σ_k (a_k − v_k b_k) / mean(b_k)``, a linear
+    combination of the columns, so its standard error is :meth:`Moments.linear_se` of those coefficients.
+    """
+    n_units = mom.n_clusters or mom.n
+    warn = tuple(warnings) + ((f"{n_excluded} requests without an observed reward at the evaluated positions were "
+                               "left out",) if n_excluded else ())
+    details = {"policy": policy, "reward": reward, "excluded_requests": n_excluded}
+    base_value = mom.mean("y")
+    base = mom.coefficients({"y": 1.0})
+
+    def estimate(name, value, coef, method, extra, null=None):
+        return Estimate.from_normal(name=name, value=float(value), se=mom.linear_se(coef), n=n_units,
+                                    method=method, alpha=alpha, null=null, warnings=warn,
+                                    details={**details, **extra})
+
+    out = [estimate(f"logging | {reward}", base_value, base, "on-policy mean",
+                    {"policy": "logging", "estimator": "on-policy", "quantity": "value"})]
+    for i, est in enumerate(estimators):
+        value, coef = 0.0, np.zeros(len(mom.names))
+        k = 0
+        while f"e{i}a{k}" in mom.names:
+            sa, sb = mom.sum(f"e{i}a{k}"), mom.sum(f"e{i}b{k}")
+            mb = sb / mom.sums[0]
+            if mb <= 0:
+                raise EstimationError("the importance weights sum to 0: the target policy never takes a logged "
+                                      "action", fix="check support: the logs cannot evaluate this policy")
+            v = sa / sb
+            value += v
+            coef += mom.coefficients({f"e{i}a{k}": 1 / mb, f"e{i}b{k}": -v / mb})
+            k += 1
+        d = {"estimator": est.name}
+        out.append(estimate(f"{policy} | {reward} | {est.name}", value, coef, est.name, {**d, "quantity": "value"}))
+        out.append(estimate(f"{policy} − logging | {reward} | {est.name}", value - base_value, coef - base,
+                            f"{est.name}, paired", {**d, "quantity": "lift"}, null=0.0))
+        if base_value != 0:
+            out.append(estimate(f"{policy} / logging − 1 | {reward} | {est.name}", value / base_value - 1,
+                                coef / base_value - value * base / base_value**2, f"{est.name}, delta method",
+                                {**d, "quantity": "relative lift"}, null=0.0))
+    return out
 
 
 def reward_label(spec: str | Mapping[str, float]) -> str:

@@ -107,6 +107,10 @@ class SlotEstimator:
             psi = psi + (a - v * b) / mb
         return value, np.asarray(psi, dtype=float)
 
+    def sql_terms(self) -> list[tuple[str, str]]:
+        """The ratio terms as SQL over per-request columns ``w, y, q_a, dm`` (for engines that hold the log)."""
+        raise NotImplementedError(f"{self.name} has no SQL form")
+
     def resampled(self, c, weights: np.ndarray) -> np.ndarray:
         """Estimates under resampling weights ``(B, n)`` (vectorised; ratio terms renormalise)."""
         total = np.zeros(weights.shape[0])
@@ -119,6 +123,13 @@ def _one(x: np.ndarray) -> np.ndarray:
     return np.ones_like(x)
 
 
+_SQL_ONE = "CAST(1 AS DOUBLE)"  # a plain 1.0 is a DECIMAL literal in Spark SQL
+
+
+def _sql_float(x: float) -> str:
+    return f"CAST({float(x)!r} AS DOUBLE)"
+
+
 @dataclass
 class DM(SlotEstimator):
     name = "DM"
@@ -126,6 +137,9 @@ class DM(SlotEstimator):
 
     def terms(self, c):
         return [(c.dm, _one(c.dm))]
+
+    def sql_terms(self):
+        return [("dm", _SQL_ONE)]
 
 
 @dataclass
@@ -137,6 +151,10 @@ class IPS(SlotEstimator):
         w = c.w if self.clip is None else np.minimum(c.w, self.clip)
         return [(w * c.y, _one(w))]
 
+    def sql_terms(self):
+        w = "w" if self.clip is None else f"LEAST(w, {_sql_float(self.clip)})"
+        return [(f"{w} * y", _SQL_ONE)]
+
 
 @dataclass
 class SNIPS(SlotEstimator):
@@ -144,6 +162,9 @@ class SNIPS(SlotEstimator):
 
     def terms(self, c):
         return [(c.w * c.y, c.w)]
+
+    def sql_terms(self):
+        return [("w * y", "w")]
 
 
 @dataclass
@@ -154,6 +175,9 @@ class DR(SlotEstimator):
     def terms(self, c):
         return [(c.dm + c.w * (c.y - c.q_a), _one(c.w))]
 
+    def sql_terms(self):
+        return [("dm + w * (y - q_a)", _SQL_ONE)]
+
 
 @dataclass
 class SNDR(SlotEstimator):
@@ -162,6 +186,9 @@ class SNDR(SlotEstimator):
 
     def terms(self, c):
         return [(c.dm, _one(c.dm)), (c.w * (c.y - c.q_a), c.w)]
+
+    def sql_terms(self):
+        return [("dm", _SQL_ONE), ("w * (y - q_a)", "w")]
 
 
 @dataclass
@@ -174,6 +201,10 @@ class SwitchDR(SlotEstimator):
         keep = c.w <= self.tau
         return [(c.dm + np.where(keep, c.w * (c.y - c.q_a), 0.0), _one(c.w))]
 
+    def sql_terms(self):
+        return [(f"dm + CASE WHEN w <= {_sql_float(self.tau)} THEN w * (y - q_a) ELSE CAST(0 AS DOUBLE) END",
+                 _SQL_ONE)]
+
 
 @dataclass
 class DRos(SlotEstimator):
@@ -184,3 +215,9 @@ class DRos(SlotEstimator):
     def terms(self, c):
         w = c.w if np.isinf(self.lam) else self.lam * c.w / (c.w**2 + self.lam)
         return [(c.dm + w * (c.y - c.q_a), _one(c.w))]
+
+    def sql_terms(self):
+        if np.isinf(self.lam):
+            return [("dm + w * (y - q_a)", _SQL_ONE)]
+        lam = _sql_float(self.lam)
+        return [(f"dm + {lam} * w / (w * w + {lam}) * (y - q_a)", _SQL_ONE)]

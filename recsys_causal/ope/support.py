@@ -70,6 +70,27 @@ class SupportReport:
         return self.to_frame().to_html(index=False)
 
 
+@dataclass(frozen=True)
+class WeightStats:
+    """What the support diagnostics need from the importance weights: count, sums, largest weight, quantiles
+    (p50, p90, p99) and the smallest logged propensity — computable where the data lives."""
+
+    n: int
+    sum_w: float
+    sum_w2: float
+    max_w: float
+    quantiles: tuple[float, float, float]
+    min_propensity: float
+
+    @classmethod
+    def from_weights(cls, w: np.ndarray, logged_propensity: np.ndarray) -> WeightStats:
+        w = np.asarray(w, dtype=float)
+        lp = np.asarray(logged_propensity, dtype=float)
+        q = tuple(np.quantile(w, [0.5, 0.9, 0.99]).tolist()) if w.size else (np.nan,) * 3
+        return cls(int(w.size), float(w.sum()), float((w**2).sum()), float(w.max()) if w.size else np.nan, q,
+                   float(lp.min()) if lp.size else float("nan"))
+
+
 def support_report(
     w: np.ndarray,
     logged_propensity: np.ndarray,
@@ -81,20 +102,44 @@ def support_report(
 ) -> SupportReport:
     """Diagnostics from per-request weights; ``unsupported_mass`` is per request when known; ``groups`` (e.g.
     policy version or segment per request) adds a breakdown table."""
-    t = thresholds or SupportThresholds()
     w = np.asarray(w, dtype=float)
-    n = w.size
-    s1, s2 = w.sum(), (w**2).sum()
+    unsupported = None
+    if unsupported_mass is not None:
+        um = np.asarray(unsupported_mass, dtype=float)
+        unsupported = (float(np.mean(um)), float(np.mean(um > 1e-12)))
+    by_group = None
+    if groups is not None:
+        frame = pd.DataFrame({"group": groups, "w": w, "w2": w**2})
+        by_group = frame.groupby("group", sort=False).agg(n=("w", "size"), sum_w=("w", "sum"), sum_w2=("w2", "sum"),
+                                                          max_w=("w", "max")).reset_index()
+    return support_from_stats(WeightStats.from_weights(w, logged_propensity), outside_mass=outside_mass,
+                              unsupported=unsupported, thresholds=thresholds, by_group=by_group)
+
+
+def support_from_stats(
+    st: WeightStats,
+    *,
+    outside_mass: float = 0.0,
+    unsupported: tuple[float, float] | None = None,
+    thresholds: SupportThresholds | None = None,
+    by_group: pd.DataFrame | None = None,
+) -> SupportReport:
+    """The support report from weight statistics — the final step of the local, DuckDB and Spark paths.
+
+    ``unsupported``: mean unsupported target mass per request and the share of requests with any, when
+    known; ``by_group``: columns ``group, n, sum_w, sum_w2, max_w``.
+    """
+    t = thresholds or SupportThresholds()
+    n, s1, s2 = st.n, st.sum_w, st.sum_w2
     ess = float(s1**2 / s2) if s2 > 0 else 0.0
-    mean = float(w.mean())
-    se = float(w.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+    mean = float(s1 / n) if n else float("nan")
+    se = float(np.sqrt(max(s2 - s1**2 / n, 0.0) / (n - 1) / n)) if n > 1 else float("nan")
     tval = (mean - 1) / se if se > 0 else (0.0 if mean == 1 else np.inf)
     p = float(2 * stats.t.sf(abs(tval), n - 1)) if n > 1 else float("nan")
     z = float(stats.t.ppf(0.975, max(n - 1, 1)))
-    q = dict(zip(["p50", "p90", "p99", "max"], np.quantile(w, [0.5, 0.9, 0.99, 1.0]).tolist(), strict=True))
-    um = None if unsupported_mass is None else float(np.mean(unsupported_mass))
-    ushare = None if unsupported_mass is None else float(np.mean(np.asarray(unsupported_mass) > 1e-12))
-    share = float(w.max() / s1) if s1 > 0 else 1.0
+    q = dict(zip(["p50", "p90", "p99", "max"], [*st.quantiles, st.max_w], strict=True))
+    um, ushare = (None, None) if unsupported is None else unsupported
+    share = float(st.max_w / s1) if s1 > 0 else 1.0
     reasons, verdict = [], "supported"
     if um is not None and um > t.max_unsupported_mass:
         reasons.append(f"{um:.1%} of the target's probability is on candidates the logging policy never shows "
@@ -118,16 +163,12 @@ def support_report(
         reasons.append(f"{outside_mass:.1%} of the target's probability is outside the logged candidate sets")
         verdict = "unsupported"
     breakdown = None
-    if groups is not None:
-        rows = []
-        for g in pd.unique(groups):
-            m = groups == g
-            wg = w[m]
-            rows.append({"group": g, "n": int(m.sum()), "ess": float(wg.sum() ** 2 / max((wg**2).sum(), 1e-300)),
-                         "mean_weight": float(wg.mean()), "max_weight": float(wg.max())})
-        breakdown = pd.DataFrame(rows)
+    if by_group is not None:
+        g = by_group
+        breakdown = pd.DataFrame({"group": g["group"].to_numpy(), "n": g["n"].astype(int).to_numpy(),
+                                  "ess": (g["sum_w"] ** 2 / np.maximum(g["sum_w2"], 1e-300)).to_numpy(dtype=float),
+                                  "mean_weight": (g["sum_w"] / g["n"]).to_numpy(dtype=float),
+                                  "max_weight": g["max_w"].to_numpy(dtype=float)})
         breakdown["ess_ratio"] = breakdown["ess"] / breakdown["n"]
-    lp = np.asarray(logged_propensity, dtype=float)
-    return SupportReport(n, ess, ess / max(n, 1), float(w.max()), share, mean, (mean - z * se, mean + z * se), p, q,
-                         float(lp.min()) if lp.size else float("nan"), float(outside_mass), um, ushare, verdict,
-                         reasons, breakdown)
+    return SupportReport(n, ess, ess / max(n, 1), float(st.max_w), share, mean, (mean - z * se, mean + z * se), p,
+                         q, st.min_propensity, float(outside_mass), um, ushare, verdict, reasons, breakdown)
