@@ -8,6 +8,7 @@ from recsys_causal.logs.readers import (
     read_decision_log,
     to_nested_table,
     write_decision_log,
+    write_partitioned_log,
 )
 from recsys_causal.logs.report import Reason, ValidationIssue, ValidationReport
 from recsys_causal.logs.validation import ValidationOptions, validate_long_frame
@@ -26,4 +27,5 @@ __all__ = [
     "to_nested_table",
     "validate_long_frame",
     "write_decision_log",
+    "write_partitioned_log",
 ]

@@ -149,6 +149,48 @@ def write_decision_log(log: DecisionLog, path: str | os.PathLike[str], *, nested
     raise InputFileError(f"cannot write suffix {suffix!r}", source=str(path), fix="use .parquet or .csv")
 
 
+def write_partitioned_log(frame: DecisionLog | pd.DataFrame, directory: str | os.PathLike[str], *,
+                          partition_by: Sequence[str] = ("date",), rows_per_file: int = 2_000_000) -> Path:
+    """Write a long-layout log as Hive-partitioned Parquet (``date=2026-06-01/part-0.parquet``, …).
+
+    ``date`` (the UTC day of ``decision_time``) is derived when asked for and absent. The directory is built
+    beside the target and renamed into place, so readers never see a half-written dataset; an existing
+    directory is an error (input data is never overwritten).
+
+    >>> import tempfile, pathlib
+    >>> from recsys_causal.simulate import simulate_decision_log
+    >>> log = simulate_decision_log(n_requests=20, n_candidates=3, seed=0).log
+    >>> out = write_partitioned_log(log, pathlib.Path(tempfile.mkdtemp()) / "logs")
+    >>> read_decision_log(out).log.n_requests
+    20
+    """
+    import shutil
+    import tempfile
+
+    import pyarrow.dataset as ds
+
+    target = Path(directory)
+    if target.exists():
+        raise InputFileError("output directory already exists", source=str(target),
+                             fix="choose a new directory; existing data is never overwritten")
+    if not target.parent.is_dir():
+        raise InputFileError(f"parent directory {str(target.parent)!r} does not exist", source=str(target))
+    df = frame.to_long_frame() if isinstance(frame, DecisionLog) else frame
+    if "date" in partition_by and "date" not in df.columns:
+        df = df.assign(date=pd.to_datetime(df[schema.DECISION_TIME], utc=True).dt.strftime("%Y-%m-%d"))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        table = pa.Table.from_pandas(df, preserve_index=False)
+        ds.write_dataset(table, tmp, format="parquet", partitioning=list(partition_by), partitioning_flavor="hive",
+                         max_rows_per_file=rows_per_file, max_rows_per_group=min(rows_per_file, 1_000_000),
+                         existing_data_behavior="overwrite_or_ignore")
+        tmp.rename(target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
 def to_nested_table(log: DecisionLog) -> pa.Table:
     """One record per request with a ``candidates`` list of structs (``pred_*`` grouped in ``predictions``)."""
     cand = log.candidates
@@ -297,19 +339,7 @@ def _read_hive(path: Path, filters: LogFilters) -> pd.DataFrame:
     if not files:
         raise InputFileError("directory holds no .parquet files", source=str(path),
                              fix="point at the root of a Hive-partitioned Parquet dataset")
-    where, params = [], []
-    if filters.start is not None:
-        where.append("decision_time >= ?")
-        params.append(_timestamp(filters.start, "start").to_pydatetime())
-    if filters.end is not None:
-        where.append("decision_time < ?")
-        params.append(_timestamp(filters.end, "end").to_pydatetime())
-    if filters.surfaces:
-        where.append(f"surface IN ({', '.join('?' for _ in filters.surfaces)})")
-        params.extend(filters.surfaces)
-    if filters.policy_versions:
-        where.append(f"ranking_policy_version IN ({', '.join('?' for _ in filters.policy_versions)})")
-        params.extend(filters.policy_versions)
+    where, params = filter_clauses(filters)
     glob = str(path / "**" / "*.parquet")
     sql = "SELECT * FROM read_parquet(?, hive_partitioning = true, union_by_name = true)"
     if where:
@@ -326,6 +356,26 @@ def _read_hive(path: Path, filters: LogFilters) -> pd.DataFrame:
     if schema.DECISION_TIME in frame.columns and isinstance(frame[schema.DECISION_TIME].dtype, pd.DatetimeTZDtype):
         frame[schema.DECISION_TIME] = frame[schema.DECISION_TIME].dt.tz_convert("UTC")
     return frame
+
+
+def filter_clauses(filters: LogFilters | None) -> tuple[list[str], list]:
+    """SQL ``WHERE`` clauses with ``?`` placeholders and their parameters (UTC datetimes, strings)."""
+    if filters is None or filters.is_empty():
+        return [], []
+    where, params = [], []
+    if filters.start is not None:
+        where.append("decision_time >= ?")
+        params.append(_timestamp(filters.start, "start").to_pydatetime())
+    if filters.end is not None:
+        where.append("decision_time < ?")
+        params.append(_timestamp(filters.end, "end").to_pydatetime())
+    if filters.surfaces:
+        where.append(f"surface IN ({', '.join('?' for _ in filters.surfaces)})")
+        params.extend(filters.surfaces)
+    if filters.policy_versions:
+        where.append(f"ranking_policy_version IN ({', '.join('?' for _ in filters.policy_versions)})")
+        params.extend(filters.policy_versions)
+    return where, params
 
 
 def _apply_filters(frame: pd.DataFrame, filters: LogFilters, name: str) -> tuple[pd.DataFrame, int]:
