@@ -68,7 +68,7 @@ def uniform_slate_marginals(offsets: np.ndarray, slate_size: int, eligible: np.n
     req = np.repeat(np.arange(sizes.size), sizes)
     elig = np.ones(offsets[-1], dtype=bool) if eligible is None else np.asarray(eligible, dtype=bool)
     n_elig = np.bincount(req, weights=elig.astype(float), minlength=sizes.size)
-    per = np.divide(1.0, n_elig, out=np.zeros_like(n_elig), where=n_elig > 0)[req] * elig
+    per = np.divide(1.0, n_elig, out=np.zeros(n_elig.shape), where=n_elig > 0)[req] * elig
     fillable = np.arange(slate_size)[None, :] < n_elig[req][:, None]
     return per[:, None] * fillable
 

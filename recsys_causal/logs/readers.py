@@ -181,7 +181,10 @@ def write_partitioned_log(frame: DecisionLog | pd.DataFrame, directory: str | os
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         table = pa.Table.from_pandas(df, preserve_index=False)
-        ds.write_dataset(table, tmp, format="parquet", partitioning=list(partition_by), partitioning_flavor="hive",
+        # microsecond timestamps: readable by Spark, Hive and DuckDB alike (nanoseconds are not)
+        options = ds.ParquetFileFormat().make_write_options(coerce_timestamps="us", allow_truncated_timestamps=True)
+        ds.write_dataset(table, tmp, format="parquet", file_options=options, partitioning=list(partition_by),
+                         partitioning_flavor="hive",
                          max_rows_per_file=rows_per_file, max_rows_per_group=min(rows_per_file, 1_000_000),
                          existing_data_behavior="overwrite_or_ignore")
         tmp.rename(target)

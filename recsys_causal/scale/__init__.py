@@ -1,0 +1,21 @@
+"""The same estimators where a large log lives: DuckDB over partitioned Parquet (out of core) and Spark.
+
+See ``docs/scale.md``.
+"""
+
+from recsys_causal.scale.engines import DuckDBEngine, Engine, SparkEngine, as_engine
+from recsys_causal.scale.ope import evaluate_policies_sql
+from recsys_causal.scale.policies import EpsilonGreedy, ProbabilityColumn, Softmax, SQLPolicy, TopK
+
+__all__ = [
+    "DuckDBEngine",
+    "Engine",
+    "EpsilonGreedy",
+    "ProbabilityColumn",
+    "SQLPolicy",
+    "Softmax",
+    "SparkEngine",
+    "TopK",
+    "as_engine",
+    "evaluate_policies_sql",
+]

@@ -1,0 +1,208 @@
+"""Where a decision log too large for memory lives: DuckDB over (partitioned) Parquet, or a Spark DataFrame.
+
+An engine exposes the long-layout decision log (one row per candidate, the columns of ``decision_logs/SCHEMA.md``)
+as a SQL view, runs the queries of :mod:`recsys_causal.scale` next to the data and returns only small results
+(sums, per-group aggregates) to Python. The same SQL text runs on both engines; the few functions whose names
+differ are rendered by :meth:`Engine.quantiles`.
+
+>>> import pandas as pd
+>>> engine = DuckDBEngine.from_frame(pd.DataFrame({"request_id": ["a", "b"], "x": [1.0, 2.0]}))
+>>> float(engine.query(f"SELECT SUM(x) AS s FROM {engine.table}")["s"][0])
+3.0
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from recsys_causal.errors import InputFileError, SchemaError
+from recsys_causal.logs.readers import LogFilters, filter_clauses
+
+_ids = itertools.count()
+
+
+class Engine:
+    """A SQL engine holding the decision log as the view :attr:`table`."""
+
+    dialect = "generic"
+    table: str
+
+    def query(self, sql: str) -> pd.DataFrame:
+        """Run ``sql`` and return its (small) result as a DataFrame."""
+        raise NotImplementedError
+
+    def materialize(self, sql: str, prefix: str = "t") -> str:
+        """Keep the result of ``sql`` next to the data under a new name (a temp table / cached view)."""
+        raise NotImplementedError
+
+    def drop(self, name: str) -> None:
+        """Release a table made by :meth:`materialize`."""
+
+    @property
+    def columns(self) -> list[str]:
+        raise NotImplementedError
+
+    def quantiles(self, column: str, qs: Sequence[float]) -> str:
+        """SQL for exact quantiles with linear interpolation (numpy's default), as one array value."""
+        raise NotImplementedError
+
+    def require(self, columns: Sequence[str], what: str = "decision log") -> None:
+        missing = [c for c in columns if c not in self.columns]
+        if missing:
+            raise SchemaError(f"{what} has no column(s) {missing}", source=self.source, column=missing[0],
+                              fix=f"use one of the existing columns {sorted(self.columns)[:25]}")
+
+    source: str = "decision log"
+
+
+class DuckDBEngine(Engine):
+    """DuckDB over Parquet files or a directory of Hive-partitioned Parquet, streaming with filters and
+    projections pushed into the scan; spills to ``temp_directory`` beyond ``memory_limit``."""
+
+    dialect = "duckdb"
+
+    def __init__(self, connection: Any, table: str, source: str) -> None:
+        self.con = connection
+        self.table = table
+        self.source = source
+        self._columns: list[str] | None = None
+
+    @classmethod
+    def from_parquet(cls, path: str | os.PathLike[str], *, filters: LogFilters | None = None,
+                     memory_limit: str | None = "4GB", threads: int | None = None,
+                     temp_directory: str | os.PathLike[str] | None = None) -> DuckDBEngine:
+        """A Parquet file or a directory of (Hive-partitioned) Parquet files; input files are only read."""
+        import duckdb
+
+        path = Path(path)
+        if path.is_dir():
+            if not any(path.rglob("*.parquet")):
+                raise InputFileError("directory holds no .parquet files", source=str(path),
+                                     fix="point at the root of a (Hive-partitioned) Parquet dataset")
+            glob = str(path / "**" / "*.parquet")
+        elif path.is_file():
+            glob = str(path)
+        else:
+            raise InputFileError("no such file or directory", source=str(path), fix="check the path")
+        con = duckdb.connect()
+        con.execute("SET TimeZone = 'UTC'")
+        if memory_limit:
+            con.execute(f"SET memory_limit = '{memory_limit}'")
+        if threads:
+            con.execute(f"SET threads = {int(threads)}")
+        if temp_directory:
+            con.execute(f"SET temp_directory = '{Path(temp_directory)}'")
+        con.execute("SET preserve_insertion_order = false")
+        where, params = filter_clauses(filters)
+        literal = glob.replace("'", "''")
+        sql = f"SELECT * FROM read_parquet('{literal}', hive_partitioning = true, union_by_name = true)"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        try:
+            con.execute(f"CREATE VIEW decision_log AS {_inline(sql, params)}")
+            con.sql("SELECT * FROM decision_log LIMIT 0").fetchall()
+        except duckdb.Error as exc:
+            raise InputFileError(f"cannot be read as Parquet: {exc}", source=str(path),
+                                 fix="check the files and the filter columns") from exc
+        return cls(con, "decision_log", str(path))
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, *, source: str = "DataFrame") -> DuckDBEngine:
+        """A pandas DataFrame in the long layout (for tests and small data)."""
+        import duckdb
+
+        con = duckdb.connect()
+        con.execute("SET TimeZone = 'UTC'")
+        con.register("decision_log_frame", frame)
+        con.execute("CREATE VIEW decision_log AS SELECT * FROM decision_log_frame")
+        return cls(con, "decision_log", source)
+
+    @property
+    def columns(self) -> list[str]:
+        if self._columns is None:
+            self._columns = [d[0] for d in self.con.sql(f"SELECT * FROM {self.table} LIMIT 0").description]
+        return self._columns
+
+    def query(self, sql: str) -> pd.DataFrame:
+        return self.con.sql(sql).to_arrow_table().to_pandas()
+
+    def materialize(self, sql: str, prefix: str = "t") -> str:
+        name = f"{prefix}_{next(_ids)}"
+        self.con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
+        return name
+
+    def drop(self, name: str) -> None:
+        self.con.execute(f"DROP TABLE IF EXISTS {name}")
+
+    def quantiles(self, column: str, qs: Sequence[float]) -> str:
+        return f"quantile_cont({column}, [{', '.join(repr(float(q)) for q in qs)}])"
+
+
+class SparkEngine(Engine):
+    """A Spark DataFrame of decision-log rows (the same long layout). Every query runs on the cluster; only
+    its small result is collected to the driver."""
+
+    dialect = "spark"
+
+    def __init__(self, dataframe: Any, *, source: str = "Spark DataFrame") -> None:
+        self.df = dataframe
+        self.spark = dataframe.sparkSession
+        self.table = f"recsys_causal_log_{next(_ids)}"
+        self.source = source
+        dataframe.createOrReplaceTempView(self.table)
+        self._cached: dict[str, Any] = {}
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.df.columns)
+
+    def query(self, sql: str) -> pd.DataFrame:
+        rows = self.spark.sql(sql).collect()
+        if not rows:
+            return pd.DataFrame(columns=self.spark.sql(sql).columns)
+        return pd.DataFrame([r.asDict() for r in rows])
+
+    def materialize(self, sql: str, prefix: str = "t") -> str:
+        name = f"{prefix}_{next(_ids)}"
+        frame = self.spark.sql(sql).cache()
+        frame.createOrReplaceTempView(name)
+        self._cached[name] = frame
+        return name
+
+    def drop(self, name: str) -> None:
+        frame = self._cached.pop(name, None)
+        if frame is not None:
+            frame.unpersist()
+        self.spark.catalog.dropTempView(name)
+
+    def quantiles(self, column: str, qs: Sequence[float]) -> str:
+        return f"percentile({column}, array({', '.join(repr(float(q)) for q in qs)}))"
+
+
+def as_engine(source: Any, **kwargs: Any) -> Engine:
+    """An :class:`Engine` from an engine, a Parquet path, a pandas DataFrame or a Spark DataFrame."""
+    if isinstance(source, Engine):
+        return source
+    if isinstance(source, str | os.PathLike):
+        return DuckDBEngine.from_parquet(source, **kwargs)
+    if isinstance(source, pd.DataFrame):
+        return DuckDBEngine.from_frame(source)
+    if hasattr(source, "sparkSession") and hasattr(source, "createOrReplaceTempView"):
+        return SparkEngine(source)
+    raise TypeError(f"cannot evaluate a {type(source).__name__}: pass a Parquet path, a DataFrame or an Engine")
+
+
+def _inline(sql: str, params: list[Any]) -> str:
+    """Views cannot hold prepared parameters: render them as quoted literals."""
+    out = sql
+    for p in params:
+        text = str(p).replace("'", "''")
+        lit = f"TIMESTAMPTZ '{p.isoformat()}'" if hasattr(p, "isoformat") else f"'{text}'"
+        out = out.replace("?", lit, 1)
+    return out

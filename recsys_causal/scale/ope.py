@@ -1,0 +1,288 @@
+"""Off-policy evaluation where the log lives: DuckDB over partitioned Parquet, or Spark.
+
+Two queries do the work next to the data:
+
+1. **Candidates → requests** (one streaming pass with window functions): per request the logged action's
+   propensity, reward and reward-model prediction, and per target policy its probability of the logged action,
+   ``dm = Σ_i π(i) q̂(i)``, the filled and the unsupported target mass. Kept in the engine (a DuckDB temp table
+   spilled to disk beyond the memory limit, or a cached Spark DataFrame).
+2. **Requests → sums** per policy and reward: the count, sums and cross-products of every estimator's ratio
+   terms, the importance-weight statistics (sums, maximum, exact quantiles) and, when asked, the same sums per
+   cluster or per support group.
+
+Python receives only those sums. The estimates, intervals, lifts and support verdicts are computed from them
+by :func:`recsys_causal.ope.evaluate.estimates_from_moments` and
+:func:`recsys_causal.ope.support.support_from_stats` — the same code as the in-memory
+:func:`~recsys_causal.ope.evaluate_policies`, whose results these equal to floating-point accuracy.
+
+>>> from recsys_causal.simulate import simulate_decision_log
+>>> from recsys_causal.scale import DuckDBEngine, TopK
+>>> frame = simulate_decision_log(n_requests=500, n_candidates=5, slate_size=1, seed=0).log.to_long_frame()
+>>> res = evaluate_policies_sql(DuckDBEngine.from_frame(frame), {"new": TopK("pred_new")}, rewards=["click"])
+>>> sorted({e.details["estimator"] for e in res.estimates})
+['IPS', 'SNIPS', 'on-policy']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from recsys_causal.errors import DataValidationError, SchemaError
+from recsys_causal.estimate import EstimateTable
+from recsys_causal.moments import Moments
+from recsys_causal.ope.evaluate import OPEResult, estimates_from_moments, reward_label
+from recsys_causal.ope.single_slot import DR, IPS, SNDR, SNIPS, SlotEstimator
+from recsys_causal.ope.support import SupportThresholds, WeightStats, support_from_stats
+from recsys_causal.scale.engines import Engine, as_engine
+from recsys_causal.scale.policies import ONE, ZERO, SQLPolicy
+
+QUANTILES = (0.5, 0.9, 0.99)
+LOGGED = "shown AND position = 1"
+
+
+def evaluate_policies_sql(
+    source: Engine | Any,
+    policies: Mapping[str, SQLPolicy],
+    *,
+    rewards: Sequence[str | Mapping[str, float]] = ("click",),
+    estimators: Sequence[SlotEstimator] | None = None,
+    reward_model: str | Mapping[str, str] | None = None,
+    cluster_by: str | None = None,
+    support_groups: str | None = None,
+    alpha: float = 0.05,
+    thresholds: SupportThresholds | None = None,
+) -> OPEResult:
+    """Single-slot off-policy estimates of each policy (value, lift and relative lift over the logging policy)
+    and support reports, computed by the engine holding the log.
+
+    ``source``: an :class:`~recsys_causal.scale.engines.Engine`, a Parquet file or Hive-partitioned directory
+    (DuckDB), or a Spark DataFrame. ``reward_model``: the candidate column holding reward-model predictions
+    ``q̂`` (one for all rewards, or one per reward); needed by DM/DR/SNDR. Default estimators: IPS and SNIPS,
+    plus DR and SNDR when a reward model is given. ``cluster_by`` (a request column such as ``user_id``) makes
+    intervals cluster-robust and brings back one row of sums per cluster.
+    """
+    engine = as_engine(source)
+    ests = list(estimators) if estimators is not None else \
+        [IPS(), SNIPS(), *((DR(), SNDR()) if reward_model else ())]
+    if not policies:
+        raise SchemaError("no target policies given", fix="pass e.g. {'new': TopK('pred_new')}")
+    reward_specs = {reward_label(r): ({r: 1.0} if isinstance(r, str) else dict(r)) for r in rewards}
+    q_cols = _reward_model_columns(reward_model, list(reward_specs))
+    if any(e.needs_reward_model for e in ests) and not q_cols:
+        raise SchemaError(f"estimators {[e.name for e in ests if e.needs_reward_model]} need reward-model "
+                          "predictions", column="reward_model",
+                          fix="pass reward_model='<column of predictions q̂ per candidate>' or use IPS/SNIPS only")
+    needed = {"request_id", "item_id", "shown", "position", "propensity",
+              *(c for p in policies.values() for c in p.inputs()), *q_cols.values(),
+              *(c for spec in reward_specs.values() for c in spec)}
+    engine.require(sorted(needed | {c for c in (cluster_by, support_groups) if c}))
+    pol_index = {name: f"p{j}" for j, name in enumerate(policies)}
+    q_alias = {col: f"q{i}" for i, col in enumerate(dict.fromkeys(q_cols.values()))}
+    req_table = engine.materialize(_requests_sql(engine, policies, pol_index, reward_specs, q_alias, cluster_by,
+                                                 support_groups), prefix="ope_requests")
+    try:
+        n_requests = _check_requests(engine, req_table, policies, pol_index, q_alias)
+        known_unsupported = _unsupported_known(engine, req_table)
+        out, support = [], {}
+        for r_i, rname in enumerate(reward_specs):
+            q = q_alias[q_cols[rname]] if rname in q_cols else None
+            for pname, p in pol_index.items():
+                mom, st, extra, by_group = _policy_sums(engine, req_table, ests, p, r_i, q,
+                                                        cluster_by is not None, support_groups is not None)
+                out += estimates_from_moments(mom, ests, policy=pname, reward=rname,
+                                              n_excluded=n_requests - mom.n, alpha=alpha)
+                support[(pname, rname)] = support_from_stats(
+                    st, outside_mass=max(extra["outside"], 0.0),
+                    unsupported=(extra["unsupported"], extra["unsupported_share"]) if known_unsupported else None,
+                    thresholds=thresholds, by_group=by_group)
+    finally:
+        engine.drop(req_table)
+    return OPEResult(EstimateTable(out, title="Off-policy evaluation"), support)
+
+
+def _reward_model_columns(reward_model, rewards: list[str]) -> dict[str, str]:
+    if reward_model is None:
+        return {}
+    if isinstance(reward_model, str):
+        return dict.fromkeys(rewards, reward_model)
+    missing = [r for r in rewards if r not in reward_model]
+    if missing:
+        raise SchemaError(f"reward_model has no prediction column for rewards {missing}", column="reward_model",
+                          fix="map every reward to its prediction column, or pass one column for all")
+    return {r: reward_model[r] for r in rewards}
+
+
+def _double(x: float) -> str:
+    return f"CAST({float(x)!r} AS DOUBLE)"
+
+
+def _num(col: str) -> str:
+    """A numeric column with NaN read as NULL (files written by other tools may hold either)."""
+    x = f"CAST({col} AS DOUBLE)"
+    return f"CASE WHEN isnan({x}) THEN NULL ELSE {x} END"
+
+
+def _requests_sql(engine: Engine, policies: Mapping[str, SQLPolicy], pol_index: dict[str, str],
+                  rewards: dict[str, dict[str, float]], q_alias: dict[str, str], cluster_by: str | None,
+                  groups: str | None) -> str:
+    elig = "COALESCE(CAST(eligible AS BOOLEAN), TRUE)" if "eligible" in engine.columns else "TRUE"
+    base = ["request_id", "CAST(item_id AS STRING) AS item_id", "CAST(shown AS BOOLEAN) AS shown",
+            f"{_num('position')} AS position", f"{_num('propensity')} AS propensity", f"{elig} AS elig"]
+    for name, p in pol_index.items():
+        col = policies[name].inputs()[0]
+        base.append(f"{_num(col)} AS in_{p}")
+    for i, spec in enumerate(rewards.values()):
+        base.append(" + ".join(f"{_double(w)} * {_num(c)}" for c, w in spec.items()) + f" AS y{i}")
+    for col, q in q_alias.items():
+        base.append(f"{_num(col)} AS {q}")
+    base.append(f"{cluster_by} AS cluster_key" if cluster_by else "NULL AS cluster_key")
+    base.append(f"{groups} AS group_key" if groups else "NULL AS group_key")
+    stages: list[dict[str, str]] = [{}, {}, {}]
+    for name, p in pol_index.items():
+        for k, part in enumerate(policies[name].stages(p, f"in_{p}")):
+            stages[k].update(part)
+
+    def select(frm: str, exprs: dict[str, str]) -> str:
+        extra = "".join(f", {sql} AS {alias}" for alias, sql in exprs.items())
+        return f"SELECT *{extra} FROM {frm}"
+
+    agg = ["request_id", "MIN(cluster_key) AS cluster_key", "MIN(group_key) AS group_key",
+           f"SUM(CASE WHEN {LOGGED} THEN 1 ELSE 0 END) AS n_logged",
+           f"MAX(CASE WHEN {LOGGED} THEN propensity END) AS p_log",
+           "SUM(CASE WHEN NOT shown THEN 1 ELSE 0 END) AS n_unshown",
+           "SUM(CASE WHEN NOT shown AND propensity IS NULL THEN 1 ELSE 0 END) AS n_unshown_no_propensity"]
+    for i in range(len(rewards)):
+        agg.append(f"MAX(CASE WHEN {LOGGED} THEN y{i} END) AS y{i}")
+    for q in q_alias.values():
+        agg.append(f"MAX(CASE WHEN {LOGGED} THEN {q} END) AS {q}_logged")
+        agg.append(f"SUM(CASE WHEN {q} IS NULL THEN 1 ELSE 0 END) AS {q}_missing")
+    for p in pol_index.values():
+        agg += [f"MAX(CASE WHEN {LOGGED} THEN pi_{p} END) AS pi_{p}_logged",
+                f"SUM(pi_{p}) AS filled_{p}",
+                f"SUM(CASE WHEN propensity IS NULL OR propensity <= 0 THEN pi_{p} ELSE {ZERO} END) AS unsupported_{p}",
+                f"SUM(CASE WHEN pi_{p} IS NULL OR pi_{p} < 0 THEN 1 ELSE 0 END) AS bad_pi_{p}",
+                f"SUM(CASE WHEN elig AND in_{p} IS NULL THEN 1 ELSE 0 END) AS missing_in_{p}"]
+        for q in q_alias.values():
+            agg.append(f"SUM(pi_{p} * {q}) AS dm_{p}_{q}")
+    rows = f"(SELECT {', '.join(base)} FROM {engine.table}) s0"
+    cand = select(f"({select(f'({select(rows, stages[0])}) s1', stages[1])}) s2", stages[2])
+    return f"SELECT {', '.join(agg)} FROM ({cand}) s3 GROUP BY request_id"
+
+
+def _check_requests(engine: Engine, table: str, policies, pol_index, q_alias) -> int:
+    """Raise on requests the estimators cannot use; return the number of requests."""
+    checks = ["COUNT(*) AS n_requests", "SUM(CASE WHEN n_logged > 1 THEN 1 ELSE 0 END) AS multi_logged",
+              "SUM(CASE WHEN n_logged = 1 AND (p_log IS NULL OR p_log <= 0 OR p_log > 1) THEN 1 ELSE 0 END) "
+              "AS bad_propensity"]
+    for p in pol_index.values():
+        checks += [f"SUM(bad_pi_{p}) AS bad_pi_{p}", f"SUM(missing_in_{p}) AS missing_in_{p}",
+                   f"SUM(CASE WHEN filled_{p} > 1 + 1e-9 THEN 1 ELSE 0 END) AS over_{p}"]
+    for q in q_alias.values():
+        checks.append(f"SUM({q}_missing) AS {q}_missing")
+    row = engine.query(f"SELECT {', '.join(checks)} FROM {table}").iloc[0]
+
+    def examples(where: str) -> list:
+        return engine.query(f"SELECT request_id FROM {table} WHERE {where} ORDER BY request_id LIMIT 5")[
+            "request_id"].tolist()
+
+    src = engine.source
+    if _count(row["multi_logged"]):
+        raise DataValidationError(f"{_count(row['multi_logged'])} requests have more than one shown item at "
+                                  "position 1", source=src, column="position", count=_count(row["multi_logged"]),
+                                  examples=examples("n_logged > 1"),
+                                  fix="read and validate the log (duplicate positions are quarantined) or fix "
+                                      "the logging")
+    if _count(row["bad_propensity"]):
+        raise DataValidationError(
+            f"{_count(row['bad_propensity'])} shown items at position 1 have a missing or invalid logging propensity",
+            source=src, column="propensity", count=_count(row["bad_propensity"]),
+            examples=examples("n_logged = 1 AND (p_log IS NULL OR p_log <= 0 OR p_log > 1)"),
+            fix="filter those requests out (read_decision_log quarantines them) or fix the logging")
+    for name, p in pol_index.items():
+        col = policies[name].inputs()[0]
+        if _count(row[f"missing_in_{p}"]):
+            raise SchemaError(f"column {col!r} of policy {name!r} is missing for {_count(row[f'missing_in_{p}'])} "
+                              "eligible candidates", source=src, column=col,
+                              count=_count(row[f"missing_in_{p}"]), examples=examples(f"missing_in_{p} > 0"),
+                              fix="log a score / probability for every eligible candidate")
+        for key, what in ((f"bad_pi_{p}", "negative or missing probabilities"),
+                          (f"over_{p}", "more than probability 1 at position 1")):
+            if _count(row[key]):
+                where = f"{key} > 0" if key.startswith("bad") else f"filled_{p} > 1 + 1e-9"
+                raise SchemaError(f"policy {name!r} has {what} in {_count(row[key])} requests", source=src,
+                                  column=col, count=_count(row[key]), examples=examples(where),
+                                  fix="probabilities must be in [0, 1] and sum to at most 1 per request")
+    for col, q in q_alias.items():
+        if _count(row[f"{q}_missing"]):
+            raise SchemaError(f"reward-model column {col!r} is missing for {_count(row[f'{q}_missing'])} candidates",
+                              source=src, column=col, count=_count(row[f"{q}_missing"]),
+                              examples=examples(f"{q}_missing > 0"),
+                              fix="predict every candidate (0 is a valid prediction), or use IPS/SNIPS only")
+    return _count(row["n_requests"])
+
+
+def _unsupported_known(engine: Engine, table: str) -> bool:
+    """Unsupported mass is known when there are unshown candidates and all carry a logging propensity."""
+    row = engine.query(f"SELECT SUM(n_unshown) AS u, SUM(n_unshown_no_propensity) AS m FROM {table}").iloc[0]
+    return _count(row["u"]) > 0 and _count(row["m"]) == 0
+
+
+def _policy_sums(engine: Engine, table: str, ests: Sequence[SlotEstimator], p: str, r: int, q: str | None,
+                 clustered: bool, grouped: bool):
+    """Sums of one policy and reward over the evaluated requests (one shown item at position 1, observed
+    reward): moments of the estimators' terms, weight statistics and optional per-cluster / per-group sums."""
+    row_cols = ", ".join([
+        "cluster_key", "group_key", "p_log", f"y{r} AS y", f"pi_{p}_logged / p_log AS w", f"filled_{p} AS filled",
+        f"unsupported_{p} AS unsupported", f"{q}_logged AS q_a" if q else f"{ZERO} AS q_a",
+        f"dm_{p}_{q} AS dm" if q else f"{ZERO} AS dm"])
+    names, exprs = _term_columns(ests)
+    terms = ", ".join(f"{e} AS {n}" for n, e in exprs.items())
+    per_req = (f"SELECT cluster_key, group_key, w, p_log, filled, unsupported, {terms} "
+               f"FROM (SELECT {row_cols} FROM {table} WHERE n_logged = 1 AND y{r} IS NOT NULL) r")
+    sums = [f"SUM({n}) AS s_{n}" for n in names]
+    prods = [f"SUM({a} * {b}) AS p_{a}__{b}" for i, a in enumerate(names) for b in names[i:]]
+    stats = ["COUNT(*) AS n", "SUM(w) AS sum_w", "SUM(w * w) AS sum_w2", "MAX(w) AS max_w",
+             f"{engine.quantiles('w', QUANTILES)} AS q_w", "MIN(p_log) AS min_p", "AVG(1 - filled) AS outside",
+             "AVG(unsupported) AS unsupported",
+             f"AVG(CASE WHEN unsupported > 1e-12 THEN {ONE} ELSE {ZERO} END) AS ushare"]
+    row = engine.query(f"SELECT {', '.join(stats + sums + prods)} FROM ({per_req}) t").iloc[0]
+    n = _count(row["n"])
+    if n == 0:
+        raise DataValidationError("no request has an observed reward on a shown item at position 1 (immature "
+                                  "labels?)", source=engine.source,
+                                  fix="analyse requests whose label windows have closed")
+    cluster_sums = None
+    if clustered:
+        cl = engine.query(f"SELECT COUNT(*) AS one, {', '.join(f'SUM({x}) AS {x}' for x in names)} FROM "
+                          f"({per_req}) t GROUP BY cluster_key")
+        cluster_sums = cl[["one", *names]].to_numpy(dtype=float)
+    mom = Moments.from_sums(names, n, {x: row[f"s_{x}"] for x in names},
+                            {(a, b): row[f"p_{a}__{b}"] for i, a in enumerate(names) for b in names[i:]},
+                            cluster_sums=cluster_sums)
+    st = WeightStats(n, float(row["sum_w"]), float(row["sum_w2"]), float(row["max_w"]),
+                     tuple(float(v) for v in row["q_w"]), float(row["min_p"]))
+    by_group = None
+    if grouped:
+        by_group = engine.query(f"SELECT group_key, COUNT(*) AS n, SUM(w) AS sum_w, SUM(w * w) AS sum_w2, "
+                                f"MAX(w) AS max_w FROM ({per_req}) t GROUP BY group_key ORDER BY group_key")
+        by_group = by_group.rename(columns={"group_key": "group"})
+    extra = {"outside": float(row["outside"]), "unsupported": float(row["unsupported"]),
+             "unsupported_share": float(row["ushare"])}
+    return mom, st, extra, by_group
+
+
+def _term_columns(ests: Sequence[SlotEstimator]) -> tuple[list[str], dict[str, str]]:
+    exprs = {"y": "y"}
+    for i, est in enumerate(ests):
+        for k, (a, b) in enumerate(est.sql_terms()):
+            exprs[f"e{i}a{k}"] = a
+            exprs[f"e{i}b{k}"] = b
+    return list(exprs), exprs
+
+
+def _count(value: Any) -> int:
+    return 0 if value is None or (isinstance(value, float) and np.isnan(value)) or pd.isna(value) else int(value)
