@@ -24,6 +24,7 @@ import pandas as pd
 
 from recsys_causal.errors import DataValidationError
 from recsys_causal.estimate import Estimate
+from recsys_causal.experiments.arm_moments import ArmMoments, cuped_details, cuped_from_moments
 from recsys_causal.experiments.means import ArmMean, lift_from_arms
 from recsys_causal.inference import influence_se
 
@@ -41,47 +42,30 @@ def cuped_theta(y: np.ndarray, x: np.ndarray, treated: np.ndarray) -> np.ndarray
     return theta
 
 
-def _moments(y: np.ndarray, x: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
-    """Size, means of ``[x, y]`` and their centred cross-product matrix, in one pass over the data."""
-    z = np.column_stack([x, y])
-    mean = z.mean(axis=0)
-    z -= mean
-    return len(y), mean, z.T @ z
-
-
 def cuped_arms(
     y: np.ndarray, x: np.ndarray, treated: np.ndarray, clusters: np.ndarray | None = None,
 ) -> tuple[ArmMean, ArmMean, np.ndarray, float]:
     """Adjusted arm means (treatment, control), the slope used, and the unadjusted variance of the difference.
 
-    Works from per-arm sufficient statistics (means and centred cross-products), so the cost is one pass per
-    arm; with ``clusters`` the residuals are formed explicitly for cluster-robust variances.
+    Works from per-arm sufficient statistics (:func:`~recsys_causal.experiments.arm_moments.cuped_from_moments`
+    on means and centred cross-products), so the cost is one pass per arm; with ``clusters`` the residuals are
+    formed explicitly for cluster-robust variances.
     """
     y = np.asarray(y, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64).reshape(len(y), -1)
     treated = np.asarray(treated, dtype=bool)
-    k = x.shape[1]
-    stats_ = [_moments(y[m], x[m]) for m in (treated, ~treated)]
-    sxx = sum(s[2][:k, :k] for s in stats_)
-    sxy = sum(s[2][:k, k] for s in stats_)
-    theta = np.linalg.lstsq(sxx, sxy, rcond=None)[0]
-    n_all = sum(s[0] for s in stats_)
-    xbar = sum(s[0] * s[1][:k] for s in stats_) / n_all
+    names = tuple(f"x{j}" for j in range(x.shape[1]))
+    moments = [ArmMoments.from_array(np.column_stack([x[m], y[m]]), (*names, "y")) for m in (treated, ~treated)]
+    t, c, theta, raw = cuped_from_moments(moments[0], moments[1], "y", names)
+    if clusters is None:
+        return t, c, theta, raw
     arms, raw = [], 0.0
-    for (n, mean, cp), m in zip(stats_, (treated, ~treated), strict=True):
-        adj = mean[k] - (mean[:k] - xbar) @ theta
-        raw_v = cp[k, k] / (n - 1) / n
-        if clusters is None:
-            rv = (cp[k, k] - 2 * theta @ cp[:k, k] + theta @ cp[:k, :k] @ theta) / (n - 1)
-            arms.append(ArmMean(float(adj), float(rv / n), int(n)))
-        else:
-            c = np.asarray(clusters)[m]
-            resid = y[m] - x[m] @ theta
-            yy = y[m]
-            arms.append(ArmMean(float(adj), influence_se(resid - resid.mean(), c) ** 2, int(np.unique(c).size),
-                                clustered=True))
-            raw_v = influence_se(yy - yy.mean(), c) ** 2
-        raw += raw_v
+    for adjusted, m in zip((t, c), (treated, ~treated), strict=True):
+        cl = np.asarray(clusters)[m]
+        resid = y[m] - x[m] @ theta
+        arms.append(ArmMean(adjusted.mean, influence_se(resid - resid.mean(), cl) ** 2, int(np.unique(cl).size),
+                            clustered=True))
+        raw += influence_se(y[m] - y[m].mean(), cl) ** 2
     return arms[0], arms[1], theta, float(raw)
 
 
@@ -111,9 +95,7 @@ def cuped_summary(
         y, x, treated = y[ok], x[ok], treated[ok]
         clusters = None if clusters is None else np.asarray(clusters)[ok]
     t, c, theta, raw_var = cuped_arms(y, x, treated, clusters)
-    det = {"theta": [round(float(v), 6) for v in theta],
-           "variance_reduction": float(1 - (t.var_mean + c.var_mean) / raw_var) if raw_var > 0 else np.nan}
-    return t, c, det
+    return t, c, cuped_details(t, c, theta, raw_var)
 
 
 def check_pre_treatment(

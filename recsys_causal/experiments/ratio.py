@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from recsys_causal.estimate import Estimate
+from recsys_causal.experiments.arm_moments import ArmMoments, ratio_arm
 from recsys_causal.experiments.means import ArmMean, lift_from_arms
 
 
@@ -29,12 +30,11 @@ def linearize(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 
 def arm_ratio(num: np.ndarray, den: np.ndarray) -> ArmMean:
-    """Ratio of sums of one arm with its delta-method variance."""
+    """Ratio of sums of one arm with its delta-method variance (units with NaN dropped)."""
     num = np.asarray(num, dtype=np.float64)
     den = np.asarray(den, dtype=np.float64)
     ok = np.isfinite(num) & np.isfinite(den)
-    lin = linearize(num[ok], den[ok])
-    return ArmMean(float(lin.mean()), float(lin.var(ddof=1) / lin.size), int(lin.size))
+    return ratio_arm(ArmMoments.from_array(np.column_stack([num[ok], den[ok]]), ("num", "den")), "num", "den")
 
 
 def ratio_lift(

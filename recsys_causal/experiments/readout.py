@@ -18,7 +18,7 @@ guardrails as separate non-inferiority tests, and optionally break lifts down by
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,6 +35,14 @@ from recsys_causal.experiments._checks import (
     quarantine_multi_assigned,
     require_columns,
 )
+from recsys_causal.experiments.arm_moments import (
+    RATIO_COLUMN,
+    ArmMoments,
+    cuped_details,
+    cuped_from_moments,
+    linearized_ratio,
+    mean_arm,
+)
 from recsys_causal.experiments.cuped import check_pre_treatment, cuped_summary
 from recsys_causal.experiments.guardrails import Guardrail
 from recsys_causal.experiments.means import ArmMean, arm_mean, lift_from_arms, welch_df
@@ -43,6 +51,9 @@ from recsys_causal.experiments.quantiles import arm_quantile
 from recsys_causal.experiments.srm import SRMResult, srm_test
 
 KINDS = ("mean", "proportion", "ratio", "quantile")
+
+#: Treatment and control summaries of one metric, the method label and extra details.
+ArmSummaries = tuple[ArmMean, ArmMean, str, dict]
 
 
 @dataclass(frozen=True)
@@ -179,7 +190,7 @@ def _line(e: Estimate) -> str:
 def _arms(
     metric: Metric, df: pd.DataFrame, t_mask: np.ndarray, c_mask: np.ndarray, *, alpha: float,
     covariates: Sequence[str], cluster_col: str | None,
-) -> tuple[ArmMean, ArmMean, str, dict]:
+) -> ArmSummaries:
     """Arm summaries for one metric and comparison (shared by the absolute and the relative lift)."""
     clusters = df[cluster_col].to_numpy() if cluster_col else None
     if metric.kind == "quantile":
@@ -190,30 +201,115 @@ def _arms(
         method = f"quantile p{round(100 * metric.q):d} (order-statistic CI" + (", clustered)" if ct is not None
                                                                                   else ")")
         return t, c, method, {"q": metric.q}
+    if clusters is None:
+        columns = list(dict.fromkeys([*metric.columns, *covariates]))
+        return arms_from_moments(metric, ArmMoments.from_frame(df, columns, t_mask),
+                                 ArmMoments.from_frame(df, columns, c_mask), covariates)
     if metric.kind == "ratio":
         num, den = as_float(df, metric.numerator), as_float(df, metric.denominator)
         y = np.full(len(df), np.nan)
         for m in (t_mask, c_mask):
             ok = m & np.isfinite(num) & np.isfinite(den)
             y[ok] = ratio_mod.linearize(num[ok], den[ok])
-        method = "ratio delta"
+        method = "cluster-robust ratio delta"
     else:
         y = as_float(df, metric.columns[0])
-        method = "welch" if metric.kind == "mean" else "proportion (welch)"
-    if clusters is not None:
-        method = "cluster-robust " + method
+        method = "cluster-robust " + ("welch" if metric.kind == "mean" else "proportion (welch)")
     if covariates:
         both = t_mask | c_mask
         x = np.column_stack([as_float(df, c)[both] for c in covariates])
-        t, c, det = cuped_summary(y[both], x, t_mask[both], clusters=None if clusters is None else clusters[both])
+        t, c, det = cuped_summary(y[both], x, t_mask[both], clusters=clusters[both])
         return t, c, "cuped " + method, {**det, "covariates": list(covariates)}
-    t = arm_mean(y[t_mask], None if clusters is None else clusters[t_mask])
-    c = arm_mean(y[c_mask], None if clusters is None else clusters[c_mask])
-    return t, c, method, {}
+    return arm_mean(y[t_mask], clusters[t_mask]), arm_mean(y[c_mask], clusters[c_mask]), method, {}
+
+
+def arms_from_moments(
+    metric: Metric, treatment: ArmMoments, control: ArmMoments, covariates: Sequence[str],
+) -> ArmSummaries:
+    """Arm summaries of a mean, proportion or ratio metric (CUPED when ``covariates``) from per-arm moments over
+    the units where the metric's columns and the covariates are all finite. The in-memory and the SQL paths
+    both end here."""
+    if metric.kind == "ratio":
+        y = RATIO_COLUMN
+        treatment = linearized_ratio(treatment, metric.numerator, metric.denominator, y)
+        control = linearized_ratio(control, metric.numerator, metric.denominator, y)
+        method = "ratio delta"
+    else:
+        y = metric.columns[0]
+        method = "welch" if metric.kind == "mean" else "proportion (welch)"
+    if covariates:
+        t, c, theta, raw_var = cuped_from_moments(treatment, control, y, list(covariates))
+        return t, c, "cuped " + method, {**cuped_details(t, c, theta, raw_var), "covariates": list(covariates)}
+    return mean_arm(treatment, y), mean_arm(control, y), method, {}
+
+
+def covariates_for(metric: Metric, covariates: Sequence[str]) -> list[str]:
+    """The CUPED covariates of ``metric``: its own, else the readout's (none for quantile metrics)."""
+    if metric.kind == "quantile":
+        return []
+    return list(metric.covariates) if metric.covariates is not None else list(covariates)
+
+
+def resolve_variants(
+    control: object, expected_split: Mapping | None, present: Sequence[str],
+) -> tuple[str, dict[str, float] | None, list[str]]:
+    """Control label, expected split and allowed labels as strings; the control must be one of them."""
+    control = str(control)
+    split = {str(k): v for k, v in expected_split.items()} if expected_split else None
+    known = list(split) if split else sorted(present)
+    if control not in known:
+        raise ConfigError(f"control variant {control!r} is not among the variants {known}",
+                          fix="pass control= one of the variant labels, or add it to expected_split")
+    return control, split, known
+
+
+def lifts_and_guardrails(
+    metrics: Sequence[Metric], guardrails: Sequence[Guardrail], treatments: Sequence[str], control: str, *,
+    alpha: float, arms_for: Callable[[Metric, str, float], ArmSummaries],
+) -> tuple[list[Estimate], list[Estimate]]:
+    """Absolute and relative lifts of every metric and treatment, adjusted (Holm across primary, BH across
+    secondary) and sorted, and the guardrail estimates with verdicts. ``arms_for(metric, variant, alpha)``
+    checks the metric and returns its arm summaries (in memory or from SQL sums)."""
+    estimates: dict[str, list[Estimate]] = {"primary": [], "secondary": []}
+    for v in treatments:
+        for m in metrics:
+            arms = arms_for(m, v, alpha)
+            for rel in (False, True):
+                det = {"metric": m.name, "variant": v, "control": control, "kind": m.kind, "role": m.role}
+                estimates[m.role].append(_lift(m, arms, relative=rel, alpha=alpha, details=det,
+                                               name=f"{m.name} {v} {'rel' if rel else 'abs'}"))
+    adjusted: list[Estimate] = []
+    for role, method in (("primary", "holm"), ("secondary", "bh")):
+        for rel in ("absolute", "relative"):
+            adjusted += adjust([e for e in estimates[role] if e.details["lift"] == rel], method=method, alpha=alpha)
+    adjusted.sort(key=lambda e: (e.details["role"] != "primary", e.details["variant"], e.details["metric"],
+                                 e.details["lift"]))
+    metric_by_name = {m.name: m for m in metrics}
+    guard_estimates = []
+    for g in guardrails:
+        m = metric_by_name.get(g.metric) or Metric.mean(g.metric)
+        for v in treatments:
+            det = {"metric": m.name, "variant": v, "control": control, "kind": m.kind}
+            arms = arms_for(m, v, g.alpha)
+            guard_estimates.append(g.evaluate(_lift(m, arms, relative=g.relative, alpha=g.alpha, details=det,
+                                                    name=f"{g.metric} {v} guardrail")))
+    return adjusted, guard_estimates
+
+
+def finish_readout(
+    srm: SRMResult, lifts: Sequence[Estimate], guardrails: Sequence[Estimate], segments: EstimateTable | None,
+    n_units: dict[str, int], control: str, quarantine: Quarantine | None, warnings: list[str],
+    srm_threshold: float,
+) -> ABReadout:
+    """The :class:`ABReadout`, with the sample-ratio-mismatch warning first when the SRM test flags."""
+    if srm.flagged:
+        warnings.insert(0, f"sample-ratio mismatch (p={srm.p_value:.3g} < {srm_threshold:g}): lifts are suspect")
+    return ABReadout(srm, EstimateTable(lifts, title="Metric lifts"), EstimateTable(guardrails, title="Guardrails"),
+                     segments, n_units, control, quarantine, warnings)
 
 
 def _lift(
-    metric: Metric, arms: tuple[ArmMean, ArmMean, str, dict], *, relative: bool, alpha: float, name: str,
+    metric: Metric, arms: ArmSummaries, *, relative: bool, alpha: float, name: str,
     details: dict,
 ) -> Estimate:
     t, c, method, extra = arms
@@ -258,13 +354,8 @@ def analyze_ab(
     require_columns(units_df, sorted(needed))
     if not (pd.api.types.is_string_dtype(units_df[variant_col]) or units_df[variant_col].dtype == object):
         units_df = units_df.assign(**{variant_col: units_df[variant_col].astype(str)})
-    control = str(control)
-    if expected_split:
-        expected_split = {str(k): v for k, v in expected_split.items()}
-    known = list(expected_split) if expected_split else sorted(units_df[variant_col].astype(str).unique())
-    if control not in known:
-        raise ConfigError(f"control variant {control!r} is not among the variants {known}",
-                          fix="pass control= one of the variant labels, or add it to expected_split")
+    control, expected_split, known = resolve_variants(control, expected_split,
+                                                      units_df[variant_col].astype(str).unique())
     id_col = cluster_col or unit_col
     check_variants(units_df, variant_col, known, unit_col=id_col)
     df = units_df
@@ -286,43 +377,16 @@ def analyze_ab(
     treatments = [v for v in known if v != control]
     n_units = {v: int((df.drop_duplicates(id_col) if cluster_col else df)[variant_col].eq(v).sum()) for v in known}
 
-    def covs_for(m: Metric) -> list[str]:
-        if m.kind == "quantile":
-            return []
-        return list(m.covariates) if m.covariates is not None else covariates
-
-    estimates: dict[str, list[Estimate]] = {"primary": [], "secondary": []}
-    metric_by_name = {m.name: m for m in metric_list}
-    for v in treatments:
+    def arms_for(m: Metric, v: str, level: float) -> ArmSummaries:
         t_mask = variant == v
-        for m in metric_list:
-            for col in m.columns:
-                for label, mask in ((v, t_mask), (control, c_mask)):
-                    check_variance(as_float(df, col)[mask], metric=col, variant=label)
-            arms = _arms(m, df, t_mask, c_mask, alpha=alpha, covariates=covs_for(m), cluster_col=cluster_col)
-            for rel in (False, True):
-                det = {"metric": m.name, "variant": v, "control": control, "kind": m.kind, "role": m.role}
-                estimates[m.role].append(_lift(m, arms, relative=rel, alpha=alpha, details=det,
-                                               name=f"{m.name} {v} {'rel' if rel else 'abs'}"))
-    adjusted: list[Estimate] = []
-    for role, method in (("primary", "holm"), ("secondary", "bh")):
-        for rel in ("absolute", "relative"):
-            adjusted += adjust([e for e in estimates[role] if e.details["lift"] == rel], method=method, alpha=alpha)
-    adjusted.sort(key=lambda e: (e.details["role"] != "primary", e.details["variant"], e.details["metric"],
-                                 e.details["lift"]))
+        for col in m.columns:
+            for label, mask in ((v, t_mask), (control, c_mask)):
+                check_variance(as_float(df, col)[mask], metric=col, variant=label)
+        return _arms(m, df, t_mask, c_mask, alpha=level, covariates=covariates_for(m, covariates),
+                     cluster_col=cluster_col)
 
-    guard_estimates = []
-    for g in guardrails:
-        m = metric_by_name.get(g.metric) or Metric.mean(g.metric)
-        for v in treatments:
-            t_mask = variant == v
-            for col in m.columns:
-                for label, mask in ((v, t_mask), (control, c_mask)):
-                    check_variance(as_float(df, col)[mask], metric=col, variant=label)
-            det = {"metric": m.name, "variant": v, "control": control, "kind": m.kind}
-            arms = _arms(m, df, t_mask, c_mask, alpha=g.alpha, covariates=covs_for(m), cluster_col=cluster_col)
-            guard_estimates.append(g.evaluate(_lift(m, arms, relative=g.relative, alpha=g.alpha, details=det,
-                                                    name=f"{g.metric} {v} guardrail")))
+    lifts, guard_estimates = lifts_and_guardrails(metric_list, guardrails, treatments, control, alpha=alpha,
+                                                  arms_for=arms_for)
 
     segments = None
     if segment_col:
@@ -335,18 +399,15 @@ def analyze_ab(
                     det = {"metric": m.name, "variant": v, "segment": s}
                     try:
                         arms = _arms(m, df, (variant == v) & s_mask, c_mask & s_mask, alpha=alpha,
-                                     covariates=covs_for(m), cluster_col=cluster_col)
+                                     covariates=covariates_for(m, covariates), cluster_col=cluster_col)
                     except (ValueError, ZeroDivisionError, np.linalg.LinAlgError, IndexError) as exc:
                         warnings.append(f"segment {s!r} metric {m.name!r}: not estimable ({exc})")
                         continue
                     seg_est.append(_lift(m, arms, relative=True, alpha=alpha, details=det,
                                          name=f"{m.name} {v} [{s}] rel"))
         segments = EstimateTable(seg_est, title=f"Relative lifts by {segment_col} (unadjusted)")
-    if srm.flagged:
-        warnings.insert(0, f"sample-ratio mismatch (p={srm.p_value:.3g} < {srm_threshold:g}): lifts are suspect")
-    return ABReadout(srm, EstimateTable(adjusted, title="Metric lifts"),
-                     EstimateTable(guard_estimates, title="Guardrails"), segments, n_units, control, quarantine,
-                     warnings)
+    return finish_readout(srm, lifts, guard_estimates, segments, n_units, control, quarantine, warnings,
+                          srm_threshold)
 
 
 def analyze_by_window(windowed: Mapping[str, pd.DataFrame], **kwargs) -> dict[str, ABReadout]:
