@@ -37,8 +37,16 @@ from recsys_causal.logs import (
     attach_labels,
     read_decision_log,
     write_decision_log,
+    write_partitioned_log,
 )
 from recsys_causal.ope import OPEResult, SupportReport, TargetPolicy, evaluate_policies
+from recsys_causal.scale import (
+    DuckDBEngine,
+    SparkEngine,
+    analyze_ab_sql,
+    evaluate_policies_sql,
+    unit_metrics_sql,
+)
 from recsys_causal.simulate import (
     SimulatedLog,
     lifecycle_segment,
@@ -51,6 +59,12 @@ from recsys_causal.switchback import SwitchbackDesign, SwitchbackReadout, analyz
 __version__ = "0.1.0"
 
 __all__ = [
+    "DuckDBEngine",
+    "SparkEngine",
+    "analyze_ab_sql",
+    "evaluate_policies_sql",
+    "unit_metrics_sql",
+    "write_partitioned_log",
     "OPEResult",
     "SupportReport",
     "TargetPolicy",

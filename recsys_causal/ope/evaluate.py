@@ -20,8 +20,8 @@ import pandas as pd
 
 from recsys_causal.errors import EstimationError
 from recsys_causal.estimate import Estimate, EstimateTable
-from recsys_causal.moments import Moments
 from recsys_causal.logs.model import DecisionLog
+from recsys_causal.moments import Moments
 from recsys_causal.ope.policies import TargetPolicy, check_policy
 from recsys_causal.ope.reward_model import RewardModel
 from recsys_causal.ope.single_slot import DM, DR, IPS, SNDR, SNIPS, SlotEstimator, components
