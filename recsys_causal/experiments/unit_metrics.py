@@ -79,7 +79,7 @@ def unit_metrics_from_log(
     frame = frame.loc[mask]
     frame, quarantine = quarantine_multi_assigned(frame, unit_col, variant_col)
     window = pd.Timedelta(window)
-    as_of = _utc(as_of)
+    as_of = utc_timestamp(as_of)
     first = frame.groupby(unit_col, sort=False)["decision_time"].transform("min")
     frame = frame.assign(first_exposure=first)
     in_window = (frame["decision_time"] < frame["first_exposure"] + window).to_numpy()
@@ -125,6 +125,7 @@ def windowed_unit_metrics(
     return {str(w): unit_metrics_from_log(log, window=w, as_of=as_of, **kwargs) for w in windows}
 
 
-def _utc(value: str | pd.Timestamp) -> pd.Timestamp:
+def utc_timestamp(value: str | pd.Timestamp) -> pd.Timestamp:
+    """A timestamp in UTC (naive values are taken as UTC)."""
     ts = pd.Timestamp(value)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")

@@ -62,9 +62,11 @@ from recsys_causal.experiments.readout import (
     resolve_variants,
 )
 from recsys_causal.experiments.srm import srm_from_counts
+from recsys_causal.experiments.unit_metrics import utc_timestamp
 from recsys_causal.logs import schema
 from recsys_causal.moments import Moments
 from recsys_causal.scale.engines import Engine, as_engine
+from recsys_causal.scale.engines import count_value as _count
 from recsys_causal.scale.policies import ONE, ZERO
 
 #: ``ABS(x) <= DBL_MAX`` is false for NaN and ±inf in both engines (NaN sorts above every number) and NULL for
@@ -163,7 +165,7 @@ def unit_metrics_sql(
     window = pd.Timedelta(window)
     if window <= pd.Timedelta(0):
         raise ConfigError(f"window must be positive, got {window}", fix="pass e.g. window='7D'")
-    as_of = _utc(as_of)
+    as_of = utc_timestamp(as_of)
     request_metrics = list(request_metrics)
     exclude = {unit_col, variant_col, *request_metrics}
     outcomes = outcome_columns(engine, exclude=sorted(exclude)) if outcomes is None else list(outcomes)
@@ -522,15 +524,6 @@ def _interval(td: pd.Timedelta) -> str:
 
 def _finite(expr: str) -> str:
     return f"COALESCE(ABS({expr}) <= {DOUBLE_MAX}, FALSE)"
-
-
-def _utc(value: str | pd.Timestamp) -> pd.Timestamp:
-    ts = pd.Timestamp(value)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
-
-def _count(value: Any) -> int:
-    return 0 if value is None or pd.isna(value) else int(value)
 
 
 def _sum(value: Any) -> float:

@@ -198,6 +198,11 @@ def as_engine(source: Any, **kwargs: Any) -> Engine:
     raise TypeError(f"cannot evaluate a {type(source).__name__}: pass a Parquet path, a DataFrame or an Engine")
 
 
+def count_value(value: Any) -> int:
+    """An integer from a SQL result cell (``NULL`` of an empty ``SUM`` is 0)."""
+    return 0 if value is None or pd.isna(value) else int(value)
+
+
 def _inline(sql: str, params: list[Any]) -> str:
     """Views cannot hold prepared parameters: render them as quoted literals."""
     out = sql

@@ -28,9 +28,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 from recsys_causal.errors import DataValidationError, SchemaError
 from recsys_causal.estimate import EstimateTable
 from recsys_causal.moments import Moments
@@ -38,6 +35,7 @@ from recsys_causal.ope.evaluate import OPEResult, estimates_from_moments, reward
 from recsys_causal.ope.single_slot import DR, IPS, SNDR, SNIPS, SlotEstimator
 from recsys_causal.ope.support import SupportThresholds, WeightStats, support_from_stats
 from recsys_causal.scale.engines import Engine, as_engine
+from recsys_causal.scale.engines import count_value as _count
 from recsys_causal.scale.policies import ONE, ZERO, SQLPolicy
 
 QUANTILES = (0.5, 0.9, 0.99)
@@ -282,7 +280,3 @@ def _term_columns(ests: Sequence[SlotEstimator]) -> tuple[list[str], dict[str, s
             exprs[f"e{i}a{k}"] = a
             exprs[f"e{i}b{k}"] = b
     return list(exprs), exprs
-
-
-def _count(value: Any) -> int:
-    return 0 if value is None or (isinstance(value, float) and np.isnan(value)) or pd.isna(value) else int(value)
