@@ -494,9 +494,7 @@ def _column_types(engine: Engine, table: str) -> dict[str, str]:
 
 
 def _quote(engine: Engine, name: str) -> str:
-    if engine.dialect == "spark":
-        return "`" + name.replace("`", "``") + "`"
-    return '"' + name.replace('"', '""') + '"'
+    return engine.quote(name)
 
 
 def _string(engine: Engine, value: object) -> str:

@@ -52,6 +52,10 @@ class Engine:
         """SQL for exact quantiles with linear interpolation (numpy's default), as one array value."""
         raise NotImplementedError
 
+    def quote(self, name: str) -> str:
+        """A column name as a quoted SQL identifier (any characters allowed)."""
+        return '"' + name.replace('"', '""') + '"'
+
     def require(self, columns: Sequence[str], what: str = "decision log") -> None:
         missing = [c for c in columns if c not in self.columns]
         if missing:
@@ -183,6 +187,9 @@ class SparkEngine(Engine):
 
     def quantiles(self, column: str, qs: Sequence[float]) -> str:
         return f"percentile({column}, array({', '.join(repr(float(q)) for q in qs)}))"
+
+    def quote(self, name: str) -> str:
+        return "`" + name.replace("`", "``") + "`"
 
 
 def as_engine(source: Any, **kwargs: Any) -> Engine:

@@ -119,7 +119,8 @@ def _double(x: float) -> str:
 
 
 def _num(col: str) -> str:
-    """A numeric column with NaN read as NULL (files written by other tools may hold either)."""
+    """A numeric column (a quoted identifier) with NaN read as NULL (files written by other tools may hold
+    either)."""
     x = f"CAST({col} AS DOUBLE)"
     return f"CASE WHEN isnan({x}) THEN NULL ELSE {x} END"
 
@@ -130,15 +131,16 @@ def _requests_sql(engine: Engine, policies: Mapping[str, SQLPolicy], pol_index: 
     elig = "COALESCE(CAST(eligible AS BOOLEAN), TRUE)" if "eligible" in engine.columns else "TRUE"
     base = ["request_id", "CAST(item_id AS STRING) AS item_id", "CAST(shown AS BOOLEAN) AS shown",
             f"{_num('position')} AS position", f"{_num('propensity')} AS propensity", f"{elig} AS elig"]
+    ident = engine.quote
     for name, p in pol_index.items():
         col = policies[name].inputs()[0]
-        base.append(f"{_num(col)} AS in_{p}")
+        base.append(f"{_num(ident(col))} AS in_{p}")
     for i, spec in enumerate(rewards.values()):
-        base.append(" + ".join(f"{_double(w)} * {_num(c)}" for c, w in spec.items()) + f" AS y{i}")
-    for col, q in q_alias.items():
-        base.append(f"{_num(col)} AS {q}")
-    base.append(f"{cluster_by} AS cluster_key" if cluster_by else "NULL AS cluster_key")
-    base.append(f"{groups} AS group_key" if groups else "NULL AS group_key")
+        base.append(" + ".join(f"{_double(w)} * {_num(ident(c))}" for c, w in spec.items()) + f" AS y{i}")
+    for col, alias in q_alias.items():
+        base.append(f"{_num(ident(col))} AS {alias}")
+    base.append(f"{ident(cluster_by)} AS cluster_key" if cluster_by else "NULL AS cluster_key")
+    base.append(f"{ident(groups)} AS group_key" if groups else "NULL AS group_key")
     stages: list[dict[str, str]] = [{}, {}, {}]
     for name, p in pol_index.items():
         for k, part in enumerate(policies[name].stages(p, f"in_{p}")):

@@ -172,3 +172,16 @@ def test_bad_inputs_name_the_problem(tmp_path):
         evaluate_policies_sql(engine, {"top": TopK("pred_new")}, rewards=["click"], estimators=[DR()])
     with pytest.raises(InputFileError, match="no such file"):
         DuckDBEngine.from_parquet(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize("kind", ["duckdb", "spark"])
+def test_column_names_that_need_quoting(kind, tmp_path, request):
+    spark = request.getfixturevalue("spark") if kind == "spark" else None
+    frame = _frame(n_requests=300, seed=3).rename(columns={"pred_new": "pred_new-ranker v2", "click": "click 30m"})
+    path = write_partitioned_log(frame, tmp_path / "odd")
+    log = read_decision_log(path).log
+    local = evaluate_policies(log, {"top": TopK("pred_new-ranker v2").to_local(log)}, rewards=["click 30m"],
+                              estimators=[IPS(), SNIPS()], cluster_by="user_id")
+    got = evaluate_policies_sql(_engine(kind, path, spark), {"top": TopK("pred_new-ranker v2")},
+                                rewards=["click 30m"], cluster_by="user_id")
+    _assert_same(local, got)
