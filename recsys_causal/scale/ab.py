@@ -41,7 +41,6 @@ import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -102,9 +101,9 @@ class SQLUnitMetrics:
     def from_table(cls, engine: Engine, table: str, *, unit_col: str = "user_id",
                    variant_col: str = "variant") -> SQLUnitMetrics:
         """A unit table already in ``engine`` (e.g. built by a pipeline); it must hold one row per unit."""
-        columns = _table_columns(engine, table)
+        columns = engine.table_columns(table)
         _require(columns, [unit_col, variant_col], what=f"unit table {table!r}", source=engine.source)
-        u = _quote(engine, unit_col)
+        u = engine.quote(unit_col)
         row = engine.query(f"SELECT COUNT(*) AS n, COUNT(DISTINCT {u}) AS n_units FROM {table}").iloc[0]
         n, n_units = _count(row["n"]), _count(row["n_units"])
         if n != n_units:
@@ -118,12 +117,12 @@ class SQLUnitMetrics:
 
     def to_pandas(self) -> pd.DataFrame:
         """The unit table as a pandas DataFrame (for small data and checks), timestamps as UTC, sorted by unit."""
-        types = _column_types(self.engine, self.table)
+        types = self.engine.column_types(self.table)
         stamps = [c for c, t in types.items() if t.startswith("timestamp")]
-        cols = [f"{_epoch_micros(self.engine, _quote(self.engine, c))} AS {_quote(self.engine, c)}" if c in stamps
-                else _quote(self.engine, c) for c in types]
+        cols = [f"{self.engine.epoch_micros(self.engine.quote(c))} AS {self.engine.quote(c)}" if c in stamps
+                else self.engine.quote(c) for c in types]
         frame = self.engine.query(f"SELECT {', '.join(cols)} FROM {self.table} "
-                                  f"ORDER BY {_quote(self.engine, self.unit_col)}")
+                                  f"ORDER BY {self.engine.quote(self.unit_col)}")
         for c in stamps:
             frame[c] = pd.to_datetime(frame[c].astype("float64"), unit="us", utc=True)
         return frame.reset_index(drop=True)
@@ -143,7 +142,7 @@ def outcome_columns(engine: Engine, *, exclude: Sequence[str] = ()) -> list[str]
     """The numeric (non-boolean) columns of the log that hold outcomes, by the rule of
     :func:`recsys_causal.logs.schema.is_outcome_column` (not ``pred_*``, ``feature_*``, ``position``,
     ``propensity``, ``score``, request columns, …), minus ``exclude``."""
-    types = _column_types(engine, engine.table)
+    types = engine.column_types(engine.table)
     return [c for c, t in types.items() if NUMERIC_TYPE.match(t) and schema.is_outcome_column(c)
             and c not in exclude]
 
@@ -184,7 +183,7 @@ def unit_metrics_sql(
             f"SUM(CASE WHEN rc_n_variants > 1 THEN rc_n_logged ELSE {ZERO} END) AS multi_rows, "
             f"COUNT(CASE WHEN {_CLEAN} AND NOT rc_mature THEN 1 END) AS n_immature"
             + (f", {missing}" if missing else "") + f" FROM {all_units}").iloc[0]
-        u = _quote(engine, unit_col)
+        u = engine.quote(unit_col)
 
         def examples(where: str) -> list:
             return engine.query(f"SELECT {u} AS unit FROM {all_units} WHERE {where} ORDER BY {u} LIMIT 5")[
@@ -196,7 +195,7 @@ def unit_metrics_sql(
         immature = examples(f"{_CLEAN} AND NOT rc_mature") if n_immature else []
         columns = [unit_col, variant_col, "first_exposure", "n_requests", "impressions", *outcomes,
                    *request_metrics]
-        table = engine.materialize(f"SELECT {', '.join(_quote(engine, c) for c in columns)} FROM {all_units} "
+        table = engine.materialize(f"SELECT {', '.join(engine.quote(c) for c in columns)} FROM {all_units} "
                                    f"WHERE {_CLEAN} AND rc_mature", prefix="ab_units")
         n_units = _count(engine.query(f"SELECT COUNT(*) AS n FROM {table}")["n"].iloc[0])
     finally:
@@ -209,7 +208,7 @@ def unit_metrics_sql(
 def _units_sql(engine: Engine, *, window: pd.Timedelta, as_of: pd.Timestamp, unit_col: str, variant_col: str,
                experiment_id: str | None, outcomes: list[str], request_metrics: list[str]) -> str:
     """Candidates → requests → units (every unit, with its quarantine and maturity flags)."""
-    q = partial(_quote, engine)
+    q = engine.quote
     shown = f"COALESCE(CAST({q(schema.SHOWN)} AS BOOLEAN), FALSE)"
     per_request = [f"{q(schema.REQUEST_ID)} AS request_key", f"MIN({q(unit_col)}) AS unit_key",
                    f"MIN({q(variant_col)}) AS variant_key", f"MIN({q(schema.DECISION_TIME)}) AS decision_time",
@@ -229,11 +228,11 @@ def _units_sql(engine: Engine, *, window: pd.Timedelta, as_of: pd.Timestamp, uni
         per_unit.append(f"SUM(CASE WHEN in_window AND r_{i} IS NOT NULL THEN r_{i} ELSE {ZERO} END) AS {q(name)}")
     w = _interval(window)
     per_unit += ["COUNT(DISTINCT variant_key) AS rc_n_variants", "COUNT(*) AS rc_n_logged",
-                 f"MIN(first_exposure) + {w} <= {_timestamp(engine, as_of)} AS rc_mature"]
+                 f"MIN(first_exposure) + {w} <= {engine.timestamp_literal(as_of)} AS rc_mature"]
     where = [f"{q(schema.REQUEST_ID)} IS NOT NULL", f"{q(unit_col)} IS NOT NULL",
              f"{q(schema.DECISION_TIME)} IS NOT NULL"]
     if experiment_id is not None:
-        where.append(f"{q('experiment_id')} = {_string(engine, experiment_id)}")
+        where.append(f"{q('experiment_id')} = {engine.literal(experiment_id)}")
     requests = (f"SELECT {', '.join(per_request)} FROM {engine.table} WHERE {' AND '.join(where)} "
                 f"GROUP BY {q(schema.REQUEST_ID)}")
     exposed = f"SELECT r.*, MIN(r.decision_time) OVER (PARTITION BY r.unit_key) AS first_exposure FROM ({requests}) r"
@@ -283,7 +282,7 @@ def analyze_ab_sql(
         covariates = list(covariates or [])
         all_covariates = list(dict.fromkeys(c for m in analysed for c in covariates_for(m, covariates)))
         engine = units.engine
-        unit_columns = _table_columns(engine, units.table)
+        unit_columns = engine.table_columns(units.table)
         in_units = list(dict.fromkeys(c for m in analysed for c in m.columns))
         if covariates_table is None:
             in_units += [c for c in all_covariates if c not in in_units]
@@ -294,7 +293,7 @@ def analyze_ab_sql(
                 cov_table = registered = _register(engine, covariates_table, units.unit_col, all_covariates)
             else:
                 cov_table = covariates_table
-                _require(_table_columns(engine, cov_table), [units.unit_col, *all_covariates],
+                _require(engine.table_columns(cov_table), [units.unit_col, *all_covariates],
                          what=f"covariates table {cov_table!r}", source=engine.source)
                 _check_one_row_per_unit(engine, cov_table, units.unit_col)
         source_sql = _SourceSQL(engine, units, cov_table, set(all_covariates) if cov_table else set())
@@ -302,7 +301,7 @@ def analyze_ab_sql(
                         expected_split=expected_split, alpha=alpha, srm_threshold=srm_threshold)
     finally:
         if registered:
-            _unregister(units.engine, registered)
+            units.engine.unregister_frame(registered)
         if owned:
             units.drop()
 
@@ -319,17 +318,17 @@ class _SourceSQL:
 
     def column(self, name: str) -> str:
         alias = "c" if name in self.from_covariates else "u"
-        return f"CAST({alias}.{_quote(self.engine, name)} AS DOUBLE)"
+        return f"CAST({alias}.{self.engine.quote(name)} AS DOUBLE)"
 
     def tables(self, columns: Sequence[str]) -> str:
-        u = _quote(self.engine, self.units.unit_col)
+        u = self.engine.quote(self.units.unit_col)
         if not any(c in self.from_covariates for c in columns):
             return f"{self.units.table} u"
         return f"{self.units.table} u LEFT JOIN {self.covariates_table} c ON u.{u} = c.{u}"
 
     @property
     def label(self) -> str:
-        return f"CAST(u.{_quote(self.engine, self.units.variant_col)} AS STRING)"
+        return f"CAST(u.{self.engine.quote(self.units.variant_col)} AS STRING)"
 
     def variant_counts(self) -> dict[str | None, int]:
         rows = self.engine.query(f"SELECT {self.label} AS label, COUNT(*) AS n FROM {self.units.table} u "
@@ -380,8 +379,8 @@ def _readout(src: _SourceSQL, units: SQLUnitMetrics, metric_list: list[Metric], 
     control, expected_split, known = resolve_variants(control, expected_split, [k for k in counts if k is not None])
     bad = {k: n for k, n in counts.items() if k not in known}
     if bad:
-        u = _quote(engine, units.unit_col)
-        labels = ", ".join(_string(engine, v) for v in known)
+        u = engine.quote(units.unit_col)
+        labels = ", ".join(engine.literal(v) for v in known)
         ids = engine.query(f"SELECT u.{u} AS unit FROM {units.table} u WHERE {src.label} IS NULL OR {src.label} "
                            f"NOT IN ({labels}) ORDER BY unit LIMIT 5")["unit"].tolist()
         n_bad = sum(bad.values())
@@ -435,6 +434,10 @@ def _check_variance(spread: tuple[int, Any, Any], metric: str, variant: str) -> 
                                         "units")
 
 
+
+
+
+
 def _register(engine: Engine, frame: pd.DataFrame, unit_col: str, covariates: Sequence[str]) -> str:
     """Put the unit and covariate columns of a pandas table into the engine as a temporary view."""
     _require(list(frame.columns), [unit_col, *covariates], what="covariates table", source="covariates table")
@@ -444,27 +447,13 @@ def _register(engine: Engine, frame: pd.DataFrame, unit_col: str, covariates: Se
         raise DataValidationError(
             f"covariates table has {len(ids)} duplicate ids in column {unit_col!r}", column=unit_col,
             count=len(ids), examples=list(ids[:5]), fix="aggregate the table to one row per unit before joining")
-    part = frame[[unit_col, *dict.fromkeys(c for c in covariates if c != unit_col)]]
     name = f"ab_covariates_{next(_names)}"
-    if engine.dialect == "duckdb":
-        engine.con.register(name, part)
-    elif engine.dialect == "spark":
-        engine.spark.createDataFrame(part).createOrReplaceTempView(name)
-    else:
-        raise ConfigError(f"cannot register a pandas table in a {engine.dialect} engine",
-                          fix="create the covariates table in the engine and pass its name")
+    engine.register_frame(name, frame[[unit_col, *dict.fromkeys(c for c in covariates if c != unit_col)]])
     return name
 
 
-def _unregister(engine: Engine, name: str) -> None:
-    if engine.dialect == "duckdb":
-        engine.con.unregister(name)
-    elif engine.dialect == "spark":
-        engine.spark.catalog.dropTempView(name)
-
-
 def _check_one_row_per_unit(engine: Engine, table: str, unit_col: str) -> None:
-    u = _quote(engine, unit_col)
+    u = engine.quote(unit_col)
     dup = f"SELECT {u} AS unit FROM {table} GROUP BY {u} HAVING COUNT(*) > 1"
     n = _count(engine.query(f"SELECT COUNT(*) AS n FROM ({dup}) d")["n"].iloc[0])
     if n:
@@ -482,36 +471,16 @@ def _require(columns: Sequence[str], needed: Sequence[str], *, what: str, source
                               "(outcomes of the log are summed per unit by unit_metrics_sql(outcomes=...))")
 
 
-def _table_columns(engine: Engine, table: str) -> list[str]:
-    return [str(c) for c in engine.query(f"SELECT * FROM {table} LIMIT 0").columns]
 
 
-def _column_types(engine: Engine, table: str) -> dict[str, str]:
-    """Column name → lower-case SQL type name."""
-    describe = "DESCRIBE QUERY" if engine.dialect == "spark" else "DESCRIBE"
-    frame = engine.query(f"{describe} SELECT * FROM {table}")
-    return {str(n): str(t).lower() for n, t in zip(frame.iloc[:, 0], frame.iloc[:, 1], strict=True)}
 
 
-def _quote(engine: Engine, name: str) -> str:
-    return engine.quote(name)
 
 
-def _string(engine: Engine, value: object) -> str:
-    text = str(value)
-    if engine.dialect == "spark":
-        text = text.replace("\\", "\\\\")
-        return "'" + text.replace("'", "\\'") + "'"
-    return "'" + text.replace("'", "''") + "'"
 
 
-def _timestamp(engine: Engine, ts: pd.Timestamp) -> str:
-    text = ts.tz_convert("UTC").strftime("%Y-%m-%d %H:%M:%S.%f+00:00")
-    return f"TIMESTAMP '{text}'" if engine.dialect == "spark" else f"TIMESTAMPTZ '{text}'"
 
 
-def _epoch_micros(engine: Engine, expr: str) -> str:
-    return f"unix_micros({expr})" if engine.dialect == "spark" else f"epoch_us({expr})"
 
 
 def _interval(td: pd.Timedelta) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from recsys_causal.errors import InputFileError, SchemaError
+from recsys_causal.errors import ConfigError, InputFileError, SchemaError
 from recsys_causal.logs.readers import LogFilters, filter_clauses
 
 _ids = itertools.count()
@@ -55,6 +55,38 @@ class Engine:
     def quote(self, name: str) -> str:
         """A column name as a quoted SQL identifier (any characters allowed)."""
         return '"' + name.replace('"', '""') + '"'
+
+    def literal(self, value: object) -> str:
+        """A string literal."""
+        return _sql_string(value)
+
+    def timestamp_literal(self, ts: pd.Timestamp) -> str:
+        """A UTC instant as a timestamp-with-time-zone literal."""
+        raise NotImplementedError
+
+    def epoch_micros(self, expr: str) -> str:
+        """Microseconds since the epoch of a timestamp expression."""
+        raise NotImplementedError
+
+    def table_columns(self, table: str) -> list[str]:
+        """Column names of a table or view in the engine."""
+        return [str(c) for c in self.query(f"SELECT * FROM {table} LIMIT 0").columns]
+
+    def column_types(self, table: str) -> dict[str, str]:
+        """Column name → lower-case SQL type name."""
+        frame = self.query(f"{self._describe} SELECT * FROM {table}")
+        return {str(n): str(t).lower() for n, t in zip(frame.iloc[:, 0], frame.iloc[:, 1], strict=True)}
+
+    _describe = "DESCRIBE"
+
+    def register_frame(self, name: str, frame: pd.DataFrame) -> None:
+        """Make a (small) pandas table queryable as ``name``."""
+        raise ConfigError(f"cannot register a pandas table in a {self.dialect} engine",
+                          fix="create the table in the engine and pass its name")
+
+    def unregister_frame(self, name: str) -> None:
+        """Release a table made by :meth:`register_frame`."""
+        raise NotImplementedError
 
     def require(self, columns: Sequence[str], what: str = "decision log") -> None:
         missing = [c for c in columns if c not in self.columns]
@@ -147,6 +179,18 @@ class DuckDBEngine(Engine):
     def quantiles(self, column: str, qs: Sequence[float]) -> str:
         return f"quantile_cont({column}, [{', '.join(repr(float(q)) for q in qs)}])"
 
+    def timestamp_literal(self, ts: pd.Timestamp) -> str:
+        return _duckdb_timestamp(ts)
+
+    def epoch_micros(self, expr: str) -> str:
+        return f"epoch_us({expr})"
+
+    def register_frame(self, name: str, frame: pd.DataFrame) -> None:
+        self.con.register(name, frame)
+
+    def unregister_frame(self, name: str) -> None:
+        self.con.unregister(name)
+
 
 class SparkEngine(Engine):
     """A Spark DataFrame of decision-log rows (the same long layout). Every query runs on the cluster; only
@@ -191,6 +235,24 @@ class SparkEngine(Engine):
     def quote(self, name: str) -> str:
         return "`" + name.replace("`", "``") + "`"
 
+    def literal(self, value: object) -> str:
+        text = str(value).replace("\\", "\\\\")
+        return "'" + text.replace("'", "\\'") + "'"
+
+    def timestamp_literal(self, ts: pd.Timestamp) -> str:
+        return f"TIMESTAMP '{_utc_text(ts)}'"
+
+    def epoch_micros(self, expr: str) -> str:
+        return f"unix_micros({expr})"
+
+    _describe = "DESCRIBE QUERY"
+
+    def register_frame(self, name: str, frame: pd.DataFrame) -> None:
+        self.spark.createDataFrame(frame).createOrReplaceTempView(name)
+
+    def unregister_frame(self, name: str) -> None:
+        self.spark.catalog.dropTempView(name)
+
 
 def as_engine(source: Any, **kwargs: Any) -> Engine:
     """An :class:`Engine` from an engine, a Parquet path, a pandas DataFrame or a Spark DataFrame."""
@@ -210,11 +272,21 @@ def count_value(value: Any) -> int:
     return 0 if value is None or pd.isna(value) else int(value)
 
 
+def _utc_text(ts: pd.Timestamp) -> str:
+    return pd.Timestamp(ts).tz_convert("UTC").strftime("%Y-%m-%d %H:%M:%S.%f+00:00")
+
+
+def _sql_string(value: object) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _duckdb_timestamp(ts: pd.Timestamp) -> str:
+    return f"TIMESTAMPTZ '{_utc_text(ts)}'"
+
+
 def _inline(sql: str, params: list[Any]) -> str:
-    """Views cannot hold prepared parameters: render them as quoted literals."""
+    """Views cannot hold prepared parameters: render them as DuckDB literals."""
     out = sql
     for p in params:
-        text = str(p).replace("'", "''")
-        lit = f"TIMESTAMPTZ '{p.isoformat()}'" if hasattr(p, "isoformat") else f"'{text}'"
-        out = out.replace("?", lit, 1)
+        out = out.replace("?", _duckdb_timestamp(p) if hasattr(p, "isoformat") else _sql_string(p), 1)
     return out
