@@ -83,8 +83,7 @@ def evaluate_policies_sql(
     req_table = engine.materialize(_requests_sql(engine, policies, pol_index, reward_specs, q_alias, cluster_by,
                                                  support_groups), prefix="ope_requests")
     try:
-        n_requests = _check_requests(engine, req_table, policies, pol_index, q_alias)
-        known_unsupported = _unsupported_known(engine, req_table)
+        n_requests, known_unsupported = _check_requests(engine, req_table, policies, pol_index, q_alias)
         out, support = [], {}
         for r_i, rname in enumerate(reward_specs):
             q = q_alias[q_cols[rname]] if rname in q_cols else None
@@ -173,9 +172,11 @@ def _requests_sql(engine: Engine, policies: Mapping[str, SQLPolicy], pol_index: 
     return f"SELECT {', '.join(agg)} FROM ({cand}) s3 GROUP BY request_id"
 
 
-def _check_requests(engine: Engine, table: str, policies, pol_index, q_alias) -> int:
-    """Raise on requests the estimators cannot use; return the number of requests."""
+def _check_requests(engine: Engine, table: str, policies, pol_index, q_alias) -> tuple[int, bool]:
+    """Raise on requests the estimators cannot use; return the number of requests and whether unsupported
+    mass is known (there are unshown candidates and all carry a logging propensity)."""
     checks = ["COUNT(*) AS n_requests", "SUM(CASE WHEN n_logged > 1 THEN 1 ELSE 0 END) AS multi_logged",
+              "SUM(n_unshown) AS n_unshown", "SUM(n_unshown_no_propensity) AS n_unshown_no_propensity",
               "SUM(CASE WHEN n_logged = 1 AND (p_log IS NULL OR p_log <= 0 OR p_log > 1) THEN 1 ELSE 0 END) "
               "AS bad_propensity"]
     for p in pol_index.values():
@@ -222,13 +223,7 @@ def _check_requests(engine: Engine, table: str, policies, pol_index, q_alias) ->
                               source=src, column=col, count=_count(row[f"{q}_missing"]),
                               examples=examples(f"{q}_missing > 0"),
                               fix="predict every candidate (0 is a valid prediction), or use IPS/SNIPS only")
-    return _count(row["n_requests"])
-
-
-def _unsupported_known(engine: Engine, table: str) -> bool:
-    """Unsupported mass is known when there are unshown candidates and all carry a logging propensity."""
-    row = engine.query(f"SELECT SUM(n_unshown) AS u, SUM(n_unshown_no_propensity) AS m FROM {table}").iloc[0]
-    return _count(row["u"]) > 0 and _count(row["m"]) == 0
+    return _count(row["n_requests"]), _count(row["n_unshown"]) > 0 and _count(row["n_unshown_no_propensity"]) == 0
 
 
 def _policy_sums(engine: Engine, table: str, ests: Sequence[SlotEstimator], p: str, r: int, q: str | None,
