@@ -128,9 +128,15 @@ def estimator_columns(estimators: Sequence[SlotEstimator], c, logged_value: np.n
     cols = {"y": np.asarray(logged_value, dtype=float)}
     for i, est in enumerate(estimators):
         for k, (a, b) in enumerate(est.terms(c)):
-            cols[f"e{i}a{k}"] = np.asarray(a, dtype=float)
-            cols[f"e{i}b{k}"] = np.broadcast_to(np.asarray(b, dtype=float), cols[f"e{i}a{k}"].shape)
+            name_a, name_b = term_columns(i, k)
+            cols[name_a] = np.asarray(a, dtype=float)
+            cols[name_b] = np.broadcast_to(np.asarray(b, dtype=float), cols[name_a].shape)
     return cols
+
+
+def term_columns(i: int, k: int) -> tuple[str, str]:
+    """Names of the numerator and denominator columns of ratio term ``k`` of estimator ``i``."""
+    return f"e{i}a{k}", f"e{i}b{k}"
 
 
 def estimates_from_moments(mom: Moments, estimators: Sequence[SlotEstimator], *, policy: str, reward: str,
@@ -158,15 +164,15 @@ def estimates_from_moments(mom: Moments, estimators: Sequence[SlotEstimator], *,
     for i, est in enumerate(estimators):
         value, coef = 0.0, np.zeros(len(mom.names))
         k = 0
-        while f"e{i}a{k}" in mom.names:
-            sa, sb = mom.sum(f"e{i}a{k}"), mom.sum(f"e{i}b{k}")
+        while (names := term_columns(i, k))[0] in mom.names:
+            sa, sb = mom.sum(names[0]), mom.sum(names[1])
             mb = sb / mom.sums[0]
             if mb <= 0:
                 raise EstimationError("the importance weights sum to 0: the target policy never takes a logged "
                                       "action", fix="check support: the logs cannot evaluate this policy")
             v = sa / sb
             value += v
-            coef += mom.coefficients({f"e{i}a{k}": 1 / mb, f"e{i}b{k}": -v / mb})
+            coef += mom.coefficients({names[0]: 1 / mb, names[1]: -v / mb})
             k += 1
         d = {"estimator": est.name}
         out.append(estimate(f"{policy} | {reward} | {est.name}", value, coef, est.name, {**d, "quantity": "value"}))

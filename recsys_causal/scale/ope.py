@@ -31,7 +31,7 @@ from typing import Any
 from recsys_causal.errors import DataValidationError, SchemaError
 from recsys_causal.estimate import EstimateTable
 from recsys_causal.moments import Moments
-from recsys_causal.ope.evaluate import OPEResult, estimates_from_moments, reward_label
+from recsys_causal.ope.evaluate import OPEResult, estimates_from_moments, reward_label, term_columns
 from recsys_causal.ope.single_slot import DR, IPS, SNDR, SNIPS, SlotEstimator
 from recsys_causal.ope.support import SupportThresholds, WeightStats, support_from_stats
 from recsys_causal.scale.engines import Engine, as_engine
@@ -274,6 +274,6 @@ def _term_columns(ests: Sequence[SlotEstimator]) -> tuple[list[str], dict[str, s
     exprs = {"y": "y"}
     for i, est in enumerate(ests):
         for k, (a, b) in enumerate(est.sql_terms()):
-            exprs[f"e{i}a{k}"] = a
-            exprs[f"e{i}b{k}"] = b
+            name_a, name_b = term_columns(i, k)
+            exprs[name_a], exprs[name_b] = a, b
     return list(exprs), exprs
