@@ -75,7 +75,6 @@ def frames():
 def hive_log(frames, tmp_path_factory):
     req, cand = frames
     frame = DecisionLog.from_frames(req, cand).to_long_frame()
-    frame["decision_time"] = frame["decision_time"].astype("datetime64[us, UTC]")  # Spark reads µs timestamps
     return write_partitioned_log(frame, tmp_path_factory.mktemp("ab_scale") / "log")
 
 
