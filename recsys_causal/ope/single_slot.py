@@ -123,10 +123,11 @@ def _one(x: np.ndarray) -> np.ndarray:
     return np.ones_like(x)
 
 
-_SQL_ONE = "CAST(1 AS DOUBLE)"  # a plain 1.0 is a DECIMAL literal in Spark SQL
+SQL_ONE = "CAST(1 AS DOUBLE)"  # a plain 1.0 is a DECIMAL literal in Spark SQL
 
 
-def _sql_float(x: float) -> str:
+def sql_float(x: float) -> str:
+    """A DOUBLE literal in SQL that DuckDB and Spark read alike."""
     return f"CAST({float(x)!r} AS DOUBLE)"
 
 
@@ -139,7 +140,7 @@ class DM(SlotEstimator):
         return [(c.dm, _one(c.dm))]
 
     def sql_terms(self):
-        return [("dm", _SQL_ONE)]
+        return [("dm", SQL_ONE)]
 
 
 @dataclass
@@ -152,8 +153,8 @@ class IPS(SlotEstimator):
         return [(w * c.y, _one(w))]
 
     def sql_terms(self):
-        w = "w" if self.clip is None else f"LEAST(w, {_sql_float(self.clip)})"
-        return [(f"{w} * y", _SQL_ONE)]
+        w = "w" if self.clip is None else f"LEAST(w, {sql_float(self.clip)})"
+        return [(f"{w} * y", SQL_ONE)]
 
 
 @dataclass
@@ -176,7 +177,7 @@ class DR(SlotEstimator):
         return [(c.dm + c.w * (c.y - c.q_a), _one(c.w))]
 
     def sql_terms(self):
-        return [("dm + w * (y - q_a)", _SQL_ONE)]
+        return [("dm + w * (y - q_a)", SQL_ONE)]
 
 
 @dataclass
@@ -188,7 +189,7 @@ class SNDR(SlotEstimator):
         return [(c.dm, _one(c.dm)), (c.w * (c.y - c.q_a), c.w)]
 
     def sql_terms(self):
-        return [("dm", _SQL_ONE), ("w * (y - q_a)", "w")]
+        return [("dm", SQL_ONE), ("w * (y - q_a)", "w")]
 
 
 @dataclass
@@ -202,8 +203,8 @@ class SwitchDR(SlotEstimator):
         return [(c.dm + np.where(keep, c.w * (c.y - c.q_a), 0.0), _one(c.w))]
 
     def sql_terms(self):
-        return [(f"dm + CASE WHEN w <= {_sql_float(self.tau)} THEN w * (y - q_a) ELSE CAST(0 AS DOUBLE) END",
-                 _SQL_ONE)]
+        return [(f"dm + CASE WHEN w <= {sql_float(self.tau)} THEN w * (y - q_a) ELSE CAST(0 AS DOUBLE) END",
+                 SQL_ONE)]
 
 
 @dataclass
@@ -218,6 +219,6 @@ class DRos(SlotEstimator):
 
     def sql_terms(self):
         if np.isinf(self.lam):
-            return [("dm + w * (y - q_a)", _SQL_ONE)]
-        lam = _sql_float(self.lam)
-        return [(f"dm + {lam} * w / (w * w + {lam}) * (y - q_a)", _SQL_ONE)]
+            return [("dm + w * (y - q_a)", SQL_ONE)]
+        lam = sql_float(self.lam)
+        return [(f"dm + {lam} * w / (w * w + {lam}) * (y - q_a)", SQL_ONE)]

@@ -32,7 +32,7 @@ from recsys_causal.errors import DataValidationError, SchemaError
 from recsys_causal.estimate import EstimateTable
 from recsys_causal.moments import Moments
 from recsys_causal.ope.evaluate import OPEResult, estimates_from_moments, reward_label, term_columns
-from recsys_causal.ope.single_slot import DR, IPS, SNDR, SNIPS, SlotEstimator
+from recsys_causal.ope.single_slot import DR, IPS, SNDR, SNIPS, SlotEstimator, sql_float
 from recsys_causal.ope.support import SupportThresholds, WeightStats, support_from_stats
 from recsys_causal.scale.engines import Engine, as_engine
 from recsys_causal.scale.engines import count_value as _count
@@ -113,10 +113,6 @@ def _reward_model_columns(reward_model, rewards: list[str]) -> dict[str, str]:
     return {r: reward_model[r] for r in rewards}
 
 
-def _double(x: float) -> str:
-    return f"CAST({float(x)!r} AS DOUBLE)"
-
-
 def _num(col: str) -> str:
     """A numeric column (a quoted identifier) with NaN read as NULL (files written by other tools may hold
     either)."""
@@ -135,7 +131,7 @@ def _requests_sql(engine: Engine, policies: Mapping[str, SQLPolicy], pol_index: 
         col = policies[name].inputs()[0]
         base.append(f"{_num(ident(col))} AS in_{p}")
     for i, spec in enumerate(rewards.values()):
-        base.append(" + ".join(f"{_double(w)} * {_num(ident(c))}" for c, w in spec.items()) + f" AS y{i}")
+        base.append(" + ".join(f"{sql_float(w)} * {_num(ident(c))}" for c, w in spec.items()) + f" AS y{i}")
     for col, alias in q_alias.items():
         base.append(f"{_num(ident(col))} AS {alias}")
     base.append(f"{ident(cluster_by)} AS cluster_key" if cluster_by else "NULL AS cluster_key")

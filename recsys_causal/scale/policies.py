@@ -21,10 +21,11 @@ from recsys_causal.errors import ConfigError
 from recsys_causal.logs.model import DecisionLog
 from recsys_causal.ope import policies as local
 from recsys_causal.ope.policies import TargetPolicy
+from recsys_causal.ope.single_slot import SQL_ONE, sql_float
 
 Stages = tuple[dict[str, str], dict[str, str], dict[str, str]]
 BY_REQUEST = "OVER (PARTITION BY request_id)"
-ONE, ZERO = "CAST(1 AS DOUBLE)", "CAST(0 AS DOUBLE)"  # plain 1.0 is a DECIMAL literal in Spark SQL
+ONE, ZERO = SQL_ONE, sql_float(0)
 
 
 class SQLPolicy:
@@ -77,7 +78,7 @@ class Softmax(SQLPolicy):
             raise ConfigError(f"softmax temperature must be positive, got {self.temperature}")
 
     def stages(self, prefix: str, score: str) -> Stages:
-        t = f"CAST({float(self.temperature)!r} AS DOUBLE)"
+        t = sql_float(self.temperature)
         return ({f"max_{prefix}": f"MAX(CASE WHEN elig THEN {score} END) {BY_REQUEST}"},
                 {f"exp_{prefix}": f"CASE WHEN elig AND {score} IS NOT NULL THEN EXP(({score} - max_{prefix}) / {t}) "
                                   f"ELSE {ZERO} END"},
@@ -113,7 +114,7 @@ class EpsilonGreedy(SQLPolicy):
 
     def stages(self, prefix: str, score: str) -> Stages:
         s1, s2, s3 = self.base.stages(prefix + "b", score)
-        e = f"CAST({float(self.epsilon)!r} AS DOUBLE)"
+        e = sql_float(self.epsilon)
         s1 = {**s1, f"nelig_{prefix}": f"SUM(CASE WHEN elig THEN 1 ELSE 0 END) {BY_REQUEST}"}
         base_pi = s3[f"pi_{prefix}b"]
         pi = (f"(1 - {e}) * ({base_pi}) + {e} * (CASE WHEN elig THEN {ONE} / NULLIF(nelig_{prefix}, 0) "
