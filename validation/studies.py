@@ -1,7 +1,10 @@
 """Simulation studies with known truth: interval coverage for every estimator family and false-positive rates
 of the sequential monitor and the OPE gate. Run by ``validation/run_all.py`` (not part of ``make test``).
 
-Each study returns rows ``(family, estimator, runs, covered, rate)``; coverage is the share of simulated
+Each study returns rows ``(family, estimator, runs, covered)`` with an optional fifth element, a note shown in
+the status column (a stated limitation, or bias in Monte Carlo standard errors). Further studies live in
+``validation/studies_*.py`` modules, each with its own ``STUDIES`` dict; ``all_studies()`` collects them all.
+Coverage is the share of simulated
 datasets whose 95% interval contains the exact true value (for the gate and the monitor: the share of null
 datasets with a false rejection).
 """
@@ -13,7 +16,7 @@ from collections import defaultdict
 import numpy as np
 import pandas as pd
 
-Row = tuple[str, str, int, int]
+Row = tuple  # (family, estimator, runs, hits[, note])
 
 
 def _rows(family: str, hits: dict[str, list[bool]]) -> list[Row]:
@@ -186,3 +189,14 @@ STUDIES = {
     "segments": segments, "incrementality": incrementality, "sequential": sequential_false_positives,
     "gate": gate_false_passes,
 }
+
+
+def all_studies() -> dict:
+    """This module's studies followed by those of every ``studies_*.py`` module beside it."""
+    import importlib
+    from pathlib import Path
+
+    found = dict(STUDIES)
+    for path in sorted(Path(__file__).resolve().parent.glob("studies_*.py")):
+        found.update(importlib.import_module(path.stem).STUDIES)
+    return found
