@@ -12,23 +12,32 @@ from __future__ import annotations
 import pandas as pd
 
 
-def forest_plot(frame: pd.DataFrame, title: str = "Effect by segment", label_col: str = "segment"):
-    """One row per segment: point estimate and interval, with a line at zero. Returns the Figure."""
+def forest_plot(frame: pd.DataFrame, title: str = "Effect by segment", label_col: str = "segment",
+                interval: str | None = None):
+    """One row per segment: point estimate and interval, with a line at zero. Returns the Figure.
+
+    Labels (segment values, the title) are drawn literally, never as mathtext; ``interval`` (e.g.
+    ``interval_label(alpha)``) names the intervals' level and sidedness in the legend."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
+
+    from recsys_causal.plotting import literal_text
 
     fig = Figure(figsize=(6, 0.45 * len(frame) + 1.2))
     ax = fig.subplots()
     ypos = range(len(frame))[::-1]
     ax.errorbar(frame["value"], list(ypos),
                 xerr=[frame["value"] - frame["ci_low"], frame["ci_high"] - frame["value"]],
-                fmt="o", color="#1f4e79", ecolor="#7f9cbf", capsize=3)
+                fmt="o", color="#1f4e79", ecolor="#7f9cbf", capsize=3, label=interval)
     ax.axvline(0, color="#999999", lw=1, ls="--")
     ax.set_yticks(list(ypos))
     ax.set_yticklabels([str(s) for s in frame[label_col]])
     ax.set_title(title)
     ax.set_xlabel("effect (treatment − control)")
+    if interval:
+        ax.legend(loc="best", frameon=False)
+    literal_text(fig)
     fig.tight_layout()
     return fig
