@@ -27,7 +27,8 @@ def escape_markdown(text: object) -> str:
     Line breaks and tabs become spaces and runs of spaces collapse; other control, format (bidirectional
     overrides, zero-width characters) and separator characters become U+FFFD; ``& < >`` become entities;
     Markdown punctuation is backslash-escaped; a zero-width space follows ``@`` and ``#`` and splits ``://`` and
-    ``www.`` so no mention, issue reference or autolink forms.
+    ``www.`` so no mention, issue reference or autolink forms. A blank string shows as ``(empty)`` (an empty
+    list item would turn the line above it into a heading).
     """
     out = []
     for ch in str(text):
@@ -47,7 +48,7 @@ def escape_markdown(text: object) -> str:
             out.append(ZWSP)
     s = re.sub(r" {2,}", " ", "".join(out)).strip(" ")
     s = _AUTOLINK.sub(lambda m: f"{m[1]}{ZWSP}{m[2]}" if m[1] else f"{m[3]}{ZWSP}{m[4]}", s)
-    return _LIST_START.sub(lambda m: m[1][:-1] + "\\" + m[1][-1], s)
+    return _LIST_START.sub(lambda m: m[1][:-1] + "\\" + m[1][-1], s) or "(empty)"
 
 
 def _num(v) -> str:
