@@ -5,6 +5,11 @@
 ...                                 "ci_high": [0.2, 0.0]}))
 >>> len(fig.axes)
 1
+>>> fig = forest_plot(pd.DataFrame({"segment": ["a"], "value": [0.1], "ci_low": [0.0], "ci_high": [0.2],
+...                                 "alpha": [0.1]}))
+>>> fig.axes[0].get_legend().get_texts()[0].get_text()
+'90% interval (two-sided)'
+
 """
 
 from __future__ import annotations
@@ -17,13 +22,18 @@ def forest_plot(frame: pd.DataFrame, title: str = "Effect by segment", label_col
     """One row per segment: point estimate and interval, with a line at zero. Returns the Figure.
 
     Labels (segment values, the title) are drawn literally, never as mathtext; ``interval`` (e.g.
-    ``interval_label(alpha)``) names the intervals' level and sidedness in the legend."""
+    ``interval_label(alpha)``) names the intervals' level and sidedness in the legend, by default from the
+    frame's ``alpha`` column when it holds one level."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
 
+    from recsys_causal.estimate import interval_label
     from recsys_causal.plotting import literal_text
+
+    if interval is None and "alpha" in frame.columns and frame["alpha"].nunique() == 1:
+        interval = interval_label(float(frame["alpha"].iloc[0]))
 
     fig = Figure(figsize=(6, 0.45 * len(frame) + 1.2))
     ax = fig.subplots()
