@@ -3,7 +3,8 @@
 A metric called ``$\\alpha$`` or a segment value ``a $ b`` would otherwise be typeset as mathematics (or make
 drawing fail on unbalanced ``$``); with ``text.usetex`` set in a matplotlibrc, ``&`` or ``%`` would break TeX.
 :func:`literal_text` turns both interpretations off for the titles, axis labels, legend entries, annotations
-and categorical tick labels of a figure (numeric tick labels keep the formatter's own markup).
+and categorical tick labels of a figure (numeric tick labels keep the formatter's own markup), and shows
+control, zero-width and bidirectional characters as U+FFFD (:func:`recsys_causal.textsafe.visible_text`).
 
 >>> from matplotlib.figure import Figure
 >>> fig = Figure()
@@ -23,6 +24,8 @@ def literal_text(fig):
     from matplotlib.legend import Legend
     from matplotlib.ticker import FixedFormatter, FuncFormatter
 
+    from recsys_causal.textsafe import visible_text
+
     categorical = (FixedFormatter, FuncFormatter, StrCategoryFormatter)  # set_ticklabels / string data
 
     texts = list(fig.texts)
@@ -37,6 +40,7 @@ def literal_text(fig):
     for legend in fig.findobj(Legend):
         texts += [*legend.get_texts(), legend.get_title()]
     for text in texts:
+        text.set_text(visible_text(text.get_text()))
         text.set_usetex(False)
         text.set_parse_math(False)
     return fig

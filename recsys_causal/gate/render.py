@@ -92,8 +92,11 @@ def to_html(result) -> str:
     """A self-contained page (Jinja autoescaping on for every template and string)."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
+    from recsys_causal.textsafe import visible_text
+
     env = Environment(loader=PackageLoader("recsys_causal.gate", "templates"),
-                      autoescape=select_autoescape(default=True, default_for_string=True))
+                      autoescape=select_autoescape(default=True, default_for_string=True),
+                      finalize=lambda v: visible_text(v) if isinstance(v, str) else v)
     return env.get_template("gate.html.j2").render(
         r=result, q=result.data_quality, rows=quality_rows(result.data_quality) if result.data_quality else [],
         fmt=_num, labels=result.intervals)

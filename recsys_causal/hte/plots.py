@@ -31,6 +31,7 @@ def forest_plot(frame: pd.DataFrame, title: str = "Effect by segment", label_col
 
     from recsys_causal.estimate import interval_label
     from recsys_causal.plotting import literal_text
+    from recsys_causal.textsafe import visible_text
 
     if interval is None and "alpha" in frame.columns and frame["alpha"].nunique() == 1:
         interval = interval_label(float(frame["alpha"].iloc[0]))
@@ -43,7 +44,7 @@ def forest_plot(frame: pd.DataFrame, title: str = "Effect by segment", label_col
                 fmt="o", color="#1f4e79", ecolor="#7f9cbf", capsize=3, label=interval)
     ax.axvline(0, color="#999999", lw=1, ls="--")
     ax.set_yticks(list(ypos))
-    ax.set_yticklabels([str(s) for s in frame[label_col]])
+    ax.set_yticklabels([visible_text(str(s)) for s in frame[label_col]])  # redrawn from this list
     ax.set_title(title)
     ax.set_xlabel("effect (treatment − control)")
     if interval:

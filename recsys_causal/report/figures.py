@@ -21,8 +21,9 @@ def bar_intervals(labels: Sequence[str], values, lows, highs, *, title: str, xla
     from matplotlib.figure import Figure
 
     from recsys_causal.plotting import literal_text
+    from recsys_causal.textsafe import visible_text
 
-    labels = [str(x) for x in labels]
+    labels = [visible_text(str(x)) for x in labels]  # tick labels are redrawn from this list
     n = len(labels)
     fig = Figure(figsize=(7, 0.5 * n + 1.4))
     ax = fig.subplots()

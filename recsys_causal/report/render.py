@@ -1,4 +1,5 @@
-"""Render report data to one self-contained HTML page (Jinja2, every data-derived string escaped).
+"""Render report data to one self-contained HTML page (Jinja2, every data-derived string escaped, its control,
+zero-width and bidirectional characters made visible).
 
 Every interval states its level and sidedness, from the ``alpha`` stored with its rows (each estimate's own
 ``alpha``) or, for rows without one (daily novelty effects, the randomization interval, guardrail bounds), the
@@ -20,6 +21,7 @@ import math
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from recsys_causal.estimate import interval_label, interval_level
+from recsys_causal.textsafe import visible_text
 
 
 def fmt(value) -> str:
@@ -54,6 +56,11 @@ def row_level(row, rows, alpha: float) -> str:
     return f" ({interval_level(_alpha(row, alpha))})"
 
 
+def _visible(value):
+    """Every ``{{ }}`` output: hidden and direction-changing characters made visible (then autoescaped)."""
+    return visible_text(value) if isinstance(value, str) else value
+
+
 def _alpha(row, default: float) -> float:
     a = row.get("alpha") if isinstance(row, dict) else None
     return float(a) if isinstance(a, int | float) and 0 < a < 1 else float(default)
@@ -62,7 +69,7 @@ def _alpha(row, default: float) -> float:
 def environment() -> Environment:
     """The report's Jinja environment: autoescaping on for every template and string."""
     env = Environment(loader=PackageLoader("recsys_causal.report", "templates"),
-                      autoescape=select_autoescape(default=True, default_for_string=True))
+                      autoescape=select_autoescape(default=True, default_for_string=True), finalize=_visible)
     env.globals.update(fmt=fmt, interval_label=interval_label, interval_header=interval_header,
                        row_level=row_level)
     return env

@@ -455,8 +455,10 @@ def test_markdown_escapes_every_derived_string(gate_result, case):
     assert_markdown_safe(md, s, len(res.candidates), len(res.data_quality.rewards))
     page = res.to_html()
     assert "<script" not in page and "<img" not in page
-    cells = tables(page)
-    assert cells["candidates"][1][1] == s.strip() or cells["candidates"][1][1] == s.strip().replace("\r", "")
+    from recsys_causal.textsafe import visible_text
+
+    assert tables(page)["candidates"][1][1] == visible_text(s).strip()
+    assert not any(ch in page for ch in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200b\x00\x1b")
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -573,7 +575,24 @@ def gate_page_literal(gate_result):
     assert f"quarantined: {s}" in [r[0] for r in cells["data-quality-table"]]
 
 
-FIGURE_CASES = [("figure: bars with hostile labels", fig_bars), ("figure: forest plot", fig_forest),
+def bidi_visible_everywhere(gate_result=None):
+    from recsys_causal.hte.plots import forest_plot
+    from recsys_causal.report.figures import bar_intervals, figure_svg
+    from recsys_causal.report.render import render_html
+
+    s = "safe\u202eexe.txt\u2066x\u2069\u200b\x1b"
+    shown = "safe\ufffdexe.txt\ufffdx\ufffd\ufffd\ufffd"
+    svg = figure_svg(bar_intervals([s], [0.1], [0.0], [0.2], title=s, xlabel=s))
+    assert s not in svg and svg.count(shown) == 3
+    fig = forest_plot(pd.DataFrame({"segment": [s], "value": 0.1, "ci_low": 0.0, "ci_high": 0.2}), title=s)
+    assert figure_svg(fig).count(shown) == 2
+    row = {**Estimate.from_normal(name=s, value=0.1, se=0.05, n=10, method="m").to_dict(), "metric": s}
+    page = render_html(report_data(0.05, metrics=[row]))
+    assert tables(page)["metrics-table"][1][0] == shown
+    assert not any(ch in page for ch in "\u202e\u2066\u2069\u200b\x1b")
+
+
+FIGURE_CASES = [("bidirectional and hidden characters made visible", bidi_visible_everywhere), ("figure: bars with hostile labels", fig_bars), ("figure: forest plot", fig_forest),
                 ("figure: novelty metric name", fig_novelty), ("figure: usetex in rcParams", fig_usetex),
                 ("report tables literal", report_tables_literal), ("autoescape on for every template",
                                                                     autoescape_everywhere)]
