@@ -352,7 +352,11 @@ def test_gate_data_quality_api(sim, case):
     case[1](sim)
 
 
-@pytest.mark.parametrize("value", [-0.01, 1.01, ".nan", "lots"])
+SHARE_VALUES = [-0.01, 1.01, ".nan", "lots"]
+CASES_A = CASES_A + [(f"config max_quarantine_share {v}", v) for v in SHARE_VALUES]
+
+
+@pytest.mark.parametrize("value", SHARE_VALUES)
 def test_config_rejects_bad_max_quarantine_share(tmp_path, frame, capsys, value):
     (tmp_path / "decision_logs").mkdir()
     cfg = base_config()
