@@ -129,7 +129,7 @@ class Estimate:
         return pd.DataFrame([self.to_dict()])
 
     def __repr__(self) -> str:
-        level = interval_level(self.alpha)
+        level = interval_level(self.alpha) if 0 < self.alpha < 1 else f"alpha={self.alpha!r}"
         text = (
             f"Estimate({self.name}: {_fmt(self.value)} ± {_fmt(self.se)} se, "
             f"{level} CI [{_fmt(self.ci_low)}, {_fmt(self.ci_high)}], n={self.n}, {self.method}"
@@ -190,7 +190,8 @@ class EstimateTable:
         for _, row in frame[cols].iterrows():
             rows.append("<tr>" + "".join(f"<td>{html.escape(_fmt(row[c]))}</td>" for c in cols) + "</tr>")
         alphas = {e.alpha for e in self.estimates}
-        levels = f"intervals: {interval_label(alphas.pop())}" if len(alphas) == 1 else ""
+        only = alphas.pop() if len(alphas) == 1 else None
+        levels = f"intervals: {interval_label(only)}" if only is not None and 0 < only < 1 else ""
         text = " — ".join(t for t in (self.title, levels) if t)
         caption = f"<caption>{html.escape(text)}</caption>" if text else ""
         return f"<table class='recsys-causal'>{caption}<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
