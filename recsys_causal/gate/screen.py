@@ -182,7 +182,6 @@ def screen(
     quality = account(log, rewards, validation, max_quarantine_share=max_quarantine_share,
                       max_excluded_share=max_excluded_share)
     blocking = quality.blocking_reasons()
-    lo_label, hi_label = interval_label(alpha, "lower"), interval_label(alpha, "upper")
     model = reward_model or RewardModel(seed=seed)
     cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
@@ -231,38 +230,7 @@ def screen(
         lb, ub = prim.value - z * prim.se, prim.value + z * prim.se
         g_rows = _guardrails(policy, guardrails, lift, z, alpha, multiplicity)
         s_rows = _segments(log, policy, primary, protected_segments, lift, alpha, multiplicity)
-        reasons: list[str] = []
-        if support.verdict != "supported":
-            verdict = "inconclusive"
-            reasons.append(f"support is {support.verdict}: " + "; ".join(support.reasons))
-        else:
-            fails = []
-            if ub < min_lift:
-                fails.append(f"primary {reward_label(primary)} lift {prim.value:.4g} is confidently below the required "
-                             f"{min_lift:g} ({hi_label} {ub:.4g})")
-            fails += [f"guardrail {g['reward']} is worse than its margin {g['margin']:g}: harm {g['harm']:.4g} "
-                      f"({lo_label} {g['harm_lower']:.4g}, adjusted p {g['p_violation_adjusted']:.2g})"
-                      for g in g_rows if g["verdict"] == "violated"]
-            fails += [f"protected segment {s['column']}={s['segment']} is harmed: lift {s['value']:.4g} "
-                      f"({hi_label} {s['upper']:.4g}, adjusted p {s['p_harm_adjusted']:.2g})"
-                      for s in s_rows if s["harmed"]]
-            if fails:
-                verdict, reasons = "fail", fails
-            elif lb >= min_lift and all(g["verdict"] == "ok" for g in g_rows):
-                verdict = "pass"
-                reasons.append(f"primary {reward_label(primary)} lift {prim.value:.4g}, {lo_label} {lb:.4g} ≥ "
-                               f"{min_lift:g}")
-                reasons += [f"guardrail {g['reward']} non-inferior (harm {hi_label} {g['harm_upper']:.4g} < "
-                            f"{g['margin']:g})" for g in g_rows]
-            else:
-                verdict = "inconclusive"
-                if lb < min_lift:
-                    reasons.append(f"primary {reward_label(primary)} lift {prim.value:.4g} [{lb:.4g}, {ub:.4g}] "
-                                   f"({interval_label(2 * alpha)}) is too uncertain to clear {min_lift:g}")
-                reasons += [f"guardrail {g['reward']} not shown non-inferior (harm {hi_label} "
-                            f"{g['harm_upper']:.4g} vs margin {g['margin']:g})" for g in g_rows
-                            if g["verdict"] == "inconclusive"]
-            reasons.append(f"support: ESS {support.ess:.0f} of {support.n} ({support.ess_ratio:.1%})")
+        verdict, reasons = _decide(prim, lb, ub, support, g_rows, s_rows, reward_label(primary), min_lift, alpha)
         for e in checks:
             reasons.append(f"cross-check {e.details['estimator']}: {e.value:.4g} [{e.ci_low:.4g}, {e.ci_high:.4g}] "
                            f"({interval_label(e.alpha)})")
@@ -276,6 +244,44 @@ def screen(
                 "baseline": "logging" if baseline is None else baseline.name,
                 "max_quarantine_share": max_quarantine_share, "max_excluded_share": max_excluded_share}
     return GateResult(name, verdicts, settings, quality)
+
+
+def _decide(prim, lb, ub, support, g_rows, s_rows, primary_label, min_lift, alpha) -> tuple[str, list[str]]:
+    """The verdict of one candidate and its reasons (rule in the module docstring; data quality comes after)."""
+    lo_label, hi_label = interval_label(alpha, "lower"), interval_label(alpha, "upper")
+    reasons: list[str] = []
+    if support.verdict != "supported":
+        verdict = "inconclusive"
+        reasons.append(f"support is {support.verdict}: " + "; ".join(support.reasons))
+    else:
+        fails = []
+        if ub < min_lift:
+            fails.append(f"primary {primary_label} lift {prim.value:.4g} is confidently below the required "
+                         f"{min_lift:g} ({hi_label} {ub:.4g})")
+        fails += [f"guardrail {g['reward']} is worse than its margin {g['margin']:g}: harm {g['harm']:.4g} "
+                  f"({lo_label} {g['harm_lower']:.4g}, adjusted p {g['p_violation_adjusted']:.2g})"
+                  for g in g_rows if g["verdict"] == "violated"]
+        fails += [f"protected segment {s['column']}={s['segment']} is harmed: lift {s['value']:.4g} "
+                  f"({hi_label} {s['upper']:.4g}, adjusted p {s['p_harm_adjusted']:.2g})"
+                  for s in s_rows if s["harmed"]]
+        if fails:
+            verdict, reasons = "fail", fails
+        elif lb >= min_lift and all(g["verdict"] == "ok" for g in g_rows):
+            verdict = "pass"
+            reasons.append(f"primary {primary_label} lift {prim.value:.4g}, {lo_label} {lb:.4g} ≥ "
+                           f"{min_lift:g}")
+            reasons += [f"guardrail {g['reward']} non-inferior (harm {hi_label} {g['harm_upper']:.4g} < "
+                        f"{g['margin']:g})" for g in g_rows]
+        else:
+            verdict = "inconclusive"
+            if lb < min_lift:
+                reasons.append(f"primary {primary_label} lift {prim.value:.4g} [{lb:.4g}, {ub:.4g}] "
+                               f"({interval_label(2 * alpha)}) is too uncertain to clear {min_lift:g}")
+            reasons += [f"guardrail {g['reward']} not shown non-inferior (harm {hi_label} "
+                        f"{g['harm_upper']:.4g} vs margin {g['margin']:g})" for g in g_rows
+                        if g["verdict"] == "inconclusive"]
+        reasons.append(f"support: ESS {support.ess:.0f} of {support.n} ({support.ess_ratio:.1%})")
+    return verdict, reasons
 
 
 def _guardrails(policy, guardrails, lift, z, alpha, multiplicity) -> list[dict]:
