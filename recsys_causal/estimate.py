@@ -9,6 +9,8 @@ notebook treat them alike.
 (0.0102, 0.0298)
 >>> e.to_frame()[["name", "value", "se"]].shape
 (1, 3)
+>>> interval_label(0.1), interval_label(0.05, "lower")
+('90% interval (two-sided)', '95% one-sided lower bound')
 """
 
 from __future__ import annotations
@@ -21,6 +23,32 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+SIDES = ("two-sided", "lower", "upper", "bounds")
+
+
+def interval_level(alpha: float) -> str:
+    """The confidence level of an interval at ``alpha`` as text: ``0.1`` → ``"90%"``, ``0.025`` → ``"97.5%"``."""
+    a = float(alpha)
+    if not 0 < a < 1:
+        from recsys_causal.errors import ConfigError
+
+        raise ConfigError(f"alpha must lie strictly between 0 and 1, got {alpha!r}", fix="use e.g. alpha: 0.05")
+    return f"{round(100 * (1 - a), 6):g}%"
+
+
+def interval_label(alpha: float, sided: str = "two-sided") -> str:
+    """How an interval computed at ``alpha`` is labelled: ``"90% interval (two-sided)"``, ``"95% one-sided
+    lower bound"``, ``"95% one-sided upper bound"`` or ``"95% one-sided bounds"`` (a lower and an upper bound,
+    each at 1 − alpha)."""
+    if sided not in SIDES:
+        from recsys_causal.errors import ConfigError
+
+        raise ConfigError(f"unknown sidedness {sided!r}", fix=f"use one of {list(SIDES)}")
+    level = interval_level(alpha)
+    if sided == "two-sided":
+        return f"{level} interval (two-sided)"
+    return f"{level} one-sided {sided if sided == 'bounds' else sided + ' bound'}"
 
 
 @dataclass(frozen=True)
@@ -101,10 +129,10 @@ class Estimate:
         return pd.DataFrame([self.to_dict()])
 
     def __repr__(self) -> str:
-        level = round(100 * (1 - self.alpha))
+        level = interval_level(self.alpha) if 0 < self.alpha < 1 else f"alpha={self.alpha!r}"
         text = (
             f"Estimate({self.name}: {_fmt(self.value)} ± {_fmt(self.se)} se, "
-            f"{level}% CI [{_fmt(self.ci_low)}, {_fmt(self.ci_high)}], n={self.n}, {self.method}"
+            f"{level} CI [{_fmt(self.ci_low)}, {_fmt(self.ci_high)}], n={self.n}, {self.method}"
         )
         if self.p_value is not None:
             text += f", p={self.p_value:.3g}"
@@ -155,12 +183,17 @@ class EstimateTable:
         frame = self.to_frame()
         cols = [c for c in ("name", "value", "se", "ci_low", "ci_high", "p_value", "n", "method", "warnings")
                 if c in frame.columns]
-        cols += [c for c in frame.columns if c not in cols and c not in ("alpha", "null")]
+        hidden = ("alpha", "null") if frame["alpha"].nunique() <= 1 else ("null",)  # mixed levels: show alpha
+        cols += [c for c in frame.columns if c not in cols and c not in hidden]
         head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
         rows = []
         for _, row in frame[cols].iterrows():
             rows.append("<tr>" + "".join(f"<td>{html.escape(_fmt(row[c]))}</td>" for c in cols) + "</tr>")
-        caption = f"<caption>{html.escape(self.title)}</caption>" if self.title else ""
+        alphas = {e.alpha for e in self.estimates}
+        only = alphas.pop() if len(alphas) == 1 else None
+        levels = f"intervals: {interval_label(only)}" if only is not None and 0 < only < 1 else ""
+        text = " — ".join(t for t in (self.title, levels) if t)
+        caption = f"<caption>{html.escape(text)}</caption>" if text else ""
         return f"<table class='recsys-causal'>{caption}<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 

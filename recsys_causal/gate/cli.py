@@ -37,7 +37,7 @@ def run_config(cfg: GateConfig, base: Path) -> GateResult:
     from recsys_causal.ope.support import SupportThresholds
 
     lg = cfg.log
-    log, _ = read_decision_log(
+    log, report = read_decision_log(
         resolve(base, lg.path, "log.path"), require_propensity=True,
         outcome_events=resolve(base, lg.outcome_events, "log.outcome_events"), labels=lg.labels or None,
         as_of=lg.as_of, filters=LogFilters(start=lg.start, end=lg.end, surfaces=lg.surfaces,
@@ -52,7 +52,7 @@ def run_config(cfg: GateConfig, base: Path) -> GateResult:
                   baseline=baseline, estimator=cfg.estimator, cross_check=cfg.cross_check, alpha=cfg.alpha,
                   multiplicity=cfg.multiplicity, thresholds=th,
                   protected_segments=[(s.column, s.values) for s in cfg.protected_segments], name=cfg.name,
-                  seed=cfg.seed)
+                  seed=cfg.seed, validation=report, max_quarantine_share=cfg.max_quarantine_share)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -88,6 +88,7 @@ class GateConfig(StrictModel):
     multiplicity: Literal["holm", "fdr_bh", "none"] = "holm"
     support: SupportSpec = Field(default_factory=SupportSpec)
     protected_segments: list[SegmentSpec] = Field(default_factory=list)
+    max_quarantine_share: float = Field(default=0.01, ge=0, le=1, allow_inf_nan=False)
     seed: int = 0
     output: GateOutput = Field(default_factory=GateOutput)
 

@@ -10,6 +10,12 @@ Decision rule per candidate (one-sided bounds at level ``alpha``; ``z = Φ⁻¹(
    non-inferior (harm below its margin, Holm-adjusted);
 4. **inconclusive** otherwise (an interval too wide to decide).
 
+Data quality overrides a "pass": when more than ``max_quarantine_share`` of the requests read were quarantined
+by the reader (or, if set, more than ``max_excluded_share`` were excluded by the screen), a passing candidate is
+**inconclusive** with the data-quality reason first. Every output shows requests read, quarantined by reason,
+excluded by reason and used, per reward (:mod:`recsys_causal.gate.quality`), and every interval its level and
+sidedness.
+
 Candidates are ranked by the lower confidence bound of the primary lift. Exit codes: 0 every candidate passes,
 1 some candidate fails, 3 inconclusive and none fails (2 is kept for invalid config or input).
 
@@ -23,7 +29,6 @@ Candidates are ranked by the lower confidence bound of the primary lift. Exit co
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,8 +37,9 @@ from datetime import UTC, datetime
 import numpy as np
 from scipy import stats
 
-from recsys_causal.errors import ConfigError
-from recsys_causal.estimate import Estimate
+from recsys_causal.errors import ConfigError, EstimationError
+from recsys_causal.estimate import Estimate, interval_label
+from recsys_causal.gate.quality import DataQuality, account
 from recsys_causal.inference import influence_estimate
 from recsys_causal.logs.model import DecisionLog
 from recsys_causal.ope.evaluate import policy_support, resolve_reward, reward_label
@@ -92,6 +98,15 @@ class GateResult:
     name: str
     candidates: list[CandidateVerdict]
     settings: dict = field(default_factory=dict)
+    data_quality: DataQuality | None = None
+
+    @property
+    def intervals(self) -> dict[str, str]:
+        """The level and sidedness of every interval and bound shown, from the alpha that computed them."""
+        a = self.settings.get("alpha", 0.05)
+        return {"primary": interval_label(2 * a), "lower_bound": interval_label(a, "lower"),
+                "upper_bound": interval_label(a, "upper"), "guardrail_bounds": interval_label(a, "bounds"),
+                "segment_upper": interval_label(a, "upper"), "cross_checks": interval_label(2 * a)}
 
     @property
     def exit_code(self) -> int:
@@ -102,7 +117,9 @@ class GateResult:
 
     def to_dict(self, timestamp: bool = True) -> dict:
         out = {"schema_version": SCHEMA_VERSION, "name": self.name, "exit_code": self.exit_code,
-               "settings": self.settings, "candidates": [c.to_dict() for c in self.candidates]}
+               "settings": self.settings, "intervals": self.intervals,
+               "data_quality": None if self.data_quality is None else self.data_quality.to_dict(),
+               "candidates": [c.to_dict() for c in self.candidates]}
         if timestamp:
             out["generated_at"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         return out
@@ -111,22 +128,14 @@ class GateResult:
         return json.dumps(self.to_dict(), indent=2, allow_nan=False)
 
     def to_markdown(self) -> str:
-        lines = [f"## OPE screen: {_md(self.name)}", "",
-                 "| rank | candidate | verdict | primary lift | 95% one-sided bound | support |",
-                 "|---|---|---|---|---|---|"]
-        for i, c in enumerate(self.candidates, 1):
-            p = c.primary
-            lines.append(f"| {i} | {_md(c.name)} | **{c.verdict}** | {p.value:.4g} [{p.ci_low:.4g}, {p.ci_high:.4g}] "
-                         f"| ≥ {c.lower_bound:.4g} | {c.support.verdict} (ESS {c.support.ess_ratio:.1%}) |")
-        for c in self.candidates:
-            lines += ["", f"**{_md(c.name)}: {c.verdict}**"] + [f"- {_md(r)}" for r in c.reasons]
-        return "\n".join(lines) + "\n"
+        from recsys_causal.gate.render import to_markdown
+
+        return to_markdown(self)
 
     def to_html(self) -> str:
-        from jinja2 import Environment, select_autoescape
+        from recsys_causal.gate.render import to_html
 
-        env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
-        return env.from_string(_HTML).render(r=self, fmt=lambda v: "—" if v is None else f"{v:.4g}")
+        return to_html(self)
 
     def __repr__(self) -> str:
         return self.to_markdown()
@@ -150,11 +159,29 @@ def screen(
     reward_model: RewardModel | None = None,
     name: str = "screen",
     seed: int = 0,
+    validation=None,
+    max_quarantine_share: float = 0.01,
+    max_excluded_share: float | None = None,
 ) -> GateResult:
-    """Screen candidate policies against the logging policy (or ``baseline``); see the module docstring."""
+    """Screen candidate policies against the logging policy (or ``baseline``); see the module docstring.
+
+    ``validation`` is the ``ValidationReport`` returned with ``log`` by ``read_decision_log`` (requests read
+    and quarantined); when omitted, the one the reader stored in ``log.metadata`` is used if it describes this
+    log, else only what the screen excludes itself is counted.
+    """
     if estimator not in ESTIMATORS:
         raise ConfigError(f"unknown estimator {estimator!r}", fix=f"use one of {list(ESTIMATORS)}")
+    if not 0 < alpha < 0.5:
+        raise ConfigError(f"alpha must lie in (0, 0.5), got {alpha!r}", column="alpha", fix="e.g. alpha: 0.05")
     z = float(stats.norm.ppf(1 - alpha))
+    if validation is None:
+        stored = log.metadata.get("validation")
+        validation = stored if getattr(stored, "n_requests_used", None) == log.n_requests else None
+    rewards = [(reward_label(primary), "primary", primary)]
+    rewards += [(g.label, "guardrail", g.reward) for g in guardrails if g.label not in {r[0] for r in rewards}]
+    quality = account(log, rewards, validation, max_quarantine_share=max_quarantine_share,
+                      max_excluded_share=max_excluded_share)
+    blocking = quality.blocking_reasons()
     model = reward_model or RewardModel(seed=seed)
     cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
@@ -195,50 +222,66 @@ def screen(
     for cname, policy in candidates.items():
         check_policy(log, policy)
         prim, c = lift(policy, primary, estimator)
+        if prim.n != quality.rewards[0].used:
+            raise EstimationError(f"internal accounting mismatch: {prim.n} requests evaluated, "
+                                  f"{quality.rewards[0].used} counted as used", fix="report this as a bug")
         support = policy_support(log, policy, c.w, c.p_log, c.requests, thresholds=thresholds)
         checks = [lift(policy, primary, e)[0] for e in cross_check if e != estimator]
         lb, ub = prim.value - z * prim.se, prim.value + z * prim.se
         g_rows = _guardrails(policy, guardrails, lift, z, alpha, multiplicity)
         s_rows = _segments(log, policy, primary, protected_segments, lift, alpha, multiplicity)
-        reasons: list[str] = []
-        if support.verdict != "supported":
-            verdict = "inconclusive"
-            reasons.append(f"support is {support.verdict}: " + "; ".join(support.reasons))
-        else:
-            fails = []
-            if ub < min_lift:
-                fails.append(f"primary {reward_label(primary)} lift {prim.value:.4g} is confidently below the required "
-                             f"{min_lift:g} (upper bound {ub:.4g})")
-            fails += [f"guardrail {g['reward']} is worse than its margin {g['margin']:g}: harm {g['harm']:.4g} "
-                      f"(lower bound {g['harm_lower']:.4g}, adjusted p {g['p_violation_adjusted']:.2g})"
-                      for g in g_rows if g["verdict"] == "violated"]
-            fails += [f"protected segment {s['column']}={s['segment']} is harmed: lift {s['value']:.4g} "
-                      f"(upper bound {s['upper']:.4g}, adjusted p {s['p_harm_adjusted']:.2g})"
-                      for s in s_rows if s["harmed"]]
-            if fails:
-                verdict, reasons = "fail", fails
-            elif lb >= min_lift and all(g["verdict"] == "ok" for g in g_rows):
-                verdict = "pass"
-                reasons.append(f"primary {reward_label(primary)} lift {prim.value:.4g}, lower bound {lb:.4g} ≥ {min_lift:g}")
-                reasons += [f"guardrail {g['reward']} non-inferior (harm upper bound {g['harm_upper']:.4g} < "
-                            f"{g['margin']:g})" for g in g_rows]
-            else:
-                verdict = "inconclusive"
-                if lb < min_lift:
-                    reasons.append(f"primary {reward_label(primary)} lift {prim.value:.4g} [{lb:.4g}, {ub:.4g}] is too "
-                                   f"uncertain to clear {min_lift:g}")
-                reasons += [f"guardrail {g['reward']} not shown non-inferior (harm upper bound "
-                            f"{g['harm_upper']:.4g} vs margin {g['margin']:g})" for g in g_rows
-                            if g["verdict"] == "inconclusive"]
-            reasons.append(f"support: ESS {support.ess:.0f} of {support.n} ({support.ess_ratio:.1%})")
+        verdict, reasons = _decide(prim, lb, ub, support, g_rows, s_rows, reward_label(primary), min_lift, alpha)
         for e in checks:
-            reasons.append(f"cross-check {e.details['estimator']}: {e.value:.4g} [{e.ci_low:.4g}, {e.ci_high:.4g}]")
+            reasons.append(f"cross-check {e.details['estimator']}: {e.value:.4g} [{e.ci_low:.4g}, {e.ci_high:.4g}] "
+                           f"({interval_label(e.alpha)})")
+        if blocking:
+            verdict = "inconclusive" if verdict == "pass" else verdict
+            reasons = blocking + reasons
         verdicts.append(CandidateVerdict(cname, verdict, reasons, prim, lb, checks, g_rows, s_rows, support))
     verdicts.sort(key=lambda v: -v.lower_bound)
     settings = {"primary": reward_label(primary), "min_lift": min_lift, "relative": relative, "estimator": estimator,
                 "alpha": alpha, "multiplicity": multiplicity, "seed": seed,
-                "baseline": "logging" if baseline is None else baseline.name}
-    return GateResult(name, verdicts, settings)
+                "baseline": "logging" if baseline is None else baseline.name,
+                "max_quarantine_share": max_quarantine_share, "max_excluded_share": max_excluded_share}
+    return GateResult(name, verdicts, settings, quality)
+
+
+def _decide(prim, lb, ub, support, g_rows, s_rows, primary_label, min_lift, alpha) -> tuple[str, list[str]]:
+    """The verdict of one candidate and its reasons (rule in the module docstring; data quality comes after)."""
+    lo_label, hi_label = interval_label(alpha, "lower"), interval_label(alpha, "upper")
+    reasons: list[str] = []
+    if support.verdict != "supported":
+        verdict = "inconclusive"
+        reasons.append(f"support is {support.verdict}: " + "; ".join(support.reasons))
+    else:
+        fails = []
+        if ub < min_lift:
+            fails.append(f"primary {primary_label} lift {prim.value:.4g} is confidently below the required "
+                         f"{min_lift:g} ({hi_label} {ub:.4g})")
+        fails += [f"guardrail {g['reward']} is worse than its margin {g['margin']:g}: harm {g['harm']:.4g} "
+                  f"({lo_label} {g['harm_lower']:.4g}, adjusted p {g['p_violation_adjusted']:.2g})"
+                  for g in g_rows if g["verdict"] == "violated"]
+        fails += [f"protected segment {s['column']}={s['segment']} is harmed: lift {s['value']:.4g} "
+                  f"({hi_label} {s['upper']:.4g}, adjusted p {s['p_harm_adjusted']:.2g})"
+                  for s in s_rows if s["harmed"]]
+        if fails:
+            verdict, reasons = "fail", fails
+        elif lb >= min_lift and all(g["verdict"] == "ok" for g in g_rows):
+            verdict = "pass"
+            reasons.append(f"primary {primary_label} lift {prim.value:.4g}, {lo_label} {lb:.4g} ≥ "
+                           f"{min_lift:g}")
+            reasons += [f"guardrail {g['reward']} non-inferior (harm {hi_label} {g['harm_upper']:.4g} < "
+                        f"{g['margin']:g})" for g in g_rows]
+        else:
+            verdict = "inconclusive"
+            if lb < min_lift:
+                reasons.append(f"primary {primary_label} lift {prim.value:.4g} [{lb:.4g}, {ub:.4g}] "
+                               f"({interval_label(2 * alpha)}) is too uncertain to clear {min_lift:g}")
+            reasons += [f"guardrail {g['reward']} not shown non-inferior (harm {hi_label} "
+                        f"{g['harm_upper']:.4g} vs margin {g['margin']:g})" for g in g_rows
+                        if g["verdict"] == "inconclusive"]
+        reasons.append(f"support: ESS {support.ess:.0f} of {support.n} ({support.ess_ratio:.1%})")
+    return verdict, reasons
 
 
 def _guardrails(policy, guardrails, lift, z, alpha, multiplicity) -> list[dict]:
@@ -295,27 +338,4 @@ def _f(v):
 
 def _est(e: Estimate) -> dict:
     return {"name": e.name, "value": _f(e.value), "se": _f(e.se), "ci_low": _f(e.ci_low), "ci_high": _f(e.ci_high),
-            "n": e.n, "method": e.method}
-
-
-def _md(text: str) -> str:
-    """Escape HTML and the Markdown specials that could change a table or inject markup, so data-derived
-    strings show as text in CI logs and pull-request comments."""
-    out = html.escape(str(text), quote=False)
-    for ch in "\\`*_[]|":
-        out = out.replace(ch, "\\" + ch)
-    return out
-
-
-_HTML = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>OPE screen: {{ r.name }}</title>
-<style>body{font-family:Helvetica,Arial,sans-serif;max-width:960px;margin:2em auto;padding:0 1em}
-table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left}
-.pass{color:#155724;font-weight:700}.fail{color:#721c24;font-weight:700}.inconclusive{color:#856404;font-weight:700}
-</style></head><body><h1>OPE screen: {{ r.name }}</h1>
-<table><tr><th>rank</th><th>candidate</th><th>verdict</th><th>primary lift</th><th>one-sided bound</th><th>support</th></tr>
-{% for c in r.candidates %}<tr><td>{{ loop.index }}</td><td>{{ c.name }}</td><td class="{{ c.verdict }}">{{ c.verdict }}</td>
-<td>{{ fmt(c.primary.value) }} [{{ fmt(c.primary.ci_low) }}, {{ fmt(c.primary.ci_high) }}]</td><td>{{ fmt(c.lower_bound) }}</td>
-<td>{{ c.support.verdict }} (ESS ratio {{ fmt(c.support.ess_ratio) }})</td></tr>{% endfor %}</table>
-{% for c in r.candidates %}<h2>{{ c.name }}: <span class="{{ c.verdict }}">{{ c.verdict }}</span></h2>
-<ul>{% for reason in c.reasons %}<li>{{ reason }}</li>{% endfor %}</ul>{% endfor %}
-</body></html>"""
+            "alpha": e.alpha, "interval": interval_label(e.alpha), "n": e.n, "method": e.method}

@@ -5,6 +5,11 @@
 ...                                 "ci_high": [0.2, 0.0]}))
 >>> len(fig.axes)
 1
+>>> fig = forest_plot(pd.DataFrame({"segment": ["a"], "value": [0.1], "ci_low": [0.0], "ci_high": [0.2],
+...                                 "alpha": [0.1]}))
+>>> fig.axes[0].get_legend().get_texts()[0].get_text()
+'90% interval (two-sided)'
+
 """
 
 from __future__ import annotations
@@ -12,23 +17,38 @@ from __future__ import annotations
 import pandas as pd
 
 
-def forest_plot(frame: pd.DataFrame, title: str = "Effect by segment", label_col: str = "segment"):
-    """One row per segment: point estimate and interval, with a line at zero. Returns the Figure."""
+def forest_plot(frame: pd.DataFrame, title: str = "Effect by segment", label_col: str = "segment",
+                interval: str | None = None):
+    """One row per segment: point estimate and interval, with a line at zero. Returns the Figure.
+
+    Labels (segment values, the title) are drawn literally, never as mathtext; ``interval`` (e.g.
+    ``interval_label(alpha)``) names the intervals' level and sidedness in the legend, by default from the
+    frame's ``alpha`` column when it holds one level."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
+
+    from recsys_causal.estimate import interval_label
+    from recsys_causal.plotting import literal_text
+    from recsys_causal.textsafe import visible_text
+
+    if interval is None and "alpha" in frame.columns and frame["alpha"].nunique() == 1:
+        interval = interval_label(float(frame["alpha"].iloc[0]))
 
     fig = Figure(figsize=(6, 0.45 * len(frame) + 1.2))
     ax = fig.subplots()
     ypos = range(len(frame))[::-1]
     ax.errorbar(frame["value"], list(ypos),
                 xerr=[frame["value"] - frame["ci_low"], frame["ci_high"] - frame["value"]],
-                fmt="o", color="#1f4e79", ecolor="#7f9cbf", capsize=3)
+                fmt="o", color="#1f4e79", ecolor="#7f9cbf", capsize=3, label=interval)
     ax.axvline(0, color="#999999", lw=1, ls="--")
     ax.set_yticks(list(ypos))
-    ax.set_yticklabels([str(s) for s in frame[label_col]])
+    ax.set_yticklabels([visible_text(str(s)) for s in frame[label_col]])  # redrawn from this list
     ax.set_title(title)
     ax.set_xlabel("effect (treatment − control)")
+    if interval:
+        ax.legend(loc="best", frameon=False)
+    literal_text(fig)
     fig.tight_layout()
     return fig

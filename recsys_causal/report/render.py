@@ -1,4 +1,9 @@
-"""Render report data to one self-contained HTML page (Jinja2, every data-derived string escaped).
+"""Render report data to one self-contained HTML page (Jinja2, every data-derived string escaped, its control,
+zero-width and bidirectional characters made visible).
+
+Every interval states its level and sidedness, from the ``alpha`` stored with its rows (each estimate's own
+``alpha``) or, for rows without one (daily novelty effects, the randomization interval, guardrail bounds), the
+report's ``alpha`` that computed them.
 
 >>> html = render_html({"experiment": {"name": "<script>x</script>", "design": "ab", "unit": "user_id"},
 ...     "alpha": 0.05, "decision": {"verdict": "inconclusive", "reasons": []}, "data_quality": {"sources": []},
@@ -15,6 +20,9 @@ import math
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from recsys_causal.estimate import interval_label, interval_level
+from recsys_causal.textsafe import visible_text
+
 
 def fmt(value) -> str:
     """Numbers with four significant digits; missing values as an em dash."""
@@ -27,10 +35,48 @@ def fmt(value) -> str:
     return str(value)
 
 
-def render_html(result: dict) -> str:
+def interval_header(rows, alpha: float, sided: str = "two-sided") -> str:
+    """The label of a table's interval column: the level of its rows (their ``alpha``, else ``alpha``).
+
+    >>> interval_header([{"alpha": 0.1}, {"alpha": 0.1}], 0.05)
+    '90% interval (two-sided)'
+    >>> interval_header([{"alpha": 0.1}, {"alpha": 0.05}], 0.05)
+    'interval (two-sided; level per row)'
+    """
+    levels = {_alpha(row, alpha) for row in rows or []} or {alpha}
+    if len(levels) == 1:
+        return interval_label(levels.pop(), sided)
+    return f"interval ({sided}; level per row)"
+
+
+def row_level(row, rows, alpha: float) -> str:
+    """`` (90%)`` after a row's interval when its table mixes levels, else nothing."""
+    if len({_alpha(x, alpha) for x in rows or []}) <= 1:
+        return ""
+    return f" ({interval_level(_alpha(row, alpha))})"
+
+
+def _visible(value):
+    """Every ``{{ }}`` output: hidden and direction-changing characters made visible (then autoescaped)."""
+    return visible_text(value) if isinstance(value, str) else value
+
+
+def _alpha(row, default: float) -> float:
+    a = row.get("alpha") if isinstance(row, dict) else None
+    return float(a) if isinstance(a, int | float) and 0 < a < 1 else float(default)
+
+
+def environment() -> Environment:
+    """The report's Jinja environment: autoescaping on for every template and string."""
     env = Environment(loader=PackageLoader("recsys_causal.report", "templates"),
-                      autoescape=select_autoescape(default=True, default_for_string=True))
-    env.globals["fmt"] = fmt
+                      autoescape=select_autoescape(default=True, default_for_string=True), finalize=_visible)
+    env.globals.update(fmt=fmt, interval_label=interval_label, interval_header=interval_header,
+                       row_level=row_level)
+    return env
+
+
+def render_html(result: dict) -> str:
+    env = environment()
     return env.get_template("report.html.j2").render(r=_Dot(result))
 
 

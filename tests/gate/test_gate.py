@@ -92,6 +92,10 @@ def test_example_config_runs_with_outputs_and_exit_code(workdir, capsys):
     import jsonschema
 
     jsonschema.validate(data, json.loads((ROOT / "reports" / "gate.schema.json").read_text()))
+    dq = data["data_quality"]  # the reader's report reaches the screen: read = used + quarantined + excluded
+    assert dq["validated"] and dq["requests_read"] == 4000 and dq["reconciles"]
+    assert all(dq["requests_read"] == r["used"] + dq["quarantined_total"] + r["excluded_total"] for r in dq["rewards"])
+    assert data["intervals"]["primary"] == "90% interval (two-sided)" and "| requests |" in out
     assert "## OPE screen" in out and (workdir.parent / "out" / "screen.md").read_text() == out.rstrip("\n") + "\n"
     page = (workdir.parent / "out" / "screen.html").read_text()
     assert "<script" not in page and "new-softmax" in page
