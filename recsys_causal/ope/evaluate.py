@@ -24,8 +24,8 @@ from recsys_causal.logs.model import DecisionLog
 from recsys_causal.moments import Moments
 from recsys_causal.ope.policies import TargetPolicy, check_policy
 from recsys_causal.ope.reward_model import RewardModel
-from recsys_causal.ope.single_slot import DM, DR, IPS, SNDR, SNIPS, SlotEstimator, components
 from recsys_causal.ope.rewards import check_reward_range
+from recsys_causal.ope.single_slot import DM, DR, IPS, SNDR, SNIPS, SlotEstimator, components
 from recsys_causal.ope.slate import PositionIPS, SNPositionIPS, slate_components
 from recsys_causal.ope.slate_checks import slate_ips_disagreement
 from recsys_causal.ope.support import SupportReport, SupportThresholds, support_report

@@ -63,15 +63,22 @@ def check_reward_range(log: DecisionLog, column: str,
         return
     req = log.request_index[shown][bad]
     ids = list(dict.fromkeys(log.request_ids[req].tolist()))[:TOP_IDS]
-    worst = v[bad][np.argmax(np.abs(v[bad]))]
+    finite = v[np.isfinite(v)]
+    raise range_error(log.source, column, int(bad.sum()), ids, rng, kind, float(v[bad][np.argmax(np.abs(v[bad]))]),
+                      float(np.max(np.abs(finite))) if finite.size else 1.0)
+
+
+def range_error(source: str | None, column: str, count: int, examples: list, rng: tuple[float, float] | None,
+                kind: str, worst: float, largest: float) -> DataValidationError:
+    """The error for reward values outside their range (shared by the in-memory and the SQL paths)."""
     where = "infinite" if rng is None else f"outside its {kind} range [{rng[0]:g}, {rng[1]:g}]"
     why = (" (presumed because at least 99.9% of its observed values are 0 or 1)" if kind == "presumed binary"
            else "")
-    raise DataValidationError(
-        f"{int(bad.sum())} observed values of reward {column!r} are {where}{why}; most extreme {worst:g}",
-        source=log.source, column=column, count=int(bad.sum()), examples=ids, code="reward_out_of_range",
+    return DataValidationError(
+        f"{count} observed values of reward {column!r} are {where}{why}; most extreme {worst:g}",
+        source=source, column=column, count=count, examples=examples, code="reward_out_of_range",
         fix=f"correct those values (a binary label is 0 or 1), or declare the reward's true range, e.g. "
-            f"reward_ranges={{{column!r}: (0, {max(float(np.nanmax(np.abs(v[np.isfinite(v)]))), 1.0):g})}}")
+            f"reward_ranges={{{column!r}: (0, {max(largest, 1.0):g})}}")
 
 
 def contribution_share(contributions: np.ndarray, request_ids: np.ndarray, top: int = TOP_IDS

@@ -180,8 +180,7 @@ def support_from_stats(
                            "support")
             verdict = "weak"
         if contributions is not None and contributions[0] > t.max_contribution_share:
-            top = f" (request {contributions[1][0]})" if contributions[1] else ""
-            reasons.append(f"one request{top} carries {contributions[0]:.1%} of the estimate's total |weight × "
+            reasons.append(f"one request carries {contributions[0]:.1%} of the estimate's total |weight × "
                            f"reward| (> {t.max_contribution_share:.0%}): the estimate rests on an influential "
                            "observation")
             verdict = "weak"

@@ -55,7 +55,7 @@ def test_declared_wide_range_passes_and_the_influential_request_is_reported(sim)
     rep = res.support[("soft", "click")]
     # one request carries |w · 1e12| against at most 2,000 · max w ≈ 1e4 for all the others
     assert rep.max_contribution_share > 0.999 and rep.influential_requests[0] == rid
-    assert rep.verdict == "weak" and any(rid in r and "influential" in r for r in rep.reasons)
+    assert rep.verdict == "weak" and any("influential" in r for r in rep.reasons)
     assert rid in res.support_frame()["influential_requests"].iloc[0]
     # the same declaration through the log's metadata
     sim.log.metadata["reward_ranges"] = {"click": (0, 1e12)}
@@ -97,3 +97,20 @@ def test_contribution_share_by_hand():
     share, ids = contribution_share(np.array([0.0, -2.0, 1.0, 1.0]), np.array(["a", "b", "c", "d"]), top=3)
     assert share == pytest.approx(0.5) and ids == ["b", "c", "d"]
     assert contribution_share(np.zeros(3), np.array(["a", "b", "c"])) == (0.0, [])
+
+
+def test_duckdb_path_checks_ranges_and_reports_the_same_contribution_share(sim, tmp_path):
+    from recsys_causal.scale import DuckDBEngine, Softmax, evaluate_policies_sql
+
+    rid = _corrupt(sim)
+    frame = sim.log.to_long_frame()
+    with pytest.raises(DataValidationError) as err:
+        evaluate_policies_sql(DuckDBEngine.from_frame(frame), {"soft": Softmax("pred_new")}, rewards=["click"])
+    assert err.value.count == 1 and err.value.examples == [rid] and "presumed binary" in str(err.value)
+    wide = {"click": (0, 1e12)}
+    sql = evaluate_policies_sql(DuckDBEngine.from_frame(frame), {"soft": Softmax("pred_new")}, rewards=["click"],
+                                reward_ranges=wide).support[("soft", "click")]
+    local = evaluate_policies(sim.log, {"soft": policies.softmax(sim.log, "pred_new", 1)}, rewards=["click"],
+                              estimators=[IPS(), SNIPS()], reward_ranges=wide).support[("soft", "click")]
+    assert sql.max_contribution_share == pytest.approx(local.max_contribution_share, rel=1e-9)
+    assert sql.verdict == local.verdict == "weak" and sql.reasons == local.reasons

@@ -14,7 +14,14 @@ import pandas as pd
 import pytest
 
 from recsys_causal import DecisionLog, simulate_decision_log
-from recsys_causal.ope import CascadeIPS, PositionIPS, StandardSlateIPS, TargetPolicy, evaluate_policies, policies
+from recsys_causal.ope import (
+    CascadeIPS,
+    PositionIPS,
+    StandardSlateIPS,
+    TargetPolicy,
+    evaluate_policies,
+    policies,
+)
 from recsys_causal.ope.slate import SlateComponents, slate_components
 from recsys_causal.ope.slate_checks import slate_ips_disagreement
 from recsys_causal.plackett_luce import plackett_luce_marginals, slate_prefix_probabilities
@@ -90,7 +97,7 @@ def pl_slates(weights, epsilon):
     joint = [(1 - epsilon) * w[a] / w.sum() * w[b] / (w.sum() - w[a]) + epsilon / 6 for a, b in slates]
     first = (1 - epsilon) * w / w.sum() + epsilon / 3
     mu = [first, np.zeros(3)]
-    for (a, b), p in zip(slates, joint, strict=True):
+    for (_, b), p in zip(slates, joint, strict=True):
         mu[1][b] += p
     return slates, joint, mu, [(first[a], p) for (a, _), p in zip(slates, joint, strict=True)]
 
@@ -210,3 +217,18 @@ def test_disagreement_warning_fires_in_a_cascade_world_not_in_a_position_based_o
             fired[cascade] += check["warning"] is not None
     assert fired[True] >= 15, fired
     assert fired[False] <= 4, fired
+
+
+def test_prefix_column_survives_a_file_round_trip_and_is_not_an_outcome(tmp_path):
+    from recsys_causal import read_decision_log, write_decision_log
+
+    sim = simulate_decision_log(n_requests=400, n_candidates=5, slate_size=2, click_model="cascade",
+                                log_prefix_propensity=True, seed=8)
+    log, _ = read_decision_log(write_decision_log(sim.log, tmp_path / "log.parquet"), require_propensity=True)
+    assert "prefix_propensity" not in log.reward_columns
+    pol = policies.top_k(log, "pred_new", 2)
+    got = evaluate_policies(log, {"t": pol}, slate=True, estimators=[CascadeIPS()])
+    direct = evaluate_policies(sim.log, {"t": policies.top_k(sim.log, "pred_new", 2)}, slate=True,
+                               estimators=[CascadeIPS()])
+    assert got.estimates[1].value == pytest.approx(direct.estimates[1].value, rel=1e-12)
+    assert not any("marginal propensities" in w for w in got.warnings)
