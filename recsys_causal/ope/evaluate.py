@@ -58,8 +58,12 @@ class OPEResult:
         return "\n".join(lines) + "\n)"
 
     def _repr_html_(self) -> str:
-        return self.estimates._repr_html_() + "<p>Support</p>" + self.support_frame().to_html(index=False,
-                                                                                           escape=True)
+        import html
+
+        warn = "".join(f"<li>{html.escape(w)}</li>" for w in self.warnings)
+        return (self.estimates._repr_html_() + "<p>Support</p>"
+                + self.support_frame().to_html(index=False, escape=True)
+                + (f"<p>Warnings</p><ul>{warn}</ul>" if warn else ""))
 
 
 def evaluate_policies(
@@ -107,38 +111,47 @@ def evaluate_policies(
         for pname, pol in policies.items():
             policy = pol if isinstance(pol, TargetPolicy) else TargetPolicy(pname, np.asarray(pol, dtype=float))
             check_policy(log, policy)
-            if slate:
-                c = slate_components(log, policy.probs, y, position_weights=position_weights,
-                                     deterministic=policy.deterministic, reward_name=rname)
-                logged_v = c.y @ c.alpha
-                p_diag = log.propensity[log.shown & (log.position <= policy.slate_size)]
-                w_req, contrib = c.w.mean(axis=1), (c.w * c.y) @ c.alpha
-            else:
-                c = components(log, policy.probs, y, q_hat, rname)
-                logged_v = c.y
-                w_req, p_diag, contrib = c.w, c.p_log, c.w * c.y
+            c, logged_v, w_req, p_diag, contrib = _policy_components(log, policy, y, q_hat, rname, slate,
+                                                                     position_weights)
             req = c.requests
             cl = None if clusters_all is None else clusters_all[req]
             mom = Moments.from_columns(estimator_columns(ests, c, logged_v), clusters=cl)
-            est_warn = [list(e.warnings(c)) for e in ests]
-            if slate:
-                for i, check in enumerate(slate_ips_disagreement(c, ests, clusters=cl, alpha=alpha)):
-                    if check is not None and check["warning"]:
-                        est_warn[i].append(check["warning"])
+            est_warn = estimator_warnings(ests, c, slate=slate, clusters=cl, alpha=alpha)
             run_warnings += [f"{pname} | {rname} | {e.name}: {w}" for e, ws in zip(ests, est_warn, strict=True)
                              for w in ws]
             block = estimates_from_moments(mom, ests, policy=pname, reward=rname, n_excluded=c.n_excluded,
                                            alpha=alpha, estimator_warnings=est_warn)
-            if bootstrap:  # the value rows follow the logging row, one per estimator in order
-                value_rows = [j for j, e in enumerate(block) if j and e.details["quantity"] == "value"]
-                for est, at in zip(ests, value_rows, strict=True):
-                    lo, hi = bootstrap_interval(est, c, bootstrap, alpha=alpha, clusters=cl, seed=seed)
-                    block[at] = _with_bootstrap(block[at], lo, hi)
+            if bootstrap:
+                block = _bootstrapped(block, ests, c, bootstrap, alpha=alpha, clusters=cl, seed=seed)
             out.extend(block)
             support[(pname, rname)] = policy_support(
                 log, policy, w_req, p_diag, req, thresholds=thresholds, slate=slate,
                 groups=None if groups_all is None else groups_all[req], contributions=contrib)
     return OPEResult(EstimateTable(out, title="Off-policy evaluation"), support, list(dict.fromkeys(run_warnings)))
+
+
+def _policy_components(log, policy, y, q_hat, rname, slate, position_weights):
+    """The estimators' components of one policy and reward, the logged value per request, the per-request
+    weights and logged propensities for the support diagnostics, and the per-request contributions ``w · r``."""
+    if slate:
+        c = slate_components(log, policy.probs, y, position_weights=position_weights,
+                             deterministic=policy.deterministic, reward_name=rname)
+        p_diag = log.propensity[log.shown & (log.position <= policy.slate_size)]
+        return c, c.y @ c.alpha, c.w.mean(axis=1), p_diag, (c.w * c.y) @ c.alpha
+    c = components(log, policy.probs, y, q_hat, rname)
+    return c, c.y, c.w, c.p_log, c.w * c.y
+
+
+def estimator_warnings(estimators: Sequence[SlotEstimator], c, *, slate: bool, clusters: np.ndarray | None = None,
+                       alpha: float = 0.05) -> list[list[str]]:
+    """Per estimator: its own caveats on these components and, for slates, the disagreement warning of the
+    assumption check against standard slate IPS (:mod:`recsys_causal.ope.slate_checks`)."""
+    out = [list(e.warnings(c)) for e in estimators]
+    if slate:
+        for i, check in enumerate(slate_ips_disagreement(c, estimators, clusters=clusters, alpha=alpha)):
+            if check is not None and check["warning"]:
+                out[i].append(check["warning"])
+    return out
 
 
 def estimator_columns(estimators: Sequence[SlotEstimator], c, logged_value: np.ndarray) -> dict[str, np.ndarray]:
@@ -257,6 +270,18 @@ def bootstrap_interval(est: SlotEstimator, c, n_boot: int, *, alpha: float = 0.0
         weights = rng.poisson(1.0, size=(b, codes.max() + 1))[:, codes].astype(float)
         values.append(est.resampled(c, weights))
     return tuple(np.quantile(np.concatenate(values), [alpha / 2, 1 - alpha / 2]).tolist())
+
+
+def _bootstrapped(block: list[Estimate], ests, c, n_boot: int, *, alpha: float, clusters, seed: int
+                  ) -> list[Estimate]:
+    """The block with percentile intervals on its value rows (they follow the logging row, one per estimator
+    in order)."""
+    block = list(block)
+    value_rows = [j for j, e in enumerate(block) if j and e.details["quantity"] == "value"]
+    for est, at in zip(ests, value_rows, strict=True):
+        lo, hi = bootstrap_interval(est, c, n_boot, alpha=alpha, clusters=clusters, seed=seed)
+        block[at] = _with_bootstrap(block[at], lo, hi)
+    return block
 
 
 def _with_bootstrap(e: Estimate, lo: float, hi: float) -> Estimate:

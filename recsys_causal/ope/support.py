@@ -180,22 +180,28 @@ def support_from_stats(
                            "support")
             verdict = "weak"
         if contributions is not None and contributions[0] > t.max_contribution_share:
-            reasons.append(f"one request carries {contributions[0]:.1%} of the estimate's total |weight × "
-                           f"reward| (> {t.max_contribution_share:.0%}): the estimate rests on an influential "
-                           "observation")
+            reasons.append(_influential_reason(contributions[0], t.max_contribution_share))
             verdict = "weak"
     if outside_mass > t.max_unsupported_mass:
         reasons.append(f"{outside_mass:.1%} of the target's probability is outside the logged candidate sets")
         verdict = "unsupported"
-    breakdown = None
-    if by_group is not None:
-        g = by_group
-        breakdown = pd.DataFrame({"group": g["group"].to_numpy(), "n": g["n"].astype(int).to_numpy(),
-                                  "ess": (g["sum_w"] ** 2 / np.maximum(g["sum_w2"], 1e-300)).to_numpy(dtype=float),
-                                  "mean_weight": (g["sum_w"] / g["n"]).to_numpy(dtype=float),
-                                  "max_weight": g["max_w"].to_numpy(dtype=float)})
-        breakdown["ess_ratio"] = breakdown["ess"] / breakdown["n"]
+    breakdown = None if by_group is None else _breakdown(by_group)
+    top_share, top_ids = (None, None) if contributions is None else contributions
     return SupportReport(n, ess, ess / max(n, 1), float(st.max_w), share, mean, (mean - z * se, mean + z * se), p,
                          q, st.min_propensity, float(outside_mass), um, ushare, verdict, reasons, breakdown,
-                         None if contributions is None else contributions[0],
-                         None if contributions is None else contributions[1])
+                         top_share, top_ids)
+
+
+def _breakdown(g: pd.DataFrame) -> pd.DataFrame:
+    """Support per group from columns ``group, n, sum_w, sum_w2, max_w``."""
+    out = pd.DataFrame({"group": g["group"].to_numpy(), "n": g["n"].astype(int).to_numpy(),
+                        "ess": (g["sum_w"] ** 2 / np.maximum(g["sum_w2"], 1e-300)).to_numpy(dtype=float),
+                        "mean_weight": (g["sum_w"] / g["n"]).to_numpy(dtype=float),
+                        "max_weight": g["max_w"].to_numpy(dtype=float)})
+    out["ess_ratio"] = out["ess"] / out["n"]
+    return out
+
+
+def _influential_reason(share: float, limit: float) -> str:
+    return (f"one request carries {share:.1%} of the estimate's total |weight × reward| (> {limit:.0%}): the "
+            "estimate rests on an influential observation")

@@ -232,3 +232,41 @@ def test_prefix_column_survives_a_file_round_trip_and_is_not_an_outcome(tmp_path
                                estimators=[CascadeIPS()])
     assert got.estimates[1].value == pytest.approx(direct.estimates[1].value, rel=1e-12)
     assert not any("marginal propensities" in w for w in got.warnings)
+
+
+def _log_from_components(rng, n, cascade):
+    """The same worlds as a decision log (3 candidates per request, uniform 2-slates without replacement)."""
+    slates = np.array(list(permutations(range(3), 2)))
+    s = slates[rng.integers(0, 6, size=n)]
+    u = rng.random((n, 2))
+    if cascade:
+        y1 = u[:, 0] < RHO[s[:, 0]]
+        y = np.stack([y1, ~y1 & (u[:, 1] < RHO[s[:, 1]])], axis=1).astype(float)
+    else:
+        y = (u < RHO[s] * np.array([1.0, 0.6])).astype(float)
+    rid = np.char.add("r", np.arange(n).astype(str))
+    pos = np.full((n, 3), np.nan)
+    pos[np.arange(n), s[:, 0]], pos[np.arange(n), s[:, 1]] = 1.0, 2.0
+    click = np.full((n, 3), np.nan)
+    click[np.arange(n), s[:, 0]], click[np.arange(n), s[:, 1]] = y[:, 0], y[:, 1]
+    cand = pd.DataFrame({"request_id": np.repeat(rid, 3), "item_id": np.tile(["0", "1", "2"], n),
+                         "shown": np.isfinite(pos).ravel(), "position": pos.ravel(),
+                         "propensity": np.where(np.isfinite(pos), 1 / 3, np.nan).ravel(), "click": click.ravel()})
+    req = pd.DataFrame({"request_id": rid, "decision_time": pd.Timestamp("2026-06-01", tz="UTC"),
+                        "slate_propensity": 1 / 6})
+    log = DecisionLog.from_frames(req, cand, reward_columns=("click",))
+    target = np.zeros((3 * n, 2))
+    target[0::3, 0], target[1::3, 1] = 1.0, 1.0  # item 0 first, item 1 second
+    return log, TargetPolicy("t", target, deterministic=True)
+
+
+@pytest.mark.parametrize("cascade", [True, False])
+def test_disagreement_warning_reaches_the_result(cascade):
+    """One seeded log per world through evaluate_policies (the rates are measured in the test above)."""
+    log, pol = _log_from_components(np.random.default_rng(5), 20_000, cascade)
+    res = evaluate_policies(log, {"t": pol}, slate=True, estimators=[PositionIPS(), StandardSlateIPS()])
+    fired = [w for w in res.warnings if "disagrees with standard slate IPS" in w]
+    pbm = next(e for e in res.estimates if e.details["quantity"] == "value" and e.method == "PI-IPS")
+    assert bool(fired) == cascade and bool([w for w in pbm.warnings if "disagrees" in w]) == cascade
+    if cascade:
+        assert "position-based clicks" in fired[0]
