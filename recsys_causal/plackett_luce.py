@@ -10,6 +10,13 @@ approximation with ``n_samples`` rankings per request (standard error at most ``
 [0.25, 0.5, 0.25]
 >>> np.round(P.sum(axis=0), 12).tolist()   # each position is filled once
 [1.0, 1.0]
+
+Prefix (joint) probabilities of a logged ranking: ``P(slate starts with a_1, …, a_k)``, exact for PL and for an
+ε-mixture of PL and a uniformly random slate (what the cascade estimator needs under without-replacement logging):
+
+>>> pre = slate_prefix_probabilities(np.log([1.0, 2.0, 1.0]), np.array([0, 3]), np.array([2.0, 1.0, np.nan]))
+>>> np.round(pre, 6).tolist()   # b first (2/4), then a (1/2): 0.5 and 0.25
+[0.25, 0.5, nan]
 """
 
 from __future__ import annotations
@@ -126,3 +133,69 @@ def _monte_carlo(w: np.ndarray, k: int, n_samples: int, rng: np.random.Generator
     out /= n_samples
     out[~np.isfinite(logw)] = 0.0
     return out
+
+
+def slate_prefix_probabilities(
+    scores: np.ndarray,
+    offsets: np.ndarray,
+    position: np.ndarray,
+    temperature: float = 1.0,
+    *,
+    epsilon: float = 0.0,
+    eligible: np.ndarray | None = None,
+) -> np.ndarray:
+    """Exact prefix probabilities of logged rankings, per candidate row.
+
+    For a candidate shown at position ``k`` (``position`` is 1-based, NaN where not shown), the probability
+    that the logging policy's slate starts with the items logged at positions ``1..k``, under the mixture
+    ``(1 − ε) · PL(exp(score / T)) + ε · uniform`` over eligible candidates:
+    ``(1 − ε) Π_{j ≤ k} w(a_j) / (W − Σ_{i < j} w(a_i)) + ε Π_{j ≤ k} 1 / (n_eligible − j + 1)``.
+    NaN for rows not shown and for requests whose shown positions are not ``1..m`` without gaps.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    offsets = np.asarray(offsets, dtype=np.int64)
+    position = np.asarray(position, dtype=np.float64)
+    if temperature <= 0:
+        raise ValueError("temperature must be positive")
+    out = np.full(scores.size, np.nan)
+    if scores.size == 0:
+        return out
+    sizes = np.diff(offsets)
+    req = np.repeat(np.arange(sizes.size), sizes)
+    elig = np.ones(scores.size, dtype=bool) if eligible is None else np.asarray(eligible, dtype=bool)
+    s = np.where(elig, scores / temperature, -np.inf)
+    top = np.full(sizes.size, -np.inf)
+    np.maximum.at(top, req, s)
+    top = np.where(np.isfinite(top), top, 0.0)
+    w = np.exp(s - top[req])
+    total = np.bincount(req, weights=w, minlength=sizes.size)
+    n_elig = np.bincount(req, weights=elig.astype(float), minlength=sizes.size)
+    shown = np.nonzero(np.isfinite(position))[0]
+    order = shown[np.lexsort((position[shown], req[shown]))]
+    r, pos = req[order], position[order]
+    start = np.r_[True, r[1:] != r[:-1]]
+    first = np.maximum.accumulate(np.where(start, np.arange(r.size), 0))
+    rank = np.arange(r.size) - first + 1  # 1..m within the request
+    gapless = np.ones(sizes.size, dtype=bool)
+    gapless[r[pos != rank]] = False
+    before = np.cumsum(w[order]) - w[order]
+    before -= before[first]  # weight already placed in the request
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_pl = np.log(w[order]) - np.log(total[r] - before)
+        log_uni = np.where(elig[order], -np.log(n_elig[r] - rank + 1), -np.inf)
+    log_pl, log_uni = np.nan_to_num(log_pl, nan=-np.inf), np.nan_to_num(log_uni, nan=-np.inf)
+    pl = np.exp(_group_cumsum(log_pl, first))
+    uni = np.exp(_group_cumsum(log_uni, first))
+    out[order] = np.where(gapless[r], (1 - epsilon) * pl + epsilon * uni, np.nan)
+    return out
+
+
+def _group_cumsum(x: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Cumulative sum within consecutive groups (``first`` is the index of each element's group start);
+    -inf terms stay -inf for the rest of their group."""
+    neg = np.isneginf(x)
+    c = np.cumsum(np.where(neg, 0.0, x))
+    c = c - c[first] + np.where(neg, 0.0, x)[first]
+    dead = np.cumsum(neg)
+    dead = dead - dead[first] + neg[first]
+    return np.where(dead > 0, -np.inf, c)

@@ -107,6 +107,10 @@ class SlotEstimator:
             psi = psi + (a - v * b) / mb
         return value, np.asarray(psi, dtype=float)
 
+    def warnings(self, c) -> list[str]:
+        """Caveats of this estimate on these components (empty when none)."""
+        return []
+
     def sql_terms(self) -> list[tuple[str, str]]:
         """The ratio terms as SQL over per-request columns ``w, y, q_a, dm`` (for engines that hold the log)."""
         raise NotImplementedError(f"{self.name} has no SQL form")

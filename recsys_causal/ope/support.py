@@ -5,11 +5,14 @@ n, the largest weight and its share of ``Σw``, the mean weight with an interval
 far from 1 signals wrong propensities or deficient support), weight quantiles, the smallest logged propensity,
 target mass outside the logged candidate set, and — when the logging probabilities of unshown candidates are
 known — target mass on candidates the logging policy never takes there, with the share of requests affected.
+When the per-request contributions ``|w · r|`` are given: the largest share of their sum carried by one request
+and the ids of the largest contributors (influential observations).
 
 Verdict (thresholds in :class:`SupportThresholds`): **unsupported** when unsupported target mass exceeds
 ``max_unsupported_mass`` or the ESS ratio is below ``min_ess_ratio_unsupported``; **weak** when the ESS ratio
 is below ``min_ess_ratio``, the max-weight share exceeds ``max_weight_share``, or the mean weight differs from
-1 (p < ``mean_weight_alpha``); **supported** otherwise. Every reason is named.
+1 (p < ``mean_weight_alpha``), or one request carries more than ``max_contribution_share`` of ``Σ |w · r|``;
+**supported** otherwise. Every reason is named.
 
 >>> import numpy as np
 >>> rep = support_report(np.ones(1000), np.full(1000, 0.5))
@@ -33,6 +36,7 @@ class SupportThresholds:
     max_weight_share: float = 0.05
     max_unsupported_mass: float = 0.01
     mean_weight_alpha: float = 0.001
+    max_contribution_share: float = 0.2
 
 
 @dataclass
@@ -53,11 +57,15 @@ class SupportReport:
     verdict: str
     reasons: list[str]
     breakdown: pd.DataFrame | None = field(default=None)
+    max_contribution_share: float | None = None  # largest share of Σ|w·r| carried by one request
+    influential_requests: list | None = None  # ids of the largest contributors to Σ|w·r|, largest first
 
     def to_frame(self) -> pd.DataFrame:
-        row = {k: v for k, v in self.__dict__.items() if k not in ("breakdown", "weight_quantiles", "reasons")}
+        row = {k: v for k, v in self.__dict__.items()
+               if k not in ("breakdown", "weight_quantiles", "reasons", "influential_requests")}
         row.update({f"w_{k}": v for k, v in self.weight_quantiles.items()})
         row["reasons"] = "; ".join(self.reasons)
+        row["influential_requests"] = ", ".join(map(str, self.influential_requests or []))
         return pd.DataFrame([row])
 
     def __repr__(self) -> str:
@@ -99,10 +107,19 @@ def support_report(
     unsupported_mass: np.ndarray | None = None,
     thresholds: SupportThresholds | None = None,
     groups: np.ndarray | None = None,
+    contributions: np.ndarray | None = None,
+    request_ids: np.ndarray | None = None,
 ) -> SupportReport:
     """Diagnostics from per-request weights; ``unsupported_mass`` is per request when known; ``groups`` (e.g.
-    policy version or segment per request) adds a breakdown table."""
+    policy version or segment per request) adds a breakdown table; ``contributions`` (per-request ``w · r``,
+    with their ``request_ids``) adds the influential-observation check."""
+    from recsys_causal.ope.rewards import contribution_share
+
     w = np.asarray(w, dtype=float)
+    contrib = None
+    if contributions is not None:
+        ids = np.arange(len(contributions)) if request_ids is None else request_ids
+        contrib = contribution_share(contributions, ids)
     unsupported = None
     if unsupported_mass is not None:
         um = np.asarray(unsupported_mass, dtype=float)
@@ -113,7 +130,8 @@ def support_report(
         by_group = frame.groupby("group", sort=False).agg(n=("w", "size"), sum_w=("w", "sum"), sum_w2=("w2", "sum"),
                                                           max_w=("w", "max")).reset_index()
     return support_from_stats(WeightStats.from_weights(w, logged_propensity), outside_mass=outside_mass,
-                              unsupported=unsupported, thresholds=thresholds, by_group=by_group)
+                              unsupported=unsupported, thresholds=thresholds, by_group=by_group,
+                              contributions=contrib)
 
 
 def support_from_stats(
@@ -123,11 +141,13 @@ def support_from_stats(
     unsupported: tuple[float, float] | None = None,
     thresholds: SupportThresholds | None = None,
     by_group: pd.DataFrame | None = None,
+    contributions: tuple[float, list | None] | None = None,
 ) -> SupportReport:
     """The support report from weight statistics — the final step of the local, DuckDB and Spark paths.
 
     ``unsupported``: mean unsupported target mass per request and the share of requests with any, when
-    known; ``by_group``: columns ``group, n, sum_w, sum_w2, max_w``.
+    known; ``by_group``: columns ``group, n, sum_w, sum_w2, max_w``; ``contributions``: the largest share
+    of ``Σ |w · r|`` carried by one request and the ids of the largest contributors (None if unknown).
     """
     t = thresholds or SupportThresholds()
     n, s1, s2 = st.n, st.sum_w, st.sum_w2
@@ -159,16 +179,29 @@ def support_from_stats(
             reasons.append(f"mean weight {mean:.3f} differs from 1 (p = {p:.2g}): wrong propensities or deficient "
                            "support")
             verdict = "weak"
+        if contributions is not None and contributions[0] > t.max_contribution_share:
+            reasons.append(_influential_reason(contributions[0], t.max_contribution_share))
+            verdict = "weak"
     if outside_mass > t.max_unsupported_mass:
         reasons.append(f"{outside_mass:.1%} of the target's probability is outside the logged candidate sets")
         verdict = "unsupported"
-    breakdown = None
-    if by_group is not None:
-        g = by_group
-        breakdown = pd.DataFrame({"group": g["group"].to_numpy(), "n": g["n"].astype(int).to_numpy(),
-                                  "ess": (g["sum_w"] ** 2 / np.maximum(g["sum_w2"], 1e-300)).to_numpy(dtype=float),
-                                  "mean_weight": (g["sum_w"] / g["n"]).to_numpy(dtype=float),
-                                  "max_weight": g["max_w"].to_numpy(dtype=float)})
-        breakdown["ess_ratio"] = breakdown["ess"] / breakdown["n"]
+    breakdown = None if by_group is None else _breakdown(by_group)
+    top_share, top_ids = (None, None) if contributions is None else contributions
     return SupportReport(n, ess, ess / max(n, 1), float(st.max_w), share, mean, (mean - z * se, mean + z * se), p,
-                         q, st.min_propensity, float(outside_mass), um, ushare, verdict, reasons, breakdown)
+                         q, st.min_propensity, float(outside_mass), um, ushare, verdict, reasons, breakdown,
+                         top_share, top_ids)
+
+
+def _breakdown(g: pd.DataFrame) -> pd.DataFrame:
+    """Support per group from columns ``group, n, sum_w, sum_w2, max_w``."""
+    out = pd.DataFrame({"group": g["group"].to_numpy(), "n": g["n"].astype(int).to_numpy(),
+                        "ess": (g["sum_w"] ** 2 / np.maximum(g["sum_w2"], 1e-300)).to_numpy(dtype=float),
+                        "mean_weight": (g["sum_w"] / g["n"]).to_numpy(dtype=float),
+                        "max_weight": g["max_w"].to_numpy(dtype=float)})
+    out["ess_ratio"] = out["ess"] / out["n"]
+    return out
+
+
+def _influential_reason(share: float, limit: float) -> str:
+    return (f"one request carries {share:.1%} of the estimate's total |weight × reward| (> {limit:.0%}): the "
+            "estimate rests on an influential observation")

@@ -28,10 +28,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from recsys_causal.errors import DataValidationError, SchemaError
 from recsys_causal.estimate import EstimateTable
 from recsys_causal.moments import Moments
 from recsys_causal.ope.evaluate import OPEResult, estimates_from_moments, reward_label, term_columns
+from recsys_causal.ope.rewards import BINARY_SHARE, range_error
 from recsys_causal.ope.single_slot import DR, IPS, SNDR, SNIPS, SlotEstimator, sql_float
 from recsys_causal.ope.support import SupportThresholds, WeightStats, support_from_stats
 from recsys_causal.scale.engines import Engine, as_engine
@@ -53,6 +56,7 @@ def evaluate_policies_sql(
     support_groups: str | None = None,
     alpha: float = 0.05,
     thresholds: SupportThresholds | None = None,
+    reward_ranges: Mapping[str, tuple[float, float]] | None = None,
 ) -> OPEResult:
     """Single-slot off-policy estimates of each policy (value, lift and relative lift over the logging policy)
     and support reports, computed by the engine holding the log.
@@ -61,7 +65,8 @@ def evaluate_policies_sql(
     (DuckDB), or a Spark DataFrame. ``reward_model``: the candidate column holding reward-model predictions
     ``q̂`` (one for all rewards, or one per reward); needed by DM/DR/SNDR. Default estimators: IPS and SNIPS,
     plus DR and SNDR when a reward model is given. ``cluster_by`` (a request column such as ``user_id``) makes
-    intervals cluster-robust and brings back one row of sums per cluster.
+    intervals cluster-robust and brings back one row of sums per cluster. ``reward_ranges``: as in
+    :func:`~recsys_causal.ope.evaluate_policies` (binary-looking columns are presumed to lie in [0, 1]).
     """
     engine = as_engine(source)
     ests = list(estimators) if estimators is not None else \
@@ -78,6 +83,7 @@ def evaluate_policies_sql(
               *(c for p in policies.values() for c in p.inputs()), *q_cols.values(),
               *(c for spec in reward_specs.values() for c in spec)}
     engine.require(sorted(needed | {c for c in (cluster_by, support_groups) if c}))
+    _check_reward_ranges(engine, sorted({c for spec in reward_specs.values() for c in spec}), reward_ranges or {})
     pol_index = {name: f"p{j}" for j, name in enumerate(policies)}
     q_alias = {col: f"q{i}" for i, col in enumerate(dict.fromkeys(q_cols.values()))}
     req_table = engine.materialize(_requests_sql(engine, policies, pol_index, reward_specs, q_alias, cluster_by,
@@ -95,10 +101,32 @@ def evaluate_policies_sql(
                 support[(pname, rname)] = support_from_stats(
                     st, outside_mass=max(extra["outside"], 0.0),
                     unsupported=(extra["unsupported"], extra["unsupported_share"]) if known_unsupported else None,
-                    thresholds=thresholds, by_group=by_group)
+                    thresholds=thresholds, by_group=by_group, contributions=(extra["contribution_share"], None))
     finally:
         engine.drop(req_table)
     return OPEResult(EstimateTable(out, title="Off-policy evaluation"), support)
+
+
+def _check_reward_ranges(engine: Engine, columns: list[str], declared: Mapping[str, tuple[float, float]]) -> None:
+    """Observed values of each reward column on shown rows against its declared or presumed range
+    (:mod:`recsys_causal.ope.rewards`)."""
+    parts, cond = [], {}
+    for i, c in enumerate(columns):
+        v, (lo, hi) = _num(engine.quote(c)), declared.get(c, (0.0, 1.0))
+        cond[c] = " OR ".join([f"{v} < {sql_float(lo)}"] * bool(np.isfinite(lo)) + [f"{v} > {sql_float(hi)}"] *
+                              bool(np.isfinite(hi))) or "FALSE"
+        parts += [f"COUNT({v}) AS n{i}", f"SUM(CASE WHEN {v} = 0 OR {v} = 1 THEN 1 ELSE 0 END) AS b{i}",
+                  f"SUM(CASE WHEN {cond[c]} THEN 1 ELSE 0 END) AS o{i}", f"MAX(ABS({v})) AS m{i}"]
+    row = engine.query(f"SELECT {', '.join(parts)} FROM {engine.table} WHERE CAST(shown AS BOOLEAN)").iloc[0]
+    for i, c in enumerate(columns):
+        n, n_out = _count(row[f"n{i}"]), _count(row[f"o{i}"])
+        kind = "declared" if c in declared else ("presumed binary" if n and _count(row[f"b{i}"]) >= BINARY_SHARE * n
+                                                 else None)
+        if kind and n_out:
+            bad = engine.query(f"SELECT request_id, {_num(engine.quote(c))} AS v FROM {engine.table} WHERE "
+                               f"CAST(shown AS BOOLEAN) AND ({cond[c]}) ORDER BY request_id LIMIT 5")
+            raise range_error(engine.source, c, n_out, bad["request_id"].tolist(), declared.get(c, (0.0, 1.0)),
+                              kind, float(bad["v"].abs().max()), float(row[f"m{i}"]))
 
 
 def _reward_model_columns(reward_model, rewards: list[str]) -> dict[str, str]:
@@ -238,7 +266,7 @@ def _policy_sums(engine: Engine, table: str, ests: Sequence[SlotEstimator], p: s
     prods = [f"SUM({a} * {b}) AS p_{a}__{b}" for i, a in enumerate(names) for b in names[i:]]
     stats = ["COUNT(*) AS n", "SUM(w) AS sum_w", "SUM(w * w) AS sum_w2", "MAX(w) AS max_w",
              f"{engine.quantiles('w', QUANTILES)} AS q_w", "MIN(p_log) AS min_p", "AVG(1 - filled) AS outside",
-             "AVG(unsupported) AS unsupported",
+             "AVG(unsupported) AS unsupported", "MAX(ABS(w * y)) AS max_wy", "SUM(ABS(w * y)) AS sum_wy",
              f"AVG(CASE WHEN unsupported > 1e-12 THEN {ONE} ELSE {ZERO} END) AS ushare"]
     row = engine.query(f"SELECT {', '.join(stats + sums + prods)} FROM ({per_req}) t").iloc[0]
     n = _count(row["n"])
@@ -262,7 +290,8 @@ def _policy_sums(engine: Engine, table: str, ests: Sequence[SlotEstimator], p: s
                                 f"MAX(w) AS max_w FROM ({per_req}) t GROUP BY group_key ORDER BY group_key")
         by_group = by_group.rename(columns={"group_key": "group"})
     extra = {"outside": float(row["outside"]), "unsupported": float(row["unsupported"]),
-             "unsupported_share": float(row["ushare"])}
+             "unsupported_share": float(row["ushare"]),
+             "contribution_share": float(row["max_wy"]) / float(row["sum_wy"]) if float(row["sum_wy"]) > 0 else 0.0}
     return mom, st, extra, by_group
 
 

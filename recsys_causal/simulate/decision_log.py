@@ -7,6 +7,13 @@ its position and the exact joint probability of the whole slate. Outcomes follow
 clicks) and ``P(hide | i at k) = θ_k · h_i``. The expected value of any target policy, given as marginal
 position probabilities, is therefore an exact sum (:meth:`SimulatedLog.true_value`), not a Monte Carlo estimate.
 
+With ``click_model="cascade"`` clicks follow the cascade model instead: the user scans the slate from the top
+and clicks the item at position ``k`` with probability ``ρ_i`` if nothing above was clicked (at most one click
+per slate; purchases follow clicks, hides stay position-based). The value of a deterministic target slate
+``t`` is then ``Σ_k α_k ρ_{t_k} Π_{j<k} (1 − ρ_{t_j})``, again exact. ``log_prefix_propensity=True`` also logs,
+per shown candidate, the exact probability ``prefix_propensity`` that the logged slate starts with the items
+at positions ``1..k`` (:func:`~recsys_causal.plackett_luce.slate_prefix_probabilities`).
+
 >>> sim = simulate_decision_log(n_requests=200, n_candidates=10, slate_size=3, seed=1)
 >>> sim.log.n_requests, int(sim.log.shown.sum())
 (200, 600)
@@ -24,7 +31,11 @@ import numpy as np
 import pandas as pd
 
 from recsys_causal.logs.model import DecisionLog
-from recsys_causal.plackett_luce import plackett_luce_marginals, uniform_slate_marginals
+from recsys_causal.plackett_luce import (
+    plackett_luce_marginals,
+    slate_prefix_probabilities,
+    uniform_slate_marginals,
+)
 from recsys_causal.simulate.world import World, make_world
 
 START = pd.Timestamp("2026-06-01", tz="UTC")
@@ -49,6 +60,7 @@ class SimulatedLog:
     epsilon: float
     temperature: float
     outcome_events: pd.DataFrame = field(default_factory=pd.DataFrame)
+    click_model: str = "position"
 
     def expected_reward(self, name: str) -> np.ndarray:
         """Exact ``E[reward | candidate placed at position k]`` as ``(n_candidates, slate_size)``."""
@@ -59,6 +71,9 @@ class SimulatedLog:
         }
         if name not in base:
             raise KeyError(f"unknown simulated reward {name!r}; use click, purchase or hide")
+        if self.click_model == "cascade" and name != "hide":
+            raise ValueError("under the cascade click model a click depends on the items above it: use "
+                             "true_value / request_values with a deterministic target")
         return base[name][:, None] * self.position_bias[None, :]
 
     def expected_composite_reward(self, weights: Mapping[str, float]) -> np.ndarray:
@@ -70,8 +85,11 @@ class SimulatedLog:
         reward: str | Mapping[str, float] = "click",
         position_weights: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Exact expected slate value per request under a policy given by its position probabilities."""
+        """Exact expected slate value per request under a policy given by its position probabilities (under
+        the cascade click model: a deterministic policy, probabilities 0 or 1)."""
         probs = np.asarray(target_position_probs, dtype=np.float64)
+        if self.click_model == "cascade":
+            return self._cascade_values(probs, reward, position_weights)
         k = probs.shape[1]
         exp = self.expected_reward(reward) if isinstance(reward, str) else self.expected_composite_reward(reward)
         w = np.ones(k) if position_weights is None else np.asarray(position_weights, dtype=np.float64)
@@ -86,6 +104,30 @@ class SimulatedLog:
     ) -> float:
         """Exact mean expected slate value over the simulated requests (their contexts held fixed)."""
         return float(self.request_values(target_position_probs, reward, position_weights).mean())
+
+    def _cascade_values(self, probs: np.ndarray, reward, position_weights) -> np.ndarray:
+        if not np.all((probs == 0) | (probs == 1)):
+            raise ValueError("exact values under the cascade click model need a deterministic target slate "
+                             "(position probabilities 0 or 1)")
+        weights = {reward: 1.0} if isinstance(reward, str) else dict(reward)
+        unknown = set(weights) - {"click", "purchase", "hide"}
+        if unknown:
+            raise KeyError(f"unknown simulated reward {sorted(unknown)}; use click, purchase or hide")
+        k_max = probs.shape[1]
+        alpha = np.ones(k_max) if position_weights is None else np.asarray(position_weights, dtype=np.float64)
+        n = self.log.n_requests
+        survive, total = np.ones(n), np.zeros(n)
+        for k in range(k_max):
+            rows = np.nonzero(probs[:, k] == 1)[0]
+            req = self.log.request_index[rows]
+            rho, tau, hide = (np.zeros(n) for _ in range(3))
+            rho[req], tau[req], hide[req] = self.relevance[rows], self.purchase_given_click[rows], self.hide_rate[rows]
+            click = survive * rho
+            value = (weights.get("click", 0.0) * click + weights.get("purchase", 0.0) * click * tau
+                     + weights.get("hide", 0.0) * self.position_bias[k] * hide)
+            total += alpha[k] * value
+            survive = survive * (1 - rho)
+        return total
 
 
 def simulate_decision_log(
@@ -103,6 +145,8 @@ def simulate_decision_log(
     experiment: Mapping[str, float] | None = None,
     treatment_score: str = "pred_new",
     with_events: bool = False,
+    click_model: str = "position",
+    log_prefix_propensity: bool = False,
     seed: int = 0,
 ) -> SimulatedLog:
     """Simulate ``n_requests`` ranking decisions.
@@ -112,7 +156,11 @@ def simulate_decision_log(
     are randomised; non-control variants log with the ``treatment_score`` ranker. The shadow scores
     ``pred_new`` (a better ranker) and ``pred_bold`` (one that favours items the logging ranker ranks low) are
     logged for every candidate. ``with_events`` also returns an outcome-events table with event times.
+    ``click_model``: ``"position"`` (position-based, default) or ``"cascade"`` (see the module docstring);
+    ``log_prefix_propensity`` adds the exact prefix propensity of every shown candidate.
     """
+    if click_model not in ("position", "cascade"):
+        raise ValueError(f"click_model must be 'position' or 'cascade', not {click_model!r}")
     rng = np.random.default_rng(seed)
     world = world if world is not None else make_world(seed=seed + 10_000)
     if isinstance(n_candidates, int):
@@ -177,6 +225,8 @@ def simulate_decision_log(
     click_p = th * relevance
     u1, u2, u3 = rng.random(n_rows), rng.random(n_rows), rng.random(n_rows)
     click = (u1 < click_p).astype(float)
+    if click_model == "cascade":
+        click = _cascade_clicks(slate_rows, u1, relevance, n_rows)
     purchase = (click * (u2 < purchase_given_click)).astype(float)
     hide = (u3 < th * hide_rate).astype(float)
     for arr in (click, purchase, hide):
@@ -216,13 +266,30 @@ def simulate_decision_log(
             "hide": hide,
         }
     )
+    if log_prefix_propensity:
+        prefix = slate_prefix_probabilities(ranker_score, offsets, position, temperature, epsilon=epsilon,
+                                            eligible=eligible)
+        candidates.insert(candidates.columns.get_loc("propensity") + 1, "prefix_propensity", prefix)
     log = DecisionLog(requests, candidates, offsets, ("click", "purchase", "hide"), source="simulated")
     events = _events(rng, requests, candidates, req) if with_events else pd.DataFrame()
     return SimulatedLog(
         log=log, world=world, slate_size=slate_size, position_bias=theta, relevance=relevance,
         purchase_given_click=purchase_given_click, hide_rate=hide_rate, logging_position_probs=probs,
-        epsilon=epsilon, temperature=temperature, outcome_events=events,
+        epsilon=epsilon, temperature=temperature, outcome_events=events, click_model=click_model,
     )
+
+
+def _cascade_clicks(slate_rows: np.ndarray, u: np.ndarray, relevance: np.ndarray, n_rows: int) -> np.ndarray:
+    """Cascade clicks: scan each slate top-down, click position k with probability ρ if nothing above was."""
+    click = np.zeros(n_rows)
+    clicked = np.zeros(slate_rows.shape[0], dtype=bool)
+    for k in range(slate_rows.shape[1]):
+        rows = slate_rows[:, k]
+        filled = rows >= 0
+        hit = filled & ~clicked & (u[np.maximum(rows, 0)] < relevance[np.maximum(rows, 0)])
+        click[rows[hit]] = 1.0
+        clicked |= hit
+    return click
 
 
 def _sample_items(rng: np.random.Generator, sizes: np.ndarray, n_items: int) -> np.ndarray:
