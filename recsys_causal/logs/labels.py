@@ -100,7 +100,7 @@ def attach_labels(
     immature_only = np.zeros(len(ev), dtype=bool)
     for spec in parsed:
         window = spec.window.to_timedelta64()
-        match = known & (event_names == spec.event)
+        match = known & ((event_names == spec.event) | pd.isna(event_names))  # unnamed: could be any event
         in_window = match & ~(delay > window)  # NaT delay (time unknown): might be inside
         sel = in_window & (clean.status == "")
         values = np.zeros(log.n_candidates)
@@ -118,8 +118,10 @@ def attach_labels(
         immature = shown & ~mature
         values[~shown | immature | touched] = np.nan
         candidates[spec.column] = values
-        used |= sel & mature[np.maximum(row, 0)]
-        immature_only |= sel & ~mature[np.maximum(row, 0)]
+        mature_ev = np.zeros(len(ev), dtype=bool)
+        mature_ev[known] = mature[row[known]]
+        used |= sel & mature_ev
+        immature_only |= sel & ~mature_ev
         if spec.column not in rewards:
             rewards.append(spec.column)
         if report is not None and immature.any():
@@ -147,7 +149,7 @@ def _join(log: DecisionLog, ev: pd.DataFrame, clean: CleanEvents) -> tuple[np.nd
     cand_rows = cand_rows.drop_duplicates(["request_id", "item_id"], keep="first")
     joined = keys.merge(cand_rows, on=["request_id", "item_id"], how="left", validate="many_to_one")
     row = np.array(joined["row"].fillna(-1).to_numpy(dtype=np.int64))
-    row[clean.status == str(Reason.MISSING_EVENT_KEY)] = -1
+    row[ev[["request_id", "item_id"]].isna().any(axis=1).to_numpy()] = -1  # no candidate to attribute it to
     clean.mark(Reason.ORPHAN_OUTCOME_EVENT, row < 0)
     known = row >= 0
     delay = np.full(len(ev), np.timedelta64("NaT"), dtype="timedelta64[ns]")
