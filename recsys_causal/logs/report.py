@@ -211,7 +211,10 @@ class ValidationReport:
     def __repr__(self) -> str:
         lines = [
             f"ValidationReport({self.source or 'data'}: {self.n_requests_read} requests read, "
-            f"{self.n_requests_used} used, {self.n_requests_quarantined} quarantined)"
+            f"{self.n_requests_used} used, {self.n_requests_quarantined} quarantined"
+            + (f"; outcome events: {self.n_events_read} read, {self.n_events_used} used, "
+               f"{sum(self.events_quarantined.values())} quarantined, {sum(self.events_excluded.values())} excluded"
+               if self.n_events_read else "") + ")"
         ]
         lines += [f"  {i}" for i in self.issues]
         return "\n".join(lines)
