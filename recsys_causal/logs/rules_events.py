@@ -123,6 +123,10 @@ def _event_times(ev: pd.DataFrame, src: str, assume_timezone: str | None) -> tup
     if naive.any() and (assume_timezone is not None or not has_tz.any()):
         out.loc[naive] = _localize(parsed_naive.dropna(), src, assume_timezone, ev, naive).dt.as_unit("us")
         naive = none
+    if len(col) and not present.any():
+        raise SchemaError(f"event_time is empty on all {len(col)} events", source=src, column="event_time",
+                          count=len(col), examples=_ids(ev, np.ones(len(col), dtype=bool)), code="bad_type",
+                          fix="log when each event happened (ISO-8601 with an offset)")
     if present.any() and out.isna().to_numpy()[present].all() and not naive.any():
         raise SchemaError(f"none of the {int(present.sum())} event_time values can be parsed", source=src,
                           column="event_time", count=int(present.sum()), examples=_ids(ev, present),
