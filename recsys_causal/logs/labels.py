@@ -88,38 +88,20 @@ def attach_labels(
     if horizon is not None and pd.notna(horizon) and horizon.tzinfo is None:
         raise SchemaError("as_of has no timezone", source=src, fix="pass e.g. '2026-07-01T00:00:00Z'")
     row, delay = _join(log, ev, clean)
-    known = row >= 0
+    decision = pd.DatetimeIndex(log.requests[schema.DECISION_TIME]).tz_convert("UTC").tz_localize(None)
+    horizon_naive = np.datetime64(horizon.tz_convert("UTC").tz_localize(None)) if pd.notna(horizon) else None
+    joined = _Joined(row, delay, clean.status, ev["event"].to_numpy(), ev["value"].to_numpy(dtype=float),
+                     decision.to_numpy()[log.request_index], horizon_naive, log.shown)
     used = np.zeros(len(ev), dtype=bool)
+    immature_only = np.zeros(len(ev), dtype=bool)
     candidates = log.candidates.copy()
     rewards = list(log.reward_columns)
-    decision = pd.DatetimeIndex(log.requests[schema.DECISION_TIME])
-    dec_naive = decision.tz_convert("UTC").tz_localize(None).to_numpy()[log.request_index]
-    horizon_naive = np.datetime64(horizon.tz_convert("UTC").tz_localize(None)) if pd.notna(horizon) else None
-    shown = log.shown
-    event_names = ev["event"].to_numpy()
-    immature_only = np.zeros(len(ev), dtype=bool)
     for spec in parsed:
-        window = spec.window.to_timedelta64()
-        match = known & ((event_names == spec.event) | pd.isna(event_names))  # unnamed: could be any event
-        in_window = match & ~(delay > window)  # NaT delay (time unknown): might be inside
-        sel = in_window & (clean.status == "")
-        values = np.zeros(log.n_candidates)
-        if spec.aggregate == "sum":
-            np.add.at(values, row[sel], ev["value"].to_numpy(dtype=float)[sel])
-        else:
-            values[row[sel]] = 1.0
-        broken = in_window & np.isin(clean.status, EVENT_QUARANTINE)
-        touched = np.zeros(log.n_candidates, dtype=bool)
-        touched[row[broken]] = True
-        if spec.aggregate == "any":
-            touched &= values == 0  # a valid event already set the label to 1: it is known
-        mature = (np.zeros(log.n_candidates, dtype=bool) if horizon_naive is None
-                  else dec_naive + window <= horizon_naive)
-        immature = shown & ~mature
-        values[~shown | immature | touched] = np.nan
+        values, sel, mature = _spec_values(spec, joined)
+        immature = log.shown & ~mature
         candidates[spec.column] = values
         mature_ev = np.zeros(len(ev), dtype=bool)
-        mature_ev[known] = mature[row[known]]
+        mature_ev[row >= 0] = mature[row[row >= 0]]
         used |= sel & mature_ev
         immature_only |= sel & ~mature_ev
         if spec.column not in rewards:
@@ -135,6 +117,43 @@ def attach_labels(
     if report is not None:
         account_events(report, clean, used, src)
     return replace(log, candidates=candidates, reward_columns=tuple(rewards))
+
+
+@dataclass(frozen=True)
+class _Joined:
+    """Events joined to candidates: candidate row (-1: none), delay after the decision (NaT: unknown), status,
+    event name and value per event; decision time per candidate, the horizon and which candidates were shown."""
+
+    row: np.ndarray
+    delay: np.ndarray
+    status: np.ndarray
+    names: np.ndarray
+    value: np.ndarray
+    decision: np.ndarray
+    horizon: np.datetime64 | None
+    shown: np.ndarray
+
+
+def _spec_values(spec: LabelSpec, j: _Joined) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One label per candidate (NaN where not shown, immature, or touched by a quarantined event), the events it
+    used, and which candidates' windows are closed."""
+    n = len(j.shown)
+    window = spec.window.to_timedelta64()
+    match = (j.row >= 0) & ((j.names == spec.event) | pd.isna(j.names))  # unnamed: could be any event
+    in_window = match & ~(j.delay > window)  # NaT delay (time unknown): might be inside
+    sel = in_window & (j.status == "")
+    values = np.zeros(n)
+    if spec.aggregate == "sum":
+        np.add.at(values, j.row[sel], j.value[sel])
+    else:
+        values[j.row[sel]] = 1.0
+    touched = np.zeros(n, dtype=bool)
+    touched[j.row[in_window & np.isin(j.status, EVENT_QUARANTINE)]] = True
+    if spec.aggregate == "any":
+        touched &= values == 0  # a valid event already set the label to 1: it is known
+    mature = np.zeros(n, dtype=bool) if j.horizon is None else j.decision + window <= j.horizon
+    values[~j.shown | ~mature | touched] = np.nan
+    return values, sel, mature
 
 
 def _join(log: DecisionLog, ev: pd.DataFrame, clean: CleanEvents) -> tuple[np.ndarray, np.ndarray]:
