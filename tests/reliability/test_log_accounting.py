@@ -69,7 +69,15 @@ def setcells(f, rows, col, value):
 
 
 def write(frame: pd.DataFrame, path: Path) -> Path:
-    if path.suffix == ".csv":
+    if path.name.endswith(".nested.jsonl"):  # one JSON object per request with a candidates list
+        from recsys_causal import write_decision_log
+        from recsys_causal.logs.model import DecisionLog
+
+        req_cols = [c for c in frame.columns if c in ("request_id", "decision_time", "user_id", "surface")]
+        requests = frame[req_cols].drop_duplicates("request_id").reset_index(drop=True)
+        cand = frame[[c for c in frame.columns if c not in req_cols or c == "request_id"]]
+        write_decision_log(DecisionLog.from_frames(requests, cand), path, nested=True)
+    elif path.suffix == ".csv":
         frame.to_csv(path, index=False)
     elif path.suffix == ".jsonl":
         frame.to_json(path, orient="records", lines=True)
@@ -141,6 +149,8 @@ CASES_A = [
      "missing_unit", ["unit"], 2, [rid(7), rid(8)], "user_id"),
     ("NaN user_id in parquet", ".parquet", lambda f: _null_users(f, 9, value=np.nan), {"unit_column": "user_id"},
      "missing_unit", ["unit"], 1, [rid(9)], "user_id"),
+    ("null user_id, unit declared (nested jsonl)", ".nested.jsonl", lambda f: _null_users(f, 10, 11),
+     {"unit_column": "user_id"}, "missing_unit", ["unit"], 2, [rid(10), rid(11)], "user_id"),
     ("null user_id, unit not declared: counted warning", ".csv", lambda f: _null_users(f, 1, 2), {},
      "missing_unit", ["unit_column='user_id'"], 2, [rid(1), rid(2)], "user_id"),
     ("unit column absent", ".csv", lambda f: f, {"unit_column": "account_id"}, SchemaError,
@@ -222,6 +232,8 @@ def test_decision_log_catalogue(tmp_path, case):
         with pytest.raises(expected) as err:
             read_decision_log(path, **kwargs)
         check_error(err.value, path, fragments, column)
+        if "does not exist" not in str(err.value):  # a problem of the values: how many, and which requests
+            assert err.value.count >= 1 and err.value.examples
     else:
         log, report = read_decision_log(path, **kwargs)
         check_reconciled(report)
@@ -448,6 +460,7 @@ def test_outcome_event_catalogue(tmp_path, case):
         with pytest.raises(expected) as err:
             read()
         check_error(err.value, ev_path, fragments, column)
+        assert err.value.count >= 1 and err.value.examples
     else:
         log, report = read()
         check_reconciled(report)
@@ -543,6 +556,12 @@ def _ab_multi(f):
     return f, f.loc[rows, "request_id"].unique().tolist()
 
 
+def _ab_null_account(f):
+    f = f.assign(account_id=f["user_id"].str.replace("u", "a"))
+    rows, ids = _ab_requests(f, 8, seed=5)
+    return setcells(f, rows, "account_id", None), ids
+
+
 def _ab_other_experiment(f):
     rows, ids = _ab_requests(f, 7, seed=3)
     return setcells(f, rows, "experiment_id", "another"), ids
@@ -556,6 +575,8 @@ CASES_E = [
     ("null user_id (jsonl)", ".jsonl", _ab_null("user_id", 9), {}, "missing_unit", "quarantined"),
     ("NaN user_id (parquet)", ".parquet", _ab_null("user_id", 4, np.nan), {}, "missing_unit", "quarantined"),
     ("null variant", ".parquet", _ab_null("variant", 6), {}, "missing_variant", "quarantined"),
+    ("null in another unit column (account_id)", ".csv", _ab_null_account, {"unit_col": "account_id"},
+     "missing_unit", "quarantined"),
     ("unit in two variants", ".csv", _ab_multi, {}, "multi_variant_unit", "quarantined"),
     ("another experiment", ".parquet", _ab_other_experiment, {"experiment_id": "__exp__"}, "other_experiment",
      "excluded"),
@@ -573,7 +594,7 @@ def test_unit_metrics_accounting(tmp_path, case):
     frame, ids = make(frame)
     path = write(frame, tmp_path / f"ab{suffix}")
     before = digest(path)
-    log, report = read_decision_log(path, request_columns=["latency_ms"])
+    log, report = read_decision_log(path, request_columns=["latency_ms", "account_id"])
     check_reconciled(report)
     assert report.n_requests_used == frame["request_id"].nunique()  # nothing dropped at the edge
     um = unit_metrics_from_log(log, window="7D", as_of="2026-12-01T00:00:00Z", **kwargs)
