@@ -24,7 +24,7 @@ from recsys_causal.logs.report import Reason
 #: Share of requests above which an undeclared outcome column may not quarantine them silently.
 MAJORITY = 0.5
 
-_NON_OUTCOME_FIX = ("declare the outcome columns with rewards=[...] (YAML: data.rewards), or name this column in "
+_NON_OUTCOME_FIX = ("declare the outcome columns with rewards=[...], or name this column in "
                     "non_outcomes=[...] (a candidate-level number such as a target probability or a partition key) "
                     "or request_columns=[...] (a request-level number such as latency_ms)")
 
