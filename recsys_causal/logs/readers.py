@@ -29,10 +29,15 @@ import pyarrow.parquet as pq
 
 from recsys_causal.errors import InputFileError, SchemaError
 from recsys_causal.logs import schema
-from recsys_causal.logs.labels import attach_labels
+from recsys_causal.logs.labels import LabelSpec, attach_labels
 from recsys_causal.logs.model import DecisionLog
 from recsys_causal.logs.report import Reason, ValidationReport
 from recsys_causal.logs.validation import ValidationOptions, validate_long_frame
+from recsys_causal.logs.writers import (  # noqa: F401  (re-exported: the writers live beside the readers)
+    to_nested_table,
+    write_decision_log,
+    write_partitioned_log,
+)
 
 FORMATS = ("parquet", "csv", "jsonl", "dataframe", "hive")
 
@@ -83,6 +88,11 @@ def read_decision_log(
     filters: LogFilters | None = None,
     outcome_events: pd.DataFrame | str | os.PathLike[str] | None = None,
     labels: Sequence[str] | None = None,
+    non_outcomes: Sequence[str] = (),
+    request_columns: Sequence[str] = (),
+    unit_column: str | None = None,
+    max_position: int | None = None,
+    allow_empty: bool = False,
 ) -> ReadResult:
     """Read and validate a decision log; returns ``(log, report)``.
 
@@ -91,15 +101,24 @@ def read_decision_log(
     ``outcome_events`` with ``labels`` (e.g. ``["click within 30m", "purchase within 7d"]``) adds label
     columns; with ``as_of``, labels whose window has not closed are missing and counted. Input files are only
     read, never modified.
+
+    Outcome columns are ``rewards`` when given, else every numeric candidate column that is not reserved and not
+    in ``non_outcomes`` (the partition keys of a Hive directory are never outcomes); ``request_columns`` are
+    extra request-level columns (e.g. ``latency_ms``). ``unit_column`` quarantines requests without a unit
+    (``missing_unit``); ``max_position`` quarantines shown positions above it. A log with no usable request
+    raises :class:`~recsys_causal.errors.DataValidationError` (counts by reason) unless ``allow_empty=True``.
     """
     as_of_ts = _timestamp(as_of, "as_of")
+    filters = filters or LogFilters()
+    src = _open(source, format, filters)
+    label_cols = {LabelSpec.parse(s).column if isinstance(s, str) else s.column for s in labels or ()}
     opts = ValidationOptions(
         require_propensity=require_propensity, full_candidate_set=full_candidate_set,
         propensity_tolerance=propensity_tolerance, assume_timezone=assume_timezone, as_of=as_of_ts,
-        rewards=tuple(rewards) if rewards is not None and not labels else None,
+        rewards=None if rewards is None else tuple(r for r in rewards if r not in label_cols),
+        non_outcomes=tuple(non_outcomes) + tuple(src.extra.get("partition_keys", ())),
+        request_columns=tuple(request_columns), unit_column=unit_column, max_position=max_position,
     )
-    filters = filters or LogFilters()
-    src = _open(source, format, filters)
     frame = src.frame
     n_filtered = 0
     if src.format != "hive" and not filters.is_empty():
@@ -108,6 +127,8 @@ def read_decision_log(
     if n_filtered:
         report.add(Reason.FILTERED, "info", n_filtered, [], "rows outside the requested filters were not read",
                    "widen the filters to include them", unit="rows")
+    if log.n_requests == 0 and not allow_empty:
+        raise report.nothing_left_error(n_filtered)
     if labels:
         if outcome_events is None:
             raise InputFileError("labels were given without outcome_events", source=src.name,
@@ -115,7 +136,8 @@ def read_decision_log(
         events = outcome_events if isinstance(outcome_events, pd.DataFrame) else _open(
             outcome_events, None, LogFilters()).frame
         ev_name = "outcome events" if isinstance(outcome_events, pd.DataFrame) else str(outcome_events)
-        log = attach_labels(log, events, labels, as_of=as_of_ts, report=report, source=ev_name)
+        log = attach_labels(log, events, labels, as_of=as_of_ts, report=report, source=ev_name,
+                            assume_timezone=assume_timezone)
         if rewards is not None:
             unknown = [r for r in rewards if r not in log.reward_columns]
             if unknown:
@@ -124,91 +146,6 @@ def read_decision_log(
             log = replace(log, reward_columns=tuple(rewards))
     log.metadata["validation"] = report
     return ReadResult(log, report)
-
-
-def write_decision_log(log: DecisionLog, path: str | os.PathLike[str], *, nested: bool = False) -> Path:
-    """Write a log atomically as long (default) or nested Parquet/CSV/JSONL, chosen by suffix."""
-    from recsys_causal.io_utils import atomic_write
-
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if nested:
-        table = to_nested_table(log)
-        if suffix == ".parquet":
-            return atomic_write(path, lambda p: pq.write_table(table, p))
-        if suffix in (".jsonl", ".ndjson"):
-            return atomic_write(path, lambda p: _write_jsonl(table, p))
-        raise InputFileError("nested logs are written as .parquet or .jsonl", source=str(path))
-    frame = log.to_long_frame()
-    if suffix == ".parquet":
-        return atomic_write(path, lambda p: frame.to_parquet(p, index=False))
-    if suffix == ".csv":
-        out = frame.copy()
-        out[schema.DECISION_TIME] = out[schema.DECISION_TIME].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        return atomic_write(path, lambda p: out.to_csv(p, index=False))
-    raise InputFileError(f"cannot write suffix {suffix!r}", source=str(path), fix="use .parquet or .csv")
-
-
-def write_partitioned_log(frame: DecisionLog | pd.DataFrame, directory: str | os.PathLike[str], *,
-                          partition_by: Sequence[str] = ("date",), rows_per_file: int = 2_000_000) -> Path:
-    """Write a long-layout log as Hive-partitioned Parquet (``date=2026-06-01/part-0.parquet``, …).
-
-    ``date`` (the UTC day of ``decision_time``) is derived when asked for and absent. The directory is built
-    beside the target and renamed into place, so readers never see a half-written dataset; an existing
-    directory is an error (input data is never overwritten).
-
-    >>> import tempfile, pathlib
-    >>> from recsys_causal.simulate import simulate_decision_log
-    >>> log = simulate_decision_log(n_requests=20, n_candidates=3, seed=0).log
-    >>> out = write_partitioned_log(log, pathlib.Path(tempfile.mkdtemp()) / "logs")
-    >>> read_decision_log(out).log.n_requests
-    20
-    """
-    import shutil
-    import tempfile
-
-    import pyarrow.dataset as ds
-
-    target = Path(directory)
-    if target.exists():
-        raise InputFileError("output directory already exists", source=str(target),
-                             fix="choose a new directory; existing data is never overwritten")
-    if not target.parent.is_dir():
-        raise InputFileError(f"parent directory {str(target.parent)!r} does not exist", source=str(target))
-    df = frame.to_long_frame() if isinstance(frame, DecisionLog) else frame
-    if "date" in partition_by and "date" not in df.columns:
-        df = df.assign(date=pd.to_datetime(df[schema.DECISION_TIME], utc=True).dt.strftime("%Y-%m-%d"))
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        table = pa.Table.from_pandas(df, preserve_index=False)
-        # microsecond timestamps: readable by Spark, Hive and DuckDB alike (nanoseconds are not)
-        options = ds.ParquetFileFormat().make_write_options(coerce_timestamps="us", allow_truncated_timestamps=True)
-        ds.write_dataset(table, tmp, format="parquet", file_options=options, partitioning=list(partition_by),
-                         partitioning_flavor="hive",
-                         max_rows_per_file=rows_per_file, max_rows_per_group=min(rows_per_file, 1_000_000),
-                         existing_data_behavior="overwrite_or_ignore")
-        tmp.rename(target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return target
-
-
-def to_nested_table(log: DecisionLog) -> pa.Table:
-    """One record per request with a ``candidates`` list of structs (``pred_*`` grouped in ``predictions``)."""
-    cand = log.candidates
-    preds = [c for c in cand.columns if c.startswith(schema.PREDICTION_PREFIX)]
-    plain = [c for c in cand.columns if c not in preds]
-    arrays = [pa.Array.from_pandas(cand[c]) for c in plain]
-    names = list(plain)
-    if preds:
-        arrays.append(pa.StructArray.from_arrays(
-            [pa.Array.from_pandas(cand[c]) for c in preds], names=[c[len(schema.PREDICTION_PREFIX):] for c in preds]))
-        names.append("predictions")
-    structs = pa.StructArray.from_arrays(arrays, names=names)
-    lists = pa.ListArray.from_arrays(pa.array(log.offsets, type=pa.int32()), structs)
-    req = pa.Table.from_pandas(log.requests, preserve_index=False)
-    return req.append_column("candidates", lists)
 
 
 # ----------------------------------------------------------------------------- opening sources
@@ -228,7 +165,9 @@ def _open(source, format: str | None, filters: LogFilters) -> _Source:
         if fmt != "hive":
             raise InputFileError("path is a directory", source=name,
                                  fix="give a file, or a directory of Hive-partitioned Parquet files")
-        return _Source(name, "hive", frame=_read_hive(path, filters), path=path)
+        keys = sorted({part.split("=", 1)[0] for f in path.rglob("*.parquet")
+                       for part in f.relative_to(path).parts[:-1] if "=" in part})
+        return _Source(name, "hive", frame=_read_hive(path, filters), path=path, extra={"partition_keys": keys})
     if path.stat().st_size == 0:
         raise InputFileError("file is empty", source=name, fix="check the export that wrote it")
     try:
@@ -280,20 +219,6 @@ def _read_jsonl(path: Path) -> pa.Table:
     opts = pj.ParseOptions(explicit_schema=pa.schema([(schema.DECISION_TIME, pa.string())]),
                            unexpected_field_behavior="infer")
     return pj.read_json(path, parse_options=opts)
-
-
-def _write_jsonl(table: pa.Table, path: Path) -> None:
-    import json
-
-    with open(path, "w", encoding="utf-8") as fh:
-        for rec in table.to_pylist():
-            fh.write(json.dumps(rec, default=_json_default, allow_nan=False) + "\n")
-
-
-def _json_default(value):
-    if isinstance(value, pd.Timestamp | np.datetime64) or hasattr(value, "isoformat"):
-        return pd.Timestamp(value).isoformat()
-    raise TypeError(f"cannot serialise {type(value)}")
 
 
 def _flatten_nested(table: pa.Table, name: str) -> pd.DataFrame:

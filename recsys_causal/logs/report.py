@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from recsys_causal.errors import format_examples
+from recsys_causal.errors import DataValidationError, format_examples
 from recsys_causal.io_utils import atomic_write
 
 
@@ -30,15 +30,19 @@ class Reason(StrEnum):
     UNPARSABLE_TIMESTAMP = "unparsable_timestamp"
     FUTURE_TIMESTAMP = "future_timestamp"
     INCONSISTENT_REQUEST_FIELDS = "inconsistent_request_fields"
+    MISSING_UNIT = "missing_unit"
     EMPTY_REQUEST = "empty_request"
     MISSING_ITEM_ID = "missing_item_id"
     INVALID_SHOWN = "invalid_shown"
+    INVALID_ELIGIBLE = "invalid_eligible"
     DUPLICATE_CANDIDATE = "duplicate_candidate"
     INVALID_POSITION = "invalid_position"
+    POSITION_OUT_OF_RANGE = "position_out_of_range"
     SHOWN_WITHOUT_POSITION = "shown_without_position"
     DUPLICATE_POSITION = "duplicate_position"
     INVALID_PROPENSITY = "invalid_propensity"
     PROPENSITY_SUM_EXCEEDS_ONE = "propensity_sum_exceeds_one"
+    INVALID_OUTCOME = "invalid_outcome"
     OUTCOME_ON_UNSHOWN = "outcome_on_unshown"
     # warnings and information: rows are kept
     SHOWN_INELIGIBLE = "shown_ineligible"
@@ -48,6 +52,16 @@ class Reason(StrEnum):
     ORPHAN_OUTCOME_EVENT = "orphan_outcome_event"
     EVENT_BEFORE_DECISION = "event_before_decision"
     FILTERED = "filtered"
+    # outcome events (counted per event)
+    UNPARSABLE_EVENT_TIME = "unparsable_event_time"
+    NAIVE_EVENT_TIME = "naive_event_time"
+    INVALID_EVENT_VALUE = "invalid_event_value"
+    MISSING_EVENT_KEY = "missing_event_key"
+    DUPLICATE_OUTCOME_EVENT = "duplicate_outcome_event"
+    EVENT_NOT_LABELLED = "event_not_labelled"
+    # unit metrics (counted per request)
+    MISSING_VARIANT = "missing_variant"
+    MULTI_VARIANT_UNIT = "multi_variant_unit"
 
 
 #: Quarantine reasons in the order used to assign a request its primary reason.
@@ -56,15 +70,19 @@ QUARANTINE_ORDER: tuple[Reason, ...] = (
     Reason.UNPARSABLE_TIMESTAMP,
     Reason.FUTURE_TIMESTAMP,
     Reason.INCONSISTENT_REQUEST_FIELDS,
+    Reason.MISSING_UNIT,
     Reason.EMPTY_REQUEST,
     Reason.MISSING_ITEM_ID,
     Reason.INVALID_SHOWN,
+    Reason.INVALID_ELIGIBLE,
     Reason.DUPLICATE_CANDIDATE,
     Reason.INVALID_POSITION,
+    Reason.POSITION_OUT_OF_RANGE,
     Reason.SHOWN_WITHOUT_POSITION,
     Reason.DUPLICATE_POSITION,
     Reason.INVALID_PROPENSITY,
     Reason.PROPENSITY_SUM_EXCEEDS_ONE,
+    Reason.INVALID_OUTCOME,
     Reason.OUTCOME_ON_UNSHOWN,
 )
 
@@ -101,6 +119,11 @@ class ValidationReport:
     issues: list[ValidationIssue] = field(default_factory=list)
     quarantine_counts: dict[str, int] = field(default_factory=dict)
     quarantine: pd.DataFrame = field(default_factory=pd.DataFrame)
+    n_events_read: int = 0
+    n_events_used: int = 0
+    events_quarantined: dict[str, int] = field(default_factory=dict)
+    events_excluded: dict[str, int] = field(default_factory=dict)
+    event_quarantine: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def add(
         self, code: str, severity: str, count: int, examples, message: str, fix: str,
@@ -118,9 +141,12 @@ class ValidationReport:
         return len(self.quarantine)
 
     def reconciles(self) -> bool:
-        """Requests read = used + quarantined, and rows read = used + quarantined."""
+        """Requests read = used + quarantined, rows read = used + quarantined, and outcome events read = used +
+        quarantined + excluded."""
         rows_ok = self.quarantine.empty or self.n_rows_read == self.n_rows_used + self.n_rows_quarantined
-        return self.n_requests_read == self.n_requests_used + self.n_requests_quarantined and rows_ok
+        events_ok = self.n_events_read == (self.n_events_used + sum(self.events_quarantined.values())
+                                           + sum(self.events_excluded.values()))
+        return self.n_requests_read == self.n_requests_used + self.n_requests_quarantined and rows_ok and events_ok
 
     def has(self, code: str) -> bool:
         return any(i.code == str(code) for i in self.issues)
@@ -151,6 +177,29 @@ class ValidationReport:
         rows += [(f"quarantined: {k}", v) for k, v in self.quarantine_counts.items()]
         return pd.DataFrame(rows, columns=["requests", "count"])
 
+    def event_counts(self) -> pd.DataFrame:
+        """Outcome events read, used, quarantined and excluded by reason (the events' reconciliation table)."""
+        rows = [("read", self.n_events_read), ("used", self.n_events_used)]
+        rows += [(f"quarantined: {k}", v) for k, v in self.events_quarantined.items()]
+        rows += [(f"excluded: {k}", v) for k, v in self.events_excluded.items()]
+        return pd.DataFrame(rows, columns=["events", "count"])
+
+    def nothing_left_error(self, n_filtered: int = 0) -> DataValidationError:
+        """The error raised when no request is left to analyse, with the counts by reason and the fix."""
+        parts = [f"{v} {k}" for k, v in self.quarantine_counts.items()]
+        no_id = sum(i.count for i in self.issues if i.code == Reason.MISSING_REQUEST_ID)
+        if no_id:
+            parts.append(f"{no_id} rows without request_id")
+        if n_filtered:
+            parts.append(f"{n_filtered} rows outside the filters")
+        why = "; ".join(parts) if parts else "the log holds no rows"
+        examples = [e for i in self.issues if i.severity == "quarantine" for e in i.examples][:5]
+        return DataValidationError(
+            f"nothing left to analyse: {self.n_requests_read} requests read, 0 used ({why})",
+            source=self.source, count=self.n_requests_read, examples=examples, code="empty_log",
+            fix="fix the problems counted above (read with allow_empty=True to inspect report.quarantine), "
+                "widen the filters, or pass allow_empty=True to accept an empty log")
+
     def write_quarantine(self, path: str | Path) -> Path:
         """Write the quarantined rows (with ``quarantine_reason``) to Parquet or CSV, atomically."""
         path = Path(path)
@@ -162,7 +211,10 @@ class ValidationReport:
     def __repr__(self) -> str:
         lines = [
             f"ValidationReport({self.source or 'data'}: {self.n_requests_read} requests read, "
-            f"{self.n_requests_used} used, {self.n_requests_quarantined} quarantined)"
+            f"{self.n_requests_used} used, {self.n_requests_quarantined} quarantined"
+            + (f"; outcome events: {self.n_events_read} read, {self.n_events_used} used, "
+               f"{sum(self.events_quarantined.values())} quarantined, {sum(self.events_excluded.values())} excluded"
+               if self.n_events_read else "") + ")"
         ]
         lines += [f"  {i}" for i in self.issues]
         return "\n".join(lines)

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from recsys_causal.errors import SchemaError
-from recsys_causal.logs import schema
+from recsys_causal.logs import rules, schema
 from recsys_causal.logs.model import DecisionLog
 from recsys_causal.logs.report import QUARANTINE_ORDER, Reason, ValidationReport
 
@@ -40,7 +40,10 @@ class ValidationOptions:
     ``full_candidate_set``: the log holds every candidate, so propensities at one position may not sum above
     ``1 + propensity_tolerance``. ``assume_timezone``: localise timezone-naive timestamps to this zone instead
     of failing. ``as_of``: decisions after this time are quarantined as future timestamps (default: now).
-    ``rewards``: outcome columns (default: every numeric non-reserved candidate column).
+    ``rewards``: outcome columns (default: every numeric non-reserved candidate column not in ``non_outcomes``).
+    ``request_columns``: extra request-level columns (e.g. ``latency_ms``), kept on the request table and never
+    outcomes. ``unit_column``: the randomisation unit; requests without one are quarantined as ``missing_unit``.
+    ``max_position``: shown positions above it are quarantined as ``position_out_of_range``.
     """
 
     require_propensity: bool = False
@@ -49,6 +52,14 @@ class ValidationOptions:
     assume_timezone: str | None = None
     as_of: pd.Timestamp | None = None
     rewards: tuple[str, ...] | None = None
+    non_outcomes: tuple[str, ...] = ()
+    request_columns: tuple[str, ...] = ()
+    unit_column: str | None = None
+    max_position: int | None = None
+
+    @property
+    def all_request_columns(self) -> tuple[str, ...]:
+        return schema.REQUEST_COLUMNS + tuple(c for c in self.request_columns if c not in schema.REQUEST_COLUMNS)
 
 
 def validate_long_frame(
@@ -59,7 +70,8 @@ def validate_long_frame(
     src = source or "data"
     frame = frame.reset_index(drop=True)
     _check_required_columns(frame, src, opts)
-    rewards = _reward_columns(frame, src, opts)
+    rewards = rules.outcome_columns(frame, src, rewards=opts.rewards,
+                                    non_outcomes=opts.non_outcomes + opts.request_columns)
 
     rid = frame[schema.REQUEST_ID]
     rid_missing = rid.isna().to_numpy()
@@ -72,11 +84,11 @@ def validate_long_frame(
     shown, shown_bad = _parse_bool(frame[schema.SHOWN], empty_row)
     position = _numeric(frame, schema.POSITION, src)
     propensity = _numeric(frame, schema.PROPENSITY, src)
-    eligible = (
-        _parse_bool(frame[schema.ELIGIBLE], frame[schema.ELIGIBLE].isna().to_numpy(), default=True)[0]
-        if schema.ELIGIBLE in frame.columns else np.ones(len(frame), dtype=bool)
+    eligible, eligible_bad = (
+        _parse_bool(frame[schema.ELIGIBLE], frame[schema.ELIGIBLE].isna().to_numpy(), default=True)
+        if schema.ELIGIBLE in frame.columns else (np.ones(len(frame), dtype=bool), np.zeros(len(frame), dtype=bool))
     )
-    reward_values = {c: pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float) for c in rewards}
+    reward_values, bad_values = rules.outcome_values(frame, rewards)
 
     report = ValidationReport(source=source, n_rows_read=len(frame))
     n_req = len(uniques)
@@ -98,18 +110,26 @@ def validate_long_frame(
     flag_rows(Reason.UNPARSABLE_TIMESTAMP, time.isna().to_numpy())
     ref = opts.as_of if opts.as_of is not None else pd.Timestamp.now(tz="UTC")
     flag_rows(Reason.FUTURE_TIMESTAMP, (time > ref).to_numpy())
-    flag_rows(Reason.INCONSISTENT_REQUEST_FIELDS, _inconsistent_request_rows(frame, codes, time))
+    flag_rows(Reason.INCONSISTENT_REQUEST_FIELDS, _inconsistent_request_rows(frame, codes, time, opts))
+    columns = {Reason.MISSING_UNIT: opts.unit_column, Reason.INVALID_OUTCOME: ", ".join(bad_values) or None}
+    if opts.unit_column is not None:
+        flag_rows(Reason.MISSING_UNIT, rules.missing_unit_rows(frame, opts.unit_column, src))
     flag_rows(Reason.EMPTY_REQUEST, empty_row)
     flag_rows(Reason.MISSING_ITEM_ID, item.isna().to_numpy() & ~empty_row)
     flag_rows(Reason.INVALID_SHOWN, shown_bad)
+    flag_rows(Reason.INVALID_ELIGIBLE, eligible_bad)
     item_codes = pd.factorize(item.astype("string"), use_na_sentinel=True)[0]
     dup = _duplicated_pairs(codes, item_codes) & (item_codes >= 0)
     flag_rows(Reason.DUPLICATE_CANDIDATE, dup)
     has_pos = ~np.isnan(position)
     bad_pos = has_pos & ((position < 1) | (np.floor(position) != position))
     flag_rows(Reason.INVALID_POSITION, bad_pos | _coerce_failures(frame, schema.POSITION))
+    out_of_range = rules.position_out_of_range(np.where(bad_pos, np.nan, position), shown, codes,
+                                               full_candidate_set=opts.full_candidate_set,
+                                               max_position=opts.max_position)
+    flag_rows(Reason.POSITION_OUT_OF_RANGE, out_of_range)
     flag_rows(Reason.SHOWN_WITHOUT_POSITION, shown & ~has_pos)
-    sel = shown & has_pos & ~bad_pos
+    sel = shown & has_pos & ~bad_pos & ~out_of_range
     rows = np.zeros(len(frame), dtype=bool)
     rows[sel] = _duplicated_pairs(codes[sel], position[sel].astype(np.int64))
     flag_rows(Reason.DUPLICATE_POSITION, rows)
@@ -124,9 +144,10 @@ def validate_long_frame(
             hit = np.zeros(n_req, dtype=bool)
             hit[over.index.get_level_values(0).to_numpy()] = True
             flags[Reason.PROPENSITY_SUM_EXCEEDS_ONE] = hit
-    if rewards:
-        observed = np.column_stack([~np.isnan(reward_values[c]) for c in rewards]).any(axis=1)
-        flag_rows(Reason.OUTCOME_ON_UNSHOWN, observed & ~shown & ~empty_row)
+    for rows in bad_values.values():
+        flag_rows(Reason.INVALID_OUTCOME, rows)
+    flag_rows(Reason.OUTCOME_ON_UNSHOWN, rules.unshown_outcome_rows(
+        reward_values, shown, empty_row, codes, n_req, declared=opts.rewards is not None, src=src, uniques=uniques))
 
     # primary reason per request, quarantine table
     primary = np.full(n_req, "", dtype=object)
@@ -140,7 +161,7 @@ def validate_long_frame(
     report.quarantine_counts = {
         str(r): int((primary == str(r)).sum()) for r in QUARANTINE_ORDER if (primary == str(r)).any()
     }
-    _describe_quarantine(report, flags, uniques)
+    _describe_quarantine(report, flags, uniques, columns)
     q = frame.loc[row_quarantined].copy()
     q.insert(0, "quarantine_reason", row_primary[row_quarantined])
     report.quarantine = q.reset_index(drop=True)
@@ -153,8 +174,13 @@ def validate_long_frame(
     _warn(report, Reason.SHOWN_INELIGIBLE, keep & shown & ~eligible, ids,
           "shown candidates marked ineligible (a serving policy violation)",
           "check the eligibility filters in serving; these rows are kept", schema.ELIGIBLE)
+    if opts.unit_column is None and "user_id" in frame.columns:
+        _warn(report, Reason.MISSING_UNIT, keep & frame["user_id"].isna().to_numpy(), ids,
+              "requests without user_id are kept here, but an A/B analysis by user cannot use them",
+              "log user_id on every request, or pass unit_column='user_id' to quarantine them here", "user_id")
 
-    log = _build_log(frame, keep, codes, time, shown, position, propensity, eligible, reward_values, rewards, src)
+    log = _build_log(frame, keep, codes, time, shown, position, propensity, eligible, reward_values, rewards, src,
+                     opts.all_request_columns)
     _warn_request_level(report, log)
     return log, report
 
@@ -173,28 +199,6 @@ def _check_required_columns(frame: pd.DataFrame, src: str, opts: ValidationOptio
             fix=f"add them (see decision_logs/SCHEMA.md); columns present: {sorted(map(str, frame.columns))[:20]}",
             code="missing_column",
         )
-
-
-def _reward_columns(frame: pd.DataFrame, src: str, opts: ValidationOptions) -> tuple[str, ...]:
-    if opts.rewards is not None:
-        for c in opts.rewards:
-            if c not in frame.columns:
-                raise SchemaError(f"reward column {c!r} does not exist", source=src, column=c,
-                                  fix="name an outcome column of the log", code="missing_column")
-            coerced = pd.to_numeric(frame[c], errors="coerce")
-            bad = coerced.isna() & frame[c].notna()
-            if bad.any():
-                raise SchemaError(
-                    f"reward column {c!r} has {int(bad.sum())} non-numeric values", source=src, column=c,
-                    count=int(bad.sum()), examples=frame.loc[bad, schema.REQUEST_ID].head(5).tolist(),
-                    fix="outcomes must be numbers; leave unknown outcomes empty", code="bad_type",
-                )
-        return tuple(opts.rewards)
-    return tuple(
-        str(c) for c in frame.columns
-        if schema.is_outcome_column(str(c)) and pd.api.types.is_numeric_dtype(frame[c])
-        and not pd.api.types.is_bool_dtype(frame[c])
-    )
 
 
 def _all_na(frame: pd.DataFrame, cols: list[str]) -> np.ndarray:
@@ -290,9 +294,10 @@ def _localize_or_fail(col, src, opts, ids: _Ids, mask) -> pd.Series:
     return col.dt.tz_localize(opts.assume_timezone).dt.tz_convert("UTC")
 
 
-def _inconsistent_request_rows(frame: pd.DataFrame, codes: np.ndarray, time: pd.Series) -> np.ndarray:
+def _inconsistent_request_rows(frame: pd.DataFrame, codes: np.ndarray, time: pd.Series,
+                               opts: ValidationOptions) -> np.ndarray:
     """Rows of requests whose request-level columns differ between their candidate rows."""
-    cols = [c for c in schema.REQUEST_COLUMNS if c in frame.columns and c != schema.REQUEST_ID]
+    cols = [c for c in opts.all_request_columns if c in frame.columns and c != schema.REQUEST_ID]
     bad = np.zeros(len(frame), dtype=bool)
     valid = codes >= 0
     if not valid.any():
@@ -311,43 +316,14 @@ def _inconsistent_request_rows(frame: pd.DataFrame, codes: np.ndarray, time: pd.
     return valid & hit[np.maximum(codes, 0)]
 
 
-def _describe_quarantine(report: ValidationReport, flags: dict, uniques) -> None:
-    messages = {
-        Reason.UNPARSABLE_TIMESTAMP: ("decision_time cannot be parsed", "write ISO-8601 timestamps with an offset",
-                                      schema.DECISION_TIME),
-        Reason.FUTURE_TIMESTAMP: ("decision_time is later than the analysis time (as_of)",
-                                  "check the clock of the logging service or pass a later as_of", schema.DECISION_TIME),
-        Reason.INCONSISTENT_REQUEST_FIELDS: ("request-level fields differ between rows of one request",
-                                             "log request fields once per request", None),
-        Reason.EMPTY_REQUEST: ("requests with no candidates", "log the candidate set of every request",
-                               schema.ITEM_ID),
-        Reason.MISSING_ITEM_ID: ("candidate rows without item_id", "log an item_id for every candidate",
-                                 schema.ITEM_ID),
-        Reason.INVALID_SHOWN: ("'shown' is not true/false", "log shown as a boolean", schema.SHOWN),
-        Reason.DUPLICATE_CANDIDATE: ("duplicate (request_id, item_id) rows",
-                                     "deduplicate candidates before logging (retries often cause this)", schema.ITEM_ID),
-        Reason.INVALID_POSITION: ("position is not a whole number >= 1", "log 1-based integer positions",
-                                  schema.POSITION),
-        Reason.SHOWN_WITHOUT_POSITION: ("shown candidates without a position",
-                                        "log the slot of every shown candidate", schema.POSITION),
-        Reason.DUPLICATE_POSITION: ("two shown candidates at the same position of one slate",
-                                    "check the slate assembly; each position holds one item", schema.POSITION),
-        Reason.INVALID_PROPENSITY: ("shown candidates whose logging propensity is missing, NaN, <= 0 or > 1",
-                                    "log the probability the logging policy gave this item at this position",
-                                    schema.PROPENSITY),
-        Reason.PROPENSITY_SUM_EXCEEDS_ONE: ("propensities at one position sum above 1 over the candidate set",
-                                            "log marginal (not conditional or unnormalised) propensities, or pass "
-                                            "full_candidate_set=False if only part of the candidate set is logged",
-                                            schema.PROPENSITY),
-        Reason.OUTCOME_ON_UNSHOWN: ("outcomes recorded on candidates that were not shown",
-                                    "join outcomes to impressions only; check the outcome join", None),
-    }
+def _describe_quarantine(report: ValidationReport, flags: dict, uniques, columns: dict) -> None:
     for reason in QUARANTINE_ORDER:
         if reason not in flags:
             continue
         hit = flags[reason]
-        msg, fix, col = messages[reason]
-        report.add(reason, "quarantine", int(hit.sum()), uniques[np.nonzero(hit)[0][:5]], msg, fix, col)
+        msg, fix, col = rules.MESSAGES[reason]
+        report.add(reason, "quarantine", int(hit.sum()), uniques[np.nonzero(hit)[0][:5]], msg, fix,
+                   columns.get(reason, col))
 
 
 def _warn(report, reason, rows, ids: _Ids, message, fix, column) -> None:
@@ -356,10 +332,11 @@ def _warn(report, reason, rows, ids: _Ids, message, fix, column) -> None:
         report.add(reason, "warning", int(len(found)), found[:5], message, fix, column)
 
 
-def _build_log(frame, keep, codes, time, shown, position, propensity, eligible, reward_values, rewards, src):
+def _build_log(frame, keep, codes, time, shown, position, propensity, eligible, reward_values, rewards, src,
+               request_columns):
     kept = frame if keep.all() else frame.loc[keep]
     k_codes = codes[keep]
-    req_cols = [c for c in schema.REQUEST_COLUMNS if c in frame.columns]
+    req_cols = [c for c in request_columns if c in frame.columns]
     first = ~pd.Series(k_codes).duplicated().to_numpy()
     requests = kept.loc[first, req_cols].reset_index(drop=True)
     requests[schema.REQUEST_ID] = requests[schema.REQUEST_ID].astype(str)
@@ -368,13 +345,13 @@ def _build_log(frame, keep, codes, time, shown, position, propensity, eligible, 
     if "slate_propensity" in requests.columns:
         requests["slate_propensity"] = pd.to_numeric(requests["slate_propensity"], errors="coerce").astype(float)
     for c in req_cols:
-        if c not in (schema.REQUEST_ID, schema.DECISION_TIME, "slate_propensity"):
+        if c in schema.OPTIONAL_REQUEST_COLUMNS and c != "slate_propensity":
             requests[c] = requests[c].astype("string")
     # order candidates by request (first appearance), stable
     req_order = pd.factorize(k_codes)[0]
     order = np.argsort(req_order, kind="stable")
     empty = (frame[schema.ITEM_ID].isna().to_numpy() & keep)[keep]
-    cand_cols = [c for c in frame.columns if c not in schema.REQUEST_COLUMNS]
+    cand_cols = [c for c in frame.columns if c not in request_columns]
     cand = kept[cand_cols].copy()
     cand[schema.ITEM_ID] = cand[schema.ITEM_ID].astype("string")
     cand[schema.SHOWN] = shown[keep]

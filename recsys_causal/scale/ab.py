@@ -229,8 +229,9 @@ def _units_sql(engine: Engine, *, window: pd.Timedelta, as_of: pd.Timestamp, uni
     w = _interval(window)
     per_unit += ["COUNT(DISTINCT variant_key) AS rc_n_variants", "COUNT(*) AS rc_n_logged",
                  f"MIN(first_exposure) + {w} <= {engine.timestamp_literal(as_of)} AS rc_mature"]
+    # like unit_metrics_from_log: requests without a unit or a variant are left out of every unit
     where = [f"{q(schema.REQUEST_ID)} IS NOT NULL", f"{q(unit_col)} IS NOT NULL",
-             f"{q(schema.DECISION_TIME)} IS NOT NULL"]
+             f"{q(variant_col)} IS NOT NULL", f"{q(schema.DECISION_TIME)} IS NOT NULL"]
     if experiment_id is not None:
         where.append(f"{q('experiment_id')} = {engine.literal(experiment_id)}")
     requests = (f"SELECT {', '.join(per_request)} FROM {engine.table} WHERE {' AND '.join(where)} "
