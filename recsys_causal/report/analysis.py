@@ -19,6 +19,7 @@ from recsys_causal.errors import ConfigError, InputFileError
 from recsys_causal.estimate import Estimate, EstimateTable
 from recsys_causal.report.config import HoldoutSpec, ReportConfig, SwitchbackSpec, resolve
 from recsys_causal.report.figures import bar_intervals, effect_by_day_figure, figure_svg
+from recsys_causal.suggest import choices_text, did_you_mean
 
 SCHEMA_VERSION = 1
 Progress = Callable[[str], None]
@@ -85,20 +86,22 @@ def _ab(cfg, base, result, inputs, progress) -> None:
     else:
         path = resolve(base, d.units, "data.units")
         inputs["data.units"] = path
-        units = _read_table(path)
+        units = _unique_table(_read_table(path), unit, path, "data.units", result)
     if d.covariates_table:
+        from recsys_causal.experiments._checks import join_units
+
         cpath = resolve(base, d.covariates_table, "data.covariates_table")
         inputs["data.covariates_table"] = cpath
         extra = _read_table(cpath)
-        if unit not in extra.columns:
-            raise ConfigError(f"data.covariates_table has no {unit!r} column", column="data.covariates_table",
-                              fix="the covariates table must be keyed by the experiment unit")
-        units = units.merge(extra, on=unit, how="left")
+        check_columns(extra, [("experiment.unit", unit)], f"data.covariates_table ({cpath.name})")
+        check_columns(units, [("experiment.unit", unit)], "the unit table")
+        units, dedup = join_units(units, extra, unit, name=str(cpath))
+        _count_duplicates(result, "data.covariates_table", dedup)
     metrics = [_metric(m, "primary") for m in cfg.metrics.primary]
     metrics += [_metric(m, "secondary") for m in cfg.metrics.secondary]
     guardrails = [Guardrail(g.metric, direction=g.direction, margin=g.margin, relative=g.relative, alpha=cfg.alpha)
                   for g in cfg.guardrails]
-    _require(units, [cfg.variants.column, *cfg.covariates], "unit table")
+    check_columns(units, _ab_columns(cfg), "the unit table" + (" (built from data.decision_log)" if log else ""))
     progress("analysing the A/B test")
     ab = analyze_ab(units, variant_col=cfg.variants.column, control=cfg.variants.control, metrics=metrics,
                     guardrails=guardrails, covariates=cfg.covariates or None,
@@ -111,7 +114,7 @@ def _ab(cfg, base, result, inputs, progress) -> None:
     result["data_quality"]["units"] = {k: int(v) for k, v in ab.n_units.items()}
     result["metrics"] = estimates_json(ab.metrics)
     result["guardrails"] = estimates_json(ab.guardrails)
-    result["warnings"] = list(ab.warnings)
+    result["warnings"] = result.get("warnings", []) + list(ab.warnings)
     rel = [e for e in ab.metrics if e.details.get("lift") == "relative"]
     if rel:
         result["figures"]["lifts"] = figure_svg(bar_intervals(
@@ -170,6 +173,10 @@ def _novelty(cfg, log, result, progress) -> None:
 
     progress("novelty-decay readout")
     nv = cfg.novelty
+    if nv.metric not in log.reward_columns:
+        raise ConfigError(f"novelty.metric: {nv.metric!r} is not an outcome of data.decision_log"
+                          f"{did_you_mean(nv.metric, log.reward_columns)}", column="novelty.metric",
+                          fix=f"use one of the outcome columns {choices_text(log.reward_columns)}")
     panel = novelty_panel(log, metric=nv.metric, unit=cfg.experiment.unit, variant_col=cfg.variants.column,
                           as_of=cfg.data.as_of, days=nv.days)
     treatment = _treatment(cfg)
@@ -209,7 +216,7 @@ def _segments(cfg, units, result, progress) -> None:
                         control=cfg.variants.control, treatment=_treatment(cfg),
                         prior_interactions_col=seg.prior_interactions, covariates=cfg.covariates,
                         directions=directions, min_units=seg.min_units, merge_small=seg.merge_small,
-                        alpha=cfg.alpha)
+                        alpha=cfg.alpha, unit_col=cfg.experiment.unit)
     result["segments"] = {
         "effects": estimates_json(r.effects),
         "heterogeneity": _records(r.heterogeneity),
@@ -246,8 +253,16 @@ def _holdout(cfg, base, result, inputs, progress) -> None:
 
     path = resolve(base, cfg.data.units, "data.units")
     inputs["data.units"] = path
-    units = _read_table(path)
     h = cfg.holdout or HoldoutSpec()
+    units = _read_table(path)
+    refs = [("experiment.unit", cfg.experiment.unit)] + [
+        (f"holdout.{k}", getattr(h, k)) for k in ("group_col", "exposed_col", "outcome_col", "revenue_col",
+                                                  "attributed_col", "cost_col") if getattr(h, k) is not None]
+    refs += [(f"holdout.covariates[{i}]", c) for i, c in enumerate(h.covariates)]
+    if h.ghost_col is not None and h.ghost_col != "ghost_exposed":
+        refs.append(("holdout.ghost_col", h.ghost_col))
+    check_columns(units, refs, f"data.units ({path.name})")
+    units = _unique_table(units, cfg.experiment.unit, path, "data.units", result)
     progress("analysing the holdout")
     r = analyze_holdout(units, group_col=h.group_col, holdout_label=h.holdout_label, treated_label=h.treated_label,
                         exposed_col=h.exposed_col, ghost_col=h.ghost_col, outcome_col=h.outcome_col,
@@ -429,11 +444,53 @@ def _read_table(path: Path) -> pd.DataFrame:
         raise InputFileError(f"cannot be read: {exc}", source=str(path), fix="check the file") from exc
 
 
-def _require(frame: pd.DataFrame, cols, what) -> None:
-    missing = [c for c in cols if c not in frame.columns]
+def check_columns(frame: pd.DataFrame, refs: list[tuple[str, str]], what: str) -> None:
+    """Every ``(yaml key, column)`` in ``refs`` names a column of ``frame``; else a :class:`ConfigError` naming
+    the key, the nearest column and the columns present."""
+    missing = [(k, c) for k, c in refs if c not in frame.columns]
     if missing:
-        raise ConfigError(f"{what} lacks column(s) {missing}", column=missing[0],
-                          fix=f"columns present: {sorted(map(str, frame.columns))[:20]}")
+        key, col = missing[0]
+        more = f" (and {len(missing) - 1} more: {[c for _, c in missing[1:]][:5]})" if len(missing) > 1 else ""
+        raise ConfigError(f"{key}: column {col!r} is not in {what}{did_you_mean(col, frame.columns)}{more}",
+                          column=key, fix=f"use one of the columns {choices_text(frame.columns)}")
+
+
+def _ab_columns(cfg) -> list[tuple[str, str]]:
+    """The columns the A/B plan reads, each with the YAML key that names it."""
+    refs = [("variants.column", cfg.variants.column)]
+    refs += [(f"covariates[{i}]", c) for i, c in enumerate(cfg.covariates)]
+    for role in ("primary", "secondary"):
+        for i, m in enumerate(getattr(cfg.metrics, role)):
+            key = f"metrics.{role}[{i}]"
+            if m.kind == "ratio":
+                refs += [(f"{key}.numerator", m.numerator), (f"{key}.denominator", m.denominator)]
+            else:
+                refs.append((f"{key}.column" if m.column else f"{key}.name", m.column or m.name))
+    names = {m.name for m in [*cfg.metrics.primary, *cfg.metrics.secondary]}
+    refs += [(f"guardrails[{i}].metric", g.metric) for i, g in enumerate(cfg.guardrails) if g.metric not in names]
+    if cfg.segments is not None:
+        refs += [(f"segments.columns[{i}]", c) for i, c in enumerate(cfg.segments.columns)]
+        if cfg.segments.prior_interactions:
+            refs.append(("segments.prior_interactions", cfg.segments.prior_interactions))
+    return refs
+
+
+def _unique_table(frame: pd.DataFrame, unit: str, path: Path, key: str, result: dict) -> pd.DataFrame:
+    """One row per unit: exact repeats removed and counted in the data-quality section, other repeats an error."""
+    from recsys_causal.experiments._checks import unique_units
+
+    check_columns(frame, [("experiment.unit", unit)], f"{key} ({path.name})")
+    frame, dedup = unique_units(frame, unit, table=str(path))
+    _count_duplicates(result, key, dedup)
+    return frame
+
+
+def _count_duplicates(result: dict, key: str, dedup) -> None:
+    if dedup.rows_removed:
+        result["data_quality"].setdefault("duplicate_rows_removed", {})[key] = {
+            "rows": dedup.rows_removed, "units": dedup.units, "key": dedup.column,
+            "examples": [str(v) for v in dedup.examples[:5]]}
+        result.setdefault("warnings", []).append(dedup.message())
 
 
 def _reproducibility(cfg, config_bytes: bytes, inputs: dict[str, Path]) -> dict:
@@ -451,8 +508,13 @@ def _reproducibility(cfg, config_bytes: bytes, inputs: dict[str, Path]) -> dict:
 
 
 def _sha(path: Path) -> str:
+    """SHA-256 of a file, or of a directory's files (relative paths and contents, in sorted order)."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for f in files:
+        if path.is_dir():
+            h.update(f.relative_to(path).as_posix().encode() + b"\0")
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):  # noqa: B023 - consumed inside the loop
+                h.update(chunk)
     return h.hexdigest()
