@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from recsys_causal.errors import DataValidationError, EstimationError, SchemaError
+from recsys_causal.errors import ConfigError, DataValidationError, EstimationError, SchemaError
 from recsys_causal.suggest import choices_text, did_you_mean
 
 
@@ -68,6 +68,13 @@ def require_columns(df: pd.DataFrame, columns: Sequence[str], *, what: str = "un
             column=missing[0],
             fix=f"pass one of the existing columns {choices_text(df.columns)} or add the column",
         )
+
+
+def require_frame(obj: object, what: str, hint: str) -> None:
+    """Raise :class:`~recsys_causal.errors.ConfigError` unless ``obj`` is a pandas DataFrame."""
+    if not isinstance(obj, pd.DataFrame):
+        raise ConfigError(f"{what} needs a pandas DataFrame with one row per unit, got {type(obj).__name__}",
+                          fix=hint)
 
 
 def unique_units(df: pd.DataFrame, key: str | Sequence[str], *, table: str = "unit table",
@@ -178,20 +185,17 @@ def utc_times(values: pd.Series, *, column: str, source: str | None = None,
         aware_str = text.str.contains(_TZ_SUFFIX, regex=True).fillna(False).to_numpy(dtype=bool)
         aware_obj = s.map(lambda v: getattr(v, "tzinfo", None) is not None).to_numpy(dtype=bool)
         naive = present & ~np.where(is_str, aware_str, aware_obj)
-    parsed = pd.to_datetime(s, utc=True, errors="coerce", format="ISO8601") if not naive.any() else None
-    examples = list(np.asarray(ids)[naive][:5]) if ids is not None else list(s[naive].astype(str)[:5])
-    if naive.any():
-        raise DataValidationError(
-            f"{int(naive.sum())} values of {column!r} have no timezone" + (" (others do)" if naive.sum() < present.sum()
-                                                                            else ""),
-            source=source, column=column, count=int(naive.sum()), examples=examples,
-            fix="write timezone-aware timestamps (e.g. '2026-06-01T10:00:00Z') or localise the column to UTC")
+    parsed = pd.to_datetime(s, utc=True, errors="coerce", format="ISO8601")
     bad = present & parsed.isna().to_numpy()
-    if bad.any():
-        examples = list(np.asarray(ids)[bad][:5]) if ids is not None else list(s[bad].astype(str)[:5])
-        raise DataValidationError(f"{int(bad.sum())} values of {column!r} cannot be parsed as timestamps",
-                                  source=source, column=column, count=int(bad.sum()), examples=examples,
-                                  fix="write ISO-8601 timestamps with a timezone, e.g. '2026-06-01T10:00:00Z'")
+    for mask, text, fix in (
+        (bad, "cannot be parsed as timestamps", "write ISO-8601 timestamps with a timezone, e.g. '2026-06-01T10:00:00Z'"),
+        (naive, "have no timezone" + (" (others do)" if naive.sum() < present.sum() else ""),
+         "write timezone-aware timestamps (e.g. '2026-06-01T10:00:00Z') or localise the column to UTC"),
+    ):
+        if mask.any():
+            examples = list(np.asarray(ids)[mask][:5]) if ids is not None else list(s[mask].astype(str)[:5])
+            raise DataValidationError(f"{int(mask.sum())} values of {column!r} {text}", source=source, column=column,
+                                      count=int(mask.sum()), examples=examples, fix=fix)
     return parsed
 
 

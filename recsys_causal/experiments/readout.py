@@ -35,6 +35,7 @@ from recsys_causal.experiments._checks import (
     check_variants,
     quarantine_multi_assigned,
     require_columns,
+    require_frame,
     unique_units,
 )
 from recsys_causal.experiments.arm_moments import (
@@ -79,7 +80,8 @@ class Metric:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise ConfigError(f"metric {self.name!r}: kind must be one of {KINDS}, got {self.kind!r}")
+            raise ConfigError(f"metric {self.name!r}: kind must be one of {KINDS}, got {self.kind!r}"
+                              f"{did_you_mean(self.kind, KINDS)}")
         if self.role not in ("primary", "secondary"):
             raise ConfigError(f"metric {self.name!r}: role must be 'primary' or 'secondary', got {self.role!r}")
         if self.kind == "ratio" and not (self.numerator and self.denominator):
@@ -353,6 +355,7 @@ def analyze_ab(
     ``segment_col`` adds per-segment lifts (unadjusted, exploratory) and a per-segment SRM; ``day_col`` a
     per-day SRM.
     """
+    require_frame(units_df, "analyze_ab", "build one with unit_metrics_from_log(log, window=..., as_of=...)")
     metric_list = [as_metric(m) for m in metrics]
     covariates = list(covariates or [])
     needed = {variant_col, *covariates}

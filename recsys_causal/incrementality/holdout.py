@@ -27,7 +27,8 @@ from recsys_causal.contrast import (
 )
 from recsys_causal.errors import DataValidationError, EstimationError, SchemaError
 from recsys_causal.estimate import Estimate, EstimatesView, EstimateTable
-from recsys_causal.experiments._checks import unique_units
+from recsys_causal.experiments._checks import require_frame, unique_units
+from recsys_causal.suggest import did_you_mean
 
 ASSUMPTIONS = (
     "Randomisation: holdout membership is random and independent of outcomes.",
@@ -87,6 +88,7 @@ def analyze_holdout(
     pre-period columns used for CUPED adjustment of the ITT and Wald estimates.
     """
     src = source or "holdout units"
+    require_frame(units, "analyze_holdout", "pass the unit table (one row per unit, with group and outcome columns)")
     cols = [group_col, exposed_col, outcome_col, *covariates]
     cols += [c for c in (ghost_col, revenue_col, attributed_col, cost_col) if c is not None]
     missing = [c for c in cols if c not in units.columns]
@@ -94,7 +96,8 @@ def analyze_holdout(
         ghost_col = None
         missing.remove("ghost_exposed")
     if missing:
-        raise SchemaError(f"missing column(s) {missing}", source=src, column=missing[0],
+        raise SchemaError(f"missing column(s) {missing}{did_you_mean(missing[0], units.columns)}", source=src,
+                          column=missing[0],
                           fix=f"name the columns with the *_col arguments; present: {sorted(units.columns)[:20]}")
     units, dedup = unique_units(units, unit_col, table=src) if unit_col in units.columns else (units, None)
     ids = units[unit_col].to_numpy() if unit_col in units.columns else np.arange(len(units))
