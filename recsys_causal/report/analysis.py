@@ -70,6 +70,8 @@ def _ab(cfg, base, result, inputs, progress) -> None:
         progress(f"reading decision log {path.name}")
         log, report = read_decision_log(path, outcome_events=events, labels=d.labels or None, as_of=d.as_of)
         result["data_quality"]["sources"].append(_source_quality(path.name, report))
+        check_columns(log.requests, [("experiment.unit", unit), ("variants.column", cfg.variants.column)],
+                      f"the requests of data.decision_log ({path.name})")
         if d.as_of is None:
             raise ConfigError("data.as_of is required with a decision log (it decides which windows are mature)",
                               column="data.as_of", fix="add e.g. as_of: '2026-06-20T00:00:00Z'")
@@ -102,6 +104,7 @@ def _ab(cfg, base, result, inputs, progress) -> None:
     guardrails = [Guardrail(g.metric, direction=g.direction, margin=g.margin, relative=g.relative, alpha=cfg.alpha)
                   for g in cfg.guardrails]
     check_columns(units, _ab_columns(cfg), "the unit table" + (" (built from data.decision_log)" if log else ""))
+    check_labels(units, cfg.variants.column, [(f"variants.expected_split.{k}", k) for k in cfg.variants.expected_split])
     progress("analysing the A/B test")
     ab = analyze_ab(units, variant_col=cfg.variants.column, control=cfg.variants.control, metrics=metrics,
                     guardrails=guardrails, covariates=cfg.covariates or None,
@@ -263,6 +266,8 @@ def _holdout(cfg, base, result, inputs, progress) -> None:
         refs.append(("holdout.ghost_col", h.ghost_col))
     check_columns(units, refs, f"data.units ({path.name})")
     units = _unique_table(units, cfg.experiment.unit, path, "data.units", result)
+    check_labels(units, h.group_col, [("holdout.holdout_label", h.holdout_label),
+                                      ("holdout.treated_label", h.treated_label)])
     progress("analysing the holdout")
     r = analyze_holdout(units, group_col=h.group_col, holdout_label=h.holdout_label, treated_label=h.treated_label,
                         exposed_col=h.exposed_col, ghost_col=h.ghost_col, outcome_col=h.outcome_col,
@@ -453,6 +458,17 @@ def check_columns(frame: pd.DataFrame, refs: list[tuple[str, str]], what: str) -
         more = f" (and {len(missing) - 1} more: {[c for _, c in missing[1:]][:5]})" if len(missing) > 1 else ""
         raise ConfigError(f"{key}: column {col!r} is not in {what}{did_you_mean(col, frame.columns)}{more}",
                           column=key, fix=f"use one of the columns {choices_text(frame.columns)}")
+
+
+def check_labels(frame: pd.DataFrame, column: str, refs: list[tuple[str, str]]) -> None:
+    """A configured label that no row carries, while the data carries labels the config does not know, is a
+    typo: a :class:`ConfigError` naming the YAML key, the labels present and the nearest one."""
+    present = set(frame[column].dropna().astype(str).unique())
+    unknown = present - {label for _, label in refs}
+    for key, label in refs:
+        if label not in present and unknown:
+            raise ConfigError(f"{key}: no unit has {column} = {label!r}{did_you_mean(label, unknown)}",
+                              column=key, fix=f"use the labels of column {column!r}: {choices_text(present)}")
 
 
 def _ab_columns(cfg) -> list[tuple[str, str]]:
