@@ -70,6 +70,15 @@ def require_columns(df: pd.DataFrame, columns: Sequence[str], *, what: str = "un
         )
 
 
+def check_alpha(alpha: object, *, what: str = "alpha") -> float:
+    """A significance level strictly between 0 and 1 (booleans, NaN and infinities are errors)."""
+    ok = isinstance(alpha, int | float | np.number) and not isinstance(alpha, bool) and 0 < float(alpha) < 1
+    if not ok:
+        raise ConfigError(f"{what} must be a number strictly between 0 and 1, got {alpha!r}",
+                          column=what, fix="pass e.g. alpha=0.05")
+    return float(alpha)
+
+
 def require_frame(obj: object, what: str, hint: str) -> None:
     """Raise :class:`~recsys_causal.errors.ConfigError` unless ``obj`` is a pandas DataFrame."""
     if not isinstance(obj, pd.DataFrame):

@@ -31,6 +31,7 @@ from recsys_causal.experiments._checks import (
     Deduplication,
     Quarantine,
     as_float,
+    check_alpha,
     check_variance,
     check_variants,
     quarantine_multi_assigned,
@@ -356,6 +357,7 @@ def analyze_ab(
     per-day SRM.
     """
     require_frame(units_df, "analyze_ab", "build one with unit_metrics_from_log(log, window=..., as_of=...)")
+    alpha = check_alpha(alpha)
     metric_list = [as_metric(m) for m in metrics]
     covariates = list(covariates or [])
     needed = {variant_col, *covariates}

@@ -27,7 +27,7 @@ from recsys_causal.contrast import (
 )
 from recsys_causal.errors import DataValidationError, EstimationError, SchemaError
 from recsys_causal.estimate import Estimate, EstimatesView, EstimateTable
-from recsys_causal.experiments._checks import require_frame, unique_units
+from recsys_causal.experiments._checks import check_alpha, require_frame, unique_units
 from recsys_causal.suggest import did_you_mean
 
 ASSUMPTIONS = (
@@ -89,6 +89,7 @@ def analyze_holdout(
     """
     src = source or "holdout units"
     require_frame(units, "analyze_holdout", "pass the unit table (one row per unit, with group and outcome columns)")
+    alpha = check_alpha(alpha)
     cols = [group_col, exposed_col, outcome_col, *covariates]
     cols += [c for c in (ghost_col, revenue_col, attributed_col, cost_col) if c is not None]
     missing = [c for c in cols if c not in units.columns]

@@ -673,6 +673,10 @@ CASES_C = [
     ("A/B: a decision log instead of a unit table", lambda: analyze_ab(
         __import__("recsys_causal").simulate_decision_log(n_requests=10).log, metrics=["click"]), ConfigError,
      ["DecisionLog", "unit_metrics_from_log"]),
+    ("A/B: alpha .nan", _c_ab(alpha=NAN), ConfigError, ["alpha", "strictly between 0 and 1"]),
+    ("A/B: guardrail margin .inf", lambda: __import__("recsys_causal").Guardrail(
+        "hides", direction="increase_is_bad", margin=INF), ConfigError, ["'hides'", "margin must be finite"]),
+    ("holdout: alpha 1.5", _c_holdout(alpha=1.5), ConfigError, ["alpha", "1.5"]),
     ("unit metrics: unparsable as_of", _c_unit_metrics_as_of, ConfigError, ["as_of", "'tomorrow-ish'"]),
     ("holdout: column typo", _c_holdout(outcome_col="convreted"), SchemaError, ["did you mean 'converted'"]),
     ("holdout: a list instead of a table", lambda: analyze_holdout([1, 2, 3]), ConfigError, ["got list"]),
