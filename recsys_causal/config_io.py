@@ -173,7 +173,8 @@ def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
     """The keys a YAML mapping may hold at ``loc`` (field names or aliases of the model found there)."""
     current: object = model
     for part in loc:
-        if isinstance(part, int) or not isinstance(current, type) or not issubclass(current, BaseModel):
+        if isinstance(part, int) or _BRANCH.match(str(part)) or not isinstance(current, type) \
+                or not issubclass(current, BaseModel):
             continue
         info = current.model_fields.get(str(part)) or next(
             (f for f in current.model_fields.values() if f.alias == part), None)

@@ -19,6 +19,14 @@ from recsys_causal.errors import ConfigError, InputFileError
 from recsys_causal.estimate import Estimate, EstimateTable
 from recsys_causal.report.config import HoldoutSpec, ReportConfig, SwitchbackSpec, resolve
 from recsys_causal.report.figures import bar_intervals, effect_by_day_figure, figure_svg
+from recsys_causal.report.inputs import (
+    ab_columns,
+    check_columns,
+    check_labels,
+    count_duplicates,
+    holdout_columns,
+    unique_table,
+)
 from recsys_causal.suggest import choices_text, did_you_mean
 
 SCHEMA_VERSION = 1
@@ -88,7 +96,7 @@ def _ab(cfg, base, result, inputs, progress) -> None:
     else:
         path = resolve(base, d.units, "data.units")
         inputs["data.units"] = path
-        units = _unique_table(_read_table(path), unit, path, "data.units", result)
+        units = unique_table(_read_table(path), unit, path, "data.units", result)
     if d.covariates_table:
         from recsys_causal.experiments._checks import join_units
 
@@ -98,12 +106,12 @@ def _ab(cfg, base, result, inputs, progress) -> None:
         check_columns(extra, [("experiment.unit", unit)], f"data.covariates_table ({cpath.name})")
         check_columns(units, [("experiment.unit", unit)], "the unit table")
         units, dedup = join_units(units, extra, unit, name=str(cpath))
-        _count_duplicates(result, "data.covariates_table", dedup)
+        count_duplicates(result, "data.covariates_table", dedup)
     metrics = [_metric(m, "primary") for m in cfg.metrics.primary]
     metrics += [_metric(m, "secondary") for m in cfg.metrics.secondary]
     guardrails = [Guardrail(g.metric, direction=g.direction, margin=g.margin, relative=g.relative, alpha=cfg.alpha)
                   for g in cfg.guardrails]
-    check_columns(units, _ab_columns(cfg), "the unit table" + (" (built from data.decision_log)" if log else ""))
+    check_columns(units, ab_columns(cfg), "the unit table" + (" (built from data.decision_log)" if log else ""))
     check_labels(units, cfg.variants.column, [(f"variants.expected_split.{k}", k) for k in cfg.variants.expected_split])
     progress("analysing the A/B test")
     ab = analyze_ab(units, variant_col=cfg.variants.column, control=cfg.variants.control, metrics=metrics,
@@ -258,14 +266,8 @@ def _holdout(cfg, base, result, inputs, progress) -> None:
     inputs["data.units"] = path
     h = cfg.holdout or HoldoutSpec()
     units = _read_table(path)
-    refs = [("experiment.unit", cfg.experiment.unit)] + [
-        (f"holdout.{k}", getattr(h, k)) for k in ("group_col", "exposed_col", "outcome_col", "revenue_col",
-                                                  "attributed_col", "cost_col") if getattr(h, k) is not None]
-    refs += [(f"holdout.covariates[{i}]", c) for i, c in enumerate(h.covariates)]
-    if h.ghost_col is not None and h.ghost_col != "ghost_exposed":
-        refs.append(("holdout.ghost_col", h.ghost_col))
-    check_columns(units, refs, f"data.units ({path.name})")
-    units = _unique_table(units, cfg.experiment.unit, path, "data.units", result)
+    check_columns(units, holdout_columns(cfg.experiment.unit, h), f"data.units ({path.name})")
+    units = unique_table(units, cfg.experiment.unit, path, "data.units", result)
     check_labels(units, h.group_col, [("holdout.holdout_label", h.holdout_label),
                                       ("holdout.treated_label", h.treated_label)])
     progress("analysing the holdout")
@@ -447,66 +449,6 @@ def _read_table(path: Path) -> pd.DataFrame:
         return pd.read_parquet(path)
     except Exception as exc:  # noqa: BLE001 - any reader failure is an input error for the user
         raise InputFileError(f"cannot be read: {exc}", source=str(path), fix="check the file") from exc
-
-
-def check_columns(frame: pd.DataFrame, refs: list[tuple[str, str]], what: str) -> None:
-    """Every ``(yaml key, column)`` in ``refs`` names a column of ``frame``; else a :class:`ConfigError` naming
-    the key, the nearest column and the columns present."""
-    missing = [(k, c) for k, c in refs if c not in frame.columns]
-    if missing:
-        key, col = missing[0]
-        more = f" (and {len(missing) - 1} more: {[c for _, c in missing[1:]][:5]})" if len(missing) > 1 else ""
-        raise ConfigError(f"{key}: column {col!r} is not in {what}{did_you_mean(col, frame.columns)}{more}",
-                          column=key, fix=f"use one of the columns {choices_text(frame.columns)}")
-
-
-def check_labels(frame: pd.DataFrame, column: str, refs: list[tuple[str, str]]) -> None:
-    """A configured label that no row carries, while the data carries labels the config does not know, is a
-    typo: a :class:`ConfigError` naming the YAML key, the labels present and the nearest one."""
-    present = set(frame[column].dropna().astype(str).unique())
-    unknown = present - {label for _, label in refs}
-    for key, label in refs:
-        if label not in present and unknown:
-            raise ConfigError(f"{key}: no unit has {column} = {label!r}{did_you_mean(label, unknown)}",
-                              column=key, fix=f"use the labels of column {column!r}: {choices_text(present)}")
-
-
-def _ab_columns(cfg) -> list[tuple[str, str]]:
-    """The columns the A/B plan reads, each with the YAML key that names it."""
-    refs = [("variants.column", cfg.variants.column)]
-    refs += [(f"covariates[{i}]", c) for i, c in enumerate(cfg.covariates)]
-    for role in ("primary", "secondary"):
-        for i, m in enumerate(getattr(cfg.metrics, role)):
-            key = f"metrics.{role}[{i}]"
-            if m.kind == "ratio":
-                refs += [(f"{key}.numerator", m.numerator), (f"{key}.denominator", m.denominator)]
-            else:
-                refs.append((f"{key}.column" if m.column else f"{key}.name", m.column or m.name))
-    names = {m.name for m in [*cfg.metrics.primary, *cfg.metrics.secondary]}
-    refs += [(f"guardrails[{i}].metric", g.metric) for i, g in enumerate(cfg.guardrails) if g.metric not in names]
-    if cfg.segments is not None:
-        refs += [(f"segments.columns[{i}]", c) for i, c in enumerate(cfg.segments.columns)]
-        if cfg.segments.prior_interactions:
-            refs.append(("segments.prior_interactions", cfg.segments.prior_interactions))
-    return refs
-
-
-def _unique_table(frame: pd.DataFrame, unit: str, path: Path, key: str, result: dict) -> pd.DataFrame:
-    """One row per unit: exact repeats removed and counted in the data-quality section, other repeats an error."""
-    from recsys_causal.experiments._checks import unique_units
-
-    check_columns(frame, [("experiment.unit", unit)], f"{key} ({path.name})")
-    frame, dedup = unique_units(frame, unit, table=str(path))
-    _count_duplicates(result, key, dedup)
-    return frame
-
-
-def _count_duplicates(result: dict, key: str, dedup) -> None:
-    if dedup.rows_removed:
-        result["data_quality"].setdefault("duplicate_rows_removed", {})[key] = {
-            "rows": dedup.rows_removed, "units": dedup.units, "key": dedup.column,
-            "examples": [str(v) for v in dedup.examples[:5]]}
-        result.setdefault("warnings", []).append(dedup.message())
 
 
 def _reproducibility(cfg, config_bytes: bytes, inputs: dict[str, Path]) -> dict:
