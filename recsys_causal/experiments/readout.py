@@ -384,7 +384,7 @@ def analyze_ab(
         if quarantine.count:
             warnings.append(quarantine.message())
     dedup = None
-    if unit_col:
+    if unit_col and unit_col != cluster_col:
         df, dedup = unique_units(df, unit_col, table="unit table")
         if dedup.rows_removed:
             warnings.append(dedup.message())
