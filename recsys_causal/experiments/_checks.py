@@ -1,4 +1,17 @@
-"""Input checks shared by the A/B estimators: known variant labels, one variant per unit, non-constant metrics."""
+"""Input checks shared by the unit-level analyses: required columns, known variant labels, one variant per unit,
+one row per unit (:func:`unique_units`, :func:`join_units`), non-constant metrics, timestamps in UTC.
+
+>>> import pandas as pd
+>>> t = pd.DataFrame({"user_id": ["a", "a", "b"], "x": [1.0, 1.0, 2.0]})
+>>> clean, dedup = unique_units(t, "user_id", table="users.parquet")
+>>> len(clean), dedup.rows_removed
+(2, 1)
+>>> try:
+...     unique_units(t.assign(x=[1.0, 3.0, 2.0]), "user_id", table="users.parquet")
+... except DataValidationError as exc:
+...     print(exc.count, exc.examples)
+1 ['a']
+"""
 
 from __future__ import annotations
 
@@ -8,7 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from recsys_causal.errors import DataValidationError, EstimationError, SchemaError
+from recsys_causal.errors import ConfigError, DataValidationError, EstimationError, SchemaError
+from recsys_causal.suggest import choices_text, did_you_mean
 
 
 @dataclass(frozen=True)
@@ -27,13 +41,96 @@ class Quarantine:
                 f"id collisions, or cache reuse across variants)")
 
 
-def require_columns(df: pd.DataFrame, columns: Sequence[str], *, what: str = "unit table") -> None:
+@dataclass(frozen=True)
+class Deduplication:
+    """Exact duplicate rows removed from a table keyed by unit (each unit counted once, never a doubled ``n``)."""
+
+    table: str
+    column: str
+    rows_removed: int = 0
+    units: int = 0
+    examples: list = field(default_factory=list)
+
+    def message(self) -> str:
+        ex = ", ".join(repr(_plain(v)) for v in self.examples[:5])
+        return (f"{self.table}: {self.rows_removed} exact duplicate rows of {self.units} units (key column "
+                f"{self.column!r}, e.g. {ex}) were removed so that each unit counts once; check the export or the "
+                "join that repeated them")
+
+
+def require_columns(df: pd.DataFrame, columns: Sequence[str], *, what: str = "unit table",
+                    source: str | None = None) -> None:
+    """Raise :class:`SchemaError` naming the missing columns, the existing ones and the nearest match."""
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise SchemaError(
-            f"{what} has no column(s) {missing}", column=missing[0],
-            fix=f"pass one of the existing columns {sorted(map(str, df.columns))[:20]} or add the column",
+            f"{what} has no column(s) {missing}{did_you_mean(missing[0], df.columns)}", source=source,
+            column=missing[0],
+            fix=f"pass one of the existing columns {choices_text(df.columns)} or add the column",
         )
+
+
+def check_alpha(alpha: object, *, what: str = "alpha") -> float:
+    """A significance level strictly between 0 and 1 (booleans, NaN and infinities are errors)."""
+    ok = isinstance(alpha, int | float | np.number) and not isinstance(alpha, bool) and 0 < float(alpha) < 1
+    if not ok:
+        raise ConfigError(f"{what} must be a number strictly between 0 and 1, got {alpha!r}",
+                          column=what, fix="pass e.g. alpha=0.05")
+    return float(alpha)
+
+
+def require_frame(obj: object, what: str, hint: str) -> None:
+    """Raise :class:`~recsys_causal.errors.ConfigError` unless ``obj`` is a pandas DataFrame."""
+    if not isinstance(obj, pd.DataFrame):
+        raise ConfigError(f"{what} needs a pandas DataFrame with one row per unit, got {type(obj).__name__}",
+                          fix=hint)
+
+
+def unique_units(df: pd.DataFrame, key: str | Sequence[str], *, table: str = "unit table",
+                 ) -> tuple[pd.DataFrame, Deduplication]:
+    """``df`` with one row per ``key``: exact duplicate rows are removed and counted; rows that repeat a key with
+    different values raise :class:`~recsys_causal.errors.DataValidationError` naming the table, the key column,
+    the number of repeated units, example ids and the fix."""
+    keys = [key] if isinstance(key, str) else list(key)
+    label = keys[0] if len(keys) == 1 else "+".join(keys)
+    require_columns(df, keys, what=table)
+    repeated = df.duplicated(keys, keep=False).to_numpy()
+    if not repeated.any():
+        return df, Deduplication(table, label)
+    try:
+        exact = df.duplicated(keep="first").to_numpy()
+    except TypeError:  # unhashable cells (lists): compare keys only
+        exact = np.zeros(len(df), dtype=bool)
+    kept = df.loc[~exact]
+    conflict = kept.duplicated(keys, keep=False).to_numpy()
+    if conflict.any():
+        ids = _key_examples(kept.loc[conflict], keys)
+        n_units = int(len(kept.loc[conflict].drop_duplicates(keys)))
+        raise DataValidationError(
+            f"{n_units} units appear in more than one row with different values (key column {label!r}, "
+            f"{int(conflict.sum())} rows); {table} must hold one row per unit", source=table, column=label,
+            count=n_units, examples=ids,
+            fix=f"aggregate {table} to one row per {label!r} (e.g. sum counts, keep the pre-period value), or fix "
+                "the join or export that repeated them")
+    removed = df.loc[exact]
+    return kept, Deduplication(table, label, rows_removed=int(exact.sum()),
+                               units=int(len(removed.drop_duplicates(keys))), examples=_key_examples(removed, keys))
+
+
+def join_units(units: pd.DataFrame, table: pd.DataFrame, on: str, *, name: str = "joined table",
+               ) -> tuple[pd.DataFrame, Deduplication]:
+    """Left-join a unit-keyed ``table`` (covariates, retention, revenue, ...) onto ``units``.
+
+    ``table`` goes through :func:`unique_units` first (exact repeats counted and removed, conflicting repeats an
+    error), so a join can never multiply units; a non-key column present in both tables is an error (the join
+    would rename it)."""
+    require_columns(units, [on], what="unit table")
+    table, dedup = unique_units(table, on, table=name)
+    both = [c for c in table.columns if c != on and c in units.columns]
+    if both:
+        raise SchemaError(f"{name} and the unit table both have column(s) {both}", source=name, column=both[0],
+                          fix=f"drop or rename them in {name} (only {on!r} may appear in both)")
+    return units.merge(table, on=on, how="left", validate="many_to_one"), dedup
 
 
 def check_variants(df: pd.DataFrame, variant_col: str, known: Sequence[str], *, unit_col: str | None = None) -> None:
@@ -45,7 +142,7 @@ def check_variants(df: pd.DataFrame, variant_col: str, known: Sequence[str], *, 
         ids = df.loc[bad, unit_col].unique()[:5] if unit_col and unit_col in df.columns else []
         raise DataValidationError(
             f"{int(bad.sum())} rows have unknown variant labels {list(values.index[:5])} in column {variant_col!r}; "
-            f"expected one of {list(known)}",
+            f"expected one of {list(known)}{did_you_mean(values.index[0], known)}",
             column=variant_col, count=int(bad.sum()), examples=list(ids),
             fix="map the labels to the configured variants, add them to expected_split, or filter them out",
         )
@@ -76,6 +173,46 @@ def check_variance(values: np.ndarray, *, metric: str, variant: str) -> None:
 
 def as_float(df: pd.DataFrame, column: str) -> np.ndarray:
     return df[column].to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+_TZ_SUFFIX = r"[Tt ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[Zz]|UTC|[+-]\d{2}(?::?\d{2})?)\s*$"
+
+
+def utc_times(values: pd.Series, *, column: str, source: str | None = None,
+              ids: Sequence[object] | None = None) -> pd.Series:
+    """Timestamps in UTC; unparsable, timezone-naive or mixed naive/aware values raise
+    :class:`~recsys_causal.errors.DataValidationError` naming the column, the count and examples."""
+    s = pd.Series(values)
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        return s.dt.tz_convert("UTC")
+    present = s.notna().to_numpy()
+    if pd.api.types.is_datetime64_dtype(s.dtype):
+        naive = present
+    else:
+        text = s.astype("string")
+        is_str = s.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+        aware_str = text.str.contains(_TZ_SUFFIX, regex=True).fillna(False).to_numpy(dtype=bool)
+        aware_obj = s.map(lambda v: getattr(v, "tzinfo", None) is not None).to_numpy(dtype=bool)
+        naive = present & ~np.where(is_str, aware_str, aware_obj)
+    parsed = pd.to_datetime(s, utc=True, errors="coerce", format="ISO8601")
+    bad = present & parsed.isna().to_numpy()
+    for mask, text, fix in (
+        (bad, "cannot be parsed as timestamps", "write ISO-8601 timestamps with a timezone, e.g. '2026-06-01T10:00:00Z'"),
+        (naive, "have no timezone" + (" (others do)" if naive.sum() < present.sum() else ""),
+         "write timezone-aware timestamps (e.g. '2026-06-01T10:00:00Z') or localise the column to UTC"),
+    ):
+        if mask.any():
+            examples = list(np.asarray(ids)[mask][:5]) if ids is not None else list(s[mask].astype(str)[:5])
+            raise DataValidationError(f"{int(mask.sum())} values of {column!r} {text}", source=source, column=column,
+                                      count=int(mask.sum()), examples=examples, fix=fix)
+    return parsed
+
+
+def _key_examples(frame: pd.DataFrame, keys: list[str]) -> list:
+    first = frame.drop_duplicates(keys).head(5)
+    if len(keys) == 1:
+        return first[keys[0]].tolist()
+    return ["/".join(str(v) for v in row) for row in first[keys].itertuples(index=False)]
 
 
 def _plain(value: object) -> object:

@@ -22,8 +22,9 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from recsys_causal.errors import DataValidationError
+from recsys_causal.errors import ConfigError, DataValidationError
 from recsys_causal.estimate import Estimate
+from recsys_causal.experiments._checks import utc_times
 from recsys_causal.experiments.arm_moments import ArmMoments, cuped_details, cuped_from_moments
 from recsys_causal.experiments.means import ArmMean, lift_from_arms
 from recsys_causal.inference import influence_se
@@ -114,14 +115,15 @@ def check_pre_treatment(
         raise DataValidationError(
             "covariate measurement times were given but there is no first-exposure column to compare with",
             column=first_exposure_col, fix="pass first_exposure_col naming each unit's first exposure time")
-    first = pd.to_datetime(df[first_exposure_col], utc=True)
+    ids_all = df[unit_col].to_numpy() if unit_col and unit_col in df.columns else None
+    first = utc_times(df[first_exposure_col], column=first_exposure_col, ids=ids_all)
     for cov, when in covariate_times.items():
         if cov not in covariates:
             continue
-        measured = (pd.to_datetime(df[when], utc=True) if isinstance(when, str) and when in df.columns
-                    else pd.Series(pd.Timestamp(when), index=df.index))
-        if measured.dt.tz is None:
-            measured = measured.dt.tz_localize("UTC")
+        if isinstance(when, str) and when in df.columns:
+            measured = utc_times(df[when], column=when, ids=ids_all)
+        else:
+            measured = pd.Series(_declared_time(when, cov), index=df.index)
         late = (measured >= first).to_numpy()
         if late.any():
             ids = df.loc[late, unit_col].unique()[:5].tolist() if unit_col else df.index[late][:5].tolist()
@@ -131,3 +133,17 @@ def check_pre_treatment(
                 column=cov, count=int(late.sum()), examples=ids,
                 fix="use a covariate computed only from the pre-period (before each unit's first exposure)",
             )
+
+
+def _declared_time(when: object, covariate: str) -> pd.Timestamp:
+    """One declared measurement time in UTC (a date or time without a timezone is read as UTC)."""
+    try:
+        ts = pd.Timestamp(when)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"covariate_times[{covariate!r}]: {when!r} is neither a column nor a timestamp",
+                          column=covariate, fix="name a timestamp column or give an ISO-8601 time such as "
+                                                "'2026-03-01T00:00:00Z'") from exc
+    if pd.isna(ts):
+        raise ConfigError(f"covariate_times[{covariate!r}] is missing", column=covariate,
+                          fix="give a timestamp column or an ISO-8601 time")
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")

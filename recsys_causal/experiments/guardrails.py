@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import numpy as np
 from scipy import stats
 
 from recsys_causal.errors import ConfigError
@@ -47,6 +48,9 @@ class Guardrail:
         if self.direction not in DIRECTIONS:
             raise ConfigError(f"guardrail {self.metric!r}: direction must be one of {DIRECTIONS}, got "
                               f"{self.direction!r}", fix="use 'increase_is_bad' or 'decrease_is_bad'")
+        if not np.isfinite(self.margin) or not 0 < self.alpha < 1:
+            raise ConfigError(f"guardrail {self.metric!r}: margin must be finite and alpha in (0, 1), got margin "
+                              f"{self.margin}, alpha {self.alpha}", fix="give a finite margin and a level such as 0.05")
         if self.margin < 0:
             raise ConfigError(f"guardrail {self.metric!r}: margin must be >= 0 (a tolerated harm), got {self.margin}",
                               fix="give the margin as a positive amount of tolerated harm")

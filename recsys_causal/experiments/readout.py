@@ -28,12 +28,16 @@ from recsys_causal.errors import ConfigError
 from recsys_causal.estimate import Estimate, EstimateTable
 from recsys_causal.experiments import ratio as ratio_mod
 from recsys_causal.experiments._checks import (
+    Deduplication,
     Quarantine,
     as_float,
+    check_alpha,
     check_variance,
     check_variants,
     quarantine_multi_assigned,
     require_columns,
+    require_frame,
+    unique_units,
 )
 from recsys_causal.experiments.arm_moments import (
     RATIO_COLUMN,
@@ -49,6 +53,7 @@ from recsys_causal.experiments.means import ArmMean, arm_mean, lift_from_arms, w
 from recsys_causal.experiments.multiplicity import adjust
 from recsys_causal.experiments.quantiles import arm_quantile
 from recsys_causal.experiments.srm import SRMResult, srm_test
+from recsys_causal.suggest import did_you_mean
 
 KINDS = ("mean", "proportion", "ratio", "quantile")
 
@@ -76,7 +81,8 @@ class Metric:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise ConfigError(f"metric {self.name!r}: kind must be one of {KINDS}, got {self.kind!r}")
+            raise ConfigError(f"metric {self.name!r}: kind must be one of {KINDS}, got {self.kind!r}"
+                              f"{did_you_mean(self.kind, KINDS)}")
         if self.role not in ("primary", "secondary"):
             raise ConfigError(f"metric {self.name!r}: role must be 'primary' or 'secondary', got {self.role!r}")
         if self.kind == "ratio" and not (self.numerator and self.denominator):
@@ -127,6 +133,7 @@ class ABReadout:
     control: str
     quarantine: Quarantine | None = None
     warnings: list[str] = field(default_factory=list)
+    deduplication: Deduplication | None = None
 
     def lift(self, metric: str, variant: str | None = None, *, relative: bool = True) -> Estimate:
         """The lift estimate of ``metric`` for ``variant`` (default: the only / first treatment)."""
@@ -256,9 +263,16 @@ def resolve_variants(
     """Control label, expected split and allowed labels as strings; the control must be one of them."""
     control = str(control)
     split = {str(k): v for k, v in expected_split.items()} if expected_split else None
+    if split:
+        bad = {k: v for k, v in split.items()
+               if isinstance(v, bool) or not isinstance(v, int | float | np.number) or not np.isfinite(v) or v <= 0}
+        if bad:
+            raise ConfigError(f"expected_split shares must be positive finite numbers, got {bad}",
+                              fix="give every variant its planned share, e.g. {'control': 0.5, 'treatment': 0.5}")
     known = list(split) if split else sorted(present)
     if control not in known:
-        raise ConfigError(f"control variant {control!r} is not among the variants {known}",
+        raise ConfigError(f"control variant {control!r} is not among the variants {known}"
+                          f"{did_you_mean(control, known)}",
                           fix="pass control= one of the variant labels, or add it to expected_split")
     return control, split, known
 
@@ -334,12 +348,16 @@ def analyze_ab(
     ``expected_split`` maps every allowed variant to its configured share (default: equal shares over the
     variants present); other labels raise an error. ``unit_col`` (or ``cluster_col``, the randomisation unit
     when rows are finer, e.g. requests of users) is used to quarantine units seen in several variants and to
-    count units for SRM; with ``cluster_col`` all standard errors are cluster-robust. ``covariates`` are
+    count units for SRM; rows repeating a ``unit_col`` value are an error, or are removed and counted
+    (``deduplication`` and a warning) when they are exact copies. With ``cluster_col`` all standard errors
+    are cluster-robust. ``covariates`` are
     pre-period columns for CUPED; with ``covariate_times`` (covariate → timestamp column or declared time)
     and ``first_exposure_col`` any covariate measured at or after first exposure is rejected.
     ``segment_col`` adds per-segment lifts (unadjusted, exploratory) and a per-segment SRM; ``day_col`` a
     per-day SRM.
     """
+    require_frame(units_df, "analyze_ab", "build one with unit_metrics_from_log(log, window=..., as_of=...)")
+    alpha = check_alpha(alpha)
     metric_list = [as_metric(m) for m in metrics]
     covariates = list(covariates or [])
     needed = {variant_col, *covariates}
@@ -365,6 +383,11 @@ def analyze_ab(
         df, quarantine = quarantine_multi_assigned(df, id_col, variant_col)
         if quarantine.count:
             warnings.append(quarantine.message())
+    dedup = None
+    if unit_col and unit_col != cluster_col:
+        df, dedup = unique_units(df, unit_col, table="unit table")
+        if dedup.rows_removed:
+            warnings.append(dedup.message())
     split = dict(expected_split) if expected_split else {v: 1.0 for v in known}
     if not expected_split:
         warnings.append("no expected_split given; SRM tested against equal shares")
@@ -406,8 +429,10 @@ def analyze_ab(
                     seg_est.append(_lift(m, arms, relative=True, alpha=alpha, details=det,
                                          name=f"{m.name} {v} [{s}] rel"))
         segments = EstimateTable(seg_est, title=f"Relative lifts by {segment_col} (unadjusted)")
-    return finish_readout(srm, lifts, guard_estimates, segments, n_units, control, quarantine, warnings,
-                          srm_threshold)
+    readout = finish_readout(srm, lifts, guard_estimates, segments, n_units, control, quarantine, warnings,
+                             srm_threshold)
+    readout.deduplication = dedup
+    return readout
 
 
 def analyze_by_window(windowed: Mapping[str, pd.DataFrame], **kwargs) -> dict[str, ABReadout]:

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from recsys_causal.config_io import resolve
-from recsys_causal.errors import RecsysCausalError
+from recsys_causal.errors import ConfigError, DataValidationError, RecsysCausalError
 from recsys_causal.gate.config import GateConfig, PolicySpec, load_gate_config
 from recsys_causal.gate.screen import EXIT_INVALID, GateResult, Guardrail, screen
 
@@ -31,8 +31,59 @@ def build_policy(log, spec: PolicySpec):
     return policies.uniform(log, 1, name=spec.name)
 
 
+def check_against_log(cfg: GateConfig, log) -> None:
+    """Every column the config names exists in ``log`` (else a :class:`ConfigError` naming the YAML key, the
+    nearest match and the choices), and every reward has at least one non-zero labelled value on a shown
+    candidate: a reward that is 0 everywhere (wrong event name, label window too short) cannot rank policies
+    and its relative lift is undefined, so it is a :class:`DataValidationError` (exit 2), not a verdict."""
+    import numpy as np
+
+    rewards = [("primary.reward", cfg.primary.reward)]
+    rewards += [(f"guardrails[{i}].reward", g.reward) for i, g in enumerate(cfg.guardrails)]
+    for key, reward in rewards:
+        names = [reward] if isinstance(reward, str) else list(reward)
+        for name in names:
+            _known(f"{key}" if isinstance(reward, str) else f"{key}.{name}", name, log.reward_columns,
+                   "outcome columns", "name an outcome column of the log or a label of log.labels")
+        values = log.reward(reward) if isinstance(reward, str) else log.composite_reward(reward)
+        values = values[log.shown & np.isfinite(values)]
+        if values.size == 0:
+            raise DataValidationError(f"{key}: reward {reward!r} has no observed value on any shown candidate "
+                                      "(every label is immature or missing)", source=log.source, column=key,
+                                      fix="move log.as_of later or analyse an earlier cohort")
+        if not np.any(values != 0):
+            raise DataValidationError(f"{key}: reward {reward!r} is 0 on all {values.size} labelled impressions, "
+                                      "so no policy can be told apart (and a relative lift is undefined)",
+                                      source=log.source, column=key, count=int(values.size),
+                                      fix="check the event name and the label window in log.labels, or choose "
+                                          "another reward")
+    preds = [f"pred_{c}" for c in log.prediction_columns] + (["score"] if "score" in log.candidates.columns else [])
+    scores = set(log.prediction_columns) | set(log.candidates.columns)
+    for i, c in enumerate([*cfg.candidates, *([cfg.baseline] if cfg.baseline != "logging" else [])]):
+        key = f"candidates[{i}]" if i < len(cfg.candidates) else "baseline"
+        if c.kind in ("softmax", "top_k", "epsilon_greedy"):
+            _known(f"{key}.score", c.score, scores, "score columns", "name a pred_<name> column of the log",
+                   shown=preds)
+        if c.kind == "column":
+            _known(f"{key}.column", c.column, log.candidates.columns, "candidate columns",
+                   "name a column of target probabilities")
+    for i, s in enumerate(cfg.protected_segments):
+        _known(f"protected_segments[{i}].column", s.column, log.requests.columns, "request columns",
+               "name a request-level column such as surface")
+
+
+def _known(key: str, value: str, choices, what: str, fix: str, shown=None) -> None:
+    from recsys_causal.suggest import choices_text, did_you_mean
+
+    if value not in set(choices):
+        listed = list(choices) if shown is None else list(shown)
+        raise ConfigError(f"{key}: {value!r} is not one of the {what} {choices_text(listed)}"
+                          f"{did_you_mean(value, listed)}", column=key, fix=fix)
+
+
 def run_config(cfg: GateConfig, base: Path) -> GateResult:
-    """Load the log named by the config and screen its candidates."""
+    """Load the log named by the config, check the config against it (:func:`check_against_log`) and screen
+    its candidates."""
     from recsys_causal.logs import LogFilters, read_decision_log
     from recsys_causal.ope.support import SupportThresholds
 
@@ -42,6 +93,7 @@ def run_config(cfg: GateConfig, base: Path) -> GateResult:
         outcome_events=resolve(base, lg.outcome_events, "log.outcome_events"), labels=lg.labels or None,
         as_of=lg.as_of, filters=LogFilters(start=lg.start, end=lg.end, surfaces=lg.surfaces,
                                            policy_versions=lg.policy_versions))
+    check_against_log(cfg, log)
     cands = {c.name: build_policy(log, c) for c in cfg.candidates}
     baseline = None if cfg.baseline == "logging" else build_policy(log, cfg.baseline)
     th = SupportThresholds(min_ess_ratio=cfg.support.min_ess_ratio, max_weight_share=cfg.support.max_weight_share,

@@ -11,21 +11,36 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, model_validator
+import pandas as pd
+from pydantic import Field, field_validator, model_validator
 
-from recsys_causal.config_io import StrictModel, describe_validation_error, load_yaml_mapping
-from recsys_causal.errors import ConfigError
+from recsys_causal.config_io import (
+    Alpha,
+    Labels,
+    Seed,
+    StrictModel,
+    Timestamp,
+    load_yaml_mapping,
+    unique_names,
+    validate_config,
+)
 
 
 class LogSpec(StrictModel):
     path: str
     outcome_events: str | None = None
-    labels: list[str] = Field(default_factory=list)
-    as_of: str | None = None
-    start: str | None = None
-    end: str | None = None
+    labels: Labels = Field(default_factory=list)
+    as_of: Timestamp | None = None
+    start: Timestamp | None = None
+    end: Timestamp | None = None
     surfaces: list[str] | None = None
     policy_versions: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _window(self) -> LogSpec:
+        if self.start is not None and self.end is not None and pd.Timestamp(self.start) >= pd.Timestamp(self.end):
+            raise ValueError(f"start {self.start} is not before end {self.end} (start inclusive, end exclusive)")
+        return self
 
 
 class PolicySpec(StrictModel):
@@ -45,10 +60,21 @@ class PolicySpec(StrictModel):
         return self
 
 
+def _reward(value: str | dict[str, float]) -> str | dict[str, float]:
+    """A reward column, or a composite of columns with weights that are not all zero."""
+    if isinstance(value, dict) and not any(value.values()):
+        raise ValueError("a composite reward needs at least one non-zero weight (it is 0 everywhere otherwise)")
+    if isinstance(value, str) and not value.strip():
+        raise ValueError("name a reward column, e.g. click")
+    return value
+
+
 class PrimarySpec(StrictModel):
     reward: str | dict[str, float]
     min_lift: float = 0.0
     relative: bool = True
+
+    _reward_ok = field_validator("reward")(_reward)
 
 
 class GuardrailSpec(StrictModel):
@@ -56,6 +82,8 @@ class GuardrailSpec(StrictModel):
     direction: Literal["increase_is_bad", "decrease_is_bad"]
     margin: float = Field(ge=0)
     relative: bool = True
+
+    _reward_ok = field_validator("reward")(_reward)
 
 
 class SupportSpec(StrictModel):
@@ -84,19 +112,22 @@ class GateConfig(StrictModel):
     guardrails: list[GuardrailSpec] = Field(default_factory=list)
     estimator: Literal["DR", "SNDR", "IPS", "SNIPS"] = "DR"
     cross_check: list[Literal["DR", "SNDR", "IPS", "SNIPS"]] = Field(default_factory=lambda: ["IPS", "SNIPS"])
-    alpha: float = Field(default=0.05, gt=0, lt=0.5)
+    alpha: Alpha = 0.05
     multiplicity: Literal["holm", "fdr_bh", "none"] = "holm"
     support: SupportSpec = Field(default_factory=SupportSpec)
     protected_segments: list[SegmentSpec] = Field(default_factory=list)
     max_quarantine_share: float = Field(default=0.01, ge=0, le=1, allow_inf_nan=False)
-    seed: int = 0
+    seed: Seed = 0
     output: GateOutput = Field(default_factory=GateOutput)
+
+    @field_validator("candidates")
+    @classmethod
+    def _unique_candidates(cls, v: list[PolicySpec]) -> list[PolicySpec]:
+        return unique_names(v)
 
 
 def load_gate_config(path: str | Path) -> tuple[GateConfig, Path]:
+    """Read and validate ``screen.yaml``; every problem is a :class:`~recsys_causal.errors.ConfigError` naming
+    the YAML key."""
     data, base = load_yaml_mapping(path, fix_hint="start with name:, log:, candidates: and primary: (see README)")
-    try:
-        return GateConfig.model_validate(data), base
-    except ValidationError as exc:
-        raise ConfigError(describe_validation_error(exc), source=str(path), fix="see the gate section of the README") from exc
-
+    return validate_config(GateConfig, data, source=str(path), fix="see the gate section of the README"), base

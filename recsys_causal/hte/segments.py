@@ -29,6 +29,7 @@ from scipy import stats
 from recsys_causal.contrast import cuped_adjust, group_mean
 from recsys_causal.errors import DataValidationError, SchemaError
 from recsys_causal.estimate import Estimate, EstimateTable
+from recsys_causal.experiments._checks import unique_units
 from recsys_causal.experiments.means import arm_mean, welch_df
 from recsys_causal.pvalues import adjust_pvalues
 from recsys_causal.simulate.world import lifecycle_segment
@@ -93,12 +94,14 @@ def segment_effects(
     merge_small: bool = False,
     correction: str = "holm",
     alpha: float = 0.05,
+    unit_col: str | None = None,
 ) -> SegmentReadout:
     """Effects of ``treatment`` vs ``control`` per segment of each column in ``segments``.
 
     ``prior_interactions_col`` adds the lifecycle dimension (cold-start < 5, casual 5–50, power > 50).
     ``directions`` maps a metric to ``decrease_is_bad`` (default) or ``increase_is_bad`` for harm detection.
     Segments with fewer than ``min_units`` units in an arm are an error unless ``merge_small=True``.
+    With ``unit_col``, repeated units are an error (exact copies are removed and counted in ``warnings``).
     """
     directions = dict(directions or {})
     for m, d in directions.items():
@@ -108,6 +111,9 @@ def segment_effects(
     missing = [c for c in need if c not in units.columns]
     if missing:
         raise SchemaError(f"missing column(s) {missing}", column=missing[0], fix="name existing unit columns")
+    dedup = None
+    if unit_col is not None:
+        units, dedup = unique_units(units, unit_col, table="segment unit table")
     u = units[units[variant_col].isin([control, treatment])].copy()
     dims = list(segments)
     if prior_interactions_col:
@@ -122,7 +128,7 @@ def segment_effects(
         if const:
             raise DataValidationError(f"covariate(s) {const} are constant", column=const[0],
                                       fix="drop constant covariates; they cannot reduce variance")
-    warnings: list[str] = []
+    warnings: list[str] = [dedup.message()] if dedup is not None and dedup.rows_removed else []
     effects, het_rows, rest_rows = [], [], []
     for dim in dims:
         seg = u[dim].astype("string").fillna("(missing)").to_numpy(dtype=object)

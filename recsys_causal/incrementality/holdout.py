@@ -27,6 +27,8 @@ from recsys_causal.contrast import (
 )
 from recsys_causal.errors import DataValidationError, EstimationError, SchemaError
 from recsys_causal.estimate import Estimate, EstimatesView, EstimateTable
+from recsys_causal.experiments._checks import check_alpha, require_frame, unique_units
+from recsys_causal.suggest import did_you_mean
 
 ASSUMPTIONS = (
     "Randomisation: holdout membership is random and independent of outcomes.",
@@ -80,10 +82,14 @@ def analyze_holdout(
 ) -> HoldoutReadout:
     """Analyse a holdout from a unit-level table (one row per unit).
 
-    Units with a missing outcome are excluded and counted (unknown is not zero). ``covariates`` are
+    Units with a missing outcome are excluded and counted (unknown is not zero). Exact duplicate rows of a
+    ``unit_col`` value are removed and counted (``counts["duplicate_rows_removed"]``); repeated units whose rows
+    differ are an error. ``covariates`` are
     pre-period columns used for CUPED adjustment of the ITT and Wald estimates.
     """
     src = source or "holdout units"
+    require_frame(units, "analyze_holdout", "pass the unit table (one row per unit, with group and outcome columns)")
+    alpha = check_alpha(alpha)
     cols = [group_col, exposed_col, outcome_col, *covariates]
     cols += [c for c in (ghost_col, revenue_col, attributed_col, cost_col) if c is not None]
     missing = [c for c in cols if c not in units.columns]
@@ -91,8 +97,10 @@ def analyze_holdout(
         ghost_col = None
         missing.remove("ghost_exposed")
     if missing:
-        raise SchemaError(f"missing column(s) {missing}", source=src, column=missing[0],
+        raise SchemaError(f"missing column(s) {missing}{did_you_mean(missing[0], units.columns)}", source=src,
+                          column=missing[0],
                           fix=f"name the columns with the *_col arguments; present: {sorted(units.columns)[:20]}")
+    units, dedup = unique_units(units, unit_col, table=src) if unit_col in units.columns else (units, None)
     ids = units[unit_col].to_numpy() if unit_col in units.columns else np.arange(len(units))
     group = units[group_col].astype("string").to_numpy(dtype=object, na_value=None)
     unknown = pd.unique(group[(group != holdout_label) & (group != treated_label)])
@@ -104,7 +112,7 @@ def analyze_holdout(
             fix=f"use {holdout_label!r} / {treated_label!r} or pass holdout_label= and treated_label=")
     y_all = pd.to_numeric(units[outcome_col], errors="coerce").to_numpy(dtype=float)
     keep = ~np.isnan(y_all)
-    warnings = []
+    warnings = [dedup.message()] if dedup is not None and dedup.rows_removed else []
     if (~keep).any():
         warnings.append(f"{int((~keep).sum())} units with missing {outcome_col} excluded (not counted as 0)")
     for c in covariates:
@@ -200,8 +208,10 @@ def analyze_holdout(
             "incremental conversions are not distinguishable from 0, so the over-credit ratio is unbounded",)
         add("attribution over-credit (attributed / incremental)", over_credit, "ratio, Fieller interval",
             ci=ci, null=1.0, extra_warn=warn)
+    n_dup = dedup.rows_removed if dedup is not None else 0
     counts = {"units": int(len(units)), "used": n_t + n_h, "treated": n_t, "holdout": n_h,
-              "missing_outcome": int((~keep).sum()), "holdout_exposed": int(leak.sum())}
+              "missing_outcome": int((~keep).sum()), "holdout_exposed": int(leak.sum()),
+              "rows_read": int(len(units)) + n_dup, "duplicate_rows_removed": n_dup}
     return HoldoutReadout(EstimateTable(out, title="Incrementality holdout"), counts, ASSUMPTIONS, warnings)
 
 

@@ -19,6 +19,15 @@ from recsys_causal.errors import ConfigError, InputFileError
 from recsys_causal.estimate import Estimate, EstimateTable
 from recsys_causal.report.config import HoldoutSpec, ReportConfig, SwitchbackSpec, resolve
 from recsys_causal.report.figures import bar_intervals, effect_by_day_figure, figure_svg
+from recsys_causal.report.inputs import (
+    ab_columns,
+    check_columns,
+    check_labels,
+    count_duplicates,
+    holdout_columns,
+    unique_table,
+)
+from recsys_causal.suggest import choices_text, did_you_mean
 
 SCHEMA_VERSION = 1
 Progress = Callable[[str], None]
@@ -69,6 +78,8 @@ def _ab(cfg, base, result, inputs, progress) -> None:
         progress(f"reading decision log {path.name}")
         log, report = read_decision_log(path, outcome_events=events, labels=d.labels or None, as_of=d.as_of)
         result["data_quality"]["sources"].append(_source_quality(path.name, report))
+        check_columns(log.requests, [("experiment.unit", unit), ("variants.column", cfg.variants.column)],
+                      f"the requests of data.decision_log ({path.name})")
         if d.as_of is None:
             raise ConfigError("data.as_of is required with a decision log (it decides which windows are mature)",
                               column="data.as_of", fix="add e.g. as_of: '2026-06-20T00:00:00Z'")
@@ -85,20 +96,23 @@ def _ab(cfg, base, result, inputs, progress) -> None:
     else:
         path = resolve(base, d.units, "data.units")
         inputs["data.units"] = path
-        units = _read_table(path)
+        units = unique_table(_read_table(path), unit, path, "data.units", result)
     if d.covariates_table:
+        from recsys_causal.experiments._checks import join_units
+
         cpath = resolve(base, d.covariates_table, "data.covariates_table")
         inputs["data.covariates_table"] = cpath
         extra = _read_table(cpath)
-        if unit not in extra.columns:
-            raise ConfigError(f"data.covariates_table has no {unit!r} column", column="data.covariates_table",
-                              fix="the covariates table must be keyed by the experiment unit")
-        units = units.merge(extra, on=unit, how="left")
+        check_columns(extra, [("experiment.unit", unit)], f"data.covariates_table ({cpath.name})")
+        check_columns(units, [("experiment.unit", unit)], "the unit table")
+        units, dedup = join_units(units, extra, unit, name=str(cpath))
+        count_duplicates(result, "data.covariates_table", dedup)
     metrics = [_metric(m, "primary") for m in cfg.metrics.primary]
     metrics += [_metric(m, "secondary") for m in cfg.metrics.secondary]
     guardrails = [Guardrail(g.metric, direction=g.direction, margin=g.margin, relative=g.relative, alpha=cfg.alpha)
                   for g in cfg.guardrails]
-    _require(units, [cfg.variants.column, *cfg.covariates], "unit table")
+    check_columns(units, ab_columns(cfg), "the unit table" + (" (built from data.decision_log)" if log else ""))
+    check_labels(units, cfg.variants.column, [(f"variants.expected_split.{k}", k) for k in cfg.variants.expected_split])
     progress("analysing the A/B test")
     ab = analyze_ab(units, variant_col=cfg.variants.column, control=cfg.variants.control, metrics=metrics,
                     guardrails=guardrails, covariates=cfg.covariates or None,
@@ -111,7 +125,7 @@ def _ab(cfg, base, result, inputs, progress) -> None:
     result["data_quality"]["units"] = {k: int(v) for k, v in ab.n_units.items()}
     result["metrics"] = estimates_json(ab.metrics)
     result["guardrails"] = estimates_json(ab.guardrails)
-    result["warnings"] = list(ab.warnings)
+    result["warnings"] = result.get("warnings", []) + list(ab.warnings)
     rel = [e for e in ab.metrics if e.details.get("lift") == "relative"]
     if rel:
         result["figures"]["lifts"] = figure_svg(bar_intervals(
@@ -170,6 +184,10 @@ def _novelty(cfg, log, result, progress) -> None:
 
     progress("novelty-decay readout")
     nv = cfg.novelty
+    if nv.metric not in log.reward_columns:
+        raise ConfigError(f"novelty.metric: {nv.metric!r} is not an outcome of data.decision_log"
+                          f"{did_you_mean(nv.metric, log.reward_columns)}", column="novelty.metric",
+                          fix=f"use one of the outcome columns {choices_text(log.reward_columns)}")
     panel = novelty_panel(log, metric=nv.metric, unit=cfg.experiment.unit, variant_col=cfg.variants.column,
                           as_of=cfg.data.as_of, days=nv.days)
     treatment = _treatment(cfg)
@@ -209,7 +227,7 @@ def _segments(cfg, units, result, progress) -> None:
                         control=cfg.variants.control, treatment=_treatment(cfg),
                         prior_interactions_col=seg.prior_interactions, covariates=cfg.covariates,
                         directions=directions, min_units=seg.min_units, merge_small=seg.merge_small,
-                        alpha=cfg.alpha)
+                        alpha=cfg.alpha, unit_col=cfg.experiment.unit)
     result["segments"] = {
         "effects": estimates_json(r.effects),
         "heterogeneity": _records(r.heterogeneity),
@@ -246,8 +264,12 @@ def _holdout(cfg, base, result, inputs, progress) -> None:
 
     path = resolve(base, cfg.data.units, "data.units")
     inputs["data.units"] = path
-    units = _read_table(path)
     h = cfg.holdout or HoldoutSpec()
+    units = _read_table(path)
+    check_columns(units, holdout_columns(cfg.experiment.unit, h), f"data.units ({path.name})")
+    units = unique_table(units, cfg.experiment.unit, path, "data.units", result)
+    check_labels(units, h.group_col, [("holdout.holdout_label", h.holdout_label),
+                                      ("holdout.treated_label", h.treated_label)])
     progress("analysing the holdout")
     r = analyze_holdout(units, group_col=h.group_col, holdout_label=h.holdout_label, treated_label=h.treated_label,
                         exposed_col=h.exposed_col, ghost_col=h.ghost_col, outcome_col=h.outcome_col,
@@ -429,13 +451,6 @@ def _read_table(path: Path) -> pd.DataFrame:
         raise InputFileError(f"cannot be read: {exc}", source=str(path), fix="check the file") from exc
 
 
-def _require(frame: pd.DataFrame, cols, what) -> None:
-    missing = [c for c in cols if c not in frame.columns]
-    if missing:
-        raise ConfigError(f"{what} lacks column(s) {missing}", column=missing[0],
-                          fix=f"columns present: {sorted(map(str, frame.columns))[:20]}")
-
-
 def _reproducibility(cfg, config_bytes: bytes, inputs: dict[str, Path]) -> dict:
     import importlib.metadata as md
 
@@ -451,8 +466,13 @@ def _reproducibility(cfg, config_bytes: bytes, inputs: dict[str, Path]) -> dict:
 
 
 def _sha(path: Path) -> str:
+    """SHA-256 of a file, or of a directory's files (relative paths and contents, in sorted order)."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for f in files:
+        if path.is_dir():
+            h.update(f.relative_to(path).as_posix().encode() + b"\0")
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):  # noqa: B023 - consumed inside the loop
+                h.update(chunk)
     return h.hexdigest()

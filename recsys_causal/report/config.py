@@ -10,13 +10,25 @@ Paths resolve relative to the YAML file. Every key is documented in ``reports/RE
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from recsys_causal.config_io import StrictModel, describe_validation_error, load_yaml_mapping, resolve
-from recsys_causal.errors import ConfigError
+from recsys_causal.config_io import (
+    Alpha,
+    Labels,
+    Seed,
+    StrictModel,
+    Timestamp,
+    Window,
+    load_yaml_mapping,
+    resolve,
+    unique_names,
+    validate_config,
+)
+from recsys_causal.suggest import did_you_mean
 
 __all__ = ["ReportConfig", "load_config", "resolve"]
 
@@ -31,9 +43,9 @@ class Experiment(StrictModel):
 class Data(StrictModel):
     decision_log: str | None = None
     outcome_events: str | None = None
-    labels: list[str] = Field(default_factory=list)
-    as_of: str | None = None
-    metric_window: str = "7D"
+    labels: Labels = Field(default_factory=list)
+    as_of: Timestamp | None = None
+    metric_window: Window = "7D"
     units: str | None = None
     covariates_table: str | None = None
     schedule: str | None = None
@@ -48,9 +60,23 @@ class Variants(StrictModel):
     @field_validator("expected_split")
     @classmethod
     def _positive(cls, v: dict[str, float]) -> dict[str, float]:
-        if any(x <= 0 for x in v.values()):
-            raise ValueError("expected split shares must be positive")
+        bad = {k: x for k, x in v.items() if x <= 0}
+        if bad:
+            raise ValueError(f"expected split shares must be positive, got {bad}")
+        if len(v) < 2:
+            raise ValueError(f"an experiment needs at least two variants, got {list(v)}")
+        total = sum(v.values())
+        if not math.isclose(total, 1.0, abs_tol=1e-3):
+            shares = {k: round(x / total, 4) for k, x in v.items()}
+            raise ValueError(f"expected split shares sum to {total:g}, not 1 (did you mean {shares}?)")
         return v
+
+    @model_validator(mode="after")
+    def _control_listed(self) -> Variants:
+        if self.control not in self.expected_split:
+            raise ValueError(f"control {self.control!r} is not a key of variants.expected_split "
+                             f"{list(self.expected_split)}{did_you_mean(self.control, self.expected_split)}")
+        return self
 
 
 class MetricSpec(StrictModel):
@@ -61,10 +87,23 @@ class MetricSpec(StrictModel):
     denominator: str | None = None
     q: float | None = None
 
+    @model_validator(mode="after")
+    def _needs(self) -> MetricSpec:
+        if self.kind == "ratio" and not (self.numerator and self.denominator):
+            raise ValueError(f"ratio metric {self.name!r} needs numerator and denominator")
+        if self.kind == "quantile" and not (self.q is not None and 0 < self.q < 1):
+            raise ValueError(f"quantile metric {self.name!r} needs q strictly between 0 and 1")
+        return self
+
 
 class Metrics(StrictModel):
-    primary: list[MetricSpec]
+    primary: list[MetricSpec] = Field(min_length=1)
     secondary: list[MetricSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Metrics:
+        unique_names([*self.primary, *self.secondary])
+        return self
 
 
 class GuardrailSpec(StrictModel):
@@ -83,12 +122,12 @@ class Segments(StrictModel):
 
 class NoveltySpec(StrictModel):
     metric: str
-    days: int = Field(default=14, ge=4)
+    days: int = Field(default=14, ge=4, le=5 * 366)
 
 
 class SwitchbackSpec(StrictModel):
     design: Literal["bernoulli", "balanced", "minimax"] = "bernoulli"
-    p: float = 0.5
+    p: float = Field(default=0.5, gt=0, lt=1)
     carryover_order: int = Field(default=0, ge=0)
     max_carryover_order: int = Field(default=2, ge=0)
     burn_in_minutes: float = Field(default=0.0, ge=0)
@@ -125,8 +164,8 @@ class ReportConfig(StrictModel):
     ope_screen: str | None = None
     switchback: SwitchbackSpec | None = None
     holdout: HoldoutSpec | None = None
-    alpha: float = Field(default=0.05, gt=0, lt=0.5)
-    seed: int = 0
+    alpha: Alpha = 0.05
+    seed: Seed = 0
     output: Output = Field(default_factory=Output)
 
     @model_validator(mode="after")
@@ -148,13 +187,9 @@ class ReportConfig(StrictModel):
 
 
 def load_config(path: str | Path) -> tuple[ReportConfig, Path]:
-    """Read and validate ``experiment.yaml``; returns the config and the directory paths resolve against."""
+    """Read and validate ``experiment.yaml``; returns the config and the directory paths resolve against. Every
+    problem is a :class:`~recsys_causal.errors.ConfigError` naming the YAML key."""
     data, base = load_yaml_mapping(path, fix_hint="start with 'experiment:' and 'data:' sections "
                                                   "(see reports/README.md)")
-    try:
-        cfg = ReportConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(describe_validation_error(exc), source=str(path), fix="see reports/README.md for every key") from exc
+    cfg = validate_config(ReportConfig, data, source=str(path), fix="see reports/README.md for every key")
     return cfg, base
-
-

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
+from recsys_causal.errors import ConfigError
 from recsys_causal.estimate import EstimatesView, EstimateTable
+from recsys_causal.experiments._checks import unique_units
 from recsys_causal.switchback.blocks import aggregate_events
 from recsys_causal.switchback.estimators import carryover_table, design_based_estimate, regression_estimate
 from recsys_causal.switchback.randomization import RandomizationResult, randomization_test
@@ -92,10 +94,11 @@ def analyze_switchback(
         bo = block_outcomes.copy()
         bo["cluster"] = bo["cluster"].astype(str)
         bo["block_start"] = pd.to_datetime(bo["block_start"], utc=True, format="ISO8601")
-        blocks = sched.merge(bo[["cluster", "block_start", "y"]], on=["cluster", "block_start"], how="left")
+        bo, _ = unique_units(bo[["cluster", "block_start", "y"]], ["cluster", "block_start"], table="block outcomes")
+        blocks = sched.merge(bo, on=["cluster", "block_start"], how="left", validate="one_to_one")
         counts = {"blocks": len(blocks), "blocks_without_outcome": int(blocks["y"].isna().sum())}
     else:
-        raise ValueError("give events or block_outcomes")
+        raise ConfigError("give events or block_outcomes", fix="pass the timestamped events or per-block outcomes")
     warnings = []
     if blocks["y"].isna().any():
         warnings.append(f"{int(blocks['y'].isna().sum())} blocks have no usable outcome (burn-in or missing) and "
@@ -108,7 +111,7 @@ def analyze_switchback(
     g_table = None
     if guardrails:
         if events is None:
-            raise ValueError("guardrails need timestamped events")
+            raise ConfigError("guardrails need timestamped events", fix="pass events= with the guardrail columns")
         from recsys_causal.experiments import Guardrail
 
         rows = []

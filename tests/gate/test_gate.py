@@ -108,8 +108,8 @@ def test_example_config_runs_with_outputs_and_exit_code(workdir, capsys):
         (lambda c: c["candidates"][0].pop("score"), "needs 'score'"),
         (lambda c: c.update(estimator="magic"), "estimator"),
         (lambda c: c["log"].update(path="nowhere.parquet"), "log.path: file 'nowhere.parquet' does not exist"),
-        (lambda c: c["primary"].update(reward="revenue"), "reward column 'revenue' does not exist"),
-        (lambda c: c["candidates"][0].update(score="pred_missing"), "score column 'pred_missing' does not exist"),
+        (lambda c: c["primary"].update(reward="revenue"), "primary.reward: 'revenue' is not one of the outcome columns"),
+        (lambda c: c["candidates"][0].update(score="pred_missing"), "candidates[0].score: 'pred_missing' is not one of the score columns"),
     ],
 )
 def test_malformed_configs_exit_2(workdir, capsys, mutate, message):

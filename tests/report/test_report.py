@@ -107,7 +107,7 @@ def load_example(example_dir, name="ab"):
         (lambda c: c.update(alpha="high"), "alpha"),
         (lambda c: c["data"].update(decision_log="missing.parquet"), "data.decision_log: file 'missing.parquet'"),
         (lambda c: c.pop("metrics"), "needs a metrics section"),
-        (lambda c: c["guardrails"][0].update(margin=-1), "guardrails.0.margin"),
+        (lambda c: c["guardrails"][0].update(margin=-1), "guardrails[0].margin"),
     ],
 )
 def test_config_errors_exit_2_without_traceback_and_no_output(example_dir, capsys, mutate, message):
