@@ -174,9 +174,25 @@ def _obf_step(t: np.ndarray, k: int, spend: float, prev_bound: float | None, pre
     if k == 0:
         dens = stats.norm.pdf(new_x / sd) / sd
     else:
-        u = (new_x[:, None] - x[None, :]) / step
-        dens = np.exp(-0.5 * u * u) @ prev_dens * (dx / (step * math.sqrt(2 * math.pi)))
+        dens = _gauss_smooth(new_x, x, prev_dens, step) * (dx / (step * math.sqrt(2 * math.pi)))
     return float(bound), dens
+
+
+def _gauss_smooth(new_x: np.ndarray, x: np.ndarray, values: np.ndarray, step: float) -> np.ndarray:
+    """``Σ_j exp(-(new_x_i - x_j)² / (2 step²)) values_j`` on a uniform grid ``x``, summing only the band
+    ``|new_x_i - x_j| <= 9 step`` (the rest is below 1e-17 of the peak); dense when the band is the whole grid."""
+    dx = x[1] - x[0]
+    lo = np.clip(np.ceil((new_x - 9 * step - x[0]) / dx).astype(int), 0, x.size - 1)
+    hi = np.clip(np.floor((new_x + 9 * step - x[0]) / dx).astype(int), -1, x.size - 1)
+    width = int(np.max(hi - lo)) + 1
+    if width >= x.size // 2:
+        u = (new_x[:, None] - x[None, :]) / step
+        return np.exp(-0.5 * u * u) @ values
+    idx = lo[:, None] + np.arange(max(width, 1))[None, :]
+    inside = idx <= hi[:, None]
+    idx = np.minimum(idx, x.size - 1)
+    u = (new_x[:, None] - x[idx]) / step
+    return np.sum(np.where(inside, np.exp(-0.5 * u * u), 0.0) * values[idx], axis=1)
 
 
 def monitoring_table(
