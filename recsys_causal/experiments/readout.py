@@ -301,7 +301,11 @@ def finish_readout(
     n_units: dict[str, int], control: str, quarantine: Quarantine | None, warnings: list[str],
     srm_threshold: float,
 ) -> ABReadout:
-    """The :class:`ABReadout`, with the sample-ratio-mismatch warning first when the SRM test flags."""
+    """The :class:`ABReadout`, with the sample-ratio-mismatch warning first when the SRM test flags, and the
+    lifts' small-sample and unbounded-interval warnings repeated once at the readout level."""
+    for w in dict.fromkeys(w for e in lifts for w in e.warnings if w.startswith("small sample")):
+        warnings.append(w)
+    warnings += [f"{e.name}: {w}" for e in lifts for w in e.warnings if "unbounded" in w]
     if srm.flagged:
         warnings.insert(0, f"sample-ratio mismatch (p={srm.p_value:.3g} < {srm_threshold:g}): lifts are suspect")
     return ABReadout(srm, EstimateTable(lifts, title="Metric lifts"), EstimateTable(guardrails, title="Guardrails"),

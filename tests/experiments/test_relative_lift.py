@@ -225,3 +225,5 @@ def test_two_units_per_arm_report_does_not_contradict_the_absolute_lift(tmp_path
     assert rows["absolute"]["p_value"] == pytest.approx(ref, rel=1e-9)
     assert result["decision"]["verdict"] != "do not ship"
     assert any("small sample" in w for w in rows["relative"]["warnings"].split("; "))
+    assert any(w.startswith("small sample") for w in result["warnings"])  # shown on the page
+    assert any("revenue treatment rel" in w and "unbounded" in w for w in result["warnings"])
