@@ -93,7 +93,8 @@ def cs_z_boundary(fraction: np.ndarray | float, alpha: float = 0.05) -> np.ndarr
     information fractions ``fraction`` (vectorised; equal to ``cs_radius / se``)."""
     la = -2 * math.log(alpha)
     v = 1.0 + np.asarray(fraction, dtype=np.float64) * (la + math.log(la + 1))
-    return np.sqrt(v * np.log(v / alpha**2) / (v - 1))
+    with np.errstate(divide="ignore"):  # no information yet: an infinite boundary
+        return np.sqrt(v * np.log(v / alpha**2) / (v - 1))
 
 
 def cs_rho2(target_information: float | np.ndarray, alpha: float = 0.05) -> float | np.ndarray:
