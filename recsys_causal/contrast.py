@@ -55,19 +55,41 @@ def covariance(a: Linearized, b: Linearized) -> float:
     return float(np.sum(a.psi * b.psi))
 
 
+def fieller_bounds(num, den, var_num, var_den, cov, q):
+    """Fieller's interval for ``num / den`` (vectorised): every ``r`` with
+    ``(num - r den)² <= q² (var_num - 2 r cov + r² var_den)``.
+
+    It is bounded only when ``den`` is distinguishable from 0 at this level (``den² > q² var_den``); otherwise the
+    set is the whole line or the complement of an interval, and ``(-inf, inf)`` is returned. It excludes a value
+    ``r0`` exactly when the Wald test of the linear contrast ``num - r0 den = 0`` (reference quantile ``q``)
+    rejects, so the interval for a relative lift ``mean_t / mean_c - 1`` excludes 0 exactly when the test of
+    ``mean_t = mean_c`` does.
+
+    >>> lo, hi = fieller_bounds(2.0, 1.0, 0.01, 0.01, 0.0, 1.96)
+    >>> round(float(lo), 4), round(float(hi), 4)
+    (1.6259, 2.5339)
+    """
+    a, d = np.asarray(num, dtype=np.float64), np.asarray(den, dtype=np.float64)
+    q2 = np.asarray(q, dtype=np.float64) ** 2
+    qa = d * d - q2 * var_den
+    qb = -2 * (a * d - q2 * cov)
+    qc = a * a - q2 * var_num
+    disc = qb * qb - 4 * qa * qc
+    bounded = (qa > 0) & (disc >= 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        root = np.sqrt(np.where(bounded, disc, 0.0))
+        r1, r2 = (-qb - root) / (2 * qa), (-qb + root) / (2 * qa)
+    lo = np.where(bounded, np.minimum(r1, r2), -np.inf)
+    hi = np.where(bounded, np.maximum(r1, r2), np.inf)
+    if lo.ndim == 0:
+        return float(lo), float(hi)
+    return lo, hi
+
+
 def fieller_interval(num: Linearized, den: Linearized, z: float) -> tuple[float, float]:
     """Fieller's interval for ``num / den``; unbounded (±inf) when ``den`` is not distinguishable from 0."""
-    a, d = num.value, den.value
-    vaa, vdd, vad = covariance(num, num), covariance(den, den), covariance(num, den)
-    qa = d * d - z * z * vdd
-    qb = -2 * (a * d - z * z * vad)
-    qc = a * a - z * z * vaa
-    disc = qb * qb - 4 * qa * qc
-    if qa <= 0 or disc < 0:
-        return (-np.inf, np.inf)
-    root = np.sqrt(disc)
-    lo, hi = sorted(((-qb - root) / (2 * qa), (-qb + root) / (2 * qa)))
-    return (float(lo), float(hi))
+    lo, hi = fieller_bounds(num.value, den.value, covariance(num, num), covariance(den, den), covariance(num, den), z)
+    return float(lo), float(hi)
 
 
 def cuped_adjust(y: np.ndarray, covariates: np.ndarray, groups: np.ndarray) -> np.ndarray:

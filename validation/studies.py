@@ -143,7 +143,7 @@ def incrementality(runs: int, seed: int = 0) -> list[Row]:
 
 def sequential_false_positives(runs: int, seed: int = 0) -> list[Row]:
     """A/A tests peeked at 20 times: how often does each monitor ever reject?"""
-    from recsys_causal.experiments import monitoring_table
+    from recsys_causal.experiments.sequential import MonitoringPlan, monitoring_table
 
     rng = np.random.default_rng(seed + 70_000)
     hits = defaultdict(list)
@@ -155,7 +155,7 @@ def sequential_false_positives(runs: int, seed: int = 0) -> list[Row]:
             mean = s1 / looks
             stats.append((mean, (s2 - looks * mean**2) / (looks - 1) / looks))
         (mt, vt), (mc, vc) = stats
-        tab = monitoring_table(mt - mc, np.sqrt(vt + vc), information_fractions=looks / looks[-1])
+        tab = monitoring_table(mt - mc, np.sqrt(vt + vc), plan=MonitoringPlan(planned_n=2 * looks[-1]), n=2 * looks)
         hits["confidence sequence, any of 20 peeks"].append(bool(tab["cs_reject"].iloc[-1]))
         hits["group sequential (OBF), any of 20 peeks"].append(bool(tab["gs_reject"].iloc[-1]))
         hits["fixed-horizon test, any of 20 peeks"].append(bool(tab["fixed_reject"].any()))

@@ -12,7 +12,7 @@ False
 from recsys_causal.experiments.cuped import check_pre_treatment, cuped_lift
 from recsys_causal.experiments.guardrails import Guardrail
 from recsys_causal.experiments.means import mean_lift, proportion_lift
-from recsys_causal.experiments.multiplicity import adjust
+from recsys_causal.experiments.multiplicity import adjust, adjust_by_hypothesis
 from recsys_causal.experiments.novelty import (
     DecayFit,
     effect_by_day,
@@ -26,8 +26,10 @@ from recsys_causal.experiments.quantiles import quantile_lift
 from recsys_causal.experiments.ratio import linearize, ratio_lift
 from recsys_causal.experiments.readout import ABReadout, Metric, analyze_ab, analyze_by_window
 from recsys_causal.experiments.sequential import (
+    MonitoringPlan,
     cs_radius,
     cs_rho2,
+    cs_z_boundary,
     cumulative_looks,
     monitoring_table,
     obf_spending,
@@ -46,14 +48,17 @@ __all__ = [
     "DecayFit",
     "Guardrail",
     "Metric",
+    "MonitoringPlan",
     "SRMResult",
     "UnitMetrics",
     "adjust",
+    "adjust_by_hypothesis",
     "analyze_ab",
     "analyze_by_window",
     "check_pre_treatment",
     "cs_radius",
     "cs_rho2",
+    "cs_z_boundary",
     "cumulative_looks",
     "cuped_lift",
     "effect_by_day",

@@ -115,7 +115,8 @@ def cuped_from_moments(
     of the difference (as :func:`~.cuped.cuped_arms`).
 
     ``theta`` solves ``(Σ_arms Sxx) θ = Σ_arms Sxy`` on the centred within-arm cross-products; each adjusted
-    mean is ``ȳ - θ'(x̄_arm - x̄_pooled)`` with variance ``Σ (y - θ'x - c)² / (n - 1) / n``.
+    mean is ``ȳ - θ'(x̄_arm - x̄_pooled)`` with variance ``Σ (y - θ'x - c)² / (n - 1) / n`` on ``n - 1 - k/2``
+    degrees of freedom (the ``k`` slopes shared by the two arms: ``N - 2 - k`` in all, as in the ANCOVA).
     """
     k = len(covariates)
     parts = []
@@ -131,7 +132,7 @@ def cuped_from_moments(
     for n, mean, cp in parts:
         adjusted = mean[k] - (mean[:k] - xbar) @ theta
         resid_ss = cp[k, k] - 2 * theta @ cp[:k, k] + theta @ cp[:k, :k] @ theta
-        arms.append(ArmMean(float(adjusted), _var_of_mean(resid_ss, n), int(n)))
+        arms.append(ArmMean(float(adjusted), _var_of_mean(resid_ss, n), int(n), dof=max(n - 1 - k / 2, 1.0)))
         raw += _var_of_mean(cp[k, k], n)
     return arms[0], arms[1], theta, float(raw)
 

@@ -26,7 +26,7 @@ from recsys_causal.errors import ConfigError, DataValidationError
 from recsys_causal.estimate import Estimate
 from recsys_causal.experiments._checks import utc_times
 from recsys_causal.experiments.arm_moments import ArmMoments, cuped_details, cuped_from_moments
-from recsys_causal.experiments.means import ArmMean, lift_from_arms
+from recsys_causal.experiments.means import ArmMean, lift_from_arms, welch_df
 from recsys_causal.inference import influence_se
 
 
@@ -74,13 +74,14 @@ def cuped_lift(
     y: np.ndarray, x: np.ndarray, treated: np.ndarray, *, name: str = "lift", relative: bool = False,
     alpha: float = 0.05, details: Mapping | None = None, clusters: np.ndarray | None = None,
 ) -> Estimate:
-    """CUPED-adjusted absolute or relative (delta-method) lift.
+    """CUPED-adjusted absolute or relative (Fieller interval) lift, t reference with Welch–Satterthwaite degrees
+    of freedom on the residuals (``n - 1 - k/2`` per arm for ``k`` covariates; normal when clustered).
 
     ``y`` is the per-unit metric (for a ratio metric pass :func:`~recsys_causal.experiments.ratio.linearize`
     values computed per arm), ``x`` one covariate or an ``(n, k)`` matrix, ``treated`` a boolean mask.
     """
     t, c, det = cuped_summary(y, x, treated, clusters=clusters)
-    return lift_from_arms(t, c, name=name, relative=relative, alpha=alpha, method="cuped",
+    return lift_from_arms(t, c, name=name, relative=relative, alpha=alpha, method="cuped", df=welch_df(t, c),
                           details={**det, **dict(details or {})})
 
 

@@ -1,8 +1,9 @@
 """Multiplicity adjustment: Holm across primary comparisons, Benjamini–Hochberg across secondary ones.
 
-Each family is every (metric, treatment-vs-control) comparison with that role; relative and absolute readouts
-of the same comparison share one p-value (the relative p-value is used for the decision). Guardrails are not
-in either family: each is its own non-inferiority test (see :mod:`recsys_causal.experiments.guardrails`).
+Each family is every (metric, treatment-vs-control) comparison with that role, counted once: the relative and
+absolute readouts of one comparison are one hypothesis on two scales, share the p-value of the absolute contrast
+and get the same adjusted p-value (:func:`adjust_by_hypothesis`). Guardrails are not in either family: each is
+its own non-inferiority test (see :mod:`recsys_causal.experiments.guardrails`).
 
 >>> from recsys_causal.estimate import Estimate
 >>> es = [Estimate.from_normal(name=str(i), value=v, se=1.0, n=10, method="m") for i, v in enumerate([3.0, 1.0])]
@@ -38,3 +39,32 @@ def adjust(estimates: Sequence[Estimate], *, method: str = "holm", alpha: float 
         adj[ok] = adjust_pvalues(p[ok], METHODS[method])
     return [replace(e, details={**e.details, "p_adjusted": float(q), "adjustment": method,
                                 "significant": bool(np.isfinite(q) and q < a)}) for e, q in zip(ests, adj, strict=True)]
+
+
+def adjust_by_hypothesis(estimates: Sequence[Estimate], *, method: str = "holm", alpha: float | None = None,
+                         key: Sequence[str] = ("metric", "variant")) -> list[Estimate]:
+    """Like :func:`adjust`, counting one hypothesis per distinct ``details[key]`` (e.g. the absolute and the
+    relative row of one metric and variant): the family has one p-value per hypothesis (that of its absolute
+    row when present), and every row of a hypothesis gets its adjusted p-value.
+
+    >>> from recsys_causal.estimate import Estimate
+    >>> rows = [Estimate.from_normal(name=f"{m} {s}", value=v, se=1.0, n=10, method="m",
+    ...                              details={"metric": m, "variant": "t", "lift": s})
+    ...         for m, v in (("a", 3.0), ("b", 1.0)) for s in ("absolute", "relative")]
+    >>> [round(e.details["p_adjusted"], 4) for e in adjust_by_hypothesis(rows)]
+    [0.0054, 0.0054, 0.3173, 0.3173]
+    """
+    ests = list(estimates)
+    keys = [tuple(e.details.get(k) for k in key) if all(k in e.details for k in key) else ("#", i)
+            for i, e in enumerate(ests)]
+    heads: dict[tuple, Estimate] = {}
+    for k, e in zip(keys, ests, strict=True):
+        if k not in heads or (e.details.get("lift") == "absolute" and heads[k].details.get("lift") != "absolute"):
+            heads[k] = e
+    order = list(heads)
+    adjusted = dict(zip(order, adjust([heads[k] for k in order], method=method, alpha=alpha), strict=True))
+    out = []
+    for k, e in zip(keys, ests, strict=True):
+        d = adjusted[k].details
+        out.append(replace(e, details={**e.details, **{f: d[f] for f in ("p_adjusted", "adjustment", "significant")}}))
+    return out

@@ -17,7 +17,7 @@ import numpy as np
 
 from recsys_causal.estimate import Estimate
 from recsys_causal.experiments.arm_moments import ArmMoments, ratio_arm
-from recsys_causal.experiments.means import ArmMean, lift_from_arms
+from recsys_causal.experiments.means import ArmMean, lift_from_arms, welch_df
 
 
 def linearize(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -41,7 +41,8 @@ def ratio_lift(
     num_treatment: np.ndarray, den_treatment: np.ndarray, num_control: np.ndarray, den_control: np.ndarray, *,
     name: str = "lift", relative: bool = False, alpha: float = 0.05,
 ) -> Estimate:
-    """Absolute or relative lift of a ratio-of-sums metric between two arms (delta method, normal interval)."""
+    """Absolute or relative lift of a ratio-of-sums metric between two arms (delta method; t reference with
+    Welch–Satterthwaite degrees of freedom on the linearised values; Fieller interval for the relative lift)."""
     t = arm_ratio(num_treatment, den_treatment)
     c = arm_ratio(num_control, den_control)
-    return lift_from_arms(t, c, name=name, relative=relative, alpha=alpha, method="ratio delta")
+    return lift_from_arms(t, c, name=name, relative=relative, alpha=alpha, method="ratio delta", df=welch_df(t, c))

@@ -2,9 +2,10 @@
 
 Order of work: check variant labels, quarantine units seen in several variants, run the sample-ratio
 mismatch test (shown first), check that covariates are pre-treatment, then for every treatment variant
-against the control and every metric compute absolute and relative lifts (CUPED when covariates are given),
-adjust p-values (Holm across primary comparisons, Benjamini–Hochberg across secondary ones), evaluate
-guardrails as separate non-inferiority tests, and optionally break lifts down by segment.
+against the control and every metric compute absolute and relative lifts (CUPED when covariates are given; one
+hypothesis on two scales sharing the absolute contrast's p-value, the relative interval by Fieller), adjust
+p-values (Holm across primary comparisons, Benjamini–Hochberg across secondary ones, one hypothesis per metric
+and variant), evaluate guardrails as separate non-inferiority tests, and optionally break lifts down by segment.
 
 >>> from recsys_causal.simulate.ab import simulate_ab
 >>> sim = simulate_ab(n_units=4000, seed=3)
@@ -50,7 +51,7 @@ from recsys_causal.experiments.arm_moments import (
 from recsys_causal.experiments.cuped import check_pre_treatment, cuped_summary
 from recsys_causal.experiments.guardrails import Guardrail
 from recsys_causal.experiments.means import ArmMean, arm_mean, lift_from_arms, welch_df
-from recsys_causal.experiments.multiplicity import adjust
+from recsys_causal.experiments.multiplicity import adjust_by_hypothesis
 from recsys_causal.experiments.quantiles import arm_quantile
 from recsys_causal.experiments.srm import SRMResult, srm_test
 from recsys_causal.suggest import did_you_mean
@@ -293,9 +294,8 @@ def lifts_and_guardrails(
                 estimates[m.role].append(_lift(m, arms, relative=rel, alpha=alpha, details=det,
                                                name=f"{m.name} {v} {'rel' if rel else 'abs'}"))
     adjusted: list[Estimate] = []
-    for role, method in (("primary", "holm"), ("secondary", "bh")):
-        for rel in ("absolute", "relative"):
-            adjusted += adjust([e for e in estimates[role] if e.details["lift"] == rel], method=method, alpha=alpha)
+    for role, method in (("primary", "holm"), ("secondary", "bh")):  # one hypothesis per metric and variant
+        adjusted += adjust_by_hypothesis(estimates[role], method=method, alpha=alpha)
     adjusted.sort(key=lambda e: (e.details["role"] != "primary", e.details["variant"], e.details["metric"],
                                  e.details["lift"]))
     metric_by_name = {m.name: m for m in metrics}
@@ -315,7 +315,11 @@ def finish_readout(
     n_units: dict[str, int], control: str, quarantine: Quarantine | None, warnings: list[str],
     srm_threshold: float,
 ) -> ABReadout:
-    """The :class:`ABReadout`, with the sample-ratio-mismatch warning first when the SRM test flags."""
+    """The :class:`ABReadout`, with the sample-ratio-mismatch warning first when the SRM test flags, and the
+    lifts' small-sample and unbounded-interval warnings repeated once at the readout level."""
+    for w in dict.fromkeys(w for e in lifts for w in e.warnings if w.startswith("small sample")):
+        warnings.append(w)
+    warnings += [f"{e.name}: {w}" for e in lifts for w in e.warnings if "unbounded" in w]
     if srm.flagged:
         warnings.insert(0, f"sample-ratio mismatch (p={srm.p_value:.3g} < {srm_threshold:g}): lifts are suspect")
     return ABReadout(srm, EstimateTable(lifts, title="Metric lifts"), EstimateTable(guardrails, title="Guardrails"),
@@ -327,9 +331,7 @@ def _lift(
     details: dict,
 ) -> Estimate:
     t, c, method, extra = arms
-    df_ = None
-    if not relative and metric.kind in ("mean", "proportion") and not method.startswith("cuped"):
-        df_ = welch_df(t, c)
+    df_ = None if metric.kind == "quantile" else welch_df(t, c)  # t reference (None when clustered)
     return lift_from_arms(t, c, name=name, relative=relative, alpha=alpha, method=method, df=df_,
                           details={**extra, **details, "lift": "relative" if relative else "absolute"})
 

@@ -168,9 +168,10 @@ def analyze_holdout(
     add("exposure rate (treated)", rate_t, "mean", null=None)
     add("exposure rate (holdout)", rate_h, "mean", null=None)
     itt = group_mean(y_adj, treated) - group_mean(y_adj, holdout)
-    add("ITT lift (absolute)", itt, "difference in means" + method_sfx)
+    itt_est = add("ITT lift (absolute)", itt, "difference in means" + method_sfx)
     base = group_mean(y, holdout)
-    add("ITT lift (relative)", ratio(itt, base), "delta method" + method_sfx)
+    rel = add("ITT lift (relative)", ratio(itt, base), "Fieller interval" + method_sfx, ci=fieller_interval(itt, base, z))
+    out[-1] = Estimate(**{**rel.__dict__, "p_value": itt_est.p_value})  # one hypothesis: the ITT's p-value
     first_stage = group_mean(e_adj, treated) - group_mean(e_adj, holdout)
     if abs(first_stage.value) < 1e-12 or first_stage.se == 0 and first_stage.value == 0:
         raise EstimationError("exposure does not differ between treated and holdout: the effect on the exposed "

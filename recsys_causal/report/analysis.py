@@ -140,7 +140,8 @@ def _ab(cfg, base, result, inputs, progress) -> None:
             title="Guardrails: harm (one-sided bounds) against the margin", xlabel="harm in the bad direction",
             marks=[e.details["margin"] for e in g]))
     result["methods"] += [
-        "Lifts: Welch difference in means, delta method for ratio and relative lifts"
+        "Lifts: Welch t (Welch–Satterthwaite df) for differences, delta method for ratio metrics; each relative "
+        "lift shares the p-value of its absolute lift (one hypothesis per metric) with a Fieller interval"
         + (", CUPED with pre-period covariates " + ", ".join(cfg.covariates) if cfg.covariates else "") + ".",
         "Multiplicity: Holm across primary metrics, Benjamini–Hochberg across secondary metrics.",
         "Guardrails: one-sided non-inferiority tests against each margin (ok / violated / inconclusive).",

@@ -207,7 +207,7 @@ def test_readout_straight_from_the_log(hive_log, local_units, covariates):
                      guardrails=guard, covariates=["pre_clicks"], expected_split=SPLIT)
     for a, b in zip([*loc.metrics, *loc.guardrails], [*r.metrics, *r.guardrails], strict=True):
         _same(a, b, a.name)
-    assert r.guardrails[0].method == "cuped welch+delta"  # relative margin
+    assert r.guardrails[0].method == "cuped welch+fieller"  # relative margin
 
 
 def test_request_metrics_and_default_outcomes(frames):
