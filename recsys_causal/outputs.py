@@ -135,6 +135,11 @@ class OutputPlan:
     def __init__(self, outputs: Mapping[str, PathLike | None], inputs: Mapping[str, PathLike | None] |
                  Iterable[PathLike] = (), *, directories: Iterable[str] = (), create_parents: bool = True,
                  stray_age: float = STRAY_AGE_SECONDS) -> None:
+        for label, value in outputs.items():
+            raw = os.fspath(value) if value is not None else ""
+            if raw in (".", "..") or raw.endswith((os.sep, "/", f"{os.sep}.", "/.")):
+                raise OutputError(f"{label} names a directory, not a file", source=raw,
+                                  fix="give a file path (the directory and a file name)")
         self.outputs = {k: (None if is_stdout(v) else Path(v)) for k, v in outputs.items() if v is not None}
         items = inputs.items() if isinstance(inputs, Mapping) else ((os.fspath(p), p) for p in inputs)
         self.inputs = {k: Path(v) for k, v in items if v is not None}
@@ -173,6 +178,11 @@ class OutputPlan:
                                   "this run reads", source=str(path), fix="choose an output path that is not an input")
 
     def _check_target(self, label: str, path: Path) -> None:
+        parts = path.parts
+        for k in range(1, len(parts)):
+            if parts[k] == ".." and not os.path.lexists(Path(*parts[:k])):
+                raise OutputError(f"{label} goes up ('..') from {Path(*parts[:k])}, which does not exist",
+                                  source=str(path), fix="write the output path without '..' after a missing directory")
         try:
             st = os.lstat(path)
         except FileNotFoundError:
@@ -325,8 +335,9 @@ def _make_parents(path: Path, label: str) -> list[Path]:
     created = []
     try:
         for d in reversed(missing):
-            os.mkdir(d)
-            created.append(d)
+            if not os.path.lexists(d):  # 'new/..' exists once 'new' does
+                os.mkdir(d)
+                created.append(d)
     except OSError as exc:
         for d in reversed(created):
             with suppress(OSError):
