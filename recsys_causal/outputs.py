@@ -24,103 +24,37 @@ the renames run and restored if one fails, so a run replaces all of its outputs 
 
 from __future__ import annotations
 
-import errno
 import os
 import re
-import secrets
 import shutil
-import signal
 import stat
 import sys
 import tempfile
-import threading
 import time
-import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import suppress
 from pathlib import Path
 
 from recsys_causal.errors import OutputError
+from recsys_causal.output_commit import commit, os_error, remove, temp_name
+from recsys_causal.output_paths import (
+    case_insensitive,
+    config_output,
+    existing_dir,
+    inside,
+    is_stdout,
+    normalise_path,
+    read_only,
+    same_path,
+)
 
 __all__ = ["OutputPlan", "case_insensitive", "config_output", "is_stdout", "normalise_path", "same_path",
            "write_outputs"]
 
 PathLike = str | os.PathLike[str]
 Content = str | bytes | Callable[[Path], None]
-STDOUT_NAMES = frozenset({"-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"})
 STRAY_AGE_SECONDS = 3600.0
-_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789_"
 _STRAY = r"\.{name}\.[a-z0-9_]{{8}}\.(?:tmp|bak)"
-
-
-def is_stdout(path: PathLike | None) -> bool:
-    """True for ``-`` and the names of standard output (``/dev/stdout``, ``/dev/fd/1``)."""
-    return path is not None and os.fspath(path) in STDOUT_NAMES
-
-
-def config_output(base: Path, value: str) -> Path:
-    """An output path from a config, relative to its directory ``base``: the directory part is resolved, the
-    file name is kept (so a symbolic link there is seen, not followed); ``-`` stays standard output.
-
-    >>> str(config_output(Path("/"), "-"))
-    '-'
-    """
-    if is_stdout(value):
-        return Path(value)
-    path = base / value
-    return path.parent.resolve() / path.name
-
-
-def case_insensitive(path: PathLike) -> bool:
-    """Whether names in the directory that holds (or would hold) ``path`` ignore case.
-
-    Probes an existing entry with cased letters on the same file system (swapping its case and checking that
-    the result is the same file); falls back to the platform default when no such entry is found.
-    """
-    d = _existing_dir(Path(os.path.abspath(os.fspath(path))))
-    try:
-        dev = os.stat(d).st_dev
-        for cand in (d, *d.parents):
-            if os.stat(cand).st_dev != dev:
-                break
-            with os.scandir(cand) as entries:
-                for i, entry in enumerate(entries):
-                    if i >= 64:
-                        break
-                    name = entry.name
-                    if name.swapcase() != name:
-                        return _same_entry(entry.path, os.path.join(cand, name.swapcase()))
-    except OSError:
-        pass
-    return sys.platform in ("darwin", "win32")
-
-
-def normalise_path(path: PathLike, *, insensitive: bool | None = None) -> str:
-    """Absolute path with symlinks resolved and ``..`` applied after them; case-folded (and Unicode-NFC) where
-    the file system ignores case.
-
-    >>> normalise_path("/a/b/../C.txt", insensitive=True)
-    '/a/c.txt'
-    """
-    real = os.path.realpath(os.fspath(path))
-    if insensitive is None:
-        insensitive = case_insensitive(real)
-    return unicodedata.normalize("NFC", real).casefold() if insensitive else real
-
-
-def same_path(a: PathLike, b: PathLike) -> bool:
-    """Whether ``a`` and ``b`` name the same file: ``os.path.samefile`` when both exist, else normalised paths."""
-    if os.path.exists(a) and os.path.exists(b):
-        with suppress(OSError):
-            return os.path.samefile(a, b)
-    insensitive = case_insensitive(a) or case_insensitive(b)
-    return normalise_path(a, insensitive=insensitive) == normalise_path(b, insensitive=insensitive)
-
-
-def _inside(path: PathLike, directory: PathLike) -> bool:
-    insensitive = case_insensitive(path) or case_insensitive(directory)
-    p, d = normalise_path(path, insensitive=insensitive), normalise_path(directory, insensitive=insensitive)
-    return p.startswith(d.rstrip(os.sep) + os.sep)
 
 
 class OutputPlan:
@@ -169,7 +103,7 @@ class OutputPlan:
 
     def _check_inputs(self, label: str, path: Path) -> None:
         for in_label, in_path in self.inputs.items():
-            if os.path.isdir(in_path) and _inside(path, in_path):
+            if os.path.isdir(in_path) and inside(path, in_path):
                 raise OutputError(f"{label} is inside the input directory {in_label} ({in_path}); writing it "
                                   "would change what this run reads", source=str(path),
                                   fix="write outputs outside the input directories")
@@ -188,7 +122,7 @@ class OutputPlan:
         except FileNotFoundError:
             st = None
         except OSError as exc:
-            raise _os_error(exc, path, label) from exc
+            raise os_error(exc, path, label) from exc
         if st is not None:
             if stat.S_ISLNK(st.st_mode):
                 raise OutputError(f"{label} is a symbolic link (to {os.readlink(path)}); it would be replaced by a "
@@ -203,7 +137,7 @@ class OutputPlan:
             if not stat.S_ISREG(st.st_mode):
                 raise OutputError(f"{label} is a device node, pipe or socket, not a regular file", source=str(path),
                                   fix="give a file path, or '-' for standard output")
-        anc = _existing_dir(path.parent, strict=False)
+        anc = existing_dir(path.parent, strict=False)
         if not anc.is_dir():
             raise OutputError(f"{label} cannot be created: {anc} is a file, not a directory", source=str(path),
                               fix=f"choose an output directory that is not under the file {anc}")
@@ -211,7 +145,7 @@ class OutputPlan:
             raise OutputError(f"output directory {str(path.parent)!r} does not exist", source=str(path),
                               fix="create the directory or choose another output path")
         if not os.access(anc, os.W_OK | os.X_OK):
-            why = "is on a read-only file system" if _read_only(anc) else "is not writable"
+            why = "is on a read-only file system" if read_only(anc) else "is not writable"
             raise OutputError(f"{label}: directory {anc} {why}", source=str(path),
                               fix="choose a writable output directory")
 
@@ -235,10 +169,10 @@ class OutputPlan:
                 created += _make_parents(path, label)
                 _clean_strays(path, self.stray_age)
                 staged.append((path, _stage(path, label, contents[label], label in self.directories)))
-            _commit(staged, self.outputs)
+            commit(staged, self.outputs)
         except BaseException:
             for _, tmp in staged:
-                _remove(tmp)
+                remove(tmp)
             for d in reversed(created):
                 with suppress(OSError):
                     d.rmdir()
@@ -257,15 +191,10 @@ def write_outputs(outputs: Mapping[str, PathLike | None], contents: Mapping[str,
 # ----------------------------------------------------------------------------- staging
 
 
-def _temp_name(path: Path, suffix: str) -> Path:
-    token = "".join(secrets.choice(_ALPHABET) for _ in range(8))
-    return path.with_name(f".{path.name}.{token}{suffix}")
-
-
 def _stage(path: Path, label: str, content: Content, directory: bool) -> Path:
     """Write ``content`` to a new temporary beside ``path`` (mode 0666/0777 minus the umask)."""
     for _ in range(100):
-        tmp = _temp_name(path, ".tmp")
+        tmp = temp_name(path, ".tmp")
         try:
             if directory:
                 os.mkdir(tmp, 0o777)
@@ -275,7 +204,7 @@ def _stage(path: Path, label: str, content: Content, directory: bool) -> Path:
         except FileExistsError:
             continue
         except OSError as exc:
-            raise _os_error(exc, path, label) from exc
+            raise os_error(exc, path, label) from exc
     else:  # pragma: no cover - 100 collisions of 8 random characters
         raise OutputError("cannot create a temporary file", source=str(path), fix="retry")
     try:
@@ -283,9 +212,9 @@ def _stage(path: Path, label: str, content: Content, directory: bool) -> Path:
         if not directory:
             _fsync(tmp)
     except BaseException as exc:
-        _remove(tmp)
+        remove(tmp)
         if isinstance(exc, OSError):
-            raise _os_error(exc, path, label) from exc
+            raise os_error(exc, path, label) from exc
         raise
     return tmp
 
@@ -342,7 +271,7 @@ def _make_parents(path: Path, label: str) -> list[Path]:
         for d in reversed(created):
             with suppress(OSError):
                 d.rmdir()
-        raise _os_error(exc, path, label) from exc
+        raise os_error(exc, path, label) from exc
     return created
 
 
@@ -362,158 +291,3 @@ def _clean_strays(path: Path, age: float) -> None:
                     shutil.rmtree(entry.path)
                 elif stat.S_ISREG(st.st_mode):
                     os.unlink(entry.path)
-
-
-# ----------------------------------------------------------------------------- commit
-
-
-def _replace(src: PathLike, dst: PathLike) -> None:
-    os.replace(src, dst)
-
-
-def _commit(staged: list[tuple[Path, Path]], outputs: Mapping[str, Path | None]) -> None:
-    """Rename every temporary into place; on failure put every previous output back."""
-    labels = {v: k for k, v in outputs.items() if v is not None}
-    backups: dict[Path, Path] = {}
-    done: list[Path] = []
-    with _signals_deferred():
-        try:
-            for target, _ in staged:
-                if os.path.lexists(target):
-                    backups[target] = _backup(target, labels[target])
-            for target, tmp in staged:
-                _replace(tmp, target)
-                done.append(target)
-        except BaseException as exc:
-            kept = _rollback(done, backups)
-            if kept:
-                raise OutputError(
-                    f"a rename failed and previous outputs could not all be restored ({exc})", source=str(kept[0]),
-                    fix="the previous versions are kept beside the outputs as: " + ", ".join(map(str, kept))) from exc
-            if isinstance(exc, OSError):
-                target = staged[len(done)][0]
-                raise _os_error(exc, target, labels[target]) from exc
-            raise
-        for bak in backups.values():
-            _remove(bak)
-    for d in {t.parent for t, _ in staged}:
-        _fsync_dir(d)
-
-
-def _backup(target: Path, label: str) -> Path:
-    bak = _temp_name(target, ".bak")
-    try:
-        os.link(target, bak)
-    except OSError:
-        try:
-            shutil.copy2(target, bak)
-        except OSError as exc:
-            _remove(bak)
-            raise _os_error(exc, target, label) from exc
-    return bak
-
-
-def _rollback(done: list[Path], backups: dict[Path, Path]) -> list[Path]:
-    """Undo the renames in ``done``; returns the backups that could not be restored (kept on disk)."""
-    kept = []
-    for target in reversed(done):
-        try:
-            if target in backups:
-                _replace(backups.pop(target), target)
-            else:
-                os.unlink(target)
-        except OSError:
-            if target in backups:
-                kept.append(backups.pop(target))
-    for bak in backups.values():
-        _remove(bak)
-    return kept
-
-
-@contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM/SIGHUP during the renames and deliver them afterwards (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    names = [s for s in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, s)]
-    pending: list[int] = []
-    old = {}
-    for name in names:
-        sig = getattr(signal, name)
-        old[sig] = signal.signal(sig, lambda signum, frame: pending.append(signum))
-    try:
-        yield
-    finally:
-        for sig, handler in old.items():
-            signal.signal(sig, handler)
-        for sig in pending[:1]:
-            handler = old[sig]
-            if callable(handler):
-                handler(sig, None)
-            elif handler == signal.SIG_DFL:
-                os.kill(os.getpid(), sig)
-
-
-# ----------------------------------------------------------------------------- helpers
-
-
-_OS_FIXES = {
-    errno.ENOSPC: ("the disk is full", "free space on that file system or write elsewhere"),
-    errno.EDQUOT: ("the disk quota is exceeded", "free space or write elsewhere"),
-    errno.EROFS: ("the file system is read-only", "choose a writable output directory"),
-    errno.EACCES: ("permission denied", "choose a writable output directory or fix its permissions"),
-    errno.EPERM: ("operation not permitted", "choose a writable output directory or fix its permissions"),
-    errno.ENOTDIR: ("a parent of the path is a file, not a directory", "choose another output directory"),
-    errno.EISDIR: ("the path is a directory", "give a file path"),
-    errno.ENAMETOOLONG: ("the path is too long", "choose a shorter output path"),
-}
-
-
-def _os_error(exc: OSError, path: Path, label: str) -> OutputError:
-    code = exc.errno
-    if code is None:
-        found = re.search(r"\[Errno (\d+)\]", str(exc))
-        code = int(found.group(1)) if found else None
-    what, fix = _OS_FIXES.get(code, (exc.strerror or str(exc), "check the output path and the disk"))
-    return OutputError(f"cannot write {label}: {what}", source=str(path),
-                       fix=fix + "; nothing was written and previous outputs are unchanged")
-
-
-def _existing_dir(path: Path, strict: bool = True) -> Path:
-    """The nearest existing ancestor of ``path`` (itself included); a directory when ``strict``."""
-    for cand in (path, *path.parents):
-        if os.path.exists(cand):
-            return cand if (cand.is_dir() or not strict) else cand.parent
-    return Path(path.anchor or ".")
-
-
-def _same_entry(a: str, b: str) -> bool:
-    try:
-        sa, sb = os.lstat(a), os.lstat(b)
-    except OSError:
-        return False
-    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
-
-
-def _read_only(path: Path) -> bool:
-    with suppress(OSError, AttributeError):
-        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
-    return False
-
-
-def _fsync_dir(path: Path) -> None:
-    with suppress(OSError, AttributeError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _remove(path: Path) -> None:
-    with suppress(OSError):
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        else:
-            path.unlink()

@@ -27,6 +27,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from recsys_causal import output_commit, output_paths
 from recsys_causal import outputs as outmod
 from recsys_causal.errors import InputFileError, OutputError
 from recsys_causal.outputs import OutputPlan, case_insensitive, normalise_path, same_path
@@ -141,7 +142,7 @@ FIX = "Fix:"
 
 
 def simulate_case_insensitive(ctx: Ctx) -> None:
-    ctx.monkeypatch.setattr(outmod, "case_insensitive", lambda path: True)
+    ctx.monkeypatch.setattr(output_paths, "case_insensitive", lambda path: True)
 
 
 def symlink(link: str, target: str) -> Callable[[Ctx], None]:
@@ -318,9 +319,11 @@ TARGETS = [
 
 
 def fail_nth(target: str, n: int, exc: BaseException, *, partial: bool = False):
-    """Make the n-th call of ``outputs.<target>`` raise ``exc`` (after writing half the content if ``partial``)."""
+    """Make the n-th call of ``outputs._write_content`` or ``output_commit._replace`` raise ``exc`` (after
+    writing half the content if ``partial``)."""
     def setup(ctx: Ctx) -> None:
-        real = getattr(outmod, target)
+        module = outmod if hasattr(outmod, target) else output_commit
+        real = getattr(module, target)
         calls = {"n": 0}
 
         def wrapped(*args, **kwargs):
@@ -330,7 +333,7 @@ def fail_nth(target: str, n: int, exc: BaseException, *, partial: bool = False):
                     Path(args[0]).write_bytes(b"half of it")
                 raise exc
             return real(*args, **kwargs)
-        ctx.monkeypatch.setattr(outmod, target, wrapped)
+        ctx.monkeypatch.setattr(module, target, wrapped)
     return setup
 
 
@@ -357,7 +360,7 @@ def mkdir_fails(ctx: Ctx) -> None:
 
 
 def interrupt_during_first_rename(ctx: Ctx) -> None:
-    real = outmod._replace
+    real = output_commit._replace
     calls = {"n": 0}
 
     def wrapped(src, dst):
@@ -365,7 +368,7 @@ def interrupt_during_first_rename(ctx: Ctx) -> None:
         if calls["n"] == 1:
             os.kill(os.getpid(), signal.SIGINT)
         return real(src, dst)
-    ctx.monkeypatch.setattr(outmod, "_replace", wrapped)
+    ctx.monkeypatch.setattr(output_commit, "_replace", wrapped)
 
 
 def patch(module: str, obj: str, attr: str, fn) -> Callable[[Ctx], None]:
@@ -792,7 +795,7 @@ def test_property_refused_or_all_or_none(tmp_path_factory, inputs, outs, fail_at
     previous = {k: (p.read_bytes() if p.is_file() else None) for k, p in reals.items()}
     contents = {k: f"new {k}" for k in labels}
     calls = {"n": 0}
-    real_replace = outmod._replace
+    real_replace = output_commit._replace
 
     def flaky(src, dst):
         calls["n"] += 1
@@ -800,14 +803,14 @@ def test_property_refused_or_all_or_none(tmp_path_factory, inputs, outs, fail_at
             raise KeyboardInterrupt() if interrupt else OSError(errno.EIO, "I/O error")
         return real_replace(src, dst)
 
-    outmod._replace = flaky
+    output_commit._replace = flaky
     try:
         plan.write(contents)
         ok = True
     except (OutputError, KeyboardInterrupt):
         ok = False
     finally:
-        outmod._replace = real_replace
+        output_commit._replace = real_replace
     after = snapshot(base)
     protected = [os.path.realpath(root / i) for i in inputs]
     for k in before:
