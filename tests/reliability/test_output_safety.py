@@ -713,6 +713,35 @@ def test_unicode_forms_collide_only_where_case_is_ignored(tmp_path):
     assert normalise_path(tmp_path / nfc, insensitive=False) != normalise_path(tmp_path / nfd, insensitive=False)
 
 
+def test_sigterm_during_the_renames_is_delivered_after_them(tmp_path):
+    """A real SIGTERM sent between two renames: the process still dies of it, but only once both outputs are
+    replaced and the backups removed (no new file beside an old one)."""
+    import sys
+
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text("old")
+    script = f"""
+import os, signal
+from pathlib import Path
+from recsys_causal import output_commit
+from recsys_causal.outputs import OutputPlan
+d = Path({str(tmp_path)!r})
+real = output_commit._replace
+def first(src, dst):
+    output_commit._replace = real
+    os.kill(os.getpid(), signal.SIGTERM)
+    real(src, dst)
+output_commit._replace = first
+OutputPlan({{"a": d / "a.txt", "b": d / "b.txt"}}).write({{"a": "new a", "b": "new b"}})
+print("not reached")
+"""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == -signal.SIGTERM and "not reached" not in done.stdout, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]
+    assert (tmp_path / "a.txt").read_text() == "new a" and (tmp_path / "b.txt").read_text() == "new b"
+
+
 def test_output_error_is_an_input_file_error():
     """Callers that caught InputFileError for unwritable outputs keep working."""
     assert issubclass(OutputError, InputFileError)
@@ -723,7 +752,7 @@ def test_output_error_is_an_input_file_error():
 
 TREE_FILES = ["a/x", "a/y", "b/z", "a/c/w"]
 COMPONENTS = ["a", "b", "c", "la", "lb", "..", ".", "x", "y", "z", "w", "n1", "n2"]
-PROPS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+PROPS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def make_tree(root: Path) -> None:
@@ -768,13 +797,18 @@ def oracle_refuses(root: Path, inputs: list[str], outs: list[str]) -> bool:
     return len(set(reals)) < len(reals)
 
 
+FAIL_POINTS = {"write": (outmod, "_write_content"), "backup": (output_commit, "_backup"),
+               "rename": (output_commit, "_replace")}
+
+
 @PROPS
-@given(inputs=input_set, outs=st.lists(rel_path, min_size=1, max_size=3), fail_at=st.integers(0, 8),
-       interrupt=st.booleans())
-def test_property_refused_or_all_or_none(tmp_path_factory, inputs, outs, fail_at, interrupt):
+@given(inputs=input_set, outs=st.lists(rel_path, min_size=1, max_size=3),
+       fail=st.one_of(st.none(), st.tuples(st.sampled_from(sorted(FAIL_POINTS)), st.integers(1, 4), st.booleans())))
+def test_property_refused_or_all_or_none(tmp_path_factory, inputs, outs, fail):
     """For any inputs and outputs in a small tree with symlinks and '..': either the plan is refused (exactly when
-    an independent rule says so) and nothing changes, or no input changes and, with a failure injected at any
-    rename, either every output holds its new content or the whole tree is as before."""
+    an independent rule says so) and nothing changes, or no input changes and, with a failure (an OS error or an
+    interrupt) injected at the k-th write, backup or rename, either every output holds its new content or the
+    whole tree is exactly as before."""
     base = tmp_path_factory.mktemp("prop").resolve()
     root = base / "p" / "q" / "root"  # '..' up to three times stays inside base
     root.mkdir(parents=True)
@@ -794,23 +828,24 @@ def test_property_refused_or_all_or_none(tmp_path_factory, inputs, outs, fail_at
     reals = {k: Path(os.path.realpath(p)) for k, p in labels.items()}
     previous = {k: (p.read_bytes() if p.is_file() else None) for k, p in reals.items()}
     contents = {k: f"new {k}" for k in labels}
+    module, attr = FAIL_POINTS[fail[0]] if fail else (output_commit, "_replace")
+    real = getattr(module, attr)
     calls = {"n": 0}
-    real_replace = output_commit._replace
 
-    def flaky(src, dst):
+    def flaky(*args):
         calls["n"] += 1
-        if calls["n"] == fail_at:
-            raise KeyboardInterrupt() if interrupt else OSError(errno.EIO, "I/O error")
-        return real_replace(src, dst)
+        if fail and calls["n"] == fail[1]:
+            raise KeyboardInterrupt() if fail[2] else OSError(errno.EIO, "I/O error")
+        return real(*args)
 
-    output_commit._replace = flaky
+    setattr(module, attr, flaky)
     try:
         plan.write(contents)
         ok = True
     except (OutputError, KeyboardInterrupt):
         ok = False
     finally:
-        output_commit._replace = real_replace
+        setattr(module, attr, real)
     after = snapshot(base)
     protected = [os.path.realpath(root / i) for i in inputs]
     for k in before:
