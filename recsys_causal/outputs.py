@@ -90,7 +90,7 @@ class OutputPlan:
         """Raise :class:`OutputError` if any output is unsafe; touches nothing."""
         to_stdout = [k for k, v in self.outputs.items() if v is None]
         if len(to_stdout) > 1:
-            raise OutputError(f"{' and '.join(to_stdout)} all go to standard output", source="-",
+            raise OutputError(f"{' and '.join(to_stdout)} would all go to standard output", source="-",
                               fix="send at most one output to '-'; give the others file paths")
         files = [(k, v) for k, v in self.outputs.items() if v is not None]
         for i, (label, path) in enumerate(files):
@@ -102,12 +102,13 @@ class OutputPlan:
             self._check_target(label, path)
 
     def _check_inputs(self, label: str, path: Path) -> None:
-        for in_label, in_path in self.inputs.items():
-            if os.path.isdir(in_path) and inside(path, in_path):
+        for in_label, given in self.inputs.items():
+            in_path = os.path.realpath(given)  # shown in messages; compared through the path as given
+            if os.path.isdir(given) and inside(path, given):
                 raise OutputError(f"{label} is inside the input directory {in_label} ({in_path}); writing it "
                                   "would change what this run reads", source=str(path),
                                   fix="write outputs outside the input directories")
-            if same_path(path, in_path):
+            if same_path(path, given):
                 raise OutputError(f"{label} is the input {in_label} ({in_path}); writing it would destroy what "
                                   "this run reads", source=str(path), fix="choose an output path that is not an input")
 
@@ -119,7 +120,7 @@ class OutputPlan:
                                   source=str(path), fix="write the output path without '..' after a missing directory")
         try:
             st = os.lstat(path)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # a file on the way is reported below, by name
             st = None
         except OSError as exc:
             raise os_error(exc, path, label) from exc
