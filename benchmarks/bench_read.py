@@ -45,7 +45,10 @@ def make_log(path: Path, n_requests: int, n_candidates: int, slate: int = 10, se
         "pred_new": rng.normal(size=rows),
         "click": np.where(shown, (rng.random(rows) < 0.1).astype(float), np.nan),
     })
-    frame.to_parquet(path, index=False, row_group_size=1_000_000)
+    from recsys_causal.io_utils import atomic_write
+
+    # atomically: an interrupted run must not leave a truncated file that the next run would take as complete
+    atomic_write(path, lambda p: frame.to_parquet(p, index=False, row_group_size=1_000_000))
 
 
 def main() -> None:

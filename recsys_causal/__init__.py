@@ -12,6 +12,7 @@ from recsys_causal.errors import (
     DataValidationError,
     EstimationError,
     InputFileError,
+    OutputError,
     RecsysCausalError,
     SchemaError,
 )
@@ -84,6 +85,7 @@ __all__ = [
     "EstimationError",
     "HoldoutReadout",
     "InputFileError",
+    "OutputError",
     "LabelSpec",
     "LogFilters",
     "ReadResult",

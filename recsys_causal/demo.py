@@ -16,14 +16,18 @@ from pathlib import Path
 import pandas as pd
 
 from recsys_causal.errors import RecsysCausalError
-from recsys_causal.io_utils import atomic_write, atomic_write_text
 from recsys_causal.logs import read_decision_log
+from recsys_causal.outputs import OutputPlan
 from recsys_causal.simulate.sample import AS_OF, LABELS
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(data_dir: Path, out_dir: Path) -> dict:
+    quarantine, summary = out_dir / "sample_dirty_quarantine.csv", out_dir / "sample_validation.json"
+    inputs = {n: data_dir / n for n in ("sample_decision_log.parquet", "sample_outcome_events.parquet",
+                                         "sample_dirty.csv")}
+    plan = OutputPlan({"quarantine": quarantine, "summary": summary}, inputs)  # checked before anything is read
     log, report = read_decision_log(
         data_dir / "sample_decision_log.parquet", require_propensity=True,
         outcome_events=data_dir / "sample_outcome_events.parquet", labels=list(LABELS), as_of=AS_OF,
@@ -35,8 +39,6 @@ def run(data_dir: Path, out_dir: Path) -> dict:
     print("== deliberately dirty sample")
     print(dirty, "\n")
     print(dirty.counts().to_string(index=False), "\n")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    quarantine = atomic_write(out_dir / "sample_dirty_quarantine.csv", lambda p: dirty.quarantine.to_csv(p, index=False))
     result = {
         "sample": {"requests": log.n_requests, "candidate_rows": log.n_candidates,
                    "issues": report.to_frame().to_dict(orient="records"),
@@ -45,8 +47,9 @@ def run(data_dir: Path, out_dir: Path) -> dict:
                          "quarantined_by_reason": dirty.quarantine_counts, "reconciles": dirty.reconciles(),
                          "issues": dirty.to_frame().to_dict(orient="records")},
     }
-    summary = out_dir / "sample_validation.json"
-    atomic_write_text(summary, json.dumps(result, indent=2, default=str))
+    plan.write(
+        {"quarantine": lambda p: dirty.quarantine.to_csv(p, index=False),
+         "summary": json.dumps(result, indent=2, default=str)})
     print(f"wrote {summary}\nwrote {quarantine}\n")
     from recsys_causal.report import build_report
 

@@ -56,6 +56,11 @@ class InputFileError(RecsysCausalError):
     """A path is missing, is a directory, is empty, or cannot be parsed in its declared format."""
 
 
+class OutputError(InputFileError):
+    """An output cannot be written safely: it would overwrite an input or another output, or its directory is
+    missing, unwritable, read-only or full. Nothing was written; previous outputs are unchanged."""
+
+
 class ConfigError(RecsysCausalError):
     """A configuration (YAML or arguments) is invalid."""
 

@@ -1,8 +1,16 @@
 """``causal-gate screen.yaml [--json PATH] [--markdown PATH] [--html PATH] [--debug]``.
 
-Exit codes: 0 every candidate passes; 1 some candidate fails; 3 inconclusive and none fails; 2 invalid config
-or input (a message naming the problem, no traceback unless ``--debug``). The Markdown summary is printed to
-stdout (for a CI log or a pull-request comment); files are written atomically.
+Exit codes: 0 every candidate passes; 1 some candidate fails; 3 inconclusive and none fails; 2 invalid config,
+input or output path (a message naming the problem and the fix, no traceback unless ``--debug``); 4 an
+unexpected internal error (rerun with ``--debug``); 130 interrupted. Exit 1 only ever means "fail".
+
+The Markdown summary is printed to stdout (for a CI log or a pull-request comment) unless an output is sent to
+standard output with ``-``. Outputs: before the log is read, an output that resolves (after symlinks, ``..`` and
+the file system's case rules) to the config, the decision log (or a file inside a log directory), the outcome
+events or another output is refused (exit 2), as is a directory, a device node, a symbolic link or a path under a
+regular file. Every file is written to a temporary beside its target and all are renamed together: a run
+replaces all of its outputs or none (nothing is left behind on exit 2) and files follow the umask. Paths given on
+the command line are relative to the working directory, paths in ``output:`` relative to the YAML.
 """
 
 from __future__ import annotations
@@ -15,6 +23,8 @@ from recsys_causal.config_io import resolve
 from recsys_causal.errors import ConfigError, DataValidationError, RecsysCausalError
 from recsys_causal.gate.config import GateConfig, PolicySpec, load_gate_config
 from recsys_causal.gate.screen import EXIT_INVALID, GateResult, Guardrail, screen
+
+EXIT_INTERNAL, EXIT_INTERRUPTED = 4, 130
 
 
 def build_policy(log, spec: PolicySpec):
@@ -107,34 +117,54 @@ def run_config(cfg: GateConfig, base: Path) -> GateResult:
                   seed=cfg.seed, validation=report, max_quarantine_share=cfg.max_quarantine_share)
 
 
+def gate_inputs(cfg: GateConfig, base: Path, config_path: str | Path) -> dict[str, Path]:
+    """Everything a gate run reads: the config, the decision log (file or directory) and the outcome events."""
+    inputs = {"config": Path(config_path), "log.path": base / cfg.log.path}
+    if cfg.log.outcome_events:
+        inputs["log.outcome_events"] = base / cfg.log.outcome_events
+    return inputs
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="causal-gate", description="Pre-launch OPE screen of candidate rankers.")
     ap.add_argument("config", help="screen.yaml")
-    ap.add_argument("--json", dest="json_out")
-    ap.add_argument("--markdown")
-    ap.add_argument("--html")
-    ap.add_argument("--debug", action="store_true")
+    ap.add_argument("--json", dest="json_out", help="JSON output (default: output.json in the YAML); - for stdout")
+    ap.add_argument("--markdown", help="Markdown output (default: output.markdown in the YAML); - for stdout")
+    ap.add_argument("--html", help="HTML output (default: output.html in the YAML); - for stdout")
+    ap.add_argument("--debug", action="store_true", help="show tracebacks")
     args = ap.parse_args(argv)
     try:
-        from recsys_causal.io_utils import atomic_write_text
+        from recsys_causal.outputs import OutputPlan, config_output
 
         cfg, base = load_gate_config(args.config)
+        outs: dict[str, Path] = {}
+        for kind, arg, value in (("json", args.json_out, cfg.output.json_path),
+                                 ("markdown", args.markdown, cfg.output.markdown), ("html", args.html, cfg.output.html)):
+            if arg:
+                outs[f"--{kind}"] = Path(arg)
+            elif value:
+                outs[f"output.{kind}"] = config_output(base, value)
+        plan = OutputPlan(outs, gate_inputs(cfg, base, args.config))
         result = run_config(cfg, base)
-        outs = {"json": args.json_out or cfg.output.json_path, "markdown": args.markdown or cfg.output.markdown,
-                "html": args.html or cfg.output.html}
         texts = {"json": result.to_json, "markdown": result.to_markdown, "html": result.to_html}
-        for kind, target in outs.items():
-            if target:
-                path = Path(target) if Path(target).is_absolute() or target in (args.json_out, args.markdown,
-                                                                                 args.html) else base / target
-                path.parent.mkdir(parents=True, exist_ok=True)
-                atomic_write_text(path, texts[kind]())
+        plan.write({label: texts[label.split(".")[-1].lstrip("-")]() for label in outs})
     except RecsysCausalError as exc:
         if args.debug:
             raise
         print(f"causal-gate: error: {exc}", file=sys.stderr)
         return EXIT_INVALID
-    print(result.to_markdown())
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("causal-gate: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - never exit 1 (which means "fail") on a crash
+        if args.debug:
+            raise
+        print(f"causal-gate: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", file=sys.stderr)
+        return EXIT_INTERNAL
+    if plan.stdout_label is None:
+        print(result.to_markdown())
     return result.exit_code
 
 

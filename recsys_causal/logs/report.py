@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from recsys_causal.errors import DataValidationError, format_examples
-from recsys_causal.io_utils import atomic_write
+from recsys_causal.io_utils import atomic_write, source_inputs
 
 
 class Reason(StrEnum):
@@ -201,12 +201,14 @@ class ValidationReport:
                 "widen the filters, or pass allow_empty=True to accept an empty log")
 
     def write_quarantine(self, path: str | Path) -> Path:
-        """Write the quarantined rows (with ``quarantine_reason``) to Parquet or CSV, atomically."""
+        """Write the quarantined rows (with ``quarantine_reason``) to Parquet or CSV, atomically (never over the
+        validated source)."""
         path = Path(path)
         frame = self.quarantine
+        inputs = source_inputs("the validated source", self.source)
         if path.suffix == ".csv":
-            return atomic_write(path, lambda p: frame.to_csv(p, index=False))
-        return atomic_write(path, lambda p: frame.to_parquet(p, index=False))
+            return atomic_write(path, lambda p: frame.to_csv(p, index=False), inputs=inputs)
+        return atomic_write(path, lambda p: frame.to_parquet(p, index=False), inputs=inputs)
 
     def __repr__(self) -> str:
         lines = [

@@ -25,9 +25,17 @@ from recsys_causal.logs.model import DecisionLog
 
 
 def write_decision_log(log: DecisionLog, path: str | os.PathLike[str], *, nested: bool = False) -> Path:
-    """Write a log atomically as long (default) or nested Parquet/CSV/JSONL, chosen by suffix."""
-    from recsys_causal.io_utils import atomic_write
+    """Write a log atomically as long (default) or nested Parquet/CSV/JSONL, chosen by suffix.
 
+    The file the log was read from is never overwritten (an :class:`~recsys_causal.errors.OutputError`).
+    """
+    from functools import partial
+
+    from recsys_causal.io_utils import atomic_write as _atomic_write
+    from recsys_causal.io_utils import source_inputs
+
+    report = log.metadata.get("validation")
+    atomic_write = partial(_atomic_write, inputs=source_inputs("the log's source", getattr(report, "source", None)))
     path = Path(path)
     suffix = path.suffix.lower()
     if nested:
@@ -63,33 +71,25 @@ def write_partitioned_log(frame: DecisionLog | pd.DataFrame, directory: str | os
     >>> read_decision_log(out).log.n_requests
     20
     """
-    import shutil
-    import tempfile
-
     import pyarrow.dataset as ds
 
+    from recsys_causal.io_utils import source_inputs
+    from recsys_causal.outputs import OutputPlan
+
     target = Path(directory)
-    if target.exists():
-        raise InputFileError("output directory already exists", source=str(target),
-                             fix="choose a new directory; existing data is never overwritten")
-    if not target.parent.is_dir():
-        raise InputFileError(f"parent directory {str(target.parent)!r} does not exist", source=str(target))
+    report = frame.metadata.get("validation") if isinstance(frame, DecisionLog) else None
+    plan = OutputPlan({"output directory": target}, source_inputs("the log's source", getattr(report, "source", None)),
+                      directories=["output directory"], create_parents=False)
     df = frame.to_long_frame() if isinstance(frame, DecisionLog) else frame
     if "date" in partition_by and "date" not in df.columns:
         df = df.assign(date=pd.to_datetime(df[schema.DECISION_TIME], utc=True).dt.strftime("%Y-%m-%d"))
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        table = pa.Table.from_pandas(df, preserve_index=False)
-        # microsecond timestamps: readable by Spark, Hive and DuckDB alike (nanoseconds are not)
-        options = ds.ParquetFileFormat().make_write_options(coerce_timestamps="us", allow_truncated_timestamps=True)
-        ds.write_dataset(table, tmp, format="parquet", file_options=options, partitioning=list(partition_by),
-                         partitioning_flavor="hive",
-                         max_rows_per_file=rows_per_file, max_rows_per_group=min(rows_per_file, 1_000_000),
-                         existing_data_behavior="overwrite_or_ignore")
-        tmp.rename(target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    # microsecond timestamps: readable by Spark, Hive and DuckDB alike (nanoseconds are not)
+    options = ds.ParquetFileFormat().make_write_options(coerce_timestamps="us", allow_truncated_timestamps=True)
+    plan.write({"output directory": lambda tmp: ds.write_dataset(
+        table, tmp, format="parquet", file_options=options, partitioning=list(partition_by), partitioning_flavor="hive",
+        max_rows_per_file=rows_per_file, max_rows_per_group=min(rows_per_file, 1_000_000),
+        existing_data_behavior="overwrite_or_ignore")})
     return target
 
 

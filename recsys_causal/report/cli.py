@@ -1,7 +1,15 @@
-"""``causal-report experiment.yaml [--out PATH] [--json PATH] [--debug]``.
+"""``causal-report experiment.yaml [--out PATH] [--json PATH] [--debug] [--quiet]``.
 
-Exit codes: 0 report written; 2 invalid config or data (a clear message, no traceback unless ``--debug``);
-1 an unexpected internal error. Progress goes to stderr; outputs are written atomically.
+Exit codes: 0 report written; 2 invalid config, data or output path (a message naming the key, file or path and
+the fix; no traceback unless ``--debug``); 1 an unexpected internal error; 130 interrupted.
+
+Outputs: before any analysis runs, an output that resolves (after symlinks, ``..`` and the file system's case
+rules) to the config, a data file, a file inside a data directory, or the other output is refused (exit 2), as is
+an output that is a directory, a device node, a symbolic link or a path under a regular file. Both files are
+written to temporaries beside their targets and renamed together: a run replaces both outputs or neither, and a
+failed run leaves the previous outputs untouched. Files follow the umask; missing directories are created (and
+removed again if the run fails). ``-`` (or ``/dev/stdout``) writes one of the two to standard output; the summary
+line then goes to stderr. Progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -12,48 +20,66 @@ import sys
 import time
 from pathlib import Path
 
-from recsys_causal.errors import InputFileError, RecsysCausalError
+from recsys_causal.errors import RecsysCausalError
+from recsys_causal.outputs import config_output, is_stdout
 
-EXIT_OK, EXIT_INTERNAL, EXIT_USER = 0, 1, 2
+EXIT_OK, EXIT_INTERNAL, EXIT_USER, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def report_inputs(cfg, base: Path, config_path: str | Path) -> dict[str, Path]:
+    """Everything a report run reads: the config, each ``data.*`` path and the OPE screen with its inputs."""
+    from recsys_causal.gate.cli import gate_inputs
+
+    d = cfg.data
+    inputs = {"config": Path(config_path)}
+    for key in ("decision_log", "outcome_events", "units", "covariates_table", "schedule", "events"):
+        if getattr(d, key):
+            inputs[f"data.{key}"] = base / getattr(d, key)
+    if cfg.ope_screen:
+        inputs["ope_screen"] = base / cfg.ope_screen
+        if inputs["ope_screen"].is_file():
+            from recsys_causal.gate.config import load_gate_config
+
+            gate_cfg, gate_base = load_gate_config(inputs["ope_screen"])
+            inputs.update({f"ope_screen {k}": v for k, v in gate_inputs(gate_cfg, gate_base, inputs["ope_screen"]).items()
+                           if k != "config"})
+    return inputs
 
 
 def build_report(config_path: str | Path, out: str | Path | None = None, json_out: str | Path | None = None,
                  progress=None) -> tuple[Path, Path, dict]:
-    """Run the plan and write HTML and JSON; returns their paths and the report data."""
-    from recsys_causal.io_utils import atomic_write_text
+    """Run the plan and write HTML and JSON (both or neither); returns their paths and the report data.
+
+    Output paths are checked against every input before the analysis runs
+    (:class:`~recsys_causal.errors.OutputError` if one would overwrite an input or the other output).
+    """
+    from recsys_causal.outputs import OutputPlan
     from recsys_causal.report.analysis import run_plan
     from recsys_causal.report.config import load_config
     from recsys_causal.report.render import render_html
 
     progress = progress or (lambda _: None)
     cfg, base = load_config(config_path)
+    html_key = "--out" if out else "output.html"
+    json_key = "--json" if json_out else "output.json"
+    html_path = Path(out) if out else config_output(base, cfg.output.html)
+    json_path = Path(json_out) if json_out else config_output(base, cfg.output.json_path)
+    plan = OutputPlan({html_key: html_path, json_key: json_path}, report_inputs(cfg, base, config_path))
     result = run_plan(cfg, base, Path(config_path).read_bytes(), progress)
-    html_path = Path(out) if out else (base / cfg.output.html).resolve()
-    json_path = Path(json_out) if json_out else (base / cfg.output.json_path).resolve()
     progress("rendering HTML")
     page = render_html(result)
     data = {k: v for k, v in result.items() if k != "figures"}
     text = json.dumps(data, indent=2, allow_nan=False, default=str)
-    for p in (html_path, json_path):
-        try:
-            p.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise InputFileError(f"cannot create output directory: {exc.strerror}", source=str(p.parent),
-                                 fix="choose a writable output path") from exc
-    atomic_write_text(json_path, text)
-    try:
-        atomic_write_text(html_path, page)
-    except BaseException:
-        json_path.unlink(missing_ok=True)  # no partial output: both files or neither
-        raise
+    plan.write({html_key: page, json_key: text})
     return html_path, json_path, result
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="causal-report", description="Write an experiment report (HTML + JSON).")
     ap.add_argument("config", help="experiment.yaml")
-    ap.add_argument("--out", help="HTML output path (default: output.html in the YAML, relative to it)")
-    ap.add_argument("--json", dest="json_out", help="JSON output path (default: output.json in the YAML)")
+    ap.add_argument("--out", help="HTML output path (default: output.html in the YAML, relative to it); - for stdout")
+    ap.add_argument("--json", dest="json_out",
+                    help="JSON output path (default: output.json in the YAML); - for stdout")
     ap.add_argument("--debug", action="store_true", help="show tracebacks")
     ap.add_argument("--quiet", action="store_true", help="no progress messages")
     args = ap.parse_args(argv)
@@ -70,12 +96,20 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"causal-report: error: {exc}", file=sys.stderr)
         return EXIT_USER
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("causal-report: interrupted; previous outputs are unchanged unless the line above says 'wrote'",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - reported with exit 1; --debug shows the traceback
         if args.debug:
             raise
         print(f"causal-report: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", file=sys.stderr)
         return EXIT_INTERNAL
-    print(f"{result['decision']['verdict']}: wrote {html_path} and {json_path}")
+    to_stdout = is_stdout(html_path) or is_stdout(json_path)
+    print(f"{result['decision']['verdict']}: wrote {html_path} and {json_path}",
+          file=sys.stderr if to_stdout else sys.stdout)
     return EXIT_OK
 
 

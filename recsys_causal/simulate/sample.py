@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recsys_causal.io_utils import atomic_write
+from recsys_causal.outputs import OutputPlan
 from recsys_causal.simulate.decision_log import simulate_decision_log
 
 SEED = 20260601
@@ -92,19 +92,18 @@ def write_sample(directory: str | Path) -> list[Path]:
     holdout = simulate_holdout(n_units=40_000, holdout_share=0.1, exposure_rate=0.3, seed=SEED).units
     switchback = simulate_switchback(n_clusters=4, n_blocks=168, direct_effect=0.5, carryover_effect=0.2,
                                      events_per_block=20, seed=SEED)
-    return [
-        atomic_write(out / "sample_ab_decision_log.parquet", lambda p: ab_frame.to_parquet(p, index=False)),
-        atomic_write(out / "sample_ab_users.parquet", lambda p: ab_users.to_parquet(p, index=False)),
-        atomic_write(out / "sample_holdout_units.parquet", lambda p: holdout.to_parquet(p, index=False)),
-        atomic_write(out / "sample_switchback_schedule.parquet",
-                     lambda p: switchback.schedule.to_parquet(p, index=False)),
-        atomic_write(out / "sample_switchback_events.parquet",
-                     lambda p: switchback.events.to_parquet(p, index=False)),
-        atomic_write(out / "sample_decision_log.parquet", lambda p: frame.to_parquet(p, index=False)),
-        atomic_write(out / "sample_outcome_events.parquet", lambda p: events.to_parquet(p, index=False)),
-        atomic_write(out / "sample_dirty.csv", lambda p: dirty.to_csv(p, index=False)),
-    ]
-
+    writers = {
+        "sample_ab_decision_log.parquet": lambda p: ab_frame.to_parquet(p, index=False),
+        "sample_ab_users.parquet": lambda p: ab_users.to_parquet(p, index=False),
+        "sample_holdout_units.parquet": lambda p: holdout.to_parquet(p, index=False),
+        "sample_switchback_schedule.parquet": lambda p: switchback.schedule.to_parquet(p, index=False),
+        "sample_switchback_events.parquet": lambda p: switchback.events.to_parquet(p, index=False),
+        "sample_decision_log.parquet": lambda p: frame.to_parquet(p, index=False),
+        "sample_outcome_events.parquet": lambda p: events.to_parquet(p, index=False),
+        "sample_dirty.csv": lambda p: dirty.to_csv(p, index=False),
+    }
+    OutputPlan({name: out / name for name in writers}).write(writers)  # all files or none
+    return [out / name for name in writers]
 
 if __name__ == "__main__":
     for path in write_sample(sys.argv[1] if len(sys.argv) > 1 else "decision_logs"):
