@@ -45,8 +45,10 @@ def window_indicators(treated: np.ndarray, period: np.ndarray, m: int) -> tuple[
 
 def dependence_lags(blocks: pd.DataFrame, m: int) -> int:
     """How far apart two periods can be and still share a randomisation unit in their windows."""
-    run = blocks.groupby(["cluster", "coin"]).size().max()
-    return int(m + run - 1)
+    codes = pd.factorize(blocks["cluster"])[0]
+    coin = blocks["coin"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, (codes[1:] != codes[:-1]) | (coin[1:] != coin[:-1]), True])
+    return int(m + np.diff(starts).max() - 1)
 
 
 def design_based_estimate(
