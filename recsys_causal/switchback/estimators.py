@@ -51,6 +51,22 @@ def dependence_lags(blocks: pd.DataFrame, m: int) -> int:
     return int(m + np.diff(starts).max() - 1)
 
 
+def _hajek_parts(all1, all0, p1, p0, y, codes, onehot, masks, share, m):
+    """Hajek estimate over clusters, and per arm the variance sums of the weighted residuals and their scales."""
+    parts, means, scales = [], [], []
+    for ind, p in ((all1, p1), (all0, p0)):
+        w = np.where(ind, 1.0 / np.where(ind, p, 1.0), 0.0)
+        s = w @ onehot
+        if (s == 0).any():
+            raise EstimationError(f"with carryover order m={m} some clusters have no all-treated or no all-control "
+                                  "window", fix="use a smaller m, longer schedules, or the minimax design")
+        mu = (w * y) @ onehot / s
+        parts.append(arm_terms(w, np.where(ind, w * (y - mu[codes]), 0.0), masks, onehot))
+        means.append(mu)
+        scales.append(share**2 / s**2)
+    return float(share @ (means[0] - means[1])), parts, scales
+
+
 def design_based_estimate(
     blocks: pd.DataFrame,
     design: SwitchbackDesign,
@@ -79,19 +95,7 @@ def design_based_estimate(
     share = n_c / n_c.sum()
     n_arm = (int(all1.sum()), int(all0.sum()))
     if normalized:
-        parts, means, scales = [], [], []
-        for ind, p in ((all1, p1), (all0, p0)):
-            w = np.where(ind, 1.0 / np.where(ind, p, 1.0), 0.0)
-            s = w @ onehot
-            if (s == 0).any():
-                raise EstimationError(f"with carryover order m={m} some clusters have no all-treated or no "
-                                      "all-control window", fix="use a smaller m, longer schedules, or the "
-                                      "minimax design")
-            mu = (w * y) @ onehot / s
-            parts.append(arm_terms(w, np.where(ind, w * (y - mu[codes]), 0.0), masks, onehot))
-            means.append(mu)
-            scales.append(share**2 / s**2)
-        tau = float(share @ (means[0] - means[1]))
+        tau, parts, scales = _hajek_parts(all1, all0, p1, p0, y, codes, onehot, masks, share, m)
         label = f"Hajek difference in means (carryover order m={m})"
     else:
         phi = np.where(all1, y / np.where(all1, p1, 1.0), 0.0) - np.where(all0, y / np.where(all0, p0, 1.0), 0.0)
