@@ -2,9 +2,10 @@
 
 For carryover order ``m``, only periods whose blocks ``t-m..t`` are all treated (or all control) contribute,
 weighted by the exact design probability of that (Bojinov, Simchi-Levi & Zhao). The estimand is the average
-effect of always treating versus never treating. Standard errors use the per-period influence values with a
-Newey–West sum over the lags at which two periods can share a randomisation unit (conservative when effects
-vary over time).
+effect of always treating versus never treating. The variance sums products of per-window contributions over
+windows that share a randomisation unit, with a small-sample correction, and intervals use a Student t
+reference with Satterthwaite degrees of freedom (:mod:`recsys_causal.switchback.variance`); it is conservative
+when effects vary over time.
 
 >>> from recsys_causal.simulate import simulate_switchback
 >>> from recsys_causal.switchback.schedule import SwitchbackDesign, validate_schedule
@@ -24,6 +25,7 @@ import pandas as pd
 from recsys_causal.errors import EstimationError
 from recsys_causal.estimate import Estimate, EstimateTable
 from recsys_causal.switchback.schedule import SwitchbackDesign, window_probabilities
+from recsys_causal.switchback.variance import arm_terms, combine, overlap_masks
 
 
 def window_indicators(treated: np.ndarray, period: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -41,31 +43,28 @@ def window_indicators(treated: np.ndarray, period: np.ndarray, m: int) -> tuple[
     return all1 & eligible, all0 & eligible, eligible
 
 
-def _hac_variance(psi: np.ndarray, clusters: np.ndarray, lags: int) -> float:
-    total = 0.0
-    for c in np.unique(clusters):
-        x = psi[clusters == c]
-        total += float(x @ x)
-        for lag in range(1, min(lags, x.size - 1) + 1):
-            total += 2.0 * float(x[lag:] @ x[:-lag])
-    return max(total, 0.0)
-
-
 def dependence_lags(blocks: pd.DataFrame, m: int) -> int:
     """How far apart two periods can be and still share a randomisation unit in their windows."""
-    run = blocks.groupby(["cluster", "coin"]).size().max()
-    return int(m + run - 1)
+    codes = pd.factorize(blocks["cluster"])[0]
+    coin = blocks["coin"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, (codes[1:] != codes[:-1]) | (coin[1:] != coin[:-1]), True])
+    return int(m + np.diff(starts).max() - 1)
 
 
-def _hajek_parts(all1, all0, p1, p0, y, cluster_codes, n_clusters):
-    """Per-cluster weighted means under all-treated / all-control windows (vectorised over leading axes)."""
-    w1 = np.where(all1, 1.0 / np.where(all1, p1, 1.0), 0.0)
-    w0 = np.where(all0, 1.0 / np.where(all0, p0, 1.0), 0.0)
-    onehot = np.eye(n_clusters)[cluster_codes]  # (n_blocks, C)
-    s1, s0 = w1 @ onehot, w0 @ onehot
-    m1 = np.divide((w1 * y) @ onehot, s1, out=np.full(s1.shape, np.nan), where=s1 > 0)
-    m0 = np.divide((w0 * y) @ onehot, s0, out=np.full(s0.shape, np.nan), where=s0 > 0)
-    return w1, w0, s1, s0, m1, m0
+def _hajek_parts(all1, all0, p1, p0, y, codes, onehot, masks, share, m):
+    """Hajek estimate over clusters, and per arm the variance sums of the weighted residuals and their scales."""
+    parts, means, scales = [], [], []
+    for ind, p in ((all1, p1), (all0, p0)):
+        w = np.where(ind, 1.0 / np.where(ind, p, 1.0), 0.0)
+        s = w @ onehot
+        if (s == 0).any():
+            raise EstimationError(f"with carryover order m={m} some clusters have no all-treated or no all-control "
+                                  "window", fix="use a smaller m, longer schedules, or the minimax design")
+        mu = (w * y) @ onehot / s
+        parts.append(arm_terms(w, np.where(ind, w * (y - mu[codes]), 0.0), masks, onehot))
+        means.append(mu)
+        scales.append(share**2 / s**2)
+    return float(share @ (means[0] - means[1])), parts, scales
 
 
 def design_based_estimate(
@@ -76,41 +75,48 @@ def design_based_estimate(
     normalized: bool = True,
     alpha: float = 0.05,
 ) -> Estimate:
-    """Hajek (``normalized=True``, difference in weighted means) or Horvitz–Thompson estimate for order ``m``."""
+    """Hajek (``normalized=True``, difference in weighted means) or Horvitz–Thompson estimate for order ``m``,
+    with the small-sample corrected design-based variance and a Student t reference (degrees of freedom in
+    ``details["df"]``; see :mod:`recsys_causal.switchback.variance`)."""
     if not normalized and blocks["y"].isna().any():
         raise EstimationError("Horvitz–Thompson needs an outcome for every block; some blocks lie wholly in the "
                               "burn-in", fix="shorten the burn-in or use the Hajek estimator")
-    # windows and design probabilities come from the full schedule; blocks without outcomes then drop out
+    # windows, design probabilities and overlaps come from the full schedule; blocks without outcomes drop out
     keep = blocks["y"].notna().to_numpy()
-    p1, p0 = (a[keep] for a in window_probabilities(blocks, design, m))
-    all1, all0, elig = (a[keep] for a in window_indicators(blocks["treated"].to_numpy(), blocks["period"].to_numpy(), m))
-    b = blocks.loc[keep]
-    y = b["y"].to_numpy(dtype=float)
-    codes, names = pd.factorize(b["cluster"])
-    n_c = np.bincount(codes[elig], minlength=len(names)).astype(float)
+    y = np.nan_to_num(blocks["y"].to_numpy(dtype=float))
+    period = blocks["period"].to_numpy()
+    p1, p0 = window_probabilities(blocks, design, m)
+    all1, all0, elig = (a & keep for a in window_indicators(blocks["treated"].to_numpy(), period, m))
+    codes, names = pd.factorize(blocks["cluster"])
+    onehot = np.eye(len(names))[codes]
+    coin = blocks["coin"].to_numpy() if "coin" in blocks.columns else period
+    masks = overlap_masks(coin, period, codes, m, dependence_lags(blocks.assign(coin=coin), m))
+    n_c = elig @ onehot
     share = n_c / n_c.sum()
+    n_arm = (int(all1.sum()), int(all0.sum()))
     if normalized:
-        w1, w0, s1, s0, m1, m0 = _hajek_parts(all1, all0, p1, p0, y, codes, len(names))
-        if np.isnan(m1).any() or np.isnan(m0).any():
-            raise EstimationError(f"with carryover order m={m} some clusters have no all-treated or no all-control "
-                                  "window", fix="use a smaller m, longer schedules, or the minimax design")
-        tau = float(share @ (m1 - m0))
-        # the n / (n - 1) factor per cluster and arm, as in Welch's variance
-        n1 = np.bincount(codes[all1], minlength=len(names)).astype(float)
-        n0 = np.bincount(codes[all0], minlength=len(names)).astype(float)
-        c1, c0 = np.sqrt(n1 / np.maximum(n1 - 1, 1)), np.sqrt(n0 / np.maximum(n0 - 1, 1))
-        psi = share[codes] * (c1[codes] * w1 * (y - m1[codes]) / s1[codes]
-                              - c0[codes] * w0 * (y - m0[codes]) / s0[codes])
-        method = f"Hajek difference in means (carryover order m={m})"
+        tau, parts, scales = _hajek_parts(all1, all0, p1, p0, y, codes, onehot, masks, share, m)
+        label = f"Hajek difference in means (carryover order m={m})"
     else:
         phi = np.where(all1, y / np.where(all1, p1, 1.0), 0.0) - np.where(all0, y / np.where(all0, p0, 1.0), 0.0)
-        tau_c = np.bincount(codes[elig], weights=phi[elig], minlength=len(names)) / n_c
+        tau_c = (np.where(elig, phi, 0.0) @ onehot) / n_c
         tau = float(share @ tau_c)
-        psi = np.where(elig, (phi - tau_c[codes]) / n_c.sum(), 0.0)
-        method = f"Horvitz–Thompson (carryover order m={m})"
-    se = np.sqrt(_hac_variance(psi, codes, dependence_lags(b, m)))
-    return Estimate.from_normal(name=f"effect (m={m})", value=tau, se=se, n=int(elig.sum()), method=method,
-                                alpha=alpha, details={"carryover_order": m, "clusters": len(names)})
+        parts = [arm_terms(elig.astype(float), np.where(elig, phi - tau_c[codes], 0.0), masks, onehot)]
+        scales = [np.full(len(names), 1.0 / n_c.sum() ** 2)]
+        label = f"Horvitz–Thompson (carryover order m={m})"
+    var, df = combine(parts, scales)
+    warnings = ()
+    if any((p["trAD"] <= 1e-12 * p["trD"]).any() for p in parts):
+        var, df = float("nan"), float("nan")
+        warnings = (f"with carryover order m={m} a cluster has all its all-treated (or all-control) windows sharing "
+                    "one randomisation unit: no variance estimate, so no interval (use a smaller m or a longer "
+                    "schedule)",)
+    return Estimate.from_normal(
+        name=f"effect (m={m})", value=tau, se=float(np.sqrt(var)), n=int(elig.sum()), alpha=alpha, df=df,
+        method=f"{label}, Student t with {df:.1f} df", warnings=warnings,
+        details={"carryover_order": m, "clusters": len(names), "reference": "student_t", "df": df,
+                 "windows_treated": n_arm[0], "windows_control": n_arm[1],
+                 "variance": "design-based over windows sharing a randomisation unit, small-sample corrected"})
 
 
 def regression_estimate(

@@ -142,21 +142,22 @@ def validate_schedule(schedule: pd.DataFrame, design: SwitchbackDesign, *, sourc
 
 def window_probabilities(schedule: pd.DataFrame, design: SwitchbackDesign, m: int) -> tuple[np.ndarray, np.ndarray]:
     """Exact probabilities that blocks ``t-m..t`` of a cluster are all treated / all control (NaN for t < m)."""
-    p1 = np.full(len(schedule), np.nan)
-    p0 = np.full(len(schedule), np.nan)
-    for _, idx in schedule.groupby("cluster", sort=False).indices.items():
-        coins = schedule["coin"].to_numpy()[idx]
-        T = idx.size
-        for t in range(m, T):
-            if design.kind == "balanced":
-                n1 = round(design.p * T)
-                a = np.prod([(n1 - j) / (T - j) for j in range(m + 1)]) if n1 >= m + 1 else 0.0
-                b = np.prod([(T - n1 - j) / (T - j) for j in range(m + 1)]) if T - n1 >= m + 1 else 0.0
-            else:
-                k = np.unique(coins[t - m : t + 1]).size
-                a, b = design.p**k, (1 - design.p) ** k
-            p1[idx[t]], p0[idx[t]] = a, b
-    return p1, p0
+    period = schedule["period"].to_numpy()
+    ok = period >= m
+    if design.kind == "balanced":
+        size = schedule.groupby("cluster", sort=False)["period"].transform("size").to_numpy()
+        n1 = np.round(design.p * size)
+        j = np.arange(m + 1)[:, None]
+        # hypergeometric: m+1 given blocks all among the n1 treated (or the T - n1 control) blocks
+        with np.errstate(invalid="ignore", divide="ignore"):
+            a = np.prod(np.clip(n1 - j, 0, None) / (size - j), axis=0)
+            b = np.prod(np.clip(size - n1 - j, 0, None) / (size - j), axis=0)
+    else:
+        # coins increase by at most one per block within a cluster: k distinct coins in the window t-m..t
+        coin = schedule["coin"].to_numpy()
+        k = coin - np.roll(coin, m) + 1
+        a, b = design.p**k, (1 - design.p) ** k
+    return np.where(ok, a, np.nan), np.where(ok, b, np.nan)
 
 
 def draw_assignments(schedule: pd.DataFrame, design: SwitchbackDesign, n_draws: int,
