@@ -25,6 +25,7 @@ def collect() -> list[tuple[str, str, int, str]]:
     for path in sorted(CATALOGUE_DIR.glob("test_*.py")):
         spec = importlib.util.spec_from_file_location(f"reliability_{path.stem}", path)
         module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses in the test modules look themselves up here
         spec.loader.exec_module(module)
         catalogue = getattr(module, "CATALOGUE", None)
         if catalogue is None:
