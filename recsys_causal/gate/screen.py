@@ -30,6 +30,7 @@ Candidates are ranked by the lower confidence bound of the primary lift. Exit co
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -60,6 +61,14 @@ class Guardrail:
     direction: str  # increase_is_bad | decrease_is_bad
     margin: float
     relative: bool = True
+
+    def __post_init__(self) -> None:
+        if self.direction not in ("increase_is_bad", "decrease_is_bad"):
+            raise ConfigError(f"guardrail {self.label!r}: direction {self.direction!r} is not one of "
+                              "'increase_is_bad', 'decrease_is_bad'", column="direction")
+        if not (isinstance(self.margin, int | float) and math.isfinite(self.margin) and self.margin >= 0):
+            raise ConfigError(f"guardrail {self.label!r}: margin must be a finite number >= 0, got {self.margin!r}",
+                              column="margin", fix="e.g. margin=0.05 (a 5% relative harm is tolerated)")
 
     @property
     def label(self) -> str:

@@ -326,7 +326,13 @@ def _apply_filters(frame: pd.DataFrame, filters: LogFilters, name: str) -> tuple
 def _timestamp(value, what: str) -> pd.Timestamp | None:
     if value is None:
         return None
-    ts = pd.Timestamp(value)
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise SchemaError(f"{what} {value!r} is not a timestamp: {exc}", column=what,
+                          fix="pass an ISO 8601 time with a zone, e.g. '2026-07-01T00:00:00Z'") from exc
+    if ts is pd.NaT:
+        raise SchemaError(f"{what} is missing (NaT)", column=what, fix="pass e.g. '2026-07-01T00:00:00Z'")
     if ts.tzinfo is None:
         raise SchemaError(f"{what} has no timezone", column=what, fix="pass e.g. '2026-07-01T00:00:00Z'")
     return ts.tz_convert("UTC")

@@ -684,6 +684,13 @@ CASES_C = [
      ["events or block_outcomes"]),
     ("gate config from Python: alpha .nan", _c_gate_python(lambda c: c.update(alpha=NAN)), ConfigError,
      ["alpha", "finite number"]),
+    ("reader: unparsable as_of", lambda: __import__("recsys_causal").read_decision_log(
+        ROOT / "decision_logs" / "sample_decision_log.parquet", as_of="garbage"), SchemaError,
+     ["as_of", "'garbage'", "is not a timestamp"]),
+    ("gate from Python: guardrail margin .nan", lambda: __import__("recsys_causal.gate", fromlist=["Guardrail"])
+     .Guardrail("hide", "increase_is_bad", NAN), ConfigError, ["'hide'", "margin must be a finite number"]),
+    ("gate from Python: guardrail direction typo", lambda: __import__("recsys_causal.gate", fromlist=["Guardrail"])
+     .Guardrail("hide", "increase_is_good", 0.1), ConfigError, ["'increase_is_good'", "decrease_is_bad"]),
     ("gate config from Python: label window of zero", _c_gate_python(
         lambda c: c["log"].update(labels=["click within 0m"])), ConfigError, ["log.labels[0]", "longer than zero"]),
 ]
