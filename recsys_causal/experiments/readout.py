@@ -43,6 +43,7 @@ from recsys_causal.experiments.arm_moments import (
     linearized_ratio,
     mean_arm,
 )
+from recsys_causal.experiments.covariate_checks import guard_cuped
 from recsys_causal.experiments.cuped import check_pre_treatment, cuped_summary
 from recsys_causal.experiments.guardrails import Guardrail
 from recsys_causal.experiments.means import ArmMean, arm_mean, lift_from_arms, welch_df
@@ -372,6 +373,8 @@ def analyze_ab(
                    unit_col=id_col if cluster_col else None, threshold=srm_threshold)
     check_pre_treatment(df, covariates, first_exposure_col=first_exposure_col, covariate_times=covariate_times,
                         unit_col=id_col)
+    warnings += guard_cuped(df, metric_list, covariates, variant_col=variant_col, control=control,
+                            cluster_col=cluster_col, pre_verified=bool(covariate_times))
     variant = df[variant_col].astype(str).to_numpy()
     c_mask = variant == control
     treatments = [v for v in known if v != control]
