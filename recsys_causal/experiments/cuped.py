@@ -119,7 +119,7 @@ def check_pre_treatment(
         if cov not in covariates:
             continue
         measured = (pd.to_datetime(df[when], utc=True) if isinstance(when, str) and when in df.columns
-                    else pd.Series(pd.Timestamp(when), index=df.index))
+                    else pd.Series(_declared_time(cov, when, df), index=df.index))
         if measured.dt.tz is None:
             measured = measured.dt.tz_localize("UTC")
         late = (measured >= first).to_numpy()
@@ -131,3 +131,17 @@ def check_pre_treatment(
                 column=cov, count=int(late.sum()), examples=ids,
                 fix="use a covariate computed only from the pre-period (before each unit's first exposure)",
             )
+
+
+def _declared_time(cov: str, when: object, df: pd.DataFrame) -> pd.Timestamp:
+    """A declared measurement time, or a typed error naming the covariate and the columns that exist."""
+    try:
+        stamp = pd.Timestamp(when)
+    except (TypeError, ValueError):
+        stamp = pd.NaT
+    if pd.isna(stamp):
+        raise DataValidationError(
+            f"measurement time {when!r} of covariate {cov!r} is neither a column of the unit table nor a timestamp",
+            column=cov, fix=f"name a timestamp column (e.g. one of {sorted(map(str, df.columns))[:10]}) or give an "
+                            "ISO time such as '2026-05-31T00:00:00Z'")
+    return stamp

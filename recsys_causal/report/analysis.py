@@ -102,7 +102,8 @@ def _ab(cfg, base, result, inputs, progress) -> None:
     progress("analysing the A/B test")
     ab = analyze_ab(units, variant_col=cfg.variants.column, control=cfg.variants.control, metrics=metrics,
                     guardrails=guardrails, covariates=cfg.covariates or None,
-                    expected_split=cfg.variants.expected_split, unit_col=unit, alpha=cfg.alpha)
+                    expected_split=cfg.variants.expected_split, unit_col=unit, alpha=cfg.alpha,
+                    **_covariate_times(cfg, units))
     srm = ab.srm
     result["data_quality"]["srm"] = {"observed": {k: int(v) for k, v in srm.observed.items()},
                                      "expected": srm.expected, "chi2": _num(srm.chi2),
@@ -136,6 +137,14 @@ def _ab(cfg, base, result, inputs, progress) -> None:
         _segments(cfg, units, result, progress)
     if cfg.novelty is not None:
         _novelty(cfg, log, result, progress)
+
+
+def _covariate_times(cfg, units: pd.DataFrame) -> dict:
+    """``covariate_times`` / ``first_exposure_col`` for analyze_ab from the YAML (nothing when not given)."""
+    if not cfg.covariate_times:
+        return {}
+    _require(units, [cfg.first_exposure], "unit table (key first_exposure)")
+    return {"covariate_times": dict(cfg.covariate_times), "first_exposure_col": cfg.first_exposure}
 
 
 def novelty_panel(log, *, metric: str, unit: str, variant_col: str, as_of, days: int) -> pd.DataFrame:
@@ -252,7 +261,8 @@ def _holdout(cfg, base, result, inputs, progress) -> None:
     r = analyze_holdout(units, group_col=h.group_col, holdout_label=h.holdout_label, treated_label=h.treated_label,
                         exposed_col=h.exposed_col, ghost_col=h.ghost_col, outcome_col=h.outcome_col,
                         revenue_col=h.revenue_col, attributed_col=h.attributed_col, cost_col=h.cost_col,
-                        covariates=h.covariates, unit_col=cfg.experiment.unit, alpha=cfg.alpha, source=path.name)
+                        covariates=h.covariates, unit_col=cfg.experiment.unit, alpha=cfg.alpha, source=path.name,
+                        allow_holdout_exposure=h.allow_holdout_exposure)
     result["holdout"] = {"estimates": estimates_json(r.estimates), "counts": r.counts,
                          "assumptions": list(r.assumptions), "warnings": r.warnings}
     result["data_quality"]["units"] = {h.treated_label: r.counts["treated"], h.holdout_label: r.counts["holdout"]}

@@ -134,3 +134,51 @@ def test_clustered_balance_is_calibrated_where_the_unclustered_one_is_not():
     se = np.sqrt(0.05 * 0.95 / runs)
     assert rej / runs <= 0.05 + 2 * se + 0.01  # normal reference with 120 clusters: ~0.5 point liberal at most
     assert rej_naive / runs > 0.2
+
+
+def _yaml_case(tmp_path, units: pd.DataFrame, extra: str) -> tuple[int, str]:
+    from recsys_causal.report.cli import main
+
+    units.to_parquet(tmp_path / "units.parquet")
+    cfg = tmp_path / "exp.yaml"
+    cfg.write_text("experiment: {name: guards, design: ab, unit: unit_id}\n"
+                   "data: {units: units.parquet}\n"
+                   "metrics: {primary: [{name: y, kind: mean}]}\n" + extra)
+    before = (tmp_path / "units.parquet").read_bytes()
+    code = main([str(cfg), "--quiet", "--out", str(tmp_path / "r.html"), "--json", str(tmp_path / "r.json")])
+    assert (tmp_path / "units.parquet").read_bytes() == before
+    return code, (tmp_path / "r.json").read_text() if code == 0 else ""
+
+
+def test_yaml_post_exposure_covariate_is_refused(tmp_path, capsys):
+    code, _ = _yaml_case(tmp_path, _units(9), "covariates: [post]\n")
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "'post'" in err and "differs between arms" in err and "Traceback" not in err
+
+
+def test_yaml_covariate_times_end_to_end(tmp_path, capsys):
+    u = _units(10)
+    u["first_seen"] = pd.Timestamp("2026-06-01", tz="UTC") + pd.to_timedelta(u["unit_id"] % 7, unit="D")
+    u["pre_at"] = u["first_seen"] - pd.Timedelta(days=1)
+    u["post_at"] = u["first_seen"] + pd.Timedelta(days=7)
+    # a column of measurement times, all before first exposure: runs, and CUPED is used
+    code, text = _yaml_case(tmp_path, u, "covariates: [pre]\ncovariate_times: {pre: pre_at}\n"
+                                         "first_exposure: first_seen\n")
+    assert code == 0 and '"cuped welch"' in text
+    # the same covariate with measurement times after first exposure: refused by the timestamp check
+    code, _ = _yaml_case(tmp_path, u.assign(pre_at=u["post_at"]), "covariates: [pre]\n"
+                         "covariate_times: {pre: pre_at}\nfirst_exposure: first_seen\n")
+    assert code == 2
+    assert "measured after first exposure for 2000 units" in capsys.readouterr().err
+    # one declared time (ISO string) after some units' first exposure
+    code, _ = _yaml_case(tmp_path, u, "covariates: [pre]\ncovariate_times: {pre: '2026-06-03T00:00:00Z'}\n"
+                                      "first_exposure: first_seen\n")
+    assert code == 2
+    assert "measured after first exposure" in capsys.readouterr().err
+    # an unparsable time and a key outside covariates are typed errors (exit 2)
+    code, _ = _yaml_case(tmp_path, u, "covariates: [pre]\ncovariate_times: {pre: not_a_column}\n"
+                                      "first_exposure: first_seen\n")
+    assert code == 2 and "neither a column" in capsys.readouterr().err
+    code, _ = _yaml_case(tmp_path, u, "covariates: [pre]\ncovariate_times: {post: post_at}\n")
+    assert code == 2 and "not in covariates" in capsys.readouterr().err
