@@ -175,34 +175,35 @@ def novelty_panel(log, *, metric: str, unit: str, variant_col: str, as_of, days:
 
 def _novelty(cfg, log, result, progress) -> None:
     from recsys_causal.errors import EstimationError
-    from recsys_causal.experiments import effect_by_day, effect_covariance, fit_decay
+    from recsys_causal.experiments import decay_from_panel, effect_by_day
 
     progress("novelty-decay readout")
     nv = cfg.novelty
     panel = novelty_panel(log, metric=nv.metric, unit=cfg.experiment.unit, variant_col=cfg.variants.column,
                           as_of=cfg.data.as_of, days=nv.days)
     treatment = _treatment(cfg)
-    daily = effect_by_day(panel, metric="value", control=cfg.variants.control, treatment=treatment,
-                          alpha=cfg.alpha)
-    section = {"metric": nv.metric, "by_day": _records(daily), "fit": None, "note": None}
+    kw = {"metric": "value", "control": cfg.variants.control, "treatment": treatment, "alpha": cfg.alpha}
+    section = {"metric": nv.metric, "by_day": None, "fit": None, "note": None}
     try:
-        cov = effect_covariance(panel, metric="value", control=cfg.variants.control, treatment=treatment,
-                                days=daily["days_since_exposure"].tolist())
-        fit = fit_decay(daily["days_since_exposure"].to_numpy(float), daily["effect"].to_numpy(),
-                        daily["se"].to_numpy(), cov=cov, alpha=cfg.alpha)
+        daily, fit = decay_from_panel(panel, **kw)  # GLS with the covariance of the daily effects
         section["fit"] = {"label": fit.label, "long_run": estimates_json([fit.long_run])[0],
                           "initial": estimates_json([fit.initial])[0], "tau_days": _num(fit.tau),
-                          "p_initial_equals_long_run": _num(fit.p_value)}
+                          "p_initial_equals_long_run": _num(fit.p_value), "identified": bool(fit.identified),
+                          "effect": estimates_json([fit.effect])[0], "not_identified_reason": fit.note or None}
         curve_t = np.linspace(0, daily["days_since_exposure"].max(), 50)
         curve = (curve_t, fit.predict(curve_t))
     except EstimationError as exc:
+        daily = effect_by_day(panel, **kw)
         section["note"] = f"decay curve not fitted: {exc}"
         curve = None
+    section["by_day"] = _records(daily)
     result["novelty"] = section
     result["figures"]["novelty"] = figure_svg(effect_by_day_figure(daily, curve, nv.metric))
     result["methods"].append("Novelty: daily effect by days since first exposure (Welch, per day); decay curve "
                              "long_run + (initial − long_run)·exp(−t/τ) by generalised least squares with the "
-                             "covariance of the daily effects; label novelty / primacy / stable.")
+                             "covariance of the daily effects; label novelty / primacy / stable. When the decay "
+                             "is not identified (stable, τ at a bound, or a long-run interval far wider than the "
+                             "daily ones) the constant-effect GLS mean is reported instead.")
 
 
 def _segments(cfg, units, result, progress) -> None:
