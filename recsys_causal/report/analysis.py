@@ -271,8 +271,11 @@ def _holdout(cfg, base, result, inputs, progress) -> None:
     result["figures"]["holdout"] = figure_svg(bar_intervals(
         [e.name for e in shown], [e.value for e in shown], [e.ci_low for e in shown], [e.ci_high for e in shown],
         title="Incrementality: ITT and effect on the exposed", xlabel="conversion-rate difference"))
+    wald = ("the Wald/Bloom estimator (a complier effect here: "
+            f"{r.counts['holdout_exposed']} holdout units were exposed)" if r.counts.get("holdout_exposed")
+            else "the Wald/Bloom estimator")
     result["methods"] += ["Holdout: intent-to-treat difference in means (CUPED when covariates are given); effect "
-                          "on the exposed by the Wald/Bloom estimator and by the ghost-exposure comparison; "
+                          f"on the exposed by {wald} and by the ghost-exposure comparison; "
                           "over-credit = attributed ÷ incremental conversions with a Fieller interval."]
 
 
