@@ -48,7 +48,7 @@ from recsys_causal.experiments.cuped import check_pre_treatment, cuped_summary
 from recsys_causal.experiments.guardrails import Guardrail
 from recsys_causal.experiments.means import ArmMean, arm_mean, lift_from_arms, welch_df
 from recsys_causal.experiments.multiplicity import adjust
-from recsys_causal.experiments.quantiles import arm_quantile
+from recsys_causal.experiments.quantiles import quantile_arms, with_degenerate_warning
 from recsys_causal.experiments.srm import SRMResult, srm_test
 
 KINDS = ("mean", "proportion", "ratio", "quantile")
@@ -198,10 +198,8 @@ def _arms(
         y = as_float(df, metric.columns[0])
         ct = None if clusters is None else clusters[t_mask]
         cc = None if clusters is None else clusters[c_mask]
-        t, c = arm_quantile(y[t_mask], metric.q, ct, alpha), arm_quantile(y[c_mask], metric.q, cc, alpha)
-        method = f"quantile p{round(100 * metric.q):d} (order-statistic CI" + (", clustered)" if ct is not None
-                                                                                  else ")")
-        return t, c, method, {"q": metric.q}
+        return quantile_arms(y[t_mask], y[c_mask], metric.q, clusters_treatment=ct, clusters_control=cc,
+                             alpha=alpha)
     if clusters is None:
         columns = list(dict.fromkeys([*metric.columns, *covariates]))
         return arms_from_moments(metric, ArmMoments.from_frame(df, columns, t_mask),
@@ -390,6 +388,8 @@ def analyze_ab(
 
     lifts, guard_estimates = lifts_and_guardrails(metric_list, guardrails, treatments, control, alpha=alpha,
                                                   arms_for=arms_for)
+    lifts = [with_degenerate_warning(e) for e in lifts]
+    warnings += list(dict.fromkeys(e.details["degenerate"] for e in lifts if e.details.get("degenerate")))
 
     segments = None
     if segment_col:

@@ -351,7 +351,9 @@ def decide(result: dict, design: str) -> dict:
                 continue
             p = m.get("p_adjusted", m.get("p_value"))
             label = f"{m.get('metric', m['name'])} ({m.get('variant', '')})"
-            if p is not None and p < alpha and m["value"] > 0:
+            if m.get("degenerate") and m.get("ci_low") is None:
+                unknowns.append(f"Primary metric {label} is not estimable: {m['degenerate']}.")
+            elif p is not None and p < alpha and m["value"] > 0:
                 positives.append(f"Primary metric {label} is up {_pct(m['value'])} "
                                  f"[{_pct(m['ci_low'])}, {_pct(m['ci_high'])}], adjusted p = {p:.2g}.")
             elif p is not None and p < alpha:
