@@ -335,7 +335,10 @@ def analyze_ab(
     when rows are finer, e.g. requests of users) is used to quarantine units seen in several variants and to
     count units for SRM; with ``cluster_col`` all standard errors are cluster-robust. ``covariates`` are
     pre-period columns for CUPED; with ``covariate_times`` (covariate → timestamp column or declared time)
-    and ``first_exposure_col`` any covariate measured at or after first exposure is rejected.
+    and ``first_exposure_col`` any covariate measured at or after first exposure is rejected. Without them,
+    a covariate collinear with a metric within arms or imbalanced between arms is rejected
+    (:mod:`~recsys_causal.experiments.covariate_checks`). A quantile lift inside a point mass of both arms is
+    not estimable (NaN interval and a warning).
     ``segment_col`` adds per-segment lifts (unadjusted, exploratory) and a per-segment SRM; ``day_col`` a
     per-day SRM.
     """
