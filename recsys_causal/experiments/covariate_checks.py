@@ -34,6 +34,7 @@ import pandas as pd
 from scipy import stats
 
 from recsys_causal.errors import DataValidationError
+from recsys_causal.experiments.arm_moments import RATIO_COLUMN, ArmMoments, linearized_ratio
 from recsys_causal.inference import influence_se
 
 BALANCE_THRESHOLD = 0.001
@@ -63,24 +64,29 @@ def covariate_balance(
     xt, xc = x[ok & treated], x[ok & ~treated]
     if xt.size < 2 or xc.size < 2:
         return Balance(name, float("nan"), float("nan"), float("nan"), float("nan"))
-    diff = float(xt.mean() - xc.mean())
-    vt, vc = float(xt.var(ddof=1)), float(xc.var(ddof=1))
+    if clusters is None:
+        return _welch(name, float(xt.mean() - xc.mean()), float(xt.var(ddof=1)), xt.size, float(xc.var(ddof=1)),
+                      xc.size)
+    cl = np.asarray(clusters)
+    st = influence_se(xt - xt.mean(), cl[ok & treated])
+    sc = influence_se(xc - xc.mean(), cl[ok & ~treated])
+    return _welch(name, float(xt.mean() - xc.mean()), float(xt.var(ddof=1)), xt.size, float(xc.var(ddof=1)),
+                  xc.size, se=float(np.hypot(st, sc)))
+
+
+def _welch(name: str, diff: float, vt: float, nt: int, vc: float, nc: int, *, se: float | None = None) -> Balance:
+    """Balance from the arms' difference, variances and sizes (Welch–Satterthwaite t reference), or from a
+    given (cluster-robust) standard error with a normal reference."""
     sd = np.sqrt((vt + vc) / 2)
     smd = diff / sd if sd > 0 else (0.0 if diff == 0 else float("inf"))
-    if clusters is None:
-        se2_t, se2_c = vt / xt.size, vc / xc.size
-        se = np.sqrt(se2_t + se2_c)
-        dof = (se2_t + se2_c) ** 2 / (se2_t**2 / (xt.size - 1) + se2_c**2 / (xc.size - 1)) if se > 0 else 1.0
+    if se is None:
+        se2_t, se2_c = vt / nt, vc / nc
+        se = float(np.sqrt(se2_t + se2_c))
+        dof = (se2_t + se2_c) ** 2 / (se2_t**2 / (nt - 1) + se2_c**2 / (nc - 1)) if se > 0 else 1.0
         ref = stats.t(dof)
     else:
-        cl = np.asarray(clusters)
-        st = influence_se(xt - xt.mean(), cl[ok & treated])
-        sc = influence_se(xc - xc.mean(), cl[ok & ~treated])
-        se, ref = float(np.hypot(st, sc)), stats.norm
-    if se == 0:
-        stat = 0.0 if diff == 0 else float("inf")
-    else:
-        stat = diff / se
+        ref = stats.norm
+    stat = (0.0 if diff == 0 else float("inf")) if se == 0 else diff / se
     p = float(2 * ref.sf(abs(stat))) if np.isfinite(stat) else 0.0
     return Balance(name, diff, float(smd), float(stat), p)
 
@@ -195,3 +201,60 @@ def _outcome(df: pd.DataFrame, metric, treated: np.ndarray) -> np.ndarray:
             r = num[ok].sum() / den[ok].sum()
             y[ok] = (num[ok] - r * den[ok]) / den[ok].mean()
     return y
+
+
+def check_moments(
+    treatment: ArmMoments, control: ArmMoments, y: str, covariates: Sequence[str], *, metric: str,
+    comparison: str, balance_threshold: float | None = BALANCE_THRESHOLD, max_r2: float = MAX_R2,
+) -> None:
+    """The checks of :func:`check_cuped_covariates` from per-arm moments (what a SQL engine returns): pooled
+    within-arm R² of ``y`` on ``covariates`` and the Welch balance test of each covariate; raises only."""
+    covariates = list(covariates)
+    if not covariates:
+        return
+    k = len(covariates)
+    sxx, sxy, syy = np.zeros((k, k)), np.zeros(k), 0.0
+    for m in (treatment, control):
+        idx = [m.index(c) for c in (*covariates, y)]
+        cp = m.cross[np.ix_(idx, idx)]
+        sxx, sxy, syy = sxx + cp[:k, :k], sxy + cp[:k, k], syy + cp[k, k]
+    if syy > 0:
+        r2 = float(np.linalg.lstsq(sxx, sxy, rcond=None)[0] @ sxy / syy)
+        if r2 > max_r2:
+            single = [sxy[j] ** 2 / (sxx[j, j] * syy) if sxx[j, j] > 0 else 0.0 for j in range(k)]
+            worst = covariates[int(np.argmax(single))]
+            raise DataValidationError(
+                f"CUPED covariate {worst!r} reproduces metric {metric!r} within arms (R² = {r2:.6f} > {max_r2:g}, "
+                f"{comparison}): it is the outcome itself or measured after exposure, and would absorb the effect",
+                column=worst, count=treatment.n + control.n,
+                fix=f"use a covariate computed only from the pre-period (before first exposure), or drop {worst!r} "
+                    "from covariates")
+    if balance_threshold is None or min(treatment.n, control.n) < 2:
+        return
+    for cov in covariates:
+        jt, jc = treatment.index(cov), control.index(cov)
+        b = _welch(cov, float(treatment.mean[jt] - control.mean[jc]), treatment.cross[jt, jt] / (treatment.n - 1),
+                   treatment.n, control.cross[jc, jc] / (control.n - 1), control.n)
+        if np.isfinite(b.p_value) and b.p_value < balance_threshold:
+            raise DataValidationError(
+                f"CUPED covariate {cov!r} differs between arms ({comparison}: difference {b.difference:.4g}, "
+                f"standardised {b.smd:.3g}, Welch p = {b.p_value:.2g} < {balance_threshold:g}): randomisation "
+                "cannot produce such a difference in a pre-period covariate, so it is probably measured after "
+                "exposure and affected by the treatment, which would bias the CUPED lift",
+                column=cov, count=treatment.n + control.n,
+                fix="use a covariate computed only from the pre-period; check the randomisation if it truly is one")
+
+
+def check_metric_moments(metric, treatment: ArmMoments, control: ArmMoments, covariates: Sequence[str], *,
+                         comparison: str) -> None:
+    """:func:`check_moments` for a mean, proportion or ratio metric (a ratio through its per-arm
+    linearisation, what CUPED adjusts)."""
+    if not covariates:
+        return
+    if metric.kind == "ratio":
+        treatment = linearized_ratio(treatment, metric.numerator, metric.denominator)
+        control = linearized_ratio(control, metric.numerator, metric.denominator)
+        y = RATIO_COLUMN
+    else:
+        y = metric.columns[0]
+    check_moments(treatment, control, y, covariates, metric=metric.name, comparison=comparison)

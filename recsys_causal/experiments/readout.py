@@ -374,8 +374,10 @@ def analyze_ab(
                    unit_col=id_col if cluster_col else None, threshold=srm_threshold)
     check_pre_treatment(df, covariates, first_exposure_col=first_exposure_col, covariate_times=covariate_times,
                         unit_col=id_col)
-    warnings += guard_cuped(df, metric_list, covariates, variant_col=variant_col, control=control,
-                            cluster_col=cluster_col, pre_verified=bool(covariate_times))
+    warnings += guard_cuped(df, [*metric_list, *(Metric.mean(g.metric) for g in guardrails if g.metric not in
+                                                 {m.name for m in metric_list})], covariates,
+                            variant_col=variant_col, control=control, cluster_col=cluster_col,
+                            pre_verified=bool(covariate_times))
     variant = df[variant_col].astype(str).to_numpy()
     c_mask = variant == control
     treatments = [v for v in known if v != control]

@@ -184,3 +184,34 @@ def test_yaml_covariate_times_end_to_end(tmp_path, capsys):
     assert code == 2 and "neither a column" in capsys.readouterr().err
     code, _ = _yaml_case(tmp_path, u, "covariates: [pre]\ncovariate_times: {post: post_at}\n")
     assert code == 2 and "not in covariates" in capsys.readouterr().err
+
+
+def test_sql_path_refuses_the_same_covariates_from_moments():
+    """analyze_ab_sql (DuckDB) checks the same things from per-arm sums: the outcome as a covariate and a
+    post-exposure covariate are refused, a pre-period one passes with the in-memory lift."""
+    from recsys_causal.scale import DuckDBEngine, analyze_ab_sql
+    from recsys_causal.scale.ab import SQLUnitMetrics
+
+    u = _units(12).assign(y_copy=lambda d: d["y"])
+    engine = DuckDBEngine.from_frame(u)
+    um = SQLUnitMetrics.from_table(engine, engine.table, unit_col="unit_id")
+    with pytest.raises(DataValidationError, match="reproduces metric 'y'"):
+        analyze_ab_sql(um, metrics=["y"], covariates=["y_copy"])
+    with pytest.raises(DataValidationError, match="'post' differs between arms"):
+        analyze_ab_sql(um, metrics=["y"], covariates=["post"])
+    sql = analyze_ab_sql(um, metrics=["y"], covariates=["pre"]).lift("y", relative=False)
+    mem = analyze_ab(u, metrics=["y"], covariates=["pre"], unit_col="unit_id").lift("y", relative=False)
+    assert sql.value == pytest.approx(mem.value, rel=1e-9)
+
+
+def test_moment_checks_equal_the_array_checks():
+    from recsys_causal.experiments.arm_moments import ArmMoments
+    from recsys_causal.experiments.covariate_checks import _welch
+
+    u = _units(13)
+    t = (u["variant"] == "treatment").to_numpy()
+    arms = [ArmMoments.from_frame(u, ["pre", "y"], m) for m in (t, ~t)]
+    b = covariate_balance(u["pre"].to_numpy(), t)
+    mb = _welch("pre", float(arms[0].mean[0] - arms[1].mean[0]), arms[0].cross[0, 0] / (arms[0].n - 1),
+                arms[0].n, arms[1].cross[0, 0] / (arms[1].n - 1), arms[1].n)
+    assert mb.p_value == pytest.approx(b.p_value, rel=1e-9) and mb.statistic == pytest.approx(b.statistic, rel=1e-9)
