@@ -114,17 +114,30 @@ def within_arm_r2(y: np.ndarray, x: np.ndarray, treated: np.ndarray) -> float:
     return float(1 - (resid @ resid) / sst)
 
 
+def refuse_collinear(y: np.ndarray, x: np.ndarray, treated: np.ndarray, *, max_r2: float = MAX_R2) -> None:
+    """Raise when the covariates (columns of ``x``) reproduce ``y`` within arms (pooled R² above ``max_r2``)."""
+    x = np.asarray(x, dtype=np.float64).reshape(len(y), -1)
+    r2 = within_arm_r2(y, x, treated)
+    if np.isfinite(r2) and r2 > max_r2:
+        raise DataValidationError(
+            f"the CUPED covariates reproduce the metric within arms (R² = {r2:.6f} > {max_r2:g}): a covariate is the "
+            "outcome itself or measured after exposure, and would absorb the effect", count=int(len(y)),
+            fix="use covariates computed only from the pre-period (before first exposure)")
+
+
 def check_cuped_covariates(
     df: pd.DataFrame, covariates: Sequence[str], outcomes: dict[str, np.ndarray], treated: np.ndarray, *,
     clusters: np.ndarray | None = None, balance_threshold: float | None = BALANCE_THRESHOLD,
     max_r2: float = MAX_R2, pre_verified: bool = False, comparison: str = "treatment vs control",
+    refuse_imbalance: bool = True,
 ) -> list[str]:
     """Refuse CUPED covariates collinear with an outcome or imbalanced between arms; return warnings.
 
     ``df`` holds the covariate columns for the rows of one comparison, ``treated`` marks its treatment rows,
     ``outcomes`` maps a metric name to its per-row values (what CUPED regresses on the covariates). Raises
     :class:`~recsys_causal.errors.DataValidationError` naming the covariate and the fix; an imbalance of a
-    covariate whose timestamps were checked (``pre_verified``) is returned as a warning instead.
+    covariate whose timestamps were checked (``pre_verified``), or any imbalance with ``refuse_imbalance=False``,
+    is returned as a warning instead.
     """
     covariates = list(covariates)
     if not covariates:
@@ -153,6 +166,11 @@ def check_cuped_covariates(
         if pre_verified:
             warnings.append(text + "; its timestamps are pre-exposure, so this is a chance imbalance that CUPED "
                                    "corrects")
+            continue
+        if not refuse_imbalance:
+            warnings.append(text + ": if it was measured after exposure it is moved by the treatment and biases the "
+                                   f"CUPED-adjusted estimates (a pre-period covariate differs this much by chance in "
+                                   f"{balance_threshold:.1%} of experiments)")
             continue
         raise DataValidationError(
             text + ": randomisation cannot produce such a difference in a pre-period covariate, so it is probably "

@@ -27,6 +27,7 @@ from recsys_causal.contrast import (
 )
 from recsys_causal.errors import DataValidationError, EstimationError, SchemaError
 from recsys_causal.estimate import Estimate, EstimatesView, EstimateTable
+from recsys_causal.experiments.covariate_checks import check_cuped_covariates
 
 ASSUMPTIONS = (
     "Randomisation: holdout membership is random and independent of outcomes.",
@@ -150,6 +151,8 @@ def analyze_holdout(
     if min(n_t, n_h) < 2:
         raise EstimationError("each group needs at least 2 units", source=src, fix="check the group labels")
 
+    warnings += check_cuped_covariates(u, covariates, {outcome_col: y}, treated, comparison="treated vs holdout",
+                                       refuse_imbalance=False)  # collinear: an error; imbalanced: a warning
     z = float(stats.norm.ppf(1 - alpha / 2))
     x = u[list(covariates)].to_numpy(dtype=float) if covariates else None
     groups = treated.astype(int)

@@ -215,3 +215,35 @@ def test_moment_checks_equal_the_array_checks():
     mb = _welch("pre", float(arms[0].mean[0] - arms[1].mean[0]), arms[0].cross[0, 0] / (arms[0].n - 1),
                 arms[0].n, arms[1].cross[0, 0] / (arms[1].n - 1), arms[1].n)
     assert mb.p_value == pytest.approx(b.p_value, rel=1e-9) and mb.statistic == pytest.approx(b.statistic, rel=1e-9)
+
+
+def test_low_level_cuped_lift_refuses_the_outcome_as_covariate():
+    from recsys_causal.experiments import cuped_lift
+
+    u = _units(14)
+    t = (u["variant"] == "treatment").to_numpy()
+    with pytest.raises(DataValidationError, match="reproduce the metric"):
+        cuped_lift(u["y"].to_numpy(), u["y"].to_numpy(), t)
+    e = cuped_lift(u["y"].to_numpy(), u["pre"].to_numpy(), t)
+    assert e.ci_low < 0.5 < e.ci_high
+
+
+def test_holdout_cuped_covariate_is_checked():
+    from recsys_causal.incrementality import analyze_holdout
+    from recsys_causal.simulate import simulate_holdout
+
+    h = simulate_holdout(n_units=20_000, seed=3).units
+    analyze_holdout(h, covariates=["pre_conversions"])  # the shipped kind of pre-period covariate passes
+    with pytest.raises(DataValidationError, match="'conv_copy' reproduces metric 'converted'"):
+        analyze_holdout(h.assign(conv_copy=h["converted"]), covariates=["conv_copy"])
+
+
+def test_holdout_imbalanced_covariate_is_a_warning():
+    from recsys_causal.incrementality import analyze_holdout
+    from recsys_causal.simulate import simulate_holdout
+
+    h = simulate_holdout(n_units=20_000, seed=4).units
+    shifted = h.assign(post=h["pre_conversions"] + 0.5 * (h["group"] == "treated"))
+    r = analyze_holdout(shifted, covariates=["post"])
+    assert any("'post' differs between arms (treated vs holdout" in w and "measured after exposure" in w
+               for w in r.warnings)
