@@ -394,7 +394,8 @@ def analyze_ab(
     lifts, guard_estimates = lifts_and_guardrails(metric_list, guardrails, treatments, control, alpha=alpha,
                                                   arms_for=arms_for)
     lifts = [with_degenerate_warning(e) for e in lifts]
-    warnings += list(dict.fromkeys(e.details["degenerate"] for e in lifts if e.details.get("degenerate")))
+    warnings += list(dict.fromkeys(f"metric {e.details['metric']!r} ({e.details['variant']}): "
+                                   f"{e.details['degenerate']}" for e in lifts if e.details.get("degenerate")))
 
     segments = None
     if segment_col:

@@ -186,10 +186,15 @@ def _novelty(cfg, log, result, progress) -> None:
     section = {"metric": nv.metric, "by_day": None, "fit": None, "note": None}
     try:
         daily, fit = decay_from_panel(panel, **kw)  # GLS with the covariance of the daily effects
-        section["fit"] = {"label": fit.label, "long_run": estimates_json([fit.long_run])[0],
-                          "initial": estimates_json([fit.initial])[0], "tau_days": _num(fit.tau),
-                          "p_initial_equals_long_run": _num(fit.p_value), "identified": bool(fit.identified),
-                          "effect": estimates_json([fit.effect])[0], "not_identified_reason": fit.note or None}
+        decay = {"label": fit.label, "long_run": estimates_json([fit.long_run])[0],
+                 "initial": estimates_json([fit.initial])[0], "tau_days": _num(fit.tau),
+                 "p_initial_equals_long_run": _num(fit.p_value), "identified": bool(fit.identified),
+                 "effect": estimates_json([fit.effect])[0], "not_identified_reason": fit.note or None}
+        if fit.identified:
+            section["fit"] = decay
+        else:  # no long-run effect to show: the page prints the note, the JSON keeps the fit under "decay"
+            section["decay"] = decay
+            section["note"] = _not_identified_text(nv.metric, fit, cfg.alpha)
         curve_t = np.linspace(0, daily["days_since_exposure"].max(), 50)
         curve = (curve_t, fit.predict(curve_t))
     except EstimationError as exc:
@@ -204,6 +209,14 @@ def _novelty(cfg, log, result, progress) -> None:
                              "covariance of the daily effects; label novelty / primacy / stable. When the decay "
                              "is not identified (stable, τ at a bound, or a long-run interval far wider than the "
                              "daily ones) the constant-effect GLS mean is reported instead.")
+
+
+def _not_identified_text(metric: str, fit, alpha: float) -> str:
+    e = fit.effect
+    return (f"{metric}: {fit.label}. The decay was not identified ({fit.note}), so no long-run effect is reported; "
+            f"constant effect over the days (GLS mean with the covariance of the daily effects) {e.value:.4g} "
+            f"[{e.ci_low:.4g}, {e.ci_high:.4g}] ({100 * (1 - alpha):g}% interval); test of initial = long-run "
+            f"p = {fit.p_value:.4g}.")
 
 
 def _segments(cfg, units, result, progress) -> None:
@@ -266,6 +279,7 @@ def _holdout(cfg, base, result, inputs, progress) -> None:
                         allow_holdout_exposure=h.allow_holdout_exposure)
     result["holdout"] = {"estimates": estimates_json(r.estimates), "counts": r.counts,
                          "assumptions": list(r.assumptions), "warnings": r.warnings}
+    result["warnings"] = list(r.warnings)  # shown on the page (e.g. a Wald complier effect under holdout exposure)
     result["data_quality"]["units"] = {h.treated_label: r.counts["treated"], h.holdout_label: r.counts["holdout"]}
     shown = [e for e in r.estimates if e.name.startswith(("ITT lift (absolute)", "effect on exposed"))]
     result["figures"]["holdout"] = figure_svg(bar_intervals(
