@@ -143,7 +143,10 @@ def _covariate_times(cfg, units: pd.DataFrame) -> dict:
     """``covariate_times`` / ``first_exposure_col`` for analyze_ab from the YAML (nothing when not given)."""
     if not cfg.covariate_times:
         return {}
-    _require(units, [cfg.first_exposure], "unit table (key first_exposure)")
+    if cfg.first_exposure not in units.columns:
+        raise ConfigError(f"first_exposure: the unit table has no column {cfg.first_exposure!r} to compare "
+                          "covariate_times with", column="first_exposure",
+                          fix=f"name the first-exposure column; columns present: {sorted(map(str, units.columns))[:20]}")
     return {"covariate_times": dict(cfg.covariate_times), "first_exposure_col": cfg.first_exposure}
 
 
