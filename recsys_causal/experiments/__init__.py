@@ -15,6 +15,7 @@ from recsys_causal.experiments.means import mean_lift, proportion_lift
 from recsys_causal.experiments.multiplicity import adjust, adjust_by_hypothesis
 from recsys_causal.experiments.novelty import (
     DecayFit,
+    decay_from_panel,
     effect_by_day,
     effect_covariance,
     fit_decay,
@@ -46,6 +47,7 @@ from recsys_causal.experiments.unit_metrics import (
 __all__ = [
     "ABReadout",
     "DecayFit",
+    "decay_from_panel",
     "Guardrail",
     "Metric",
     "MonitoringPlan",

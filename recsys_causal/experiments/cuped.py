@@ -26,6 +26,7 @@ from recsys_causal.errors import ConfigError, DataValidationError
 from recsys_causal.estimate import Estimate
 from recsys_causal.experiments._checks import utc_times
 from recsys_causal.experiments.arm_moments import ArmMoments, cuped_details, cuped_from_moments
+from recsys_causal.experiments.covariate_checks import refuse_collinear
 from recsys_causal.experiments.means import ArmMean, lift_from_arms, welch_df
 from recsys_causal.inference import influence_se
 
@@ -96,6 +97,7 @@ def cuped_summary(
     if not ok.all():
         y, x, treated = y[ok], x[ok], treated[ok]
         clusters = None if clusters is None else np.asarray(clusters)[ok]
+    refuse_collinear(y, x, treated)
     t, c, theta, raw_var = cuped_arms(y, x, treated, clusters)
     return t, c, cuped_details(t, c, theta, raw_var)
 

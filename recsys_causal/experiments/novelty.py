@@ -15,17 +15,27 @@ is the likelihood-ratio (weighted chi-square) comparison with a constant effect,
 Label: ``stable`` if that test is not significant at ``alpha``; otherwise ``novelty`` if the effect falls over
 time (``initial > long_run``: a positive effect fading, or a harm deepening) and ``primacy`` if it grows.
 
+The long-run effect is only reported when the decay is identified: not when the label is ``stable`` (no decay
+to extrapolate; with a flat curve ``tau`` and ``long_run`` are not identified), not when ``tau`` sits at a bound
+of its search range, and not when the long-run interval is more than :data:`MAX_WIDTH_RATIO` times as wide as
+the range the daily intervals span. Then ``DecayFit.effect`` is the constant-effect GLS mean of the daily effects
+(``constant``, with the same covariance) and ``DecayFit.note`` says why the decay was not identified.
+:func:`decay_from_panel` is the default from a panel: it always uses the covariance of the daily effects.
+
 >>> import numpy as np
 >>> t = np.arange(14.0); se = np.full(14, 0.01)
 >>> fit = fit_decay(t, 0.02 + 0.08 * np.exp(-t / 3), se)
->>> fit.label, round(fit.long_run.value, 3)
-('novelty', 0.02)
+>>> fit.label, round(fit.long_run.value, 3), fit.identified
+('novelty', 0.02, True)
+>>> flat = fit_decay(t, np.full(14, 0.02), se)
+>>> flat.identified, round(flat.effect.value, 3), flat.effect.name
+(False, 0.02, 'constant_effect')
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -33,6 +43,11 @@ from scipy import optimize, stats
 
 from recsys_causal.errors import EstimationError
 from recsys_causal.estimate import Estimate
+
+#: The long-run interval is called absurd (decay not identified) above this many times the daily intervals' range.
+MAX_WIDTH_RATIO = 3.0
+TAU_MIN = 0.05
+TAU_SPAN_MAX = 50.0
 
 
 def effect_by_day(
@@ -102,14 +117,27 @@ class DecayFit:
     days: np.ndarray
     effects: np.ndarray
     ses: np.ndarray
+    constant: Estimate | None = None
+    identified: bool = True
+    note: str = ""
+
+    @property
+    def effect(self) -> Estimate:
+        """What to report: the long-run effect when the decay is identified, else the constant-effect mean."""
+        return self.long_run if self.identified or self.constant is None else self.constant
 
     def predict(self, t: np.ndarray) -> np.ndarray:
-        return _curve(np.asarray(t, dtype=np.float64), self.long_run.value, self.initial.value, self.tau)
+        t = np.asarray(t, dtype=np.float64)
+        if not self.identified and self.constant is not None:
+            return np.full_like(t, self.constant.value)
+        return _curve(t, self.long_run.value, self.initial.value, self.tau)
 
     def __repr__(self) -> str:
-        return (f"DecayFit({self.label}: long-run {self.long_run.value:.4g} "
-                f"[{self.long_run.ci_low:.4g}, {self.long_run.ci_high:.4g}], initial {self.initial.value:.4g}, "
-                f"tau={self.tau:.3g} days, p(initial=long_run)={self.p_value:.3g})")
+        e = self.effect
+        what = "long-run" if self.identified else "long-run not identified; constant effect"
+        return (f"DecayFit({self.label}: {what} {e.value:.4g} [{e.ci_low:.4g}, {e.ci_high:.4g}], "
+                f"initial {self.initial.value:.4g}, tau={self.tau:.3g} days, "
+                f"p(initial=long_run)={self.p_value:.3g})")
 
 
 def fit_decay(days: np.ndarray, effects: np.ndarray, ses: np.ndarray, *, cov: np.ndarray | None = None,
@@ -135,8 +163,8 @@ def fit_decay(days: np.ndarray, effects: np.ndarray, ses: np.ndarray, *, cov: np
     for tau0 in (0.5, 2.0, span / 3, span):
         try:
             p, pcov = optimize.curve_fit(_curve, t, y, p0=[y[-3:].mean(), y[:2].mean(), tau0], sigma=sigma,
-                                        absolute_sigma=True, bounds=([-np.inf, -np.inf, 0.05], [np.inf, np.inf,
-                                                                                               50 * span]),
+                                        absolute_sigma=True, bounds=([-np.inf, -np.inf, TAU_MIN],
+                                                                     [np.inf, np.inf, TAU_SPAN_MAX * span]),
                                         max_nfev=2000)
         except (RuntimeError, ValueError):
             continue
@@ -156,11 +184,63 @@ def fit_decay(days: np.ndarray, effects: np.ndarray, ses: np.ndarray, *, cov: np
     else:
         label = "novelty" if p[1] > p[0] else "primacy"
     n = int(t.size)
+    method = ("decay fit (GLS, covariance of the daily effects)" if cov is not None
+              else "decay fit (WLS, daily se, days treated as independent)")
+    warn = () if cov is not None else (
+        "daily effects treated as independent; when they come from one panel of units pass "
+        "cov=effect_covariance(panel, ...) (or use decay_from_panel), else the interval is too narrow",)
     long_run = Estimate.from_normal(name="long_run_effect", value=p[0], se=float(np.sqrt(pcov[0, 0])), n=n,
-                                    method="decay fit (curve_fit, sigma=daily se)", alpha=alpha)
+                                    method=method, alpha=alpha, warnings=warn)
     initial = Estimate.from_normal(name="initial_effect", value=p[1], se=float(np.sqrt(pcov[1, 1])), n=n,
-                                   method="decay fit (curve_fit, sigma=daily se)", alpha=alpha)
-    return DecayFit(long_run, initial, float(p[2]), lr, pval, label, t, y, s)
+                                   method=method, alpha=alpha, warnings=warn)
+    constant = Estimate.from_normal(name="constant_effect", value=const, se=float(np.sqrt(1 / (one @ W @ one))),
+                                    n=n, method=method.replace("decay fit", "constant-effect mean"), alpha=alpha,
+                                    warnings=warn)
+    note = _not_identified(label, float(p[2]), span, long_run, y, s, alpha, converged=best is not None)
+    if note:
+        long_run = replace(long_run, warnings=(*long_run.warnings, f"long-run effect not identified: {note}"))
+    return DecayFit(long_run, initial, float(p[2]), lr, pval, label, t, y, s, constant, not note, note)
+
+
+def _not_identified(label: str, tau: float, span: float, long_run: Estimate, y: np.ndarray, s: np.ndarray,
+                    alpha: float, *, converged: bool) -> str:
+    """Why the long-run effect of a decay fit is not identified ('' when it is)."""
+    if not converged:
+        return "the decay curve did not converge"
+    if label == "stable":
+        return "no decay detected: the test of initial = long-run is not significant, so tau and the long-run " \
+               "effect are not identified"
+    if not np.isfinite(tau) or tau <= TAU_MIN * 1.01 or tau >= TAU_SPAN_MAX * span * 0.99:
+        return f"tau = {tau:.3g} days sits at a bound of its range [{TAU_MIN:g}, {TAU_SPAN_MAX * span:g}]"
+    z = float(stats.norm.ppf(1 - alpha / 2))
+    daily_range = float(np.max(y + z * s) - np.min(y - z * s))
+    width = long_run.ci_high - long_run.ci_low
+    if not np.isfinite(width) or width > MAX_WIDTH_RATIO * daily_range:
+        return (f"the long-run interval is {width / daily_range:.3g} times as wide as the range of the daily "
+                "intervals (an extrapolation the data do not support)")
+    return ""
+
+
+def decay_from_panel(
+    panel: pd.DataFrame, *, metric: str, unit_col: str = "unit_id", variant_col: str = "variant",
+    control: str = "control", treatment: str = "treatment", alpha: float = 0.05, min_units: int = 2,
+) -> tuple[pd.DataFrame, DecayFit]:
+    """Daily effects by days since exposure (:func:`effect_by_day`) and their decay fit by GLS with the
+    covariance of the daily effects (:func:`effect_covariance`), the default whenever the days share units.
+
+    >>> from recsys_causal.simulate.ab import simulate_ab_panel
+    >>> panel, truth = simulate_ab_panel(n_units=2000, n_days=21, initial=0.6, long_run=0.1, tau=3, seed=2)
+    >>> daily, fit = decay_from_panel(panel, metric="value")
+    >>> fit.label, fit.identified, fit.effect.ci_low < 0.1 < fit.effect.ci_high
+    ('novelty', True, True)
+    """
+    daily = effect_by_day(panel, metric=metric, variant_col=variant_col, control=control, treatment=treatment,
+                          alpha=alpha, min_units=min_units)
+    cov = effect_covariance(panel, metric=metric, unit_col=unit_col, variant_col=variant_col, control=control,
+                            treatment=treatment, days=daily["days_since_exposure"].tolist())
+    fit = fit_decay(daily["days_since_exposure"].to_numpy(np.float64), daily["effect"].to_numpy(),
+                    daily["se"].to_numpy(), cov=cov, alpha=alpha)
+    return daily, fit
 
 
 def plot_effect_by_day(table: pd.DataFrame, *, by: str = "days_since_exposure", title: str | None = None,
@@ -185,7 +265,9 @@ def plot_effect_by_day(table: pd.DataFrame, *, by: str = "days_since_exposure", 
     if fit is not None:
         grid = np.linspace(float(np.min(fit.days)), float(np.max(fit.days)), 200)
         ax.plot(grid, fit.predict(grid), color="C1", label=f"fit ({fit.label})")
-        ax.axhspan(fit.long_run.ci_low, fit.long_run.ci_high, color="C1", alpha=0.15, label="long-run CI")
+        e = fit.effect
+        ax.axhspan(e.ci_low, e.ci_high, color="C1", alpha=0.15,
+                   label="long-run CI" if fit.identified else "constant-effect CI (decay not identified)")
     ax.set_xlabel(by.replace("_", " "))
     ax.set_ylabel("effect (treatment − control)")
     ax.set_title(title or f"Effect by {by.replace('_', ' ')}")

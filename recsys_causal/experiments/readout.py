@@ -48,11 +48,12 @@ from recsys_causal.experiments.arm_moments import (
     linearized_ratio,
     mean_arm,
 )
+from recsys_causal.experiments.covariate_checks import guard_cuped
 from recsys_causal.experiments.cuped import check_pre_treatment, cuped_summary
 from recsys_causal.experiments.guardrails import Guardrail
 from recsys_causal.experiments.means import ArmMean, arm_mean, lift_from_arms, welch_df
 from recsys_causal.experiments.multiplicity import adjust_by_hypothesis
-from recsys_causal.experiments.quantiles import arm_quantile
+from recsys_causal.experiments.quantiles import quantile_arms, with_degenerate_warning
 from recsys_causal.experiments.srm import SRMResult, srm_test
 from recsys_causal.suggest import did_you_mean
 
@@ -205,10 +206,8 @@ def _arms(
         y = as_float(df, metric.columns[0])
         ct = None if clusters is None else clusters[t_mask]
         cc = None if clusters is None else clusters[c_mask]
-        t, c = arm_quantile(y[t_mask], metric.q, ct, alpha), arm_quantile(y[c_mask], metric.q, cc, alpha)
-        method = f"quantile p{round(100 * metric.q):d} (order-statistic CI" + (", clustered)" if ct is not None
-                                                                                  else ")")
-        return t, c, method, {"q": metric.q}
+        return quantile_arms(y[t_mask], y[c_mask], metric.q, clusters_treatment=ct, clusters_control=cc,
+                             alpha=alpha)
     if clusters is None:
         columns = list(dict.fromkeys([*metric.columns, *covariates]))
         return arms_from_moments(metric, ArmMoments.from_frame(df, columns, t_mask),
@@ -354,7 +353,10 @@ def analyze_ab(
     (``deduplication`` and a warning) when they are exact copies. With ``cluster_col`` all standard errors
     are cluster-robust. ``covariates`` are
     pre-period columns for CUPED; with ``covariate_times`` (covariate → timestamp column or declared time)
-    and ``first_exposure_col`` any covariate measured at or after first exposure is rejected.
+    and ``first_exposure_col`` any covariate measured at or after first exposure is rejected. Without them,
+    a covariate collinear with a metric within arms or imbalanced between arms is rejected
+    (:mod:`~recsys_causal.experiments.covariate_checks`). A quantile lift inside a point mass of both arms is
+    not estimable (NaN interval and a warning).
     ``segment_col`` adds per-segment lifts (unadjusted, exploratory) and a per-segment SRM; ``day_col`` a
     per-day SRM.
     """
@@ -397,6 +399,10 @@ def analyze_ab(
                    unit_col=id_col if cluster_col else None, threshold=srm_threshold)
     check_pre_treatment(df, covariates, first_exposure_col=first_exposure_col, covariate_times=covariate_times,
                         unit_col=id_col)
+    warnings += guard_cuped(df, [*metric_list, *(Metric.mean(g.metric) for g in guardrails if g.metric not in
+                                                 {m.name for m in metric_list})], covariates,
+                            variant_col=variant_col, control=control, cluster_col=cluster_col,
+                            pre_verified=bool(covariate_times))
     variant = df[variant_col].astype(str).to_numpy()
     c_mask = variant == control
     treatments = [v for v in known if v != control]
@@ -412,6 +418,9 @@ def analyze_ab(
 
     lifts, guard_estimates = lifts_and_guardrails(metric_list, guardrails, treatments, control, alpha=alpha,
                                                   arms_for=arms_for)
+    lifts = [with_degenerate_warning(e) for e in lifts]
+    warnings += list(dict.fromkeys(f"metric {e.details['metric']!r} ({e.details['variant']}): "
+                                   f"{e.details['degenerate']}" for e in lifts if e.details.get("degenerate")))
 
     segments = None
     if segment_col:

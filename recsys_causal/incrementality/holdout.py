@@ -28,6 +28,7 @@ from recsys_causal.contrast import (
 from recsys_causal.errors import DataValidationError, EstimationError, SchemaError
 from recsys_causal.estimate import Estimate, EstimatesView, EstimateTable
 from recsys_causal.experiments._checks import check_alpha, require_frame, unique_units
+from recsys_causal.experiments.covariate_checks import check_cuped_covariates
 from recsys_causal.suggest import did_you_mean
 
 ASSUMPTIONS = (
@@ -39,6 +40,10 @@ ASSUMPTIONS = (
     "with the same rule as in the treated group.",
     "No interference: one unit's exposure does not change another unit's outcome.",
 )
+#: Replaces the one-sided non-compliance assumption when holdout units were exposed (allow_holdout_exposure).
+TWO_SIDED = ("Two-sided non-compliance (Wald): {n} holdout units were exposed, so ITT / exposure-rate difference is "
+             "the average effect on compliers (units exposed because they were not held out), not on every exposed "
+             "unit; it also needs monotonicity (no unit is exposed only when held out).")
 
 
 @dataclass
@@ -132,8 +137,16 @@ def analyze_holdout(
         raise DataValidationError(
             f"{int(leak.sum())} holdout units are recorded as exposed (a holdout leak)", source=src,
             column=exposed_col, count=int(leak.sum()), examples=ids[leak][:5],
-            fix="fix the suppression of the module for the holdout; pass allow_holdout_exposure=True to analyse "
-                "with two-sided non-compliance")
+            fix="fix the suppression of the module for the holdout; pass allow_holdout_exposure=True (YAML: "
+                "holdout.allow_holdout_exposure: true) to analyse with two-sided non-compliance (a complier effect)")
+    assumptions = ASSUMPTIONS
+    wald_warn: tuple[str, ...] = ()
+    if leak.any():
+        assumptions = tuple(TWO_SIDED.format(n=int(leak.sum())) if a.startswith("One-sided") else a
+                            for a in ASSUMPTIONS)
+        wald_warn = (f"{int(leak.sum())} holdout units were exposed (allow_holdout_exposure): the Wald estimate is "
+                     "the effect on compliers, not on all exposed units (two-sided non-compliance)",)
+        warnings.append(wald_warn[0] + "; fix the holdout suppression to measure the effect on the exposed")
     if attributed_col is not None:
         attributed = pd.to_numeric(u[attributed_col], errors="coerce").fillna(0).to_numpy(dtype=float)
         over = attributed > y + 1e-12
@@ -146,6 +159,8 @@ def analyze_holdout(
     if min(n_t, n_h) < 2:
         raise EstimationError("each group needs at least 2 units", source=src, fix="check the group labels")
 
+    warnings += check_cuped_covariates(u, covariates, {outcome_col: y}, treated, comparison="treated vs holdout",
+                                       refuse_imbalance=False)  # collinear: an error; imbalanced: a warning
     z = float(stats.norm.ppf(1 - alpha / 2))
     x = u[list(covariates)].to_numpy(dtype=float) if covariates else None
     groups = treated.astype(int)
@@ -178,7 +193,8 @@ def analyze_holdout(
                               "is not identified", source=src, column=exposed_col,
                               fix="check that exposure is logged for treated units")
     wald = ratio(itt, first_stage)
-    add("effect on exposed (Wald)", wald, "Wald / Bloom (delta method)" + method_sfx)
+    add("effect on exposed (Wald)", wald, "Wald / Bloom (delta method)" + method_sfx
+        + ("; complier effect (two-sided non-compliance)" if wald_warn else ""), extra_warn=wald_warn)
     if ghost_col is not None:
         ghost = _bool(u[ghost_col])
         exposed_t, ghost_h = treated & exposed, holdout & ghost
@@ -213,7 +229,7 @@ def analyze_holdout(
     counts = {"units": int(len(units)), "used": n_t + n_h, "treated": n_t, "holdout": n_h,
               "missing_outcome": int((~keep).sum()), "holdout_exposed": int(leak.sum()),
               "rows_read": int(len(units)) + n_dup, "duplicate_rows_removed": n_dup}
-    return HoldoutReadout(EstimateTable(out, title="Incrementality holdout"), counts, ASSUMPTIONS, warnings)
+    return HoldoutReadout(EstimateTable(out, title="Incrementality holdout"), counts, assumptions, warnings)
 
 
 def _bool(col: pd.Series) -> np.ndarray:

@@ -116,7 +116,8 @@ def _ab(cfg, base, result, inputs, progress) -> None:
     progress("analysing the A/B test")
     ab = analyze_ab(units, variant_col=cfg.variants.column, control=cfg.variants.control, metrics=metrics,
                     guardrails=guardrails, covariates=cfg.covariates or None,
-                    expected_split=cfg.variants.expected_split, unit_col=unit, alpha=cfg.alpha)
+                    expected_split=cfg.variants.expected_split, unit_col=unit, alpha=cfg.alpha,
+                    **_covariate_times(cfg, units))
     srm = ab.srm
     result["data_quality"]["srm"] = {"observed": {k: int(v) for k, v in srm.observed.items()},
                                      "expected": srm.expected, "chi2": _num(srm.chi2),
@@ -153,6 +154,17 @@ def _ab(cfg, base, result, inputs, progress) -> None:
         _novelty(cfg, log, result, progress)
 
 
+def _covariate_times(cfg, units: pd.DataFrame) -> dict:
+    """``covariate_times`` / ``first_exposure_col`` for analyze_ab from the YAML (nothing when not given)."""
+    if not cfg.covariate_times:
+        return {}
+    if cfg.first_exposure not in units.columns:
+        raise ConfigError(f"first_exposure: the unit table has no column {cfg.first_exposure!r} to compare "
+                          "covariate_times with", column="first_exposure",
+                          fix=f"name the first-exposure column; columns present: {sorted(map(str, units.columns))[:20]}")
+    return {"covariate_times": dict(cfg.covariate_times), "first_exposure_col": cfg.first_exposure}
+
+
 def novelty_panel(log, *, metric: str, unit: str, variant_col: str, as_of, days: int) -> pd.DataFrame:
     """Unit × day-since-first-exposure panel of a per-request outcome sum (0 on days without requests).
 
@@ -181,7 +193,7 @@ def novelty_panel(log, *, metric: str, unit: str, variant_col: str, as_of, days:
 
 def _novelty(cfg, log, result, progress) -> None:
     from recsys_causal.errors import EstimationError
-    from recsys_causal.experiments import effect_by_day, effect_covariance, fit_decay
+    from recsys_causal.experiments import decay_from_panel, effect_by_day
 
     progress("novelty-decay readout")
     nv = cfg.novelty
@@ -192,27 +204,41 @@ def _novelty(cfg, log, result, progress) -> None:
     panel = novelty_panel(log, metric=nv.metric, unit=cfg.experiment.unit, variant_col=cfg.variants.column,
                           as_of=cfg.data.as_of, days=nv.days)
     treatment = _treatment(cfg)
-    daily = effect_by_day(panel, metric="value", control=cfg.variants.control, treatment=treatment,
-                          alpha=cfg.alpha)
-    section = {"metric": nv.metric, "by_day": _records(daily), "fit": None, "note": None}
+    kw = {"metric": "value", "control": cfg.variants.control, "treatment": treatment, "alpha": cfg.alpha}
+    section = {"metric": nv.metric, "by_day": None, "fit": None, "note": None}
     try:
-        cov = effect_covariance(panel, metric="value", control=cfg.variants.control, treatment=treatment,
-                                days=daily["days_since_exposure"].tolist())
-        fit = fit_decay(daily["days_since_exposure"].to_numpy(float), daily["effect"].to_numpy(),
-                        daily["se"].to_numpy(), cov=cov, alpha=cfg.alpha)
-        section["fit"] = {"label": fit.label, "long_run": estimates_json([fit.long_run])[0],
-                          "initial": estimates_json([fit.initial])[0], "tau_days": _num(fit.tau),
-                          "p_initial_equals_long_run": _num(fit.p_value)}
+        daily, fit = decay_from_panel(panel, **kw)  # GLS with the covariance of the daily effects
+        decay = {"label": fit.label, "long_run": estimates_json([fit.long_run])[0],
+                 "initial": estimates_json([fit.initial])[0], "tau_days": _num(fit.tau),
+                 "p_initial_equals_long_run": _num(fit.p_value), "identified": bool(fit.identified),
+                 "effect": estimates_json([fit.effect])[0], "not_identified_reason": fit.note or None}
+        if fit.identified:
+            section["fit"] = decay
+        else:  # no long-run effect to show: the page prints the note, the JSON keeps the fit under "decay"
+            section["decay"] = decay
+            section["note"] = _not_identified_text(nv.metric, fit, cfg.alpha)
         curve_t = np.linspace(0, daily["days_since_exposure"].max(), 50)
         curve = (curve_t, fit.predict(curve_t))
     except EstimationError as exc:
+        daily = effect_by_day(panel, **kw)
         section["note"] = f"decay curve not fitted: {exc}"
         curve = None
+    section["by_day"] = _records(daily)
     result["novelty"] = section
     result["figures"]["novelty"] = figure_svg(effect_by_day_figure(daily, curve, nv.metric))
     result["methods"].append("Novelty: daily effect by days since first exposure (Welch, per day); decay curve "
                              "long_run + (initial − long_run)·exp(−t/τ) by generalised least squares with the "
-                             "covariance of the daily effects; label novelty / primacy / stable.")
+                             "covariance of the daily effects; label novelty / primacy / stable. When the decay "
+                             "is not identified (stable, τ at a bound, or a long-run interval far wider than the "
+                             "daily ones) the constant-effect GLS mean is reported instead.")
+
+
+def _not_identified_text(metric: str, fit, alpha: float) -> str:
+    e = fit.effect
+    return (f"{metric}: {fit.label}. The decay was not identified ({fit.note}), so no long-run effect is reported; "
+            f"constant effect over the days (GLS mean with the covariance of the daily effects) {e.value:.4g} "
+            f"[{e.ci_low:.4g}, {e.ci_high:.4g}] ({100 * (1 - alpha):g}% interval); test of initial = long-run "
+            f"p = {fit.p_value:.4g}.")
 
 
 def _segments(cfg, units, result, progress) -> None:
@@ -275,16 +301,21 @@ def _holdout(cfg, base, result, inputs, progress) -> None:
     r = analyze_holdout(units, group_col=h.group_col, holdout_label=h.holdout_label, treated_label=h.treated_label,
                         exposed_col=h.exposed_col, ghost_col=h.ghost_col, outcome_col=h.outcome_col,
                         revenue_col=h.revenue_col, attributed_col=h.attributed_col, cost_col=h.cost_col,
-                        covariates=h.covariates, unit_col=cfg.experiment.unit, alpha=cfg.alpha, source=path.name)
+                        covariates=h.covariates, unit_col=cfg.experiment.unit, alpha=cfg.alpha, source=path.name,
+                        allow_holdout_exposure=h.allow_holdout_exposure)
     result["holdout"] = {"estimates": estimates_json(r.estimates), "counts": r.counts,
                          "assumptions": list(r.assumptions), "warnings": r.warnings}
+    result["warnings"] = list(r.warnings)  # shown on the page (e.g. a Wald complier effect under holdout exposure)
     result["data_quality"]["units"] = {h.treated_label: r.counts["treated"], h.holdout_label: r.counts["holdout"]}
     shown = [e for e in r.estimates if e.name.startswith(("ITT lift (absolute)", "effect on exposed"))]
     result["figures"]["holdout"] = figure_svg(bar_intervals(
         [e.name for e in shown], [e.value for e in shown], [e.ci_low for e in shown], [e.ci_high for e in shown],
         title="Incrementality: ITT and effect on the exposed", xlabel="conversion-rate difference"))
+    wald = ("the Wald/Bloom estimator (a complier effect here: "
+            f"{r.counts['holdout_exposed']} holdout units were exposed)" if r.counts.get("holdout_exposed")
+            else "the Wald/Bloom estimator")
     result["methods"] += ["Holdout: intent-to-treat difference in means (CUPED when covariates are given); effect "
-                          "on the exposed by the Wald/Bloom estimator and by the ghost-exposure comparison; "
+                          f"on the exposed by {wald} and by the ghost-exposure comparison; "
                           "over-credit = attributed ÷ incremental conversions with a Fieller interval."]
 
 
@@ -360,7 +391,9 @@ def decide(result: dict, design: str) -> dict:
                 continue
             p = m.get("p_adjusted", m.get("p_value"))
             label = f"{m.get('metric', m['name'])} ({m.get('variant', '')})"
-            if p is not None and p < alpha and m["value"] > 0:
+            if m.get("degenerate") and m.get("ci_low") is None:
+                unknowns.append(f"Primary metric {label} is not estimable: {m['degenerate']}.")
+            elif p is not None and p < alpha and m["value"] > 0:
                 positives.append(f"Primary metric {label} is up {_pct(m['value'])} "
                                  f"[{_pct(m['ci_low'])}, {_pct(m['ci_high'])}], adjusted p = {p:.2g}.")
             elif p is not None and p < alpha:

@@ -145,6 +145,7 @@ class HoldoutSpec(StrictModel):
     attributed_col: str | None = None
     cost_col: str | None = None
     covariates: list[str] = Field(default_factory=list)
+    allow_holdout_exposure: bool = False
 
 
 class Output(StrictModel):
@@ -159,6 +160,8 @@ class ReportConfig(StrictModel):
     metrics: Metrics | None = None
     guardrails: list[GuardrailSpec] = Field(default_factory=list)
     covariates: list[str] = Field(default_factory=list)
+    covariate_times: dict[str, str] = Field(default_factory=dict)
+    first_exposure: str = "first_exposure"
     segments: Segments | None = None
     novelty: NoveltySpec | None = None
     ope_screen: str | None = None
@@ -181,6 +184,9 @@ class ReportConfig(StrictModel):
             raise ValueError("design 'holdout' needs data.units")
         if self.novelty is not None and not (d == "ab" and data.decision_log):
             raise ValueError("the novelty section needs design 'ab' with data.decision_log (days since exposure)")
+        unknown = sorted(set(self.covariate_times) - set(self.covariates))
+        if unknown:
+            raise ValueError(f"covariate_times names {unknown}, which are not in covariates {self.covariates}")
         if data.labels and not data.outcome_events:
             raise ValueError("data.labels needs data.outcome_events")
         return self

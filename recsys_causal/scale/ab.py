@@ -48,6 +48,7 @@ import pandas as pd
 from recsys_causal.errors import ConfigError, DataValidationError, EstimationError, SchemaError
 from recsys_causal.experiments._checks import Quarantine
 from recsys_causal.experiments.arm_moments import ArmMoments
+from recsys_causal.experiments.covariate_checks import check_metric_moments
 from recsys_causal.experiments.guardrails import Guardrail
 from recsys_causal.experiments.readout import (
     ABReadout,
@@ -416,6 +417,7 @@ def _readout(src: _SourceSQL, units: SQLUnitMetrics, metric_list: list[Metric], 
                     f"{list(dict.fromkeys([*m.columns, *covs]))} present", source=engine.source,
                     column=(covs or m.columns)[0], count=stats[label][0].n,
                     fix="check the join of the covariates table (unit ids, coverage) or drop the covariates")
+        check_metric_moments(m, stats[v][0], stats[control][0], covs, comparison=f"{v} vs {control}")
         return arms_from_moments(m, stats[v][0], stats[control][0], covs)
 
     lifts, guard_estimates = lifts_and_guardrails(metric_list, guardrails, treatments, control, alpha=alpha,

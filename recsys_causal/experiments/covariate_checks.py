@@ -1,0 +1,278 @@
+"""Guards on CUPED covariates that need no timestamps: balance between arms and collinearity with the outcome.
+
+A covariate measured after exposure can absorb the treatment effect (with the covariate equal to the outcome
+the CUPED lift is exactly 0 with a zero-width interval). Timestamps prove a covariate is pre-treatment
+(:func:`~recsys_causal.experiments.cuped.check_pre_treatment`); without them two checks run by default:
+
+* **Balance.** Randomisation makes a pre-period covariate independent of the arm, so its difference in means
+  between arms is centred at 0 with the Welch (cluster-robust with clusters) standard error. The two-sided
+  p-value of that difference is uniform under randomisation; below ``balance_threshold`` (default 0.001, the
+  sample-ratio threshold) the covariate is treated as affected by the treatment and refused. When timestamps
+  have already shown it is pre-treatment, an imbalance is a chance one (CUPED corrects it) and is only a warning.
+* **Collinearity.** The pooled within-arm R² of the metric on the covariates (the regression CUPED uses) above
+  ``max_r2`` (default 0.999) means the covariate is, up to noise, the outcome itself: refused.
+
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> t = np.arange(2000) % 2 == 1
+>>> pre = rng.normal(size=2000); y = pre + 0.5 * t + rng.normal(size=2000)
+>>> b = covariate_balance(pre, t); 0 < b.p_value <= 1
+True
+>>> round(within_arm_r2(y, y[:, None], t), 6)
+1.0
+>>> covariate_balance(y, t).p_value < 1e-6  # the outcome "as a covariate" is imbalanced
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from recsys_causal.errors import DataValidationError
+from recsys_causal.experiments.arm_moments import RATIO_COLUMN, ArmMoments, linearized_ratio
+from recsys_causal.inference import influence_se
+
+BALANCE_THRESHOLD = 0.001
+MAX_R2 = 0.999
+
+
+@dataclass(frozen=True)
+class Balance:
+    """Difference in a covariate's means between arms (treatment − control), its standardised mean difference
+    (difference / pooled standard deviation), the Welch statistic and its two-sided p-value."""
+
+    covariate: str
+    difference: float
+    smd: float
+    statistic: float
+    p_value: float
+
+
+def covariate_balance(
+    x: np.ndarray, treated: np.ndarray, clusters: np.ndarray | None = None, *, name: str = "x",
+) -> Balance:
+    """Welch test of equal covariate means between arms (cluster-robust standard error with ``clusters``,
+    normal reference; otherwise the Welch–Satterthwaite t reference). Non-finite values are left out."""
+    x = np.asarray(x, dtype=np.float64)
+    treated = np.asarray(treated, dtype=bool)
+    ok = np.isfinite(x)
+    xt, xc = x[ok & treated], x[ok & ~treated]
+    if xt.size < 2 or xc.size < 2:
+        return Balance(name, float("nan"), float("nan"), float("nan"), float("nan"))
+    if clusters is None:
+        return _welch(name, float(xt.mean() - xc.mean()), float(xt.var(ddof=1)), xt.size, float(xc.var(ddof=1)),
+                      xc.size)
+    cl = np.asarray(clusters)
+    st = influence_se(xt - xt.mean(), cl[ok & treated])
+    sc = influence_se(xc - xc.mean(), cl[ok & ~treated])
+    return _welch(name, float(xt.mean() - xc.mean()), float(xt.var(ddof=1)), xt.size, float(xc.var(ddof=1)),
+                  xc.size, se=float(np.hypot(st, sc)))
+
+
+def _welch(name: str, diff: float, vt: float, nt: int, vc: float, nc: int, *, se: float | None = None) -> Balance:
+    """Balance from the arms' difference, variances and sizes (Welch–Satterthwaite t reference), or from a
+    given (cluster-robust) standard error with a normal reference."""
+    sd = np.sqrt((vt + vc) / 2)
+    smd = diff / sd if sd > 0 else (0.0 if diff == 0 else float("inf"))
+    if se is None:
+        se2_t, se2_c = vt / nt, vc / nc
+        se = float(np.sqrt(se2_t + se2_c))
+        dof = (se2_t + se2_c) ** 2 / (se2_t**2 / (nt - 1) + se2_c**2 / (nc - 1)) if se > 0 else 1.0
+        ref = stats.t(dof)
+    else:
+        ref = stats.norm
+    stat = (0.0 if diff == 0 else float("inf")) if se == 0 else diff / se
+    p = float(2 * ref.sf(abs(stat))) if np.isfinite(stat) else 0.0
+    return Balance(name, diff, float(smd), float(stat), p)
+
+
+def within_arm_r2(y: np.ndarray, x: np.ndarray, treated: np.ndarray) -> float:
+    """R² of the pooled within-arm regression of ``y`` on the columns of ``x`` (each arm centred on its own
+    means, as CUPED's slope); rows with a non-finite value are left out. NaN when ``y`` has no within-arm
+    variance."""
+    y = np.asarray(y, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64).reshape(len(y), -1)
+    treated = np.asarray(treated, dtype=bool)
+    ok = np.isfinite(y) & np.isfinite(x).all(axis=1)
+    y, x, treated = y[ok], x[ok], treated[ok]
+    yc, xc = y.copy(), x.copy()
+    for arm in (True, False):
+        m = treated == arm
+        if m.any():
+            yc[m] -= yc[m].mean()
+            xc[m] -= xc[m].mean(axis=0)
+    sst = float(yc @ yc)
+    if sst <= 0:
+        return float("nan")
+    beta = np.linalg.lstsq(xc, yc, rcond=None)[0]
+    resid = yc - xc @ beta
+    return float(1 - (resid @ resid) / sst)
+
+
+def refuse_collinear(y: np.ndarray, x: np.ndarray, treated: np.ndarray, *, max_r2: float = MAX_R2) -> None:
+    """Raise when the covariates (columns of ``x``) reproduce ``y`` within arms (pooled R² above ``max_r2``)."""
+    x = np.asarray(x, dtype=np.float64).reshape(len(y), -1)
+    r2 = within_arm_r2(y, x, treated)
+    if np.isfinite(r2) and r2 > max_r2:
+        raise DataValidationError(
+            f"the CUPED covariates reproduce the metric within arms (R² = {r2:.6f} > {max_r2:g}): a covariate is the "
+            "outcome itself or measured after exposure, and would absorb the effect", count=int(len(y)),
+            fix="use covariates computed only from the pre-period (before first exposure)")
+
+
+def check_cuped_covariates(
+    df: pd.DataFrame, covariates: Sequence[str], outcomes: dict[str, np.ndarray], treated: np.ndarray, *,
+    clusters: np.ndarray | None = None, balance_threshold: float | None = BALANCE_THRESHOLD,
+    max_r2: float = MAX_R2, pre_verified: bool = False, comparison: str = "treatment vs control",
+    refuse_imbalance: bool = True,
+) -> list[str]:
+    """Refuse CUPED covariates collinear with an outcome or imbalanced between arms; return warnings.
+
+    ``df`` holds the covariate columns for the rows of one comparison, ``treated`` marks its treatment rows,
+    ``outcomes`` maps a metric name to its per-row values (what CUPED regresses on the covariates). Raises
+    :class:`~recsys_causal.errors.DataValidationError` naming the covariate and the fix; an imbalance of a
+    covariate whose timestamps were checked (``pre_verified``), or any imbalance with ``refuse_imbalance=False``,
+    is returned as a warning instead.
+    """
+    covariates = list(covariates)
+    if not covariates:
+        return []
+    x = np.column_stack([df[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in covariates])
+    for metric, y in outcomes.items():
+        r2 = within_arm_r2(y, x, treated)
+        if np.isfinite(r2) and r2 > max_r2:
+            single = [within_arm_r2(y, x[:, j], treated) for j in range(len(covariates))]
+            worst = covariates[int(np.nanargmax(single))] if np.isfinite(single).any() else covariates[0]
+            raise DataValidationError(
+                f"CUPED covariate {worst!r} reproduces metric {metric!r} within arms (R² = {r2:.6f} > {max_r2:g}, "
+                f"{comparison}): it is the outcome itself or measured after exposure, and would absorb the effect",
+                column=worst, count=int(np.isfinite(y).sum()),
+                fix=f"use a covariate computed only from the pre-period (before first exposure), or drop {worst!r} "
+                    "from covariates")
+    warnings = []
+    if balance_threshold is None:
+        return warnings
+    for j, cov in enumerate(covariates):
+        b = covariate_balance(x[:, j], treated, clusters, name=cov)
+        if not (np.isfinite(b.p_value) and b.p_value < balance_threshold):
+            continue
+        text = (f"CUPED covariate {cov!r} differs between arms ({comparison}: difference {b.difference:.4g}, "
+                f"standardised {b.smd:.3g}, Welch p = {b.p_value:.2g} < {balance_threshold:g})")
+        if pre_verified:
+            warnings.append(text + "; its timestamps are pre-exposure, so this is a chance imbalance that CUPED "
+                                   "corrects")
+            continue
+        if not refuse_imbalance:
+            warnings.append(text + ": if it was measured after exposure it is moved by the treatment and biases the "
+                                   f"CUPED-adjusted estimates (a pre-period covariate differs this much by chance in "
+                                   f"{balance_threshold:.1%} of experiments)")
+            continue
+        raise DataValidationError(
+            text + ": randomisation cannot produce such a difference in a pre-period covariate, so it is probably "
+            "measured after exposure and affected by the treatment, which would bias the CUPED lift",
+            column=cov, count=int(np.isfinite(x[:, j]).sum()),
+            fix=f"use a covariate computed only from the pre-period, or give its measurement time (YAML "
+                f"covariate_times: {{{cov}: <column>}}; covariate_times= in Python) so a chance imbalance is "
+                "accepted; check the randomisation if the covariate is truly pre-period")
+    return warnings
+
+
+def guard_cuped(
+    df: pd.DataFrame, metrics: Sequence, covariates: Sequence[str], *, variant_col: str, control: str,
+    cluster_col: str | None = None, pre_verified: bool = False, balance_threshold: float | None = BALANCE_THRESHOLD,
+) -> list[str]:
+    """:func:`check_cuped_covariates` for every treatment against ``control`` and every mean, proportion or
+    ratio metric (``metrics`` are :class:`~recsys_causal.experiments.readout.Metric` objects; a ratio metric is
+    checked through its per-arm linearisation, what CUPED adjusts)."""
+    variant = df[variant_col].astype(str).to_numpy()
+    warnings: list[str] = []
+    for v in sorted(set(variant) - {control}):
+        rows = (variant == v) | (variant == control)
+        sub, treated = df.loc[rows], variant[rows] == v
+        clusters = sub[cluster_col].to_numpy() if cluster_col else None
+        by_covs: dict[tuple[str, ...], dict[str, np.ndarray]] = {}
+        for m in metrics:
+            covs = tuple(covariates if m.covariates is None else m.covariates) if m.kind != "quantile" else ()
+            if covs:
+                by_covs.setdefault(covs, {})[m.name] = _outcome(sub, m, treated)
+        for covs, outcomes in by_covs.items():
+            warnings += check_cuped_covariates(sub, covs, outcomes, treated, clusters=clusters,
+                                               balance_threshold=balance_threshold, pre_verified=pre_verified,
+                                               comparison=f"{v} vs {control}")
+    return list(dict.fromkeys(warnings))
+
+
+def _outcome(df: pd.DataFrame, metric, treated: np.ndarray) -> np.ndarray:
+    if metric.kind != "ratio":
+        return df[metric.columns[0]].to_numpy(dtype=np.float64, na_value=np.nan)
+    num = df[metric.numerator].to_numpy(dtype=np.float64, na_value=np.nan)
+    den = df[metric.denominator].to_numpy(dtype=np.float64, na_value=np.nan)
+    y = np.full(len(df), np.nan)
+    for m in (treated, ~treated):
+        ok = m & np.isfinite(num) & np.isfinite(den)
+        if ok.any() and den[ok].sum() != 0:
+            r = num[ok].sum() / den[ok].sum()
+            y[ok] = (num[ok] - r * den[ok]) / den[ok].mean()
+    return y
+
+
+def check_moments(
+    treatment: ArmMoments, control: ArmMoments, y: str, covariates: Sequence[str], *, metric: str,
+    comparison: str, balance_threshold: float | None = BALANCE_THRESHOLD, max_r2: float = MAX_R2,
+) -> None:
+    """The checks of :func:`check_cuped_covariates` from per-arm moments (what a SQL engine returns): pooled
+    within-arm R² of ``y`` on ``covariates`` and the Welch balance test of each covariate; raises only."""
+    covariates = list(covariates)
+    if not covariates:
+        return
+    k = len(covariates)
+    sxx, sxy, syy = np.zeros((k, k)), np.zeros(k), 0.0
+    for m in (treatment, control):
+        idx = [m.index(c) for c in (*covariates, y)]
+        cp = m.cross[np.ix_(idx, idx)]
+        sxx, sxy, syy = sxx + cp[:k, :k], sxy + cp[:k, k], syy + cp[k, k]
+    if syy > 0:
+        r2 = float(np.linalg.lstsq(sxx, sxy, rcond=None)[0] @ sxy / syy)
+        if r2 > max_r2:
+            single = [sxy[j] ** 2 / (sxx[j, j] * syy) if sxx[j, j] > 0 else 0.0 for j in range(k)]
+            worst = covariates[int(np.argmax(single))]
+            raise DataValidationError(
+                f"CUPED covariate {worst!r} reproduces metric {metric!r} within arms (R² = {r2:.6f} > {max_r2:g}, "
+                f"{comparison}): it is the outcome itself or measured after exposure, and would absorb the effect",
+                column=worst, count=treatment.n + control.n,
+                fix=f"use a covariate computed only from the pre-period (before first exposure), or drop {worst!r} "
+                    "from covariates")
+    if balance_threshold is None or min(treatment.n, control.n) < 2:
+        return
+    for cov in covariates:
+        jt, jc = treatment.index(cov), control.index(cov)
+        b = _welch(cov, float(treatment.mean[jt] - control.mean[jc]), treatment.cross[jt, jt] / (treatment.n - 1),
+                   treatment.n, control.cross[jc, jc] / (control.n - 1), control.n)
+        if np.isfinite(b.p_value) and b.p_value < balance_threshold:
+            raise DataValidationError(
+                f"CUPED covariate {cov!r} differs between arms ({comparison}: difference {b.difference:.4g}, "
+                f"standardised {b.smd:.3g}, Welch p = {b.p_value:.2g} < {balance_threshold:g}): randomisation "
+                "cannot produce such a difference in a pre-period covariate, so it is probably measured after "
+                "exposure and affected by the treatment, which would bias the CUPED lift",
+                column=cov, count=treatment.n + control.n,
+                fix="use a covariate computed only from the pre-period; check the randomisation if it truly is one")
+
+
+def check_metric_moments(metric, treatment: ArmMoments, control: ArmMoments, covariates: Sequence[str], *,
+                         comparison: str) -> None:
+    """:func:`check_moments` for a mean, proportion or ratio metric (a ratio through its per-arm
+    linearisation, what CUPED adjusts)."""
+    if not covariates:
+        return
+    if metric.kind == "ratio":
+        treatment = linearized_ratio(treatment, metric.numerator, metric.denominator)
+        control = linearized_ratio(control, metric.numerator, metric.denominator)
+        y = RATIO_COLUMN
+    else:
+        y = metric.columns[0]
+    check_moments(treatment, control, y, covariates, metric=metric.name, comparison=comparison)
