@@ -50,9 +50,11 @@ def main() -> None:
         if note:  # a stated limitation or an extra figure (e.g. bias in MC standard errors)
             status = f"{status}; {note[0]}"
         lines.append(f"| {family} | {est} | {n} | {100 * rate:.1f}% | {status} |")
-    lines += ["", "Known limitations (see the docs of each area): the switchback Hajek m=1 interval is slightly liberal",
-              "at about 70 all-treated windows per arm; the OPE DM interval ignores reward-model error and is not",
-              "listed (use it as a cross-check only).", "",
+    lines += ["", "Known limitations (see the docs of each area and the notes in the table): rows marked as a",
+              "limitation show what the tool warns about rather than a guarantee (cascade IPS with marginal",
+              "propensities only under without-replacement logging, position-based IPS in a cascade world, the",
+              "retrospective tuning of confidence sequences, normal relative-lift p-values in small samples); the",
+              "OPE DM interval ignores reward-model error and is not listed (use it as a cross-check only).", "",
               "Run times (s): " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()), ""]
     from recsys_causal.io_utils import atomic_write_text
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from recsys_causal.errors import ConfigError, InputFileError
-from recsys_causal.estimate import Estimate, EstimateTable
+from recsys_causal.estimate import Estimate, EstimateTable, interval_label
 from recsys_causal.report.config import HoldoutSpec, ReportConfig, SwitchbackSpec, resolve
 from recsys_causal.report.figures import bar_intervals, effect_by_day_figure, figure_svg
 from recsys_causal.report.inputs import (
@@ -92,6 +92,10 @@ def _ab(cfg, base, result, inputs, progress) -> None:
             "immature_units_excluded": int(um.n_immature),
             "multi_variant_units_quarantined": int(um.quarantine.count) if um.quarantine else 0,
             "missing_outcomes": {k: int(v) for k, v in um.missing_outcomes.items()},
+            "requests_read": int(um.n_requests_read), "requests_used": int(um.n_requests_used),
+            "requests_quarantined": {k: int(v) for k, v in um.requests_quarantined.items()},
+            "requests_excluded": {k: int(v) for k, v in um.requests_excluded.items()},
+            "reconciles": bool(um.reconciles()),
         }
     else:
         path = resolve(base, d.units, "data.units")
@@ -132,14 +136,15 @@ def _ab(cfg, base, result, inputs, progress) -> None:
         result["figures"]["lifts"] = figure_svg(bar_intervals(
             [f"{e.details.get('metric')} ({e.details.get('variant')})" for e in rel],
             [e.value for e in rel], [e.ci_low for e in rel], [e.ci_high for e in rel],
-            title="Relative lift with 95% intervals", xlabel="relative lift (treatment / control − 1)"))
+            title="Relative lift", xlabel="relative lift (treatment / control − 1)",
+            interval=interval_label(rel[0].alpha)))
     if len(ab.guardrails):
         g = list(ab.guardrails)
         result["figures"]["guardrails"] = figure_svg(bar_intervals(
             [str(e.details.get("guardrail")) for e in g], [e.details["harm"] for e in g],
             [e.details["harm_lower"] for e in g], [e.details["harm_upper"] for e in g],
             title="Guardrails: harm (one-sided bounds) against the margin", xlabel="harm in the bad direction",
-            marks=[e.details["margin"] for e in g]))
+            marks=[e.details["margin"] for e in g], interval=interval_label(g[0].alpha, "bounds")))
     result["methods"] += [
         "Lifts: Welch t (Welch–Satterthwaite df) for differences, delta method for ratio metrics; each relative "
         "lift shares the p-value of its absolute lift (one hypothesis per metric) with a Fieller interval"
@@ -225,7 +230,8 @@ def _novelty(cfg, log, result, progress) -> None:
         curve = None
     section["by_day"] = _records(daily)
     result["novelty"] = section
-    result["figures"]["novelty"] = figure_svg(effect_by_day_figure(daily, curve, nv.metric))
+    result["figures"]["novelty"] = figure_svg(effect_by_day_figure(daily, curve, nv.metric,
+                                                                   interval=interval_label(cfg.alpha)))
     result["methods"].append("Novelty: daily effect by days since first exposure (Welch, per day); decay curve "
                              "long_run + (initial − long_run)·exp(−t/τ) by generalised least squares with the "
                              "covariance of the daily effects; label novelty / primacy / stable. When the decay "
@@ -266,7 +272,8 @@ def _segments(cfg, units, result, progress) -> None:
         frame = frame[frame["metric"] == metric]
         result["figures"][f"forest_{metric}"] = figure_svg(bar_intervals(
             [f"{a}={b}" for a, b in zip(frame["dimension"], frame["segment"], strict=True)], frame["value"],
-            frame["ci_low"], frame["ci_high"], title=f"{metric}: effect by segment", xlabel="effect"))
+            frame["ci_low"], frame["ci_high"], title=f"{metric}: effect by segment", xlabel="effect",
+            interval=interval_label(cfg.alpha)))
     result["methods"].append("Segments: Welch (CUPED) effects per segment; Cochran's Q and a joint interaction "
                              "Wald test for heterogeneity; harm = one-sided test in the bad direction, Holm-adjusted.")
 
@@ -310,7 +317,8 @@ def _holdout(cfg, base, result, inputs, progress) -> None:
     shown = [e for e in r.estimates if e.name.startswith(("ITT lift (absolute)", "effect on exposed"))]
     result["figures"]["holdout"] = figure_svg(bar_intervals(
         [e.name for e in shown], [e.value for e in shown], [e.ci_low for e in shown], [e.ci_high for e in shown],
-        title="Incrementality: ITT and effect on the exposed", xlabel="conversion-rate difference"))
+        title="Incrementality: ITT and effect on the exposed", xlabel="conversion-rate difference",
+        interval=interval_label(cfg.alpha)))
     wald = ("the Wald/Bloom estimator (a complier effect here: "
             f"{r.counts['holdout_exposed']} holdout units were exposed)" if r.counts.get("holdout_exposed")
             else "the Wald/Bloom estimator")
@@ -348,7 +356,8 @@ def _switchback(cfg, base, result, inputs, progress) -> None:
     c = [e for e in r.carryover if np.isfinite(e.value)]
     result["figures"]["carryover"] = figure_svg(bar_intervals(
         [e.name for e in c], [e.value for e in c], [e.ci_low for e in c], [e.ci_high for e in c],
-        title="Effect by assumed carryover order m", xlabel="always-treat minus never-treat effect"))
+        title="Effect by assumed carryover order m", xlabel="always-treat minus never-treat effect",
+        interval=interval_label(cfg.alpha)))
     result["methods"] += [
         f"Switchback: m-aware Hajek estimator (m={s.carryover_order}) with exact design probabilities; OLS with "
         "hour, weekday and cluster effects and cluster-robust errors by switch run; Fisher randomization test by "

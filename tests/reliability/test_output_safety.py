@@ -360,6 +360,9 @@ def mkdir_fails(ctx: Ctx) -> None:
 
 
 def interrupt_during_first_rename(ctx: Ctx) -> None:
+    # Python's own SIGINT handler, whatever an earlier test in this process installed (e.g. a Spark context)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    ctx.cleanups.append(lambda: signal.signal(signal.SIGINT, previous))
     real = output_commit._replace
     calls = {"n": 0}
 
