@@ -13,24 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from recsys_causal.simulate.monitoring import simulate_aa_looks
+
 Row = tuple
 
 PER_LOOK = 3  # new units per arm at each look
-
-
-def _paths(runs: int, looks: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A/A experiments: Welch z and SE after each look, and the total units at each look (normal outcomes)."""
-    rng = np.random.default_rng(seed)
-    n = PER_LOOK * np.arange(1, looks + 1)
-    arms = []
-    for _ in range(2):
-        y = rng.normal(size=(runs, looks, PER_LOOK))
-        s1, s2 = np.cumsum(y.sum(2), axis=1), np.cumsum((y**2).sum(2), axis=1)
-        m = s1 / n
-        arms.append((m, (s2 - n * m**2) / (n - 1) / n))
-    (mt, vt), (mc, vc) = arms
-    se = np.sqrt(vt + vc)
-    return (mt - mc) / se, se, 2 * n
 
 
 def rebuilt_monitoring(runs: int, seed: int = 0) -> list[Row]:
@@ -39,7 +26,7 @@ def rebuilt_monitoring(runs: int, seed: int = 0) -> list[Row]:
 
     rows: list[Row] = []
     for looks in (200, 500):
-        z, se, n = _paths(runs, looks, seed + 90_000 + looks)
+        z, se, n = simulate_aa_looks(runs, looks, PER_LOOK, seed + 90_000 + looks)
         plan = MonitoringPlan(planned_n=n[-1])
         planned = np.any(np.abs(z) > cs_z_boundary(plan.fractions(se, n)), axis=1)
         # group-sequential bounds depend only on the (planned, shared) fractions: one table gives them all

@@ -19,6 +19,7 @@ from recsys_causal.experiments.sequential import (
     obf_spending,
     obrien_fleming_bounds,
 )
+from recsys_causal.simulate.monitoring import simulate_aa_looks
 
 
 def _null_paths(n_sims: int, looks: int, per_look: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -108,21 +109,6 @@ def _howard_radius(se: np.ndarray, planned_info: np.ndarray, alpha: float) -> np
     return np.sqrt((info * rho2 + 1) / (info**2 * rho2) * np.log((info * rho2 + 1) / alpha**2))
 
 
-def _normal_paths(runs: int, looks: int, per_look: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A/A: Welch z and SE after each look (``per_look`` new units per arm), and total units at each look."""
-    rng = np.random.default_rng(seed)
-    n = per_look * np.arange(1, looks + 1)
-    arms = []
-    for _ in range(2):
-        y = rng.normal(size=(runs, looks, per_look))
-        s1, s2 = np.cumsum(y.sum(2), axis=1), np.cumsum((y**2).sum(2), axis=1)
-        m = s1 / n
-        arms.append((m, (s2 - n * m**2) / (n - 1) / n))
-    (mt, vt), (mc, vc) = arms
-    se = np.sqrt(vt + vc)
-    return (mt - mc) / se, se, 2 * n
-
-
 def test_monitoring_table_refuses_without_a_plan():
     with pytest.raises(ConfigError, match="MonitoringPlan"):
         monitoring_table([0.5, 0.4], [0.3, 0.2])
@@ -150,7 +136,7 @@ def test_monitoring_table_refuses_without_a_plan():
 def test_rebuilt_tables_are_prefixes_of_the_final_table_and_match_howard():
     """Tuned to a plan, the table rebuilt at look k equals the first k rows of the final table (CS and
     group-sequential columns), and the CS radius is Howard et al.'s normal-mixture boundary."""
-    z, se, n = _normal_paths(2, 200, 3, seed=9)
+    z, se, n = simulate_aa_looks(2, 200, 3, seed=9)
     plan = MonitoringPlan(planned_n=n[-1])
     for i in range(2):
         final = monitoring_table(z[i] * se[i], se[i], plan=plan, n=n, group_sequential=False)
@@ -177,7 +163,7 @@ def test_confidence_sequence_rebuilt_at_each_of_200_looks_controls_false_positiv
     rejects iff some look crosses the planned boundary: at most alpha + 2 MC SE (5.97%). Tuned to each rebuild's
     last look (``retrospective=True``, the old default) the same experiments reject far more often."""
     runs, looks = 2000, 200
-    z, se, n = _normal_paths(runs, looks, 3, seed=2024)
+    z, se, n = simulate_aa_looks(runs, looks, 3, seed=2024)
     limit = 0.05 + 2 * np.sqrt(0.05 * 0.95 / runs)
     plan = MonitoringPlan(planned_n=n[-1])
     planned = np.any(np.abs(z) * se > _howard_radius(se, n[-1] / n / se**2, 0.05), axis=1)

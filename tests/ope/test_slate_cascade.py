@@ -184,9 +184,8 @@ def test_simulator_prefix_propensities_and_cascade_truth():
         sim.true_value(policies.softmax(log, "pred_new", 3).probs)
 
 
-def _cascade_components(rng, n, cascade: bool):
-    """Uniform without-replacement logging of 2 of 3 items; deterministic target (0, 1); clicks from the
-    cascade model or the position-based model P(click | a at k) = ρ_a θ_k with θ = (1, 0.6)."""
+def _slates_and_clicks(rng, n, cascade: bool):
+    """Uniform 2-slates of 3 items without replacement, and clicks from the cascade or the position-based model."""
     slates = np.array(list(permutations(range(3), 2)))
     s = slates[rng.integers(0, 6, size=n)]
     u = rng.random((n, 2))
@@ -195,6 +194,13 @@ def _cascade_components(rng, n, cascade: bool):
         y = np.stack([y1, ~y1 & (u[:, 1] < RHO[s[:, 1]])], axis=1).astype(float)
     else:
         y = (u < RHO[s] * np.array([1.0, 0.6])).astype(float)
+    return s, y
+
+
+def _cascade_components(rng, n, cascade: bool):
+    """Uniform without-replacement logging of 2 of 3 items; deterministic target (0, 1); clicks from the
+    cascade model or the position-based model P(click | a at k) = ρ_a θ_k with θ = (1, 0.6)."""
+    s, y = _slates_and_clicks(rng, n, cascade)
     match = s == np.array(TARGET)
     w = match / (1 / 3)
     same = match.all(axis=1)
@@ -236,14 +242,7 @@ def test_prefix_column_survives_a_file_round_trip_and_is_not_an_outcome(tmp_path
 
 def _log_from_components(rng, n, cascade):
     """The same worlds as a decision log (3 candidates per request, uniform 2-slates without replacement)."""
-    slates = np.array(list(permutations(range(3), 2)))
-    s = slates[rng.integers(0, 6, size=n)]
-    u = rng.random((n, 2))
-    if cascade:
-        y1 = u[:, 0] < RHO[s[:, 0]]
-        y = np.stack([y1, ~y1 & (u[:, 1] < RHO[s[:, 1]])], axis=1).astype(float)
-    else:
-        y = (u < RHO[s] * np.array([1.0, 0.6])).astype(float)
+    s, y = _slates_and_clicks(rng, n, cascade)
     rid = np.char.add("r", np.arange(n).astype(str))
     pos = np.full((n, 3), np.nan)
     pos[np.arange(n), s[:, 0]], pos[np.arange(n), s[:, 1]] = 1.0, 2.0

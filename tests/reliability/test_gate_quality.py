@@ -18,8 +18,8 @@ import io
 import json
 import re
 import shutil
+import sys
 from dataclasses import replace
-from html.parser import HTMLParser
 from pathlib import Path
 
 import mistune
@@ -44,47 +44,11 @@ ROOT = Path(__file__).resolve().parents[2]
 LOG = ROOT / "decision_logs" / "sample_decision_log.parquet"
 EVENTS = ROOT / "decision_logs" / "sample_outcome_events.parquet"
 SCHEMA = json.loads((ROOT / "reports" / "gate.schema.json").read_text())
+sys.path.insert(0, str(ROOT / "tests" / "report"))
 
+from report_tables import parse_tables as tables  # noqa: E402  (the report tests' HTML table parser)
 
 # ----------------------------------------------------------------------------- helpers
-
-
-class Tables(HTMLParser):
-    """Cell texts of every <table id=...> of a page."""
-
-    def __init__(self):
-        super().__init__()
-        self.tables, self._id, self._row, self._cell = {}, None, None, None
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "table":
-            self._id = a.get("id") or a.get("class") or f"table{len(self.tables)}"
-            self.tables[self._id] = []
-        elif tag == "tr" and self._id:
-            self._row = []
-        elif tag in ("td", "th") and self._row is not None:
-            self._cell = ""
-
-    def handle_endtag(self, tag):
-        if tag in ("td", "th") and self._cell is not None:
-            self._row.append(self._cell.strip())
-            self._cell = None
-        elif tag == "tr" and self._row is not None:
-            self.tables[self._id].append(self._row)
-            self._row = None
-        elif tag == "table":
-            self._id = None
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell += data
-
-
-def tables(page: str) -> dict:
-    p = Tables()
-    p.feed(page)
-    return p.tables
 
 
 def md_quality_table(md: str) -> list[list[str]]:

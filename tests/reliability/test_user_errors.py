@@ -285,12 +285,17 @@ def a_block_outcomes_conflict(_project, _capsys):
     assert err.value.count == 3 and "Fix:" in str(err.value)
 
 
-def _users_twice(project: Path, conflict: bool) -> Path:
-    users = pd.read_parquet(project / "decision_logs" / "sample_ab_users.parquet")
-    rows = conflict_rows(users, "pre_clicks") if conflict else pd.concat([users, users], ignore_index=True)
-    path = project / "decision_logs" / "users_repeated.parquet"
+def _repeated_table(project: Path, source: str, column: str, out: str, conflict: bool) -> Path:
+    """A shipped table with every row twice (exact copies) or a few units repeated with a different ``column``."""
+    table = pd.read_parquet(project / "decision_logs" / source)
+    rows = conflict_rows(table, column) if conflict else pd.concat([table, table], ignore_index=True)
+    path = project / "decision_logs" / out
     rows.to_parquet(path)
     return path
+
+
+def _users_twice(project: Path, conflict: bool) -> Path:
+    return _repeated_table(project, "sample_ab_users.parquet", "pre_clicks", "users_repeated.parquet", conflict)
 
 
 def a_report_covariates_twice(project, capsys):
@@ -315,11 +320,7 @@ def a_report_covariates_conflict(project, capsys):
 
 
 def _holdout_file(project: Path, conflict: bool) -> Path:
-    h = pd.read_parquet(project / "decision_logs" / "sample_holdout_units.parquet")
-    rows = conflict_rows(h, "revenue") if conflict else pd.concat([h, h], ignore_index=True)
-    path = project / "decision_logs" / "holdout_repeated.parquet"
-    rows.to_parquet(path)
-    return path
+    return _repeated_table(project, "sample_holdout_units.parquet", "revenue", "holdout_repeated.parquet", conflict)
 
 
 def a_report_holdout_twice(project, capsys):

@@ -7,7 +7,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class Tables(HTMLParser):
-    """Cells of every <table id=...> in a page, as lists of rows of text."""
+    """Cells of every <table> in a page, as lists of rows of text, keyed by its id (else its class, else
+    ``table<N>``)."""
 
     def __init__(self):
         super().__init__()
@@ -15,8 +16,8 @@ class Tables(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
-        if tag == "table" and "id" in a:
-            self._id = a["id"]
+        if tag == "table":
+            self._id = a.get("id") or a.get("class") or f"table{len(self.tables)}"
             self.tables[self._id] = []
         elif tag == "tr" and self._id:
             self._row = []
