@@ -56,9 +56,13 @@ class Guardrail:
                               fix="give the margin as a positive amount of tolerated harm")
 
     def harm_bounds(self, est: Estimate) -> tuple[float, float, float]:
-        """(harm estimate, one-sided lower bound, one-sided upper bound) of the harmful-direction effect."""
+        """(harm estimate, one-sided lower bound, one-sided upper bound) of the harmful-direction effect.
+
+        The bounds use Student's t with the estimate's degrees of freedom (``details["df"]``, e.g. Welch–
+        Satterthwaite) when it has them, else the normal quantile.
+        """
         sign = 1.0 if self.direction == "increase_is_bad" else -1.0
-        z = float(stats.norm.ppf(1 - self.alpha))
+        z = float(_reference(est).ppf(1 - self.alpha))
         h = sign * est.value
         return h, h - z * est.se, h + z * est.se
 
@@ -74,8 +78,16 @@ class Guardrail:
     def evaluate(self, est: Estimate) -> Estimate:
         """The estimate with the verdict, margin, non-inferiority p-value and bounds in ``details``."""
         h, lo, hi = self.harm_bounds(est)
-        p_ni = float(stats.norm.cdf((h - self.margin) / est.se)) if est.se > 0 else float("nan")
+        p_ni = float(_reference(est).cdf((h - self.margin) / est.se)) if est.se > 0 else float("nan")
         return replace(est, details={
             **est.details, "guardrail": self.metric, "direction": self.direction, "margin": self.margin,
             "margin_scale": "relative" if self.relative else "absolute", "harm": h, "harm_lower": lo,
             "harm_upper": hi, "p_noninferiority": p_ni, "verdict": self.verdict(est)})
+
+
+def _reference(est: Estimate):
+    """Student's t with the estimate's degrees of freedom when it has finite ones, else the standard normal."""
+    df = est.details.get("df")
+    if df is not None and np.isfinite(df) and df > 0:
+        return stats.t(df)
+    return stats.norm
