@@ -387,6 +387,7 @@ def decide(result: dict, design: str) -> dict:
     """Ship / do not ship / inconclusive, with one sentence per reason (rule in reports/README.md)."""
     reasons, blockers, positives, unknowns = [], [], [], []
     alpha = result["alpha"]
+    iv = interval_label(alpha)
     srm = result["data_quality"].get("srm")
     if srm is not None:
         if srm["flagged"]:
@@ -404,13 +405,13 @@ def decide(result: dict, design: str) -> dict:
                 unknowns.append(f"Primary metric {label} is not estimable: {m['degenerate']}.")
             elif p is not None and p < alpha and m["value"] > 0:
                 positives.append(f"Primary metric {label} is up {_pct(m['value'])} "
-                                 f"[{_pct(m['ci_low'])}, {_pct(m['ci_high'])}], adjusted p = {p:.2g}.")
+                                 f"[{_pct(m['ci_low'])}, {_pct(m['ci_high'])}] ({iv}), adjusted p = {p:.2g}.")
             elif p is not None and p < alpha:
                 blockers.append(f"Primary metric {label} is down {_pct(-m['value'])} "
-                                f"[{_pct(m['ci_low'])}, {_pct(m['ci_high'])}], adjusted p = {p:.2g}.")
+                                f"[{_pct(m['ci_low'])}, {_pct(m['ci_high'])}] ({iv}), adjusted p = {p:.2g}.")
             else:
                 unknowns.append(f"Primary metric {label}: {_pct(m['value'])} "
-                                f"[{_pct(m['ci_low'])}, {_pct(m['ci_high'])}] is not distinguishable from 0.")
+                                f"[{_pct(m['ci_low'])}, {_pct(m['ci_high'])}] ({iv}) is not distinguishable from 0.")
         for g in result["guardrails"]:
             v = g.get("verdict")
             text = f"Guardrail {g.get('guardrail')} ({g.get('direction')}, margin {g.get('margin')}): {v}."
