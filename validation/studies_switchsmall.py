@@ -45,7 +45,9 @@ def _note(df: tuple) -> str:
 
 
 def short_switchbacks(runs: int, seed: int = 0) -> list[tuple]:
-    rows = []
+    """Draws three times ``runs`` designs per row: the target is >= 93.5%, which 1,000 runs (MC SE 0.7 points)
+    are too coarse to judge."""
+    runs, rows = 3 * runs, []
     for periods in (100, 120, 480):
         res = _coverage("minimax", 1, periods, 2, runs, seed + 90_000 + periods)
         for label, v in res.items():
