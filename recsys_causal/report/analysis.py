@@ -223,15 +223,16 @@ def _novelty(cfg, log, result, progress) -> None:
             section["decay"] = decay
             section["note"] = _not_identified_text(nv.metric, fit, cfg.alpha)
         curve_t = np.linspace(0, daily["days_since_exposure"].max(), 50)
-        curve = (curve_t, fit.predict(curve_t))
+        curve = (curve_t, fit.predict(curve_t) if fit.identified else np.full(50, fit.effect.value))
+        curve_label = "fitted decay" if fit.identified else "constant effect (decay not identified)"
     except EstimationError as exc:
         daily = effect_by_day(panel, **kw)
         section["note"] = f"decay curve not fitted: {exc}"
-        curve = None
+        curve, curve_label = None, ""
     section["by_day"] = _records(daily)
     result["novelty"] = section
-    result["figures"]["novelty"] = figure_svg(effect_by_day_figure(daily, curve, nv.metric,
-                                                                   interval=interval_label(cfg.alpha)))
+    result["figures"]["novelty"] = figure_svg(effect_by_day_figure(
+        daily, curve, nv.metric, interval=interval_label(cfg.alpha), curve_label=curve_label))
     result["methods"].append("Novelty: daily effect by days since first exposure (Welch, per day); decay curve "
                              "long_run + (initial − long_run)·exp(−t/τ) by generalised least squares with the "
                              "covariance of the daily effects; label novelty / primacy / stable. When the decay "

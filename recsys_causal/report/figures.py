@@ -46,8 +46,9 @@ def bar_intervals(labels: Sequence[str], values, lows, highs, *, title: str, xla
     return fig
 
 
-def effect_by_day_figure(daily, curve=None, metric: str = "metric", interval: str | None = None):
-    """Daily effects with intervals by days since first exposure, and the fitted decay curve."""
+def effect_by_day_figure(daily, curve=None, metric: str = "metric", interval: str | None = None,
+                         curve_label: str = "fitted decay"):
+    """Daily effects with intervals by days since first exposure, and the fitted curve (``curve_label``)."""
     from matplotlib.figure import Figure
 
     from recsys_causal.plotting import literal_text
@@ -59,7 +60,7 @@ def effect_by_day_figure(daily, curve=None, metric: str = "metric", interval: st
     ax.errorbar(x, y, yerr=[y - daily["ci_low"].to_numpy(float), daily["ci_high"].to_numpy(float) - y], fmt="o",
                 color="#1f4e79", ecolor="#7f9cbf", capsize=3, label=f"daily effect ({interval})" if interval else "daily effect")
     if curve is not None:
-        ax.plot(curve[0], curve[1], color="#b22222", label="fitted decay")
+        ax.plot(curve[0], curve[1], color="#b22222", label=curve_label)
     ax.axhline(0, color="#888888", lw=1, ls="--")
     ax.set_xlabel("days since first exposure")
     ax.set_ylabel(f"effect on {metric}")

@@ -29,3 +29,5 @@ def test_shipped_example_novelty_text_has_no_absurd_interval(example_dir):
     assert "not identified" in text and "Long-run effect" not in text
     numbers = [float(x) for x in re.findall(r"\[(-?[\d.e+-]+), (-?[\d.e+-]+)\]", text)[0]]
     assert numbers[1] - numbers[0] < daily_range
+    figure = page[page.index('<h2 id="novelty">'):]
+    assert "constant effect (decay not identified)" in figure and "fitted decay" not in figure
