@@ -104,6 +104,8 @@ def run_config(cfg: GateConfig, base: Path) -> GateResult:
         as_of=lg.as_of, filters=LogFilters(start=lg.start, end=lg.end, surfaces=lg.surfaces,
                                            policy_versions=lg.policy_versions))
     check_against_log(cfg, log)
+    if cfg.reward_ranges:  # declared ranges win over the binary presumption of the reward check
+        log.metadata["reward_ranges"] = {**(log.metadata.get("reward_ranges") or {}), **cfg.reward_ranges}
     cands = {c.name: build_policy(log, c) for c in cfg.candidates}
     baseline = None if cfg.baseline == "logging" else build_policy(log, cfg.baseline)
     th = SupportThresholds(min_ess_ratio=cfg.support.min_ess_ratio, max_weight_share=cfg.support.max_weight_share,

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Literal
 
@@ -117,6 +118,7 @@ class GateConfig(StrictModel):
     support: SupportSpec = Field(default_factory=SupportSpec)
     protected_segments: list[SegmentSpec] = Field(default_factory=list)
     max_quarantine_share: float = Field(default=0.01, ge=0, le=1, allow_inf_nan=False)
+    reward_ranges: dict[str, tuple[float, float]] = Field(default_factory=dict)
     seed: Seed = 0
     output: GateOutput = Field(default_factory=GateOutput)
 
@@ -124,6 +126,15 @@ class GateConfig(StrictModel):
     @classmethod
     def _unique_candidates(cls, v: list[PolicySpec]) -> list[PolicySpec]:
         return unique_names(v)
+
+    @field_validator("reward_ranges")
+    @classmethod
+    def _ranges(cls, v: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        for column, (low, high) in v.items():
+            if not (math.isfinite(low) and math.isfinite(high) and low <= high):
+                raise ValueError(f"the range of {column!r} must be two finite numbers [low, high] with low <= high, "
+                                 f"got [{low}, {high}]")
+        return v
 
 
 def load_gate_config(path: str | Path) -> tuple[GateConfig, Path]:
