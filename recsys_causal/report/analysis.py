@@ -102,7 +102,7 @@ def _ab(cfg, base, result, inputs, progress) -> None:
         inputs["data.units"] = path
         units = unique_table(_read_table(path), unit, path, "data.units", result)
     if d.covariates_table:
-        from recsys_causal.experiments._checks import join_units
+        from recsys_causal.checks import join_units
 
         cpath = resolve(base, d.covariates_table, "data.covariates_table")
         inputs["data.covariates_table"] = cpath
