@@ -31,7 +31,7 @@ from recsys_causal.contrast import cuped_adjust, group_mean
 from recsys_causal.errors import DataValidationError, SchemaError
 from recsys_causal.estimate import Estimate, EstimateTable
 from recsys_causal.experiments.means import arm_mean, welch_df
-from recsys_causal.simulate.world import lifecycle_segment
+from recsys_causal.logs.segments import lifecycle_segment
 from recsys_causal.pvalues import adjust_pvalues
 
 DIRECTIONS = ("decrease_is_bad", "increase_is_bad")
