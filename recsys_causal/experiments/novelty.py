@@ -295,13 +295,13 @@ def plot_effect_by_day(table: pd.DataFrame, *, by: str = "days_since_exposure", 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    from recsys_causal.plotting import interval_plot
+
     fig = Figure(figsize=(7, 3.5))
     FigureCanvasAgg(fig)  # Agg canvas on this figure only; the global backend is left alone
     ax = fig.add_subplot(1, 1, 1)
-    x = table[by].to_numpy()
-    ax.errorbar(x, table["effect"], yerr=[table["effect"] - table["ci_low"], table["ci_high"] - table["effect"]],
-                fmt="o", ms=3, capsize=2, label="daily effect")
-    ax.axhline(0, color="grey", lw=0.8)
+    interval_plot(ax, table["effect"], table["ci_low"], table["ci_high"], at=table[by], style={"fmt": "o", "ms": 3},
+                  zero={"color": "grey", "lw": 0.8}, capsize=2, label="daily effect")
     if fit is not None:
         grid = np.linspace(float(np.min(fit.days)), float(np.max(fit.days)), 200)
         ax.plot(grid, fit.predict(grid), color="C1", label=f"fit ({fit.label})")
