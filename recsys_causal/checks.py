@@ -34,6 +34,7 @@ from recsys_causal.errors import (
     EstimationError,
     RecsysCausalError,
     SchemaError,
+    format_examples,
 )
 from recsys_causal.suggest import choices_text, did_you_mean
 
@@ -48,7 +49,7 @@ class Quarantine:
     examples: list = field(default_factory=list)
 
     def message(self) -> str:
-        ex = ", ".join(repr(_plain(v)) for v in self.examples[:5])
+        ex = format_examples(self.examples[:5])
         return (f"{self.count} units in column {self.column!r} appear in more than one variant ({self.rows} rows) "
                 f"and were quarantined (e.g. {ex}); check assignment logging (exposure logged before bucketing, "
                 f"id collisions, or cache reuse across variants)")
@@ -65,7 +66,7 @@ class Deduplication:
     examples: list = field(default_factory=list)
 
     def message(self) -> str:
-        ex = ", ".join(repr(_plain(v)) for v in self.examples[:5])
+        ex = format_examples(self.examples[:5])
         return (f"{self.table}: {self.rows_removed} exact duplicate rows of {self.units} units (key column "
                 f"{self.column!r}, e.g. {ex}) were removed so that each unit counts once; check the export or the "
                 "join that repeated them")
@@ -240,7 +241,3 @@ def _key_examples(frame: pd.DataFrame, keys: list[str]) -> list:
         return first[keys[0]].tolist()
     return ["/".join(str(v) for v in row) for row in first[keys].itertuples(index=False)]
 
-
-def _plain(value: object) -> object:
-    item = getattr(value, "item", None)
-    return item() if callable(item) else value
