@@ -88,8 +88,8 @@ def require_columns(data: pd.DataFrame | Iterable[object], needed: Iterable[obje
     if not missing:
         return
     first, hint = missing[0], did_you_mean(missing[0], present)
-    existing = f"the existing columns {choices_text(present)}"
-    fix = f"{fix}; {existing}" if fix else f"pass one of {existing} or add the column"
+    existing = choices_text(present)
+    fix = f"{fix} (existing columns: {existing})" if fix else f"pass one of the existing columns {existing} or add the column"
     if keys is None:
         raise error(f"{what} has no column(s) {missing}{hint}", source=source, column=first, fix=fix, code=code)
     more = f" (and {len(missing) - 1} more: {missing[1:6]})" if len(missing) > 1 else ""

@@ -99,7 +99,7 @@ def analyze_holdout(
     if ghost_col == "ghost_exposed" and ghost_col not in units.columns:  # the default: optional
         ghost_col = None
         cols.remove("ghost_exposed")
-    require_columns(units, cols, what=src, source=src, fix="name the columns with the *_col arguments")
+    require_columns(units, cols, what="the unit table", source=src, fix="name the columns with the *_col arguments")
     units, dedup = unique_units(units, unit_col, table=src) if unit_col in units.columns else (units, None)
     ids = units[unit_col].to_numpy() if unit_col in units.columns else np.arange(len(units))
     group = units[group_col].astype("string").to_numpy(dtype=object, na_value=None)

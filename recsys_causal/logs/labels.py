@@ -77,7 +77,7 @@ def attach_labels(
     decision, unused by any label, only on immature labels), each reason with a count and example ids.
     """
     src = source or "outcome events"
-    require_columns(events, EVENT_COLUMNS, what="outcome events", source=src, code="missing_column",
+    require_columns(events, EVENT_COLUMNS, what="the outcome-events table", source=src, code="missing_column",
                     fix=f"provide {list(EVENT_COLUMNS)} (and 'value' for value labels)")
     parsed = [s if isinstance(s, LabelSpec) else LabelSpec.parse(s) for s in specs]
     clean = clean_events(events, src, value_events={s.event for s in parsed if s.aggregate == "sum"},

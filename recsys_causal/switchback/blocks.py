@@ -44,7 +44,7 @@ def aggregate_events(
     if aggregate == "ratio" and denominator_col is None:
         raise SchemaError("a ratio metric needs denominator_col", fix="name the denominator column of the events")
     need = ("cluster", time_col, value_col) + ((denominator_col,) if aggregate == "ratio" else ())
-    require_columns(events, need, what="events", source=src, fix="give cluster, event_time and the outcome column")
+    require_columns(events, need, what="the event table", source=src, fix="give cluster, event_time and the outcome column")
     ev_time = pd.to_datetime(events[time_col], utc=True, errors="coerce", format="ISO8601")
     values = pd.to_numeric(events[value_col], errors="coerce").to_numpy(dtype=float)
     cluster = events["cluster"].astype(str).to_numpy()

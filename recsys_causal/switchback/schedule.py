@@ -73,7 +73,7 @@ def validate_schedule(schedule: pd.DataFrame, design: SwitchbackDesign, *, sourc
     need = ["cluster", "block_start", "block_end"]
     if "treated" not in schedule.columns and "variant" not in schedule.columns:
         need.append("treated or variant")
-    require_columns(schedule, need, what="schedule", source=src,
+    require_columns(schedule, need, what="the schedule", source=src,
                     fix="give cluster, block_start, block_end and treated (bool) or variant")
     s = schedule.copy()
     s["cluster"] = s["cluster"].astype(str)

@@ -33,7 +33,7 @@ def test_helper_accepts_column_names_keys_and_error_type():
     assert err.message == ("metrics.primary[0].name: column 'revenu' is not in the unit table (did you mean "
                            "'revenue'?) (and 1 more: ['x'])")
     assert err.column == "metrics.primary[0].name"
-    assert err.fix.startswith("fix the YAML; the existing columns ['converted',")
+    assert err.fix.startswith("fix the YAML (existing columns: ['converted',")
 
 
 def _holdout():
