@@ -38,6 +38,7 @@ from recsys_causal.logs import (
     ValidationIssue,
     ValidationReport,
     attach_labels,
+    lifecycle_segment,
     read_decision_log,
     write_decision_log,
     write_partitioned_log,
@@ -52,7 +53,6 @@ from recsys_causal.scale import (
 )
 from recsys_causal.simulate import (
     SimulatedLog,
-    lifecycle_segment,
     simulate_decision_log,
     simulate_holdout,
     simulate_switchback,

@@ -1,4 +1,6 @@
-"""Literal text in matplotlib figures: data-derived labels are drawn as written, never as mathtext or TeX.
+"""Plot helpers shared by every figure: intervals as error bars (:func:`interval_plot`) and literal text.
+
+Data-derived labels are drawn as written, never as mathtext or TeX.
 
 A metric called ``$\\alpha$`` or a segment value ``a $ b`` would otherwise be typeset as mathematics (or make
 drawing fail on unbalanced ``$``); with ``text.usetex`` set in a matplotlibrc, ``&`` or ``%`` would break TeX.
@@ -16,6 +18,47 @@ control, zero-width and bidirectional characters as U+FFFD (:func:`recsys_causal
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+HOUSE_STYLE: Mapping[str, object] = {"fmt": "o", "color": "#1f4e79", "ecolor": "#7f9cbf"}
+ZERO_LINE: Mapping[str, object] = {"color": "#888888", "lw": 1, "ls": "--"}
+
+
+def interval_plot(ax, values: Sequence[float], lows: Sequence[float], highs: Sequence[float], *,
+                  labels: Sequence[object] | None = None, at: Sequence[float] | None = None,
+                  zero: Mapping[str, object] | None = ZERO_LINE, style: Mapping[str, object] = HOUSE_STYLE,
+                  **errorbar_kw) -> None:
+    """Point estimates with their intervals ``[lows, highs]`` as error bars on ``ax``, and a line at zero.
+
+    With ``labels``: one row per estimate, first at the top, horizontal bars, the rows tick-labelled by
+    ``labels`` (drawn literally). With ``at``: vertical bars at those x positions (e.g. days). ``zero`` styles the
+    reference line at 0 (``None``: no line); ``style`` and ``errorbar_kw`` (``label``, ``capsize``, ...) go to
+    :meth:`~matplotlib.axes.Axes.errorbar`.
+
+    >>> from matplotlib.figure import Figure
+    >>> ax = Figure().subplots()
+    >>> interval_plot(ax, [0.1, -0.2], [0.0, -0.4], [0.2, 0.0], labels=["a", "$b$"])
+    >>> [t.get_text() for t in ax.get_yticklabels()], ax.get_yticks().tolist()
+    (['a', '$b$'], [1, 0])
+    """
+    from recsys_causal.textsafe import visible_text
+
+    vals = np.asarray(values, dtype=float)
+    err = [vals - np.asarray(lows, dtype=float), np.asarray(highs, dtype=float) - vals]
+    if labels is None:
+        ax.errorbar(np.asarray(at, dtype=float), vals, yerr=err, **style, **errorbar_kw)
+        if zero is not None:
+            ax.axhline(0, **zero)
+        return
+    rows = list(range(len(vals)))[::-1]
+    ax.errorbar(vals, rows, xerr=err, **style, **errorbar_kw)
+    if zero is not None:
+        ax.axvline(0, **zero)
+    ax.set_yticks(rows)
+    ax.set_yticklabels([visible_text(str(x)) for x in labels])  # tick labels are redrawn from this list
 
 
 def literal_text(fig):

@@ -19,6 +19,7 @@ from recsys_causal.experiments.novelty import (
     effect_by_day,
     effect_covariance,
     fit_decay,
+    novelty_panel,
     plot_decay,
     plot_effect_by_day,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "linearize",
     "mde",
     "mean_lift",
+    "novelty_panel",
     "monitoring_table",
     "obf_spending",
     "obrien_fleming_bounds",

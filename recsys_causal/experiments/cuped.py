@@ -22,9 +22,9 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from recsys_causal.checks import utc_times
 from recsys_causal.errors import ConfigError, DataValidationError
 from recsys_causal.estimate import Estimate
-from recsys_causal.experiments._checks import utc_times
 from recsys_causal.experiments.arm_moments import ArmMoments, cuped_details, cuped_from_moments
 from recsys_causal.experiments.covariate_checks import refuse_collinear
 from recsys_causal.experiments.means import ArmMean, lift_from_arms, welch_df

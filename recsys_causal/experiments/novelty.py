@@ -1,6 +1,7 @@
 """Novelty and primacy: the effect by days since first exposure and by calendar day, and a fitted decay curve.
 
-Input is a unit × day panel (one row per unit and day with the daily metric). :func:`effect_by_day` gives the
+Input is a unit × day panel (one row per unit and day with the daily metric; :func:`novelty_panel` builds it
+from a decision log). :func:`effect_by_day` gives the
 Welch difference in means per day-since-exposure (cohort-aligned) or per calendar day. :func:`fit_decay` fits
 
     effect(t) = long_run + (initial - long_run) * exp(-t / tau)
@@ -43,6 +44,7 @@ from scipy import optimize, stats
 
 from recsys_causal.errors import EstimationError
 from recsys_causal.estimate import Estimate
+from recsys_causal.logs.model import DecisionLog
 
 #: The long-run interval is called absurd (decay not identified) above this many times the daily intervals' range.
 MAX_WIDTH_RATIO = 3.0
@@ -243,6 +245,44 @@ def decay_from_panel(
     return daily, fit
 
 
+def novelty_panel(log: DecisionLog, *, metric: str, unit: str, variant_col: str, as_of: object, days: int,
+                  ) -> pd.DataFrame:
+    """Unit × day-since-first-exposure panel of a per-request outcome sum (0 on days without requests).
+
+    Only days that have fully closed by ``as_of`` enter; units seen in several variants are left out. The panel
+    is the input of :func:`decay_from_panel` (``metric="value"``).
+
+    >>> from recsys_causal.logs.model import DecisionLog
+    >>> req = pd.DataFrame({"request_id": ["a", "b"], "user_id": ["u1", "u1"], "variant": "treatment",
+    ...                     "decision_time": pd.to_datetime(["2026-06-01T10:00Z", "2026-06-03T11:00Z"])})
+    >>> cand = pd.DataFrame({"request_id": ["a", "b"], "item_id": "i", "shown": True, "position": 1.0,
+    ...                      "click": 1.0})
+    >>> log = DecisionLog.from_frames(req, cand)
+    >>> novelty_panel(log, metric="click", unit="user_id", variant_col="variant", as_of="2026-06-05T00:00Z",
+    ...               days=7)["value"].tolist()
+    [1.0, 0.0, 1.0]
+    """
+    req = log.requests
+    value = log.per_request_sum(np.where(log.shown & np.isfinite(log.reward(metric)), log.reward(metric), 0.0))
+    frame = pd.DataFrame({"unit_id": req[unit].to_numpy(), "variant": req[variant_col].to_numpy(),
+                          "t": pd.DatetimeIndex(req["decision_time"]), "value": value})
+    single = frame.groupby("unit_id")["variant"].transform("nunique") == 1
+    frame = frame.loc[single.to_numpy()]
+    first = frame.groupby("unit_id")["t"].transform("min")
+    frame["days_since_exposure"] = ((frame["t"] - first) // pd.Timedelta(days=1)).astype(int)
+    per = frame.groupby(["unit_id", "days_since_exposure"])["value"].sum()
+    units = frame.groupby("unit_id").agg(variant=("variant", "first"), first=("t", "min"))
+    as_of = pd.Timestamp(as_of)
+    closed = ((as_of - units["first"]) // pd.Timedelta(days=1)).clip(upper=days).astype(int).to_numpy()
+    uid = np.repeat(units.index.to_numpy(), closed)
+    dse = np.concatenate([np.arange(c) for c in closed]) if closed.sum() else np.array([], dtype=int)
+    panel = pd.DataFrame({"unit_id": uid, "variant": np.repeat(units["variant"].to_numpy(), closed),
+                          "days_since_exposure": dse})
+    idx = pd.MultiIndex.from_arrays([panel["unit_id"], panel["days_since_exposure"]])
+    panel["value"] = per.reindex(idx).fillna(0.0).to_numpy()
+    return panel
+
+
 def plot_effect_by_day(table: pd.DataFrame, *, by: str = "days_since_exposure", title: str | None = None,
                        fit: DecayFit | None = None):
     """Matplotlib Figure of per-day effects with intervals (and the fitted curve when given).
@@ -255,13 +295,13 @@ def plot_effect_by_day(table: pd.DataFrame, *, by: str = "days_since_exposure", 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    from recsys_causal.plotting import interval_plot
+
     fig = Figure(figsize=(7, 3.5))
     FigureCanvasAgg(fig)  # Agg canvas on this figure only; the global backend is left alone
     ax = fig.add_subplot(1, 1, 1)
-    x = table[by].to_numpy()
-    ax.errorbar(x, table["effect"], yerr=[table["effect"] - table["ci_low"], table["ci_high"] - table["effect"]],
-                fmt="o", ms=3, capsize=2, label="daily effect")
-    ax.axhline(0, color="grey", lw=0.8)
+    interval_plot(ax, table["effect"], table["ci_low"], table["ci_high"], at=table[by], style={"fmt": "o", "ms": 3},
+                  zero={"color": "grey", "lw": 0.8}, capsize=2, label="daily effect")
     if fit is not None:
         grid = np.linspace(float(np.min(fit.days)), float(np.max(fit.days)), 200)
         ax.plot(grid, fit.predict(grid), color="C1", label=f"fit ({fit.label})")

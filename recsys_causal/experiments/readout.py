@@ -25,10 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from recsys_causal.errors import ConfigError
-from recsys_causal.estimate import Estimate, EstimateTable
-from recsys_causal.experiments import ratio as ratio_mod
-from recsys_causal.experiments._checks import (
+from recsys_causal.checks import (
     Deduplication,
     Quarantine,
     as_float,
@@ -40,6 +37,9 @@ from recsys_causal.experiments._checks import (
     require_frame,
     unique_units,
 )
+from recsys_causal.errors import ConfigError
+from recsys_causal.estimate import Estimate, EstimateTable
+from recsys_causal.experiments import ratio as ratio_mod
 from recsys_causal.experiments.arm_moments import (
     RATIO_COLUMN,
     ArmMoments,

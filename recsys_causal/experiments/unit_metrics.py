@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from recsys_causal.checks import Quarantine, quarantine_multi_assigned, require_columns
 from recsys_causal.errors import ConfigError, DataValidationError
-from recsys_causal.experiments._checks import Quarantine, quarantine_multi_assigned, require_columns
 from recsys_causal.logs.model import DecisionLog
 
 

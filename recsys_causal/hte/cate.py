@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+from recsys_causal.checks import require_columns
 from recsys_causal.errors import DataValidationError, SchemaError
 from recsys_causal.estimate import Estimate
 
@@ -115,9 +116,7 @@ def fit_cate(
 
     if method not in METHODS:
         raise SchemaError(f"unknown CATE method {method!r}", fix=f"use one of {list(METHODS)}")
-    missing = [c for c in (outcome, treatment, *covariates) if c not in frame.columns]
-    if missing:
-        raise SchemaError(f"missing column(s) {missing}", column=missing[0], fix="name existing columns")
+    require_columns(frame, (outcome, treatment, *covariates), what="the CATE frame")
     check_pre_treatment(frame, covariates, measured_at=measured_at, exposure_time_col=exposure_time_col,
                         outcome=outcome)
     X = frame[list(covariates)].to_numpy(dtype=float)

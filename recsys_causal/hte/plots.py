@@ -24,27 +24,18 @@ def forest_plot(frame: pd.DataFrame, title: str = "Effect by segment", label_col
     Labels (segment values, the title) are drawn literally, never as mathtext; ``interval`` (e.g.
     ``interval_label(alpha)``) names the intervals' level and sidedness in the legend, by default from the
     frame's ``alpha`` column when it holds one level."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
 
     from recsys_causal.estimate import interval_label
-    from recsys_causal.plotting import literal_text
-    from recsys_causal.textsafe import visible_text
+    from recsys_causal.plotting import interval_plot, literal_text
 
     if interval is None and "alpha" in frame.columns and frame["alpha"].nunique() == 1:
         interval = interval_label(float(frame["alpha"].iloc[0]))
 
     fig = Figure(figsize=(6, 0.45 * len(frame) + 1.2))
     ax = fig.subplots()
-    ypos = range(len(frame))[::-1]
-    ax.errorbar(frame["value"], list(ypos),
-                xerr=[frame["value"] - frame["ci_low"], frame["ci_high"] - frame["value"]],
-                fmt="o", color="#1f4e79", ecolor="#7f9cbf", capsize=3, label=interval)
-    ax.axvline(0, color="#999999", lw=1, ls="--")
-    ax.set_yticks(list(ypos))
-    ax.set_yticklabels([visible_text(str(s)) for s in frame[label_col]])  # redrawn from this list
+    interval_plot(ax, frame["value"], frame["ci_low"], frame["ci_high"], labels=frame[label_col].tolist(),
+                  zero={"color": "#999999", "lw": 1, "ls": "--"}, capsize=3, label=interval)
     ax.set_title(title)
     ax.set_xlabel("effect (treatment − control)")
     if interval:

@@ -26,13 +26,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from recsys_causal.checks import require_columns, unique_units
 from recsys_causal.contrast import cuped_adjust, group_mean
 from recsys_causal.errors import DataValidationError, SchemaError
 from recsys_causal.estimate import Estimate, EstimateTable
-from recsys_causal.experiments._checks import unique_units
 from recsys_causal.experiments.means import arm_mean, welch_df
+from recsys_causal.logs.segments import lifecycle_segment
 from recsys_causal.pvalues import adjust_pvalues
-from recsys_causal.simulate.world import lifecycle_segment
 
 DIRECTIONS = ("decrease_is_bad", "increase_is_bad")
 SMALL = "other (small segments)"
@@ -108,9 +108,7 @@ def segment_effects(
         if d not in DIRECTIONS:
             raise SchemaError(f"direction {d!r} of metric {m!r} is unknown", fix=f"use one of {list(DIRECTIONS)}")
     need = [variant_col, *metrics, *segments, *covariates] + ([prior_interactions_col] if prior_interactions_col else [])
-    missing = [c for c in need if c not in units.columns]
-    if missing:
-        raise SchemaError(f"missing column(s) {missing}", column=missing[0], fix="name existing unit columns")
+    require_columns(units, need, what="segment unit table")
     dedup = None
     if unit_col is not None:
         units, dedup = unique_units(units, unit_col, table="segment unit table")

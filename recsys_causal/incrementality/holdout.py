@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from recsys_causal.checks import check_alpha, require_columns, require_frame, unique_units
 from recsys_causal.contrast import (
     Linearized,
     cuped_adjust,
@@ -25,11 +26,9 @@ from recsys_causal.contrast import (
     group_mean,
     ratio,
 )
-from recsys_causal.errors import DataValidationError, EstimationError, SchemaError
+from recsys_causal.errors import DataValidationError, EstimationError
 from recsys_causal.estimate import Estimate, EstimatesView, EstimateTable
-from recsys_causal.experiments._checks import check_alpha, require_frame, unique_units
 from recsys_causal.experiments.covariate_checks import check_cuped_covariates
-from recsys_causal.suggest import did_you_mean
 
 ASSUMPTIONS = (
     "Randomisation: holdout membership is random and independent of outcomes.",
@@ -97,14 +96,10 @@ def analyze_holdout(
     alpha = check_alpha(alpha)
     cols = [group_col, exposed_col, outcome_col, *covariates]
     cols += [c for c in (ghost_col, revenue_col, attributed_col, cost_col) if c is not None]
-    missing = [c for c in cols if c not in units.columns]
-    if ghost_col is not None and ghost_col in missing and ghost_col == "ghost_exposed":
+    if ghost_col == "ghost_exposed" and ghost_col not in units.columns:  # the default: optional
         ghost_col = None
-        missing.remove("ghost_exposed")
-    if missing:
-        raise SchemaError(f"missing column(s) {missing}{did_you_mean(missing[0], units.columns)}", source=src,
-                          column=missing[0],
-                          fix=f"name the columns with the *_col arguments; present: {sorted(units.columns)[:20]}")
+        cols.remove("ghost_exposed")
+    require_columns(units, cols, what="the unit table", source=src, fix="name the columns with the *_col arguments")
     units, dedup = unique_units(units, unit_col, table=src) if unit_col in units.columns else (units, None)
     ids = units[unit_col].to_numpy() if unit_col in units.columns else np.arange(len(units))
     group = units[group_col].astype("string").to_numpy(dtype=object, na_value=None)

@@ -1,4 +1,4 @@
-"""Decision logs: the data model, readers, validation and label windows."""
+"""Decision logs: the data model, readers, validation, label windows and user segments."""
 
 from recsys_causal.logs.labels import LabelSpec, attach_labels
 from recsys_causal.logs.model import DecisionLog
@@ -11,6 +11,7 @@ from recsys_causal.logs.readers import (
     write_partitioned_log,
 )
 from recsys_causal.logs.report import Reason, ValidationIssue, ValidationReport
+from recsys_causal.logs.segments import lifecycle_segment
 from recsys_causal.logs.validation import ValidationOptions, validate_long_frame
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "ValidationOptions",
     "ValidationReport",
     "attach_labels",
+    "lifecycle_segment",
     "read_decision_log",
     "to_nested_table",
     "validate_long_frame",

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from recsys_causal.checks import require_columns
 from recsys_causal.errors import ConfigError, SchemaError
 from recsys_causal.logs import schema
 from recsys_causal.logs.model import DecisionLog
@@ -76,10 +77,8 @@ def attach_labels(
     decision, unused by any label, only on immature labels), each reason with a count and example ids.
     """
     src = source or "outcome events"
-    missing = [c for c in EVENT_COLUMNS if c not in events.columns]
-    if missing:
-        raise SchemaError(f"outcome events lack column(s) {missing}", source=src, column=missing[0],
-                          fix=f"provide {list(EVENT_COLUMNS)} (and 'value' for value labels)", code="missing_column")
+    require_columns(events, EVENT_COLUMNS, what="the outcome-events table", source=src, code="missing_column",
+                    fix=f"provide {list(EVENT_COLUMNS)} (and 'value' for value labels)")
     parsed = [s if isinstance(s, LabelSpec) else LabelSpec.parse(s) for s in specs]
     clean = clean_events(events, src, value_events={s.event for s in parsed if s.aggregate == "sum"},
                          assume_timezone=assume_timezone)

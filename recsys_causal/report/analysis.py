@@ -102,7 +102,7 @@ def _ab(cfg, base, result, inputs, progress) -> None:
         inputs["data.units"] = path
         units = unique_table(_read_table(path), unit, path, "data.units", result)
     if d.covariates_table:
-        from recsys_causal.experiments._checks import join_units
+        from recsys_causal.checks import join_units
 
         cpath = resolve(base, d.covariates_table, "data.covariates_table")
         inputs["data.covariates_table"] = cpath
@@ -170,35 +170,9 @@ def _covariate_times(cfg, units: pd.DataFrame) -> dict:
     return {"covariate_times": dict(cfg.covariate_times), "first_exposure_col": cfg.first_exposure}
 
 
-def novelty_panel(log, *, metric: str, unit: str, variant_col: str, as_of, days: int) -> pd.DataFrame:
-    """Unit × day-since-first-exposure panel of a per-request outcome sum (0 on days without requests).
-
-    Only days that have fully closed by ``as_of`` enter; units seen in several variants are left out.
-    """
-    req = log.requests
-    value = log.per_request_sum(np.where(log.shown & np.isfinite(log.reward(metric)), log.reward(metric), 0.0))
-    frame = pd.DataFrame({"unit_id": req[unit].to_numpy(), "variant": req[variant_col].to_numpy(),
-                          "t": pd.DatetimeIndex(req["decision_time"]), "value": value})
-    single = frame.groupby("unit_id")["variant"].transform("nunique") == 1
-    frame = frame.loc[single.to_numpy()]
-    first = frame.groupby("unit_id")["t"].transform("min")
-    frame["days_since_exposure"] = ((frame["t"] - first) // pd.Timedelta(days=1)).astype(int)
-    per = frame.groupby(["unit_id", "days_since_exposure"])["value"].sum()
-    units = frame.groupby("unit_id").agg(variant=("variant", "first"), first=("t", "min"))
-    as_of = pd.Timestamp(as_of)
-    closed = ((as_of - units["first"]) // pd.Timedelta(days=1)).clip(upper=days).astype(int).to_numpy()
-    uid = np.repeat(units.index.to_numpy(), closed)
-    dse = np.concatenate([np.arange(c) for c in closed]) if closed.sum() else np.array([], dtype=int)
-    panel = pd.DataFrame({"unit_id": uid, "variant": np.repeat(units["variant"].to_numpy(), closed),
-                          "days_since_exposure": dse})
-    idx = pd.MultiIndex.from_arrays([panel["unit_id"], panel["days_since_exposure"]])
-    panel["value"] = per.reindex(idx).fillna(0.0).to_numpy()
-    return panel
-
-
 def _novelty(cfg, log, result, progress) -> None:
     from recsys_causal.errors import EstimationError
-    from recsys_causal.experiments import decay_from_panel, effect_by_day
+    from recsys_causal.experiments import decay_from_panel, effect_by_day, novelty_panel
 
     progress("novelty-decay readout")
     nv = cfg.novelty

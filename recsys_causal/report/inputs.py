@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from recsys_causal.checks import require_columns
 from recsys_causal.errors import ConfigError
 from recsys_causal.suggest import choices_text, did_you_mean
 
@@ -23,12 +24,10 @@ from recsys_causal.suggest import choices_text, did_you_mean
 def check_columns(frame: pd.DataFrame, refs: list[tuple[str, str]], what: str) -> None:
     """Every ``(yaml key, column)`` in ``refs`` names a column of ``frame``; else a :class:`ConfigError` naming
     the key, the nearest column and the columns present."""
-    missing = [(k, c) for k, c in refs if c not in frame.columns]
-    if missing:
-        key, col = missing[0]
-        more = f" (and {len(missing) - 1} more: {[c for _, c in missing[1:]][:5]})" if len(missing) > 1 else ""
-        raise ConfigError(f"{key}: column {col!r} is not in {what}{did_you_mean(col, frame.columns)}{more}",
-                          column=key, fix=f"use one of the columns {choices_text(frame.columns)}")
+    keys: dict[str, str] = {}
+    for key, col in refs:
+        keys.setdefault(col, key)
+    require_columns(frame, keys, what=what, keys=keys, error=ConfigError)
 
 
 def check_labels(frame: pd.DataFrame, column: str, refs: list[tuple[str, str]]) -> None:
@@ -75,7 +74,7 @@ def holdout_columns(unit: str, h) -> list[tuple[str, str]]:
 
 def unique_table(frame: pd.DataFrame, unit: str, path: Path, key: str, result: dict) -> pd.DataFrame:
     """One row per unit: exact repeats removed and counted in the data-quality section, other repeats an error."""
-    from recsys_causal.experiments._checks import unique_units
+    from recsys_causal.checks import unique_units
 
     check_columns(frame, [("experiment.unit", unit)], f"{key} ({path.name})")
     frame, dedup = unique_units(frame, unit, table=str(path))

@@ -45,8 +45,8 @@ from typing import Any
 
 import pandas as pd
 
-from recsys_causal.errors import ConfigError, DataValidationError, EstimationError, SchemaError
-from recsys_causal.experiments._checks import Quarantine
+from recsys_causal.checks import Quarantine, require_columns
+from recsys_causal.errors import ConfigError, DataValidationError, EstimationError
 from recsys_causal.experiments.arm_moments import ArmMoments
 from recsys_causal.experiments.covariate_checks import check_metric_moments
 from recsys_causal.experiments.guardrails import Guardrail
@@ -427,7 +427,7 @@ def _readout(src: _SourceSQL, units: SQLUnitMetrics, metric_list: list[Metric], 
 
 
 def _check_variance(spread: tuple[int, Any, Any], metric: str, variant: str) -> None:
-    """As :func:`recsys_causal.experiments._checks.check_variance`, from (count, min, max) of finite values."""
+    """As :func:`recsys_causal.checks.check_variance`, from (count, min, max) of finite values."""
     n, lo, hi = spread
     if n < 2 or lo == hi:
         const = float(lo) if n else float("nan")
@@ -467,11 +467,8 @@ def _check_one_row_per_unit(engine: Engine, table: str, unit_col: str) -> None:
 
 
 def _require(columns: Sequence[str], needed: Sequence[str], *, what: str, source: str) -> None:
-    missing = [c for c in dict.fromkeys(needed) if c not in columns]
-    if missing:
-        raise SchemaError(f"{what} has no column(s) {missing}", source=source, column=missing[0],
-                          fix=f"use one of the existing columns {sorted(map(str, columns))[:25]} or add the column "
-                              "(outcomes of the log are summed per unit by unit_metrics_sql(outcomes=...))")
+    require_columns(columns, needed, what=what, source=source,
+                    fix="add the column (outcomes of the log are summed per unit by unit_metrics_sql(outcomes=...))")
 
 
 

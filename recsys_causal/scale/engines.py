@@ -21,7 +21,8 @@ from typing import Any
 
 import pandas as pd
 
-from recsys_causal.errors import ConfigError, InputFileError, SchemaError
+from recsys_causal.checks import require_columns
+from recsys_causal.errors import ConfigError, InputFileError
 from recsys_causal.logs.readers import LogFilters, filter_clauses
 
 _ids = itertools.count()
@@ -89,10 +90,8 @@ class Engine:
         raise NotImplementedError
 
     def require(self, columns: Sequence[str], what: str = "decision log") -> None:
-        missing = [c for c in columns if c not in self.columns]
-        if missing:
-            raise SchemaError(f"{what} has no column(s) {missing}", source=self.source, column=missing[0],
-                              fix=f"use one of the existing columns {sorted(self.columns)[:25]}")
+        """Raise :class:`SchemaError` unless the engine's table has every one of ``columns``."""
+        require_columns(self.columns, columns, what=what, source=self.source)
 
     source: str = "decision log"
 

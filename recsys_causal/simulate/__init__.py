@@ -5,10 +5,11 @@
 10
 """
 
+from recsys_causal.logs.segments import lifecycle_segment
 from recsys_causal.simulate.decision_log import SimulatedLog, simulate_decision_log
 from recsys_causal.simulate.holdout import SimulatedHoldout, simulate_holdout
 from recsys_causal.simulate.switchback import SimulatedSwitchback, simulate_switchback
-from recsys_causal.simulate.world import World, lifecycle_segment, make_world
+from recsys_causal.simulate.world import World, make_world
 
 __all__ = [
     "SimulatedHoldout",

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from recsys_causal.simulate.world import lifecycle_segment
+from recsys_causal.logs.segments import lifecycle_segment
 
 SEGMENTS = ("cold_start", "casual", "power")
 PRIOR_MU, PRIOR_SIGMA = 2.5, 1.3

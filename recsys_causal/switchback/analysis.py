@@ -14,9 +14,9 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
+from recsys_causal.checks import unique_units
 from recsys_causal.errors import ConfigError
 from recsys_causal.estimate import EstimatesView, EstimateTable
-from recsys_causal.experiments._checks import unique_units
 from recsys_causal.switchback.blocks import aggregate_events
 from recsys_causal.switchback.estimators import carryover_table, design_based_estimate, regression_estimate
 from recsys_causal.switchback.randomization import RandomizationResult, randomization_test

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from recsys_causal.checks import require_columns
 from recsys_causal.errors import SchemaError
 from recsys_causal.switchback.schedule import ScheduleError
 
@@ -43,10 +44,7 @@ def aggregate_events(
     if aggregate == "ratio" and denominator_col is None:
         raise SchemaError("a ratio metric needs denominator_col", fix="name the denominator column of the events")
     need = ("cluster", time_col, value_col) + ((denominator_col,) if aggregate == "ratio" else ())
-    missing = [c for c in need if c not in events.columns]
-    if missing:
-        raise SchemaError(f"events lack column(s) {missing}", source=src, column=missing[0],
-                          fix="give cluster, event_time and the outcome column")
+    require_columns(events, need, what="the event table", source=src, fix="give cluster, event_time and the outcome column")
     ev_time = pd.to_datetime(events[time_col], utc=True, errors="coerce", format="ISO8601")
     values = pd.to_numeric(events[value_col], errors="coerce").to_numpy(dtype=float)
     cluster = events["cluster"].astype(str).to_numpy()

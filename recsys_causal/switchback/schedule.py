@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from recsys_causal.checks import require_columns
 from recsys_causal.errors import DataValidationError, SchemaError
 
 DESIGNS = ("bernoulli", "balanced", "minimax")
@@ -70,12 +71,10 @@ def validate_schedule(schedule: pd.DataFrame, design: SwitchbackDesign, *, sourc
     """A checked copy sorted by cluster and time, with ``treated``, ``period`` (0-based per cluster) and ``coin``."""
     src = source or "schedule"
     need = ["cluster", "block_start", "block_end"]
-    missing = [c for c in need if c not in schedule.columns]
     if "treated" not in schedule.columns and "variant" not in schedule.columns:
-        missing.append("treated or variant")
-    if missing:
-        raise SchemaError(f"schedule lacks column(s) {missing}", source=src, column=missing[0],
-                          fix="give cluster, block_start, block_end and treated (bool) or variant")
+        need.append("treated or variant")
+    require_columns(schedule, need, what="the schedule", source=src,
+                    fix="give cluster, block_start, block_end and treated (bool) or variant")
     s = schedule.copy()
     s["cluster"] = s["cluster"].astype(str)
     for c in ("block_start", "block_end"):

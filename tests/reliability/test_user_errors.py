@@ -185,7 +185,7 @@ def a_ab_every_row_twice(_project, _capsys):
 
 
 def a_covariates_twice(_project, _capsys):
-    from recsys_causal.experiments._checks import join_units
+    from recsys_causal.checks import join_units
 
     u = _ab_units()
     base, cov = u.drop(columns=["pre_revenue"]), u[["unit_id", "pre_revenue"]]
@@ -199,7 +199,7 @@ def a_covariates_twice(_project, _capsys):
 
 
 def a_covariates_conflict(_project, _capsys):
-    from recsys_causal.experiments._checks import join_units
+    from recsys_causal.checks import join_units
 
     u = _ab_units()
     cov = conflict_rows(u[["unit_id", "pre_revenue"]], "pre_revenue")
@@ -209,7 +209,7 @@ def a_covariates_conflict(_project, _capsys):
 
 
 def a_covariates_column_clash(_project, _capsys):
-    from recsys_causal.experiments._checks import join_units
+    from recsys_causal.checks import join_units
 
     u = _ab_units()
     with pytest.raises(SchemaError, match=r"both have column\(s\) \['variant'\]"):

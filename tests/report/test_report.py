@@ -158,7 +158,7 @@ def test_hostile_strings_are_escaped(example_dir):
 def test_novelty_panel_hand_worked():
     """Two users: u1 (treatment) clicks on days 0 and 2, u2 (control) on day 0; closed days fill with 0."""
     from recsys_causal import DecisionLog
-    from recsys_causal.report.analysis import novelty_panel
+    from recsys_causal.experiments.novelty import novelty_panel
 
     t = pd.to_datetime(["2026-06-01T10:00Z", "2026-06-01T12:00Z", "2026-06-03T11:00Z", "2026-06-02T09:00Z"])
     req = pd.DataFrame({"request_id": ["a", "b", "c", "d"], "decision_time": t, "user_id": ["u1", "u1", "u1", "u2"],

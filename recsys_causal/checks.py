@@ -1,7 +1,14 @@
-"""Input checks shared by the unit-level analyses: required columns, known variant labels, one variant per unit,
-one row per unit (:func:`unique_units`, :func:`join_units`), non-constant metrics, timestamps in UTC.
+"""Input checks shared by every analysis (A/B, holdout, switchback, segments, report, SQL engines): required
+columns (:func:`require_columns`), a significance level, a pandas frame, known variant labels, one variant per unit
+(:class:`Quarantine`), one row per unit (:func:`unique_units`, :func:`join_units`, :class:`Deduplication`),
+non-constant metrics, timestamps in UTC.
 
 >>> import pandas as pd
+>>> try:
+...     require_columns(pd.DataFrame({"click": [1]}), ["clik"], what="unit table")
+... except SchemaError as exc:
+...     print(exc.message)
+unit table has no column(s) ['clik'] (did you mean 'click'?)
 >>> t = pd.DataFrame({"user_id": ["a", "a", "b"], "x": [1.0, 1.0, 2.0]})
 >>> clean, dedup = unique_units(t, "user_id", table="users.parquet")
 >>> len(clean), dedup.rows_removed
@@ -15,13 +22,20 @@ one row per unit (:func:`unique_units`, :func:`join_units`), non-constant metric
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from recsys_causal.errors import ConfigError, DataValidationError, EstimationError, SchemaError
+from recsys_causal.errors import (
+    ConfigError,
+    DataValidationError,
+    EstimationError,
+    RecsysCausalError,
+    SchemaError,
+    format_examples,
+)
 from recsys_causal.suggest import choices_text, did_you_mean
 
 
@@ -35,7 +49,7 @@ class Quarantine:
     examples: list = field(default_factory=list)
 
     def message(self) -> str:
-        ex = ", ".join(repr(_plain(v)) for v in self.examples[:5])
+        ex = format_examples(self.examples[:5])
         return (f"{self.count} units in column {self.column!r} appear in more than one variant ({self.rows} rows) "
                 f"and were quarantined (e.g. {ex}); check assignment logging (exposure logged before bucketing, "
                 f"id collisions, or cache reuse across variants)")
@@ -52,22 +66,35 @@ class Deduplication:
     examples: list = field(default_factory=list)
 
     def message(self) -> str:
-        ex = ", ".join(repr(_plain(v)) for v in self.examples[:5])
+        ex = format_examples(self.examples[:5])
         return (f"{self.table}: {self.rows_removed} exact duplicate rows of {self.units} units (key column "
                 f"{self.column!r}, e.g. {ex}) were removed so that each unit counts once; check the export or the "
                 "join that repeated them")
 
 
-def require_columns(df: pd.DataFrame, columns: Sequence[str], *, what: str = "unit table",
-                    source: str | None = None) -> None:
-    """Raise :class:`SchemaError` naming the missing columns, the existing ones and the nearest match."""
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise SchemaError(
-            f"{what} has no column(s) {missing}{did_you_mean(missing[0], df.columns)}", source=source,
-            column=missing[0],
-            fix=f"pass one of the existing columns {choices_text(df.columns)} or add the column",
-        )
+def require_columns(data: pd.DataFrame | Iterable[object], needed: Iterable[object], *, what: str = "unit table",
+                    source: str | None = None, fix: str | None = None, code: str | None = None,
+                    keys: Mapping[object, str] | None = None,
+                    error: type[RecsysCausalError] = SchemaError) -> None:
+    """Raise ``error`` unless every column in ``needed`` is among ``data``'s columns (a frame, or the column names
+    of a table an engine holds).
+
+    The message names ``what`` lacks which columns and the nearest existing match; the fix lists the existing
+    columns (after ``fix``, when given). ``keys`` maps a column to the configuration key it was named under (e.g.
+    ``metrics.primary[0].name``): the message then starts with the key of the first missing column.
+    """
+    present = pd.Index(data.columns if isinstance(data, pd.DataFrame) else list(data))
+    missing = [c for c in dict.fromkeys(needed) if c not in present]
+    if not missing:
+        return
+    first, hint = missing[0], did_you_mean(missing[0], present)
+    existing = choices_text(present)
+    fix = f"{fix} (existing columns: {existing})" if fix else f"pass one of the existing columns {existing} or add the column"
+    if keys is None:
+        raise error(f"{what} has no column(s) {missing}{hint}", source=source, column=first, fix=fix, code=code)
+    more = f" (and {len(missing) - 1} more: {missing[1:6]})" if len(missing) > 1 else ""
+    raise error(f"{keys[first]}: column {first!r} is not in {what}{hint}{more}", source=source, column=keys[first],
+                fix=fix, code=code)
 
 
 def check_alpha(alpha: object, *, what: str = "alpha") -> float:
@@ -214,7 +241,3 @@ def _key_examples(frame: pd.DataFrame, keys: list[str]) -> list:
         return first[keys[0]].tolist()
     return ["/".join(str(v) for v in row) for row in first[keys].itertuples(index=False)]
 
-
-def _plain(value: object) -> object:
-    item = getattr(value, "item", None)
-    return item() if callable(item) else value
