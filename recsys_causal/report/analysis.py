@@ -5,19 +5,17 @@ The result is plain data (a JSON-ready dict) plus figures as SVG strings; render
 
 from __future__ import annotations
 
-import hashlib
-import math
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from recsys_causal.errors import ConfigError, InputFileError
-from recsys_causal.estimate import Estimate, EstimateTable, interval_label
+from recsys_causal.errors import ConfigError
+from recsys_causal.estimate import interval_label
 from recsys_causal.report.config import HoldoutSpec, ReportConfig, SwitchbackSpec, resolve
+from recsys_causal.report.decision import decide
 from recsys_causal.report.figures import bar_intervals, effect_by_day_figure, figure_svg
 from recsys_causal.report.inputs import (
     ab_columns,
@@ -26,6 +24,14 @@ from recsys_causal.report.inputs import (
     count_duplicates,
     holdout_columns,
     unique_table,
+)
+from recsys_causal.report.records import (
+    estimates_json,
+    json_number,
+    read_table,
+    records,
+    reproducibility,
+    source_quality,
 )
 from recsys_causal.suggest import choices_text, did_you_mean
 
@@ -55,7 +61,7 @@ def run_plan(cfg: ReportConfig, base: Path, config_bytes: bytes, progress: Progr
     if cfg.ope_screen:
         _ope_screen(cfg, base, result, inputs, progress)
     result["decision"] = decide(result, design)
-    result["reproducibility"] = _reproducibility(cfg, config_bytes, inputs)
+    result["reproducibility"] = reproducibility(cfg, config_bytes, inputs)
     return result
 
 
@@ -77,7 +83,7 @@ def _ab(cfg, base, result, inputs, progress) -> None:
             inputs["data.outcome_events"] = events
         progress(f"reading decision log {path.name}")
         log, report = read_decision_log(path, outcome_events=events, labels=d.labels or None, as_of=d.as_of)
-        result["data_quality"]["sources"].append(_source_quality(path.name, report))
+        result["data_quality"]["sources"].append(source_quality(path.name, report))
         check_columns(log.requests, [("experiment.unit", unit), ("variants.column", cfg.variants.column)],
                       f"the requests of data.decision_log ({path.name})")
         if d.as_of is None:
@@ -100,13 +106,13 @@ def _ab(cfg, base, result, inputs, progress) -> None:
     else:
         path = resolve(base, d.units, "data.units")
         inputs["data.units"] = path
-        units = unique_table(_read_table(path), unit, path, "data.units", result)
+        units = unique_table(read_table(path), unit, path, "data.units", result)
     if d.covariates_table:
         from recsys_causal.checks import join_units
 
         cpath = resolve(base, d.covariates_table, "data.covariates_table")
         inputs["data.covariates_table"] = cpath
-        extra = _read_table(cpath)
+        extra = read_table(cpath)
         check_columns(extra, [("experiment.unit", unit)], f"data.covariates_table ({cpath.name})")
         check_columns(units, [("experiment.unit", unit)], "the unit table")
         units, dedup = join_units(units, extra, unit, name=str(cpath))
@@ -124,8 +130,8 @@ def _ab(cfg, base, result, inputs, progress) -> None:
                     **_covariate_times(cfg, units))
     srm = ab.srm
     result["data_quality"]["srm"] = {"observed": {k: int(v) for k, v in srm.observed.items()},
-                                     "expected": srm.expected, "chi2": _num(srm.chi2),
-                                     "p_value": _num(srm.p_value), "threshold": srm.threshold,
+                                     "expected": srm.expected, "chi2": json_number(srm.chi2),
+                                     "p_value": json_number(srm.p_value), "threshold": srm.threshold,
                                      "flagged": bool(srm.flagged)}
     result["data_quality"]["units"] = {k: int(v) for k, v in ab.n_units.items()}
     result["metrics"] = estimates_json(ab.metrics)
@@ -188,8 +194,8 @@ def _novelty(cfg, log, result, progress) -> None:
     try:
         daily, fit = decay_from_panel(panel, **kw)  # GLS with the covariance of the daily effects
         decay = {"label": fit.label, "long_run": estimates_json([fit.long_run])[0],
-                 "initial": estimates_json([fit.initial])[0], "tau_days": _num(fit.tau),
-                 "p_initial_equals_long_run": _num(fit.p_value), "identified": bool(fit.identified),
+                 "initial": estimates_json([fit.initial])[0], "tau_days": json_number(fit.tau),
+                 "p_initial_equals_long_run": json_number(fit.p_value), "identified": bool(fit.identified),
                  "effect": estimates_json([fit.effect])[0], "not_identified_reason": fit.note or None}
         if fit.identified:
             section["fit"] = decay
@@ -203,7 +209,7 @@ def _novelty(cfg, log, result, progress) -> None:
         daily = effect_by_day(panel, **kw)
         section["note"] = f"decay curve not fitted: {exc}"
         curve, curve_label = None, ""
-    section["by_day"] = _records(daily)
+    section["by_day"] = records(daily)
     result["novelty"] = section
     result["figures"]["novelty"] = figure_svg(effect_by_day_figure(
         daily, curve, nv.metric, interval=interval_label(cfg.alpha), curve_label=curve_label))
@@ -238,8 +244,8 @@ def _segments(cfg, units, result, progress) -> None:
                         alpha=cfg.alpha, unit_col=cfg.experiment.unit)
     result["segments"] = {
         "effects": estimates_json(r.effects),
-        "heterogeneity": _records(r.heterogeneity),
-        "harms": _records(r.harms),
+        "heterogeneity": records(r.heterogeneity),
+        "harms": records(r.harms),
         "warnings": r.warnings,
     }
     for metric in columns:
@@ -274,7 +280,7 @@ def _holdout(cfg, base, result, inputs, progress) -> None:
     path = resolve(base, cfg.data.units, "data.units")
     inputs["data.units"] = path
     h = cfg.holdout or HoldoutSpec()
-    units = _read_table(path)
+    units = read_table(path)
     check_columns(units, holdout_columns(cfg.experiment.unit, h), f"data.units ({path.name})")
     units = unique_table(units, cfg.experiment.unit, path, "data.units", result)
     check_labels(units, h.group_col, [("holdout.holdout_label", h.holdout_label),
@@ -315,14 +321,14 @@ def _switchback(cfg, base, result, inputs, progress) -> None:
     design = SwitchbackDesign(s.design, p=s.p, carryover_order=s.carryover_order or None) if s.design == "minimax" \
         else SwitchbackDesign(s.design, p=s.p)
     progress(f"analysing the switchback ({s.n_draws} randomization draws)")
-    r = analyze_switchback(_read_table(sp), _read_table(ep), design=design, carryover_order=s.carryover_order,
+    r = analyze_switchback(read_table(sp), read_table(ep), design=design, carryover_order=s.carryover_order,
                            max_carryover_order=s.max_carryover_order, burn_in_minutes=s.burn_in_minutes,
                            n_draws=s.n_draws, seed=cfg.seed, alpha=cfg.alpha)
     ri = r.randomization
     result["switchback"] = {
         "estimates": estimates_json(r.estimates),
-        "randomization": {"statistic": _num(ri.statistic), "p_value": _num(ri.p_value), "ci_low": _num(ri.ci_low),
-                          "ci_high": _num(ri.ci_high), "n_draws": ri.n_draws},
+        "randomization": {"statistic": json_number(ri.statistic), "p_value": json_number(ri.p_value), "ci_low": json_number(ri.ci_low),
+                          "ci_high": json_number(ri.ci_high), "n_draws": ri.n_draws},
         "carryover": estimates_json(r.carryover),
         "events": r.counts, "blocks": int(len(r.blocks)),
         "design": s.model_dump(), "warnings": r.warnings,
@@ -353,145 +359,3 @@ def _ope_screen(cfg, base, result, inputs, progress) -> None:
     result["ope"] = res.to_dict(timestamp=False)
     result["methods"].append(f"OPE screen: {gate_cfg.estimator} estimates of each candidate's lift over the logging "
                              "policy with support diagnostics; verdict rule in the README (causal-gate).")
-
-
-# ----------------------------------------------------------------------------- decision
-
-
-def decide(result: dict, design: str) -> dict:
-    """Ship / do not ship / inconclusive, with one sentence per reason (rule in reports/README.md)."""
-    reasons, blockers, positives, unknowns = [], [], [], []
-    alpha = result["alpha"]
-    iv = interval_label(alpha)
-    srm = result["data_quality"].get("srm")
-    if srm is not None:
-        if srm["flagged"]:
-            blockers.append(f"Sample-ratio mismatch (p = {srm['p_value']:.2g}): assignment is broken, so no lift "
-                            "can be trusted.")
-        else:
-            reasons.append(f"Sample ratio matches the planned split (p = {srm['p_value']:.2g}).")
-    if design == "ab":
-        for m in result["metrics"]:
-            if m.get("role", "primary") != "primary" or m.get("lift") not in ("relative", None):
-                continue
-            p = m.get("p_adjusted", m.get("p_value"))
-            label = f"{m.get('metric', m['name'])} ({m.get('variant', '')})"
-            if m.get("degenerate") and m.get("ci_low") is None:
-                unknowns.append(f"Primary metric {label} is not estimable: {m['degenerate']}.")
-            elif p is not None and p < alpha and m["value"] > 0:
-                positives.append(f"Primary metric {label} is up {_pct(m['value'])} "
-                                 f"[{_pct(m['ci_low'])}, {_pct(m['ci_high'])}] ({iv}), adjusted p = {p:.2g}.")
-            elif p is not None and p < alpha:
-                blockers.append(f"Primary metric {label} is down {_pct(-m['value'])} "
-                                f"[{_pct(m['ci_low'])}, {_pct(m['ci_high'])}] ({iv}), adjusted p = {p:.2g}.")
-            else:
-                unknowns.append(f"Primary metric {label}: {_pct(m['value'])} "
-                                f"[{_pct(m['ci_low'])}, {_pct(m['ci_high'])}] ({iv}) is not distinguishable from 0.")
-        for g in result["guardrails"]:
-            v = g.get("verdict")
-            text = f"Guardrail {g.get('guardrail')} ({g.get('direction')}, margin {g.get('margin')}): {v}."
-            (blockers if v == "violated" else unknowns if v == "inconclusive" else reasons).append(text)
-        seg = result.get("segments")
-        if seg and seg["harms"]:
-            for h in seg["harms"]:
-                blockers.append(f"Segment {h['dimension']}={h['segment']} is harmed on {h['metric']} "
-                                f"(effect {h['effect']:.3g}, adjusted one-sided p = {h['p_adjusted']:.2g}).")
-    elif design == "holdout":
-        itt = next(e for e in result["holdout"]["estimates"] if e["name"] == "ITT lift (absolute)")
-        text = f"Intent-to-treat lift {itt['value']:.3g} [{itt['ci_low']:.3g}, {itt['ci_high']:.3g}]"
-        if itt["ci_low"] > 0:
-            positives.append(text + ": the module adds conversions.")
-        elif itt["ci_high"] < 0:
-            blockers.append(text + ": the module costs conversions.")
-        else:
-            unknowns.append(text + " is not distinguishable from 0.")
-    else:
-        sb = result["switchback"]
-        est, ri = sb["estimates"][0], sb["randomization"]
-        text = (f"Effect {est['value']:.3g} [{est['ci_low']:.3g}, {est['ci_high']:.3g}] ({est['method']}), "
-                f"randomization p = {ri['p_value']:.2g}")
-        if est["ci_low"] > 0 and ri["p_value"] < alpha:
-            positives.append(text + ".")
-        elif est["ci_high"] < 0 and ri["p_value"] < alpha:
-            blockers.append(text + ".")
-        else:
-            unknowns.append(text + ": not conclusive.")
-    if blockers:
-        verdict = "do not ship"
-    elif positives and not unknowns:
-        verdict = "ship"
-    else:
-        verdict = "inconclusive"
-    return {"verdict": verdict, "reasons": blockers + unknowns + positives + reasons}
-
-
-# ----------------------------------------------------------------------------- helpers
-
-
-def estimates_json(table: EstimateTable | list[Estimate]) -> list[dict]:
-    out = []
-    for e in table:
-        row = e.to_dict()
-        out.append({k: _num(v) for k, v in row.items()})
-    return out
-
-
-def _records(frame: pd.DataFrame) -> list[dict]:
-    return [{k: _num(v) for k, v in r.items()} for r in frame.to_dict(orient="records")]
-
-
-def _num(v):
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, pd.Timestamp | pd.Timedelta):
-        return str(v)
-    return v
-
-
-def _pct(v) -> str:
-    return "n/a" if v is None else f"{100 * v:.2f}%"
-
-
-def _source_quality(name: str, report) -> dict:
-    return {"name": name, "rows_read": report.n_rows_read, "requests_read": report.n_requests_read,
-            "requests_used": report.n_requests_used, "quarantined_by_reason": dict(report.quarantine_counts),
-            "issues": [{"code": i.code, "severity": i.severity, "count": i.count, "unit": i.unit,
-                        "message": i.message} for i in report.issues]}
-
-
-def _read_table(path: Path) -> pd.DataFrame:
-    try:
-        if path.suffix.lower() == ".csv":
-            return pd.read_csv(path)
-        return pd.read_parquet(path)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is an input error for the user
-        raise InputFileError(f"cannot be read: {exc}", source=str(path), fix="check the file") from exc
-
-
-def _reproducibility(cfg, config_bytes: bytes, inputs: dict[str, Path]) -> dict:
-    import importlib.metadata as md
-
-    versions = {}
-    for pkg in ("recsys-causal", "numpy", "scipy", "pandas", "statsmodels", "econml", "matplotlib", "pyarrow"):
-        try:
-            versions[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            versions[pkg] = None
-    return {"package_versions": versions, "config_sha256": hashlib.sha256(config_bytes).hexdigest(),
-            "input_sha256": {k: _sha(p) for k, p in inputs.items()}, "seed": cfg.seed,
-            "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
-
-
-def _sha(path: Path) -> str:
-    """SHA-256 of a file, or of a directory's files (relative paths and contents, in sorted order)."""
-    h = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for f in files:
-        if path.is_dir():
-            h.update(f.relative_to(path).as_posix().encode() + b"\0")
-        with open(f, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):  # noqa: B023 - consumed inside the loop
-                h.update(chunk)
-    return h.hexdigest()
