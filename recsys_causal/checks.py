@@ -202,6 +202,23 @@ def as_float(df: pd.DataFrame, column: str) -> np.ndarray:
     return df[column].to_numpy(dtype=np.float64, na_value=np.nan)
 
 
+def utc_timestamp(value: object, *, key: str = "as_of", unreadable: str = "is not a timestamp",
+                  fix: str = "pass e.g. '2026-06-20T00:00:00Z'") -> pd.Timestamp:
+    """One timestamp in UTC (a value without a timezone is read as UTC); an unreadable or missing one is a
+    :class:`~recsys_causal.errors.ConfigError` naming ``key``.
+
+    >>> utc_timestamp("2026-06-20")
+    Timestamp('2026-06-20 00:00:00+0000', tz='UTC')
+    """
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ConfigError(f"{key}: {value!r} {unreadable}", column=key, fix=fix) from exc
+    if pd.isna(ts):
+        raise ConfigError(f"{key} is missing", column=key, fix=fix)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
 _TZ_SUFFIX = r"[Tt ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[Zz]|UTC|[+-]\d{2}(?::?\d{2})?)\s*$"
 
 

@@ -22,8 +22,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from recsys_causal.checks import utc_times
-from recsys_causal.errors import ConfigError, DataValidationError
+from recsys_causal.checks import utc_times, utc_timestamp
+from recsys_causal.errors import DataValidationError
 from recsys_causal.estimate import Estimate
 from recsys_causal.experiments.arm_moments import ArmMoments, cuped_details, cuped_from_moments
 from recsys_causal.experiments.covariate_checks import refuse_collinear
@@ -126,7 +126,11 @@ def check_pre_treatment(
         if isinstance(when, str) and when in df.columns:
             measured = utc_times(df[when], column=when, ids=ids_all)
         else:
-            measured = pd.Series(_declared_time(when, cov), index=df.index)
+            declared = utc_timestamp(when, key=f"covariate_times[{cov!r}]",
+                                     unreadable="is neither a column nor a timestamp",
+                                     fix="name a timestamp column or give an ISO-8601 time such as "
+                                         "'2026-03-01T00:00:00Z'")
+            measured = pd.Series(declared, index=df.index)
         late = (measured >= first).to_numpy()
         if late.any():
             ids = df.loc[late, unit_col].unique()[:5].tolist() if unit_col else df.index[late][:5].tolist()
@@ -136,17 +140,3 @@ def check_pre_treatment(
                 column=cov, count=int(late.sum()), examples=ids,
                 fix="use a covariate computed only from the pre-period (before each unit's first exposure)",
             )
-
-
-def _declared_time(when: object, covariate: str) -> pd.Timestamp:
-    """One declared measurement time in UTC (a date or time without a timezone is read as UTC)."""
-    try:
-        ts = pd.Timestamp(when)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"covariate_times[{covariate!r}]: {when!r} is neither a column nor a timestamp",
-                          column=covariate, fix="name a timestamp column or give an ISO-8601 time such as "
-                                                "'2026-03-01T00:00:00Z'") from exc
-    if pd.isna(ts):
-        raise ConfigError(f"covariate_times[{covariate!r}] is missing", column=covariate,
-                          fix="give a timestamp column or an ISO-8601 time")
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from recsys_causal.checks import Quarantine, quarantine_multi_assigned, require_columns
-from recsys_causal.errors import ConfigError, DataValidationError
+from recsys_causal.checks import Quarantine, quarantine_multi_assigned, require_columns, utc_timestamp
+from recsys_causal.errors import DataValidationError
 from recsys_causal.logs.model import DecisionLog
 
 
@@ -183,15 +183,3 @@ def windowed_unit_metrics(
 ) -> dict[str, UnitMetrics]:
     """Unit metrics at several windows after first exposure, each keeping only units whose window closed."""
     return {str(w): unit_metrics_from_log(log, window=w, as_of=as_of, **kwargs) for w in windows}
-
-
-def utc_timestamp(value: str | pd.Timestamp) -> pd.Timestamp:
-    """A timestamp in UTC (naive values are taken as UTC); an unreadable one is a :class:`ConfigError`."""
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise ConfigError(f"as_of: cannot read {value!r} as a timestamp", column="as_of",
-                          fix="pass e.g. '2026-06-20T00:00:00Z'") from exc
-    if pd.isna(ts):
-        raise ConfigError("as_of is missing", column="as_of", fix="pass e.g. '2026-06-20T00:00:00Z'")
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")

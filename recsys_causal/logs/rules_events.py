@@ -14,16 +14,15 @@ such events are quarantined and counted, and the labels they would have touched 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from recsys_causal.errors import SchemaError
+from recsys_causal.logs import schema
 from recsys_causal.logs.report import Reason
 
-_TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
 KEYS = ("request_id", "item_id", "event")
 
 #: message and fix per event reason
@@ -112,7 +111,7 @@ def _event_times(ev: pd.DataFrame, src: str, assume_timezone: str | None) -> tup
                           fix="store ISO-8601 event times with an offset, e.g. 2026-06-01T10:00:00Z", code="bad_type")
     text = col.astype("string").str.strip()
     present = text.notna().to_numpy() & (text != "").fillna(False).to_numpy(dtype=bool)
-    has_tz = text.str.contains(_TZ_SUFFIX).fillna(False).to_numpy(dtype=bool)
+    has_tz = text.str.contains(schema.TZ_SUFFIX).fillna(False).to_numpy(dtype=bool)
     out = pd.Series(pd.NaT, index=col.index, dtype="datetime64[us, UTC]")
     if has_tz.any():
         out.loc[has_tz] = pd.to_datetime(text[has_tz], errors="coerce", utc=True, format="ISO8601").dt.as_unit("us")

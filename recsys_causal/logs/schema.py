@@ -6,6 +6,11 @@ True
 
 from __future__ import annotations
 
+import re
+
+#: Timestamp text that ends in a zone designator (``Z`` or an offset such as ``+02:00``).
+TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
+
 REQUEST_ID = "request_id"
 DECISION_TIME = "decision_time"
 ITEM_ID = "item_id"

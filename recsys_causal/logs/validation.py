@@ -16,7 +16,6 @@ error. Row-level problems quarantine the whole affected request with a reason co
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,7 +26,6 @@ from recsys_causal.logs import rules, schema
 from recsys_causal.logs.model import DecisionLog
 from recsys_causal.logs.report import QUARANTINE_ORDER, Reason, ValidationReport
 
-_TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
 _TRUE = {"true", "1", "t", "yes", "y", "1.0"}
 _FALSE = {"false", "0", "f", "no", "n", "0.0"}
 
@@ -266,7 +264,7 @@ def _parse_times(col: pd.Series, src: str, opts: ValidationOptions, ids: _Ids) -
             code="bad_type",
         )
     text = col.astype("string").str.strip()
-    has_tz = text.str.contains(_TZ_SUFFIX).fillna(False).to_numpy(dtype=bool)
+    has_tz = text.str.contains(schema.TZ_SUFFIX).fillna(False).to_numpy(dtype=bool)
     # microsecond resolution: far-future values (year 2999) parse and are quarantined, not overflow
     out = pd.Series(pd.NaT, index=col.index, dtype="datetime64[us, UTC]")
     if has_tz.any():

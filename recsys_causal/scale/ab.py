@@ -45,7 +45,7 @@ from typing import Any
 
 import pandas as pd
 
-from recsys_causal.checks import Quarantine, require_columns
+from recsys_causal.checks import Quarantine, require_columns, utc_timestamp
 from recsys_causal.errors import ConfigError, DataValidationError, EstimationError
 from recsys_causal.experiments.arm_moments import ArmMoments
 from recsys_causal.experiments.covariate_checks import check_metric_moments
@@ -62,7 +62,6 @@ from recsys_causal.experiments.readout import (
     resolve_variants,
 )
 from recsys_causal.experiments.srm import srm_from_counts
-from recsys_causal.experiments.unit_metrics import utc_timestamp
 from recsys_causal.logs import schema
 from recsys_causal.moments import Moments
 from recsys_causal.scale.engines import Engine, as_engine
