@@ -27,6 +27,18 @@ import pandas as pd
 SIDES = ("two-sided", "lower", "upper", "bounds")
 
 
+def reference_distribution(df: float | None):
+    """Student's t with ``df`` degrees of freedom when they are finite and positive, else the standard normal
+    (the reference of every Wald interval and test).
+
+    >>> round(float(reference_distribution(None).ppf(0.975)), 3), round(float(reference_distribution(10).ppf(0.975)), 3)
+    (1.96, 2.228)
+    """
+    from scipy import stats
+
+    return stats.t(df) if df is not None and np.isfinite(df) and df > 0 else stats.norm
+
+
 def interval_level(alpha: float) -> str:
     """The confidence level of an interval at ``alpha`` as text: ``0.1`` → ``"90%"``, ``0.025`` → ``"97.5%"``."""
     a = float(alpha)
@@ -90,9 +102,7 @@ class Estimate:
         details: Mapping[str, Any] | None = None,
     ) -> Estimate:
         """Build an estimate with a Wald interval (normal, or Student t when ``df`` is given)."""
-        from scipy import stats
-
-        dist = stats.t(df) if df is not None and np.isfinite(df) else stats.norm
+        dist = reference_distribution(df)
         q = float(dist.ppf(1 - alpha / 2))
         p = None
         if null is not None and se > 0 and np.isfinite(se):

@@ -31,10 +31,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from recsys_causal.errors import DataValidationError
+from recsys_causal.estimate import reference_distribution
 from recsys_causal.experiments.arm_moments import RATIO_COLUMN, ArmMoments, linearized_ratio
+from recsys_causal.experiments.means import ArmMean, welch_df
 from recsys_causal.inference import influence_se
 
 BALANCE_THRESHOLD = 0.001
@@ -80,12 +81,11 @@ def _welch(name: str, diff: float, vt: float, nt: int, vc: float, nc: int, *, se
     sd = np.sqrt((vt + vc) / 2)
     smd = diff / sd if sd > 0 else (0.0 if diff == 0 else float("inf"))
     if se is None:
-        se2_t, se2_c = vt / nt, vc / nc
-        se = float(np.sqrt(se2_t + se2_c))
-        dof = (se2_t + se2_c) ** 2 / (se2_t**2 / (nt - 1) + se2_c**2 / (nc - 1)) if se > 0 else 1.0
-        ref = stats.t(dof)
+        t, c = ArmMean(0.0, vt / nt, nt), ArmMean(0.0, vc / nc, nc)
+        se = float(np.sqrt(t.var_mean + c.var_mean))
+        ref = reference_distribution(welch_df(t, c))
     else:
-        ref = stats.norm
+        ref = reference_distribution(None)
     stat = (0.0 if diff == 0 else float("inf")) if se == 0 else diff / se
     p = float(2 * ref.sf(abs(stat))) if np.isfinite(stat) else 0.0
     return Balance(name, diff, float(smd), float(stat), p)

@@ -12,7 +12,7 @@ bad and ``h = -lift`` if a decrease is bad. With the one-sided ``1 - alpha`` bou
 Each guardrail is tested at ``alpha`` without multiplicity correction: a launch needs *every* guardrail ok,
 an intersection–union test whose error of wrongly passing is at most alpha.
 
->>> from recsys_causal.estimate import Estimate
+>>> from recsys_causal.estimate import Estimate, reference_distribution
 >>> g = Guardrail("latency", direction="increase_is_bad", margin=0.02)
 >>> g.verdict(Estimate.from_normal(name="x", value=0.001, se=0.005, n=100, method="m"))
 'ok'
@@ -23,10 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy import stats
 
 from recsys_causal.errors import ConfigError
-from recsys_causal.estimate import Estimate
+from recsys_causal.estimate import Estimate, reference_distribution
 
 DIRECTIONS = ("increase_is_bad", "decrease_is_bad")
 
@@ -62,7 +61,7 @@ class Guardrail:
         Satterthwaite) when it has them, else the normal quantile.
         """
         sign = 1.0 if self.direction == "increase_is_bad" else -1.0
-        z = float(_reference(est).ppf(1 - self.alpha))
+        z = float(reference_distribution(est.details.get("df")).ppf(1 - self.alpha))
         h = sign * est.value
         return h, h - z * est.se, h + z * est.se
 
@@ -78,16 +77,9 @@ class Guardrail:
     def evaluate(self, est: Estimate) -> Estimate:
         """The estimate with the verdict, margin, non-inferiority p-value and bounds in ``details``."""
         h, lo, hi = self.harm_bounds(est)
-        p_ni = float(_reference(est).cdf((h - self.margin) / est.se)) if est.se > 0 else float("nan")
+        p_ni = float(reference_distribution(est.details.get("df")).cdf((h - self.margin) / est.se)) if est.se > 0 else float("nan")
         return replace(est, details={
             **est.details, "guardrail": self.metric, "direction": self.direction, "margin": self.margin,
             "margin_scale": "relative" if self.relative else "absolute", "harm": h, "harm_lower": lo,
             "harm_upper": hi, "p_noninferiority": p_ni, "verdict": self.verdict(est)})
 
-
-def _reference(est: Estimate):
-    """Student's t with the estimate's degrees of freedom when it has finite ones, else the standard normal."""
-    df = est.details.get("df")
-    if df is not None and np.isfinite(df) and df > 0:
-        return stats.t(df)
-    return stats.norm

@@ -21,10 +21,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from recsys_causal.contrast import fieller_bounds
-from recsys_causal.estimate import Estimate
+from recsys_causal.estimate import Estimate, reference_distribution
 from recsys_causal.inference import influence_se
 
 #: Below this many units (clusters) in an arm, lifts carry a small-sample warning.
@@ -67,8 +66,7 @@ def welch_df(t: ArmMean, c: ArmMean) -> float | None:
 
 def reference_quantile(alpha: float, df: float | None) -> float:
     """Two-sided ``1 - alpha`` quantile of Student t with ``df`` degrees of freedom (normal when ``None``)."""
-    dist = stats.t(df) if df is not None and np.isfinite(df) else stats.norm
-    return float(dist.ppf(1 - alpha / 2))
+    return float(reference_distribution(df).ppf(1 - alpha / 2))
 
 
 def small_sample_warning(t: ArmMean, c: ArmMean) -> str | None:
