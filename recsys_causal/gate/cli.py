@@ -16,15 +16,15 @@ the command line are relative to the working directory, paths in ``output:`` rel
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
+from recsys_causal.cli_errors import guarded_run
 from recsys_causal.config_io import resolve
-from recsys_causal.errors import ConfigError, DataValidationError, RecsysCausalError
+from recsys_causal.errors import ConfigError, DataValidationError
 from recsys_causal.gate.config import GateConfig, PolicySpec, load_gate_config
-from recsys_causal.gate.screen import EXIT_INVALID, GateResult, Guardrail, screen
+from recsys_causal.gate.screen import GateResult, Guardrail, screen
 
-EXIT_INTERNAL, EXIT_INTERRUPTED = 4, 130
+EXIT_INTERNAL = 4
 
 
 def build_policy(log, spec: PolicySpec):
@@ -127,6 +127,25 @@ def gate_inputs(cfg: GateConfig, base: Path, config_path: str | Path) -> dict[st
     return inputs
 
 
+def _run(args) -> tuple:
+    """Check the outputs against the inputs, screen, and write every requested output; (plan, result)."""
+    from recsys_causal.outputs import OutputPlan, config_output
+
+    cfg, base = load_gate_config(args.config)
+    outs: dict[str, Path] = {}
+    for kind, arg, value in (("json", args.json_out, cfg.output.json_path),
+                             ("markdown", args.markdown, cfg.output.markdown), ("html", args.html, cfg.output.html)):
+        if arg:
+            outs[f"--{kind}"] = Path(arg)
+        elif value:
+            outs[f"output.{kind}"] = config_output(base, value)
+    plan = OutputPlan(outs, gate_inputs(cfg, base, args.config))
+    result = run_config(cfg, base)
+    texts = {"json": result.to_json, "markdown": result.to_markdown, "html": result.to_html}
+    plan.write({label: texts[label.split(".")[-1].lstrip("-")]() for label in outs})
+    return plan, result
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="causal-gate", description="Pre-launch OPE screen of candidate rankers.")
     ap.add_argument("config", help="screen.yaml")
@@ -135,36 +154,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--html", help="HTML output (default: output.html in the YAML); - for stdout")
     ap.add_argument("--debug", action="store_true", help="show tracebacks")
     args = ap.parse_args(argv)
-    try:
-        from recsys_causal.outputs import OutputPlan, config_output
-
-        cfg, base = load_gate_config(args.config)
-        outs: dict[str, Path] = {}
-        for kind, arg, value in (("json", args.json_out, cfg.output.json_path),
-                                 ("markdown", args.markdown, cfg.output.markdown), ("html", args.html, cfg.output.html)):
-            if arg:
-                outs[f"--{kind}"] = Path(arg)
-            elif value:
-                outs[f"output.{kind}"] = config_output(base, value)
-        plan = OutputPlan(outs, gate_inputs(cfg, base, args.config))
-        result = run_config(cfg, base)
-        texts = {"json": result.to_json, "markdown": result.to_markdown, "html": result.to_html}
-        plan.write({label: texts[label.split(".")[-1].lstrip("-")]() for label in outs})
-    except RecsysCausalError as exc:
-        if args.debug:
-            raise
-        print(f"causal-gate: error: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    except KeyboardInterrupt:
-        if args.debug:
-            raise
-        print("causal-gate: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except Exception as exc:  # noqa: BLE001 - never exit 1 (which means "fail") on a crash
-        if args.debug:
-            raise
-        print(f"causal-gate: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", file=sys.stderr)
-        return EXIT_INTERNAL
+    code, ran = guarded_run("causal-gate", lambda: _run(args), debug=args.debug, exit_internal=EXIT_INTERNAL)
+    if code is not None:
+        return code
+    plan, result = ran
     if plan.stdout_label is None:
         print(result.to_markdown())
     return result.exit_code

@@ -20,10 +20,10 @@ import sys
 import time
 from pathlib import Path
 
-from recsys_causal.errors import RecsysCausalError
+from recsys_causal.cli_errors import guarded_run
 from recsys_causal.outputs import config_output, is_stdout
 
-EXIT_OK, EXIT_INTERNAL, EXIT_USER, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_INTERNAL = 0, 1
 
 
 def report_inputs(cfg, base: Path, config_path: str | Path) -> dict[str, Path]:
@@ -89,24 +89,13 @@ def main(argv: list[str] | None = None) -> int:
         if not args.quiet:
             print(f"[{time.perf_counter() - start:6.1f}s] {msg}", file=sys.stderr, flush=True)
 
-    try:
-        html_path, json_path, result = build_report(args.config, args.out, args.json_out, progress)
-    except RecsysCausalError as exc:
-        if args.debug:
-            raise
-        print(f"causal-report: error: {exc}", file=sys.stderr)
-        return EXIT_USER
-    except KeyboardInterrupt:
-        if args.debug:
-            raise
-        print("causal-report: interrupted; previous outputs are unchanged unless the line above says 'wrote'",
-              file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except Exception as exc:  # noqa: BLE001 - reported with exit 1; --debug shows the traceback
-        if args.debug:
-            raise
-        print(f"causal-report: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", file=sys.stderr)
-        return EXIT_INTERNAL
+    code, built = guarded_run(
+        "causal-report", lambda: build_report(args.config, args.out, args.json_out, progress), debug=args.debug,
+        exit_internal=EXIT_INTERNAL,
+        interrupted="interrupted; previous outputs are unchanged unless the line above says 'wrote'")
+    if code is not None:
+        return code
+    html_path, json_path, result = built
     to_stdout = is_stdout(html_path) or is_stdout(json_path)
     print(f"{result['decision']['verdict']}: wrote {html_path} and {json_path}",
           file=sys.stderr if to_stdout else sys.stdout)
