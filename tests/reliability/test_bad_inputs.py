@@ -4,7 +4,6 @@ the problem; the CLIs exit 2 without a traceback and leave no partial output; in
 from __future__ import annotations
 
 import hashlib
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -217,13 +216,6 @@ def test_analysis_catalogue(idx):
     assert fragment in str(err.value)
 
 
-@pytest.fixture
-def project(tmp_path):
-    (tmp_path / "reports" / "examples").mkdir(parents=True)
-    for f in (ROOT / "reports" / "examples").glob("*.yaml"):
-        shutil.copy(f, tmp_path / "reports" / "examples" / f.name)
-    shutil.copytree(ROOT / "decision_logs", tmp_path / "decision_logs")
-    return tmp_path
 
 
 def digest(root: Path) -> str:

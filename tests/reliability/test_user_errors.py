@@ -40,13 +40,6 @@ EXAMPLES = ROOT / "reports" / "examples"
 # ----------------------------------------------------------------------------- shared fixtures and helpers
 
 
-@pytest.fixture
-def project(tmp_path):
-    (tmp_path / "reports" / "examples").mkdir(parents=True)
-    for f in EXAMPLES.glob("*.yaml"):
-        shutil.copy(f, tmp_path / "reports" / "examples" / f.name)
-    shutil.copytree(ROOT / "decision_logs", tmp_path / "decision_logs")
-    return tmp_path
 
 
 def tree_digest(root: Path) -> dict[str, str]:
