@@ -18,4 +18,4 @@ def visible_text(text: str) -> str:
     Jinja ``Markup`` stays markup)."""
     if not HIDDEN.search(text):
         return text
-    return type(text)(HIDDEN.sub("\ufffd", str(text))) if type(text) is not str else HIDDEN.sub("\ufffd", text)
+    return type(text)(HIDDEN.sub("\ufffd", str(text)))
