@@ -72,8 +72,8 @@ def range_error(source: str | None, column: str, count: int, examples: list, rng
                 kind: str, worst: float, largest: float) -> DataValidationError:
     """The error for reward values outside their range (shared by the in-memory and the SQL paths)."""
     where = "infinite" if rng is None else f"outside its {kind} range [{rng[0]:g}, {rng[1]:g}]"
-    why = (" (presumed because at least 99.9% of its observed values are 0 or 1)" if kind == "presumed binary"
-           else "")
+    why = (f" (presumed because at least {BINARY_SHARE:.1%} of its observed values are 0 or 1)"
+           if kind == "presumed binary" else "")
     return DataValidationError(
         f"{count} observed values of reward {column!r} are {where}{why}; most extreme {worst:g}",
         source=source, column=column, count=count, examples=examples, code="reward_out_of_range",
