@@ -52,7 +52,7 @@ def decide(result: dict, design: str) -> dict:
                                 f"(effect {h['effect']:.3g}, adjusted one-sided p = {h['p_adjusted']:.2g}).")
     elif design == "holdout":
         itt = next(e for e in result["holdout"]["estimates"] if e["name"] == "ITT lift (absolute)")
-        text = f"Intent-to-treat lift {itt['value']:.3g} [{itt['ci_low']:.3g}, {itt['ci_high']:.3g}]"
+        text = f"Intent-to-treat lift {itt['value']:.3g} [{itt['ci_low']:.3g}, {itt['ci_high']:.3g}] ({iv})"
         if itt["ci_low"] > 0:
             positives.append(text + ": the module adds conversions.")
         elif itt["ci_high"] < 0:
@@ -62,7 +62,7 @@ def decide(result: dict, design: str) -> dict:
     else:
         sb = result["switchback"]
         est, ri = sb["estimates"][0], sb["randomization"]
-        text = (f"Effect {est['value']:.3g} [{est['ci_low']:.3g}, {est['ci_high']:.3g}] ({est['method']}), "
+        text = (f"Effect {est['value']:.3g} [{est['ci_low']:.3g}, {est['ci_high']:.3g}] ({iv}; {est['method']}), "
                 f"randomization p = {ri['p_value']:.2g}")
         if est["ci_low"] > 0 and ri["p_value"] < alpha:
             positives.append(text + ".")

@@ -22,3 +22,14 @@ def test_decision_reasons_name_the_interval_level(example_dir, alpha, label):
     assert all(label in r for r in quoted)
     if alpha != 0.05:
         assert not any("95%" in r for r in quoted)
+
+
+@pytest.mark.parametrize("design", ["holdout", "switchback"])
+def test_holdout_and_switchback_reasons_name_the_interval_level(example_dir, design):
+    cfg = yaml.safe_load((example_dir / f"{design}.yaml").read_text())
+    cfg["alpha"] = 0.1
+    path = example_dir / f"{design}_0.1.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    _, _, result = build_report(path, example_dir / "d.html", example_dir / "d.json")
+    quoted = [r for r in result["decision"]["reasons"] if "[" in r]
+    assert quoted and all("90% interval (two-sided)" in r and "95%" not in r for r in quoted), quoted
