@@ -20,15 +20,12 @@ report's ``alpha`` that computed them.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
 
 from recsys_causal.estimate import interval_label, interval_level
+from recsys_causal.report.sections import Section, sections
 from recsys_causal.textsafe import visible_text
-
-if TYPE_CHECKING:
-    from recsys_causal.report.sections import Section
 
 
 def fmt(value) -> str:
@@ -76,8 +73,6 @@ def _alpha(row, default: float) -> float:
 def environment(plan: list[Section] | None = None) -> Environment:
     """The report's Jinja environment: autoescaping on for every template and string; templates from the package
     and from the ``template_dir`` of any section in ``plan`` (default: every registered section)."""
-    from recsys_causal.report.sections import sections
-
     extra = {s.template_dir for s in (sections() if plan is None else plan) if s.template_dir is not None}
     loader = ChoiceLoader([PackageLoader("recsys_causal.report", "templates"),
                            *(FileSystemLoader(d) for d in sorted(extra))])
@@ -91,8 +86,6 @@ def environment(plan: list[Section] | None = None) -> Environment:
 def render_html(result: dict, plan: list[Section] | None = None) -> str:
     """The page of the report data ``result``; ``plan`` the sections (default: every registered one), each shown
     when its data is present."""
-    from recsys_causal.report.sections import sections
-
     plan = sections() if plan is None else sorted(plan, key=lambda s: s.order)
     r = _Dot(result)
     return environment(plan).get_template("report.html.j2").render(r=r, sections=[s for s in plan if s.shown(r)])

@@ -119,3 +119,12 @@ def test_example_decision_states_each_primary_lift_of_the_table(example_dir):
     srm = data["data_quality"]["srm"]
     assert f"Sample ratio matches the planned split (p = {srm['p_value']:.2g})." in data["decision"]["reasons"]
     assert data["decision"]["verdict"] == "inconclusive"
+
+
+def test_lift_kind_reads_the_shared_vocabulary_too():
+    """A relative lift named by ``details["quantity"]`` (the shared vocabulary) counts like ``details["lift"]``."""
+    new = Estimate(name="ctr", value=0.05, se=0.02, ci_low=0.01, ci_high=0.09, n=10, method="welch", p_value=0.01,
+                   details={"metric": "ctr", "variant": "t", "role": "primary", "quantity": "relative lift"})
+    absolute = Estimate(name="ctr abs", value=-0.5, se=0.1, ci_low=-0.7, ci_high=-0.3, n=10, method="welch",
+                        p_value=1e-6, details={"metric": "ctr", "variant": "t", "role": "primary", "quantity": "lift"})
+    assert verdict(new, absolute)["verdict"] == "ship"  # the absolute lift is not a second hypothesis

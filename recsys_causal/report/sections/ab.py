@@ -8,13 +8,18 @@ from __future__ import annotations
 from recsys_causal.estimate import Estimate, interval_label
 from recsys_causal.plotting import bar_intervals, figure_svg
 from recsys_causal.report.ab_units import ab_readout
+from recsys_causal.report.context import ReportContext
 from recsys_causal.report.decision import Finding, pct
 from recsys_causal.report.records import estimates_json, json_number
 from recsys_causal.report.sections.base import Section, SectionResult, register
 
 
-def is_relative_lift(e: Estimate) -> bool:
-    return e.details.get("lift") == "relative"
+def lift_kind(e: Estimate) -> str | None:
+    """``"relative"``, ``"absolute"`` or ``None`` (not a lift, e.g. a quantile difference), from
+    ``details["lift"]`` or, in the shared vocabulary, ``details["quantity"]`` (``"relative lift"`` / ``"lift"``)."""
+    if "lift" in e.details:
+        return e.details["lift"]
+    return {"relative lift": "relative", "lift": "absolute"}.get(e.details.get("quantity"))
 
 
 @register
@@ -25,7 +30,7 @@ class Metrics(Section):
     name, title, order = "metrics", "Primary and secondary metrics", 30
     designs, empty_json = ("ab",), []
 
-    def run(self, ctx) -> SectionResult:
+    def run(self, ctx: ReportContext) -> SectionResult:
         ab = ab_readout(ctx)
         srm = ab.srm
         quality = {"srm": {"observed": {k: int(v) for k, v in srm.observed.items()}, "expected": srm.expected,
@@ -40,7 +45,7 @@ class Metrics(Section):
             "Multiplicity: Holm across primary metrics, Benjamini–Hochberg across secondary metrics.",
             "Guardrails: one-sided non-inferiority tests against each margin (ok / violated / inconclusive).",
             f"Sample-ratio mismatch: chi-square against the expected split, flagged at p < {srm.threshold:g}."]
-        rel = [e for e in ab.metrics if is_relative_lift(e)]
+        rel = [e for e in ab.metrics if lift_kind(e) == "relative"]
         figures = {"lifts": figure_svg(bar_intervals(
             [f"{e.details.get('metric')} ({e.details.get('variant')})" for e in rel], [e.value for e in rel],
             [e.ci_low for e in rel], [e.ci_high for e in rel], title="Relative lift",
@@ -58,7 +63,7 @@ class Metrics(Section):
                else Finding("reason", f"Sample ratio matches the planned split (p = {srm.p_value:.2g}).")]
         iv = interval_label(alpha)
         for e in ab.metrics:
-            if e.details.get("role", "primary") != "primary" or e.details.get("lift") not in ("relative", None):
+            if e.details.get("role", "primary") != "primary" or lift_kind(e) not in ("relative", None):
                 continue
             p = json_number(e.details.get("p_adjusted", e.p_value))
             label = f"{e.details.get('metric', e.name)} ({e.details.get('variant', '')})"
@@ -85,7 +90,7 @@ class Guardrails(Section):
     name, title, order = "guardrails", "Guardrails", 40
     designs, empty_json = ("ab",), []
 
-    def run(self, ctx) -> SectionResult:
+    def run(self, ctx: ReportContext) -> SectionResult:
         g = list(ab_readout(ctx).guardrails)
         figures = {"guardrails": figure_svg(bar_intervals(
             [str(e.details.get("guardrail")) for e in g], [e.details["harm"] for e in g],

@@ -6,6 +6,7 @@ from __future__ import annotations
 from recsys_causal.estimate import interval_label
 from recsys_causal.plotting import bar_intervals, figure_svg
 from recsys_causal.report.config import HoldoutSpec
+from recsys_causal.report.context import ReportContext
 from recsys_causal.report.decision import interval_finding
 from recsys_causal.report.inputs import check_columns, check_labels, holdout_columns, unique_table
 from recsys_causal.report.records import estimates_json
@@ -18,7 +19,7 @@ class Holdout(Section):
 
     name, title, order, designs = "holdout", "Incrementality holdout", 80, ("holdout",)
 
-    def run(self, ctx) -> SectionResult:
+    def run(self, ctx: ReportContext) -> SectionResult:
         from recsys_causal.incrementality import analyze_holdout
 
         cfg, h = ctx.cfg, ctx.cfg.holdout or HoldoutSpec()

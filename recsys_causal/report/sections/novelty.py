@@ -11,6 +11,7 @@ from recsys_causal.errors import ConfigError
 from recsys_causal.estimate import interval_label
 from recsys_causal.plotting import effect_by_day_figure, figure_svg
 from recsys_causal.report.ab_units import ab_units, treatment_label
+from recsys_causal.report.context import ReportContext
 from recsys_causal.report.records import estimates_json, json_number, records
 from recsys_causal.report.sections.base import Section, SectionResult, register
 from recsys_causal.suggest import choices_text, did_you_mean
@@ -30,7 +31,7 @@ class Novelty(Section):
     name, title, order = "novelty", "Novelty decay", 50
     designs, requires = ("ab",), "novelty"
 
-    def run(self, ctx) -> SectionResult:
+    def run(self, ctx: ReportContext) -> SectionResult:
         from recsys_causal.errors import EstimationError
         from recsys_causal.experiments import decay_from_panel, effect_by_day, novelty_panel
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from recsys_causal.report.context import ReportContext
 from recsys_causal.report.sections.base import Section, SectionResult, register
 
 
@@ -14,7 +15,7 @@ class OPEScreen(Section):
     def heading(self, report: dict) -> str:
         return f"{self.title}: {report['ope']['name']}"
 
-    def run(self, ctx) -> SectionResult:
+    def run(self, ctx: ReportContext) -> SectionResult:
         from recsys_causal.gate import load_gate_config, run_config
 
         path = ctx.path(ctx.cfg.ope_screen, "ope_screen")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from recsys_causal.estimate import interval_label
 from recsys_causal.plotting import bar_intervals, figure_svg
 from recsys_causal.report.ab_units import ab_units, treatment_label
+from recsys_causal.report.context import ReportContext
 from recsys_causal.report.decision import Finding
 from recsys_causal.report.records import estimates_json, records
 from recsys_causal.report.sections.base import Section, SectionResult, register
@@ -22,7 +23,7 @@ class Segments(Section):
     name, title, order = "segments", "Segments", 60
     designs, requires = ("ab",), "segments"
 
-    def run(self, ctx) -> SectionResult:
+    def run(self, ctx: ReportContext) -> SectionResult:
         from recsys_causal.hte import segment_effects
 
         ctx.progress("segment effects")

@@ -3,11 +3,12 @@ methods and assumptions."""
 
 from __future__ import annotations
 
+from recsys_causal.report.context import ReportContext
 from recsys_causal.report.decision import decide
 from recsys_causal.report.sections.base import Section, SectionResult, register
 
 
-def _found(ctx) -> list[SectionResult]:
+def _found(ctx: ReportContext) -> list[SectionResult]:
     return [r for r in ctx.results.values() if r is not None]
 
 
@@ -18,7 +19,7 @@ class Decision(Section):
     name, title, order = "decision", "Decision summary", 10
     summary = always_shown = True
 
-    def run(self, ctx) -> SectionResult:
+    def run(self, ctx: ReportContext) -> SectionResult:
         return SectionResult(data=decide(f for r in _found(ctx) for f in r.findings))
 
 
@@ -30,7 +31,7 @@ class DataQuality(Section):
     name, title, order = "data_quality", "Data quality", 20
     summary = always_shown = True
 
-    def run(self, ctx) -> SectionResult:
+    def run(self, ctx: ReportContext) -> SectionResult:
         data = dict(ctx.data_quality)
         for r in _found(ctx):
             data.update(r.quality)
@@ -44,5 +45,5 @@ class Methods(Section):
     name, title, order = "methods", "Methods and assumptions", 1000
     summary = always_shown = True
 
-    def run(self, ctx) -> SectionResult:
+    def run(self, ctx: ReportContext) -> SectionResult:
         return SectionResult(data=[m for r in _found(ctx) for m in r.methods])

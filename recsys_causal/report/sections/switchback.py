@@ -8,6 +8,7 @@ import numpy as np
 from recsys_causal.estimate import interval_label
 from recsys_causal.plotting import bar_intervals, figure_svg
 from recsys_causal.report.config import SwitchbackSpec
+from recsys_causal.report.context import ReportContext
 from recsys_causal.report.decision import interval_finding
 from recsys_causal.report.records import estimates_json, json_number
 from recsys_causal.report.sections.base import Section, SectionResult, register
@@ -20,7 +21,7 @@ class Switchback(Section):
 
     name, title, order, designs = "switchback", "Switchback", 70, ("switchback",)
 
-    def run(self, ctx) -> SectionResult:
+    def run(self, ctx: ReportContext) -> SectionResult:
         from recsys_causal.switchback import SwitchbackDesign, analyze_switchback
 
         cfg, s = ctx.cfg, ctx.cfg.switchback or SwitchbackSpec()
