@@ -3,6 +3,12 @@ sections, which read the others, last), and the report data is assembled from th
 
 The result is plain data (a JSON-ready dict, one key per section in page order) plus figures as SVG strings;
 rendering is separate.
+
+>>> from recsys_causal.report.config import load_config
+>>> cfg, base = load_config(Path(__file__).parents[2] / "reports" / "examples" / "holdout.yaml")
+>>> data = run_plan(cfg, base, b"")
+>>> list(data)[3:6], data["decision"]["verdict"], data["metrics"], len(data["holdout"]["estimates"]) > 2
+(['decision', 'data_quality', 'metrics'], 'inconclusive', [], True)
 """
 
 from __future__ import annotations
