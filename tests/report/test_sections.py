@@ -97,3 +97,11 @@ def test_holdout_duplicate_rows_are_warned_on_the_page(example_dir):
     (warning,) = [w for w in data["warnings"] if "duplicate" in w]
     assert "3 exact duplicate rows" in warning
     assert "3 exact duplicate rows" in html_path.read_text()
+
+
+def test_every_section_has_its_fragment_and_every_fragment_its_section():
+    from recsys_causal.report.render import environment
+
+    fragments = {n for n in environment().list_templates() if n.startswith("sections/")}
+    assert fragments == {s.template for s in sections()}
+    assert len({s.order for s in sections()}) == len(sections())  # one place each on the page
