@@ -1,4 +1,7 @@
-"""Plot helpers shared by every figure: intervals as error bars (:func:`interval_plot`) and literal text.
+"""Every figure of the package in one place: one interval-plot helper (:func:`interval_plot`) drawing point
+estimates with their intervals, the figures built on it (:func:`bar_intervals` rows, :func:`forest_plot` of
+segment effects, :func:`effect_by_day_figure`), literal text (:func:`literal_text`) and deterministic inline SVG
+(:func:`figure_svg`).
 
 Data-derived labels are drawn as written, never as mathtext or TeX.
 
@@ -19,9 +22,12 @@ control, zero-width and bidirectional characters as U+FFFD (:func:`recsys_causal
 
 from __future__ import annotations
 
+import io
+import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 
 HOUSE_STYLE: Mapping[str, object] = {"fmt": "o", "color": "#1f4e79", "ecolor": "#7f9cbf"}
 ZERO_LINE: Mapping[str, object] = {"color": "#888888", "lw": 1, "ls": "--"}
@@ -87,3 +93,89 @@ def literal_text(fig):
         text.set_usetex(False)
         text.set_parse_math(False)
     return fig
+
+
+def bar_intervals(labels: Sequence[object], values: Sequence[float], lows: Sequence[float], highs: Sequence[float],
+                  *, title: str, xlabel: str, marks: Sequence[float] | None = None, interval: str | None = None):
+    """A figure of point estimates with intervals, one row per label (first at the top), a line at zero and
+    optional per-row ``marks`` (e.g. guardrail margins); ``interval`` names the intervals in the legend.
+
+    >>> fig = bar_intervals(["a", "b"], [0.1, -0.2], [0.0, -0.4], [0.2, 0.0], title="t", xlabel="x",
+    ...                     interval="95% interval (two-sided)")
+    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    ['95% interval (two-sided)']
+    """
+    from matplotlib.figure import Figure
+
+    labels = list(labels)
+    fig = Figure(figsize=(7, 0.5 * len(labels) + 1.4))
+    ax = fig.subplots()
+    interval_plot(ax, values, lows, highs, labels=labels, capsize=4, label=interval)
+    if marks is not None:
+        ax.scatter(list(marks), list(range(len(labels)))[::-1], marker="|", s=300, color="#b22222", label="margin")
+    if marks is not None or interval:
+        ax.legend(loc="best", frameon=False)
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    literal_text(fig)
+    fig.tight_layout()
+    return fig
+
+
+def forest_plot(frame: pd.DataFrame, title: str = "Effect by segment", label_col: str = "segment",
+                interval: str | None = None):
+    """Segment effects (a frame with ``value``, ``ci_low``, ``ci_high`` and ``label_col``) as
+    :func:`bar_intervals` rows; ``interval`` by default from the frame's ``alpha`` column when it holds one level.
+
+    >>> import pandas as pd
+    >>> fig = forest_plot(pd.DataFrame({"segment": ["a"], "value": [0.1], "ci_low": [0.0], "ci_high": [0.2],
+    ...                                 "alpha": [0.1]}))
+    >>> fig.axes[0].get_legend().get_texts()[0].get_text()
+    '90% interval (two-sided)'
+    """
+    from recsys_causal.estimate import interval_label
+
+    if interval is None and "alpha" in frame.columns and frame["alpha"].nunique() == 1:
+        interval = interval_label(float(frame["alpha"].iloc[0]))
+    return bar_intervals(frame[label_col].tolist(), frame["value"], frame["ci_low"], frame["ci_high"], title=title,
+                         xlabel="effect (treatment − control)", interval=interval)
+
+
+def effect_by_day_figure(daily: pd.DataFrame, curve: tuple[Sequence[float], Sequence[float]] | None = None,
+                         metric: str = "metric", interval: str | None = None, curve_label: str = "fitted decay"):
+    """Daily effects (``effect``, ``ci_low``, ``ci_high`` by ``days_since_exposure``) with their intervals, and
+    an optional ``curve`` ``(days, effects)`` labelled ``curve_label``."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 3.2))
+    ax = fig.subplots()
+    interval_plot(ax, daily["effect"], daily["ci_low"], daily["ci_high"], at=daily["days_since_exposure"], zero=None,
+                  capsize=3, label=f"daily effect ({interval})" if interval else "daily effect")
+    if curve is not None:
+        ax.plot(curve[0], curve[1], color="#b22222", label=curve_label)
+    ax.axhline(0, **ZERO_LINE)
+    ax.set_xlabel("days since first exposure")
+    ax.set_ylabel(f"effect on {metric}")
+    ax.set_title(f"{metric}: effect by days since first exposure")
+    ax.legend(frameon=False)
+    literal_text(fig)
+    fig.tight_layout()
+    return fig
+
+
+def figure_svg(fig) -> str:
+    """The figure as an ``<svg>`` element, the same bytes on every run (fixed hash salt, no date, no metadata
+    block; text kept as text, which matplotlib escapes). Global matplotlib settings are left alone.
+
+    >>> svg = figure_svg(bar_intervals(["a"], [0.1], [0.0], [0.2], title="t", xlabel="x"))
+    >>> svg.startswith("<svg"), svg == figure_svg(bar_intervals(["a"], [0.1], [0.0], [0.2], title="t", xlabel="x"))
+    (True, True)
+    """
+    import matplotlib
+
+    buf = io.StringIO()
+    with matplotlib.rc_context({"svg.hashsalt": "recsys-causal", "svg.fonttype": "none"}):
+        fig.savefig(buf, format="svg", metadata={"Date": None})
+    text = buf.getvalue()
+    text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, flags=re.DOTALL)  # RDF licence block: not needed
+    return text[text.index("<svg"):]

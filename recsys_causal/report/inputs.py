@@ -72,19 +72,12 @@ def holdout_columns(unit: str, h) -> list[tuple[str, str]]:
     return refs
 
 
-def unique_table(frame: pd.DataFrame, unit: str, path: Path, key: str, result: dict) -> pd.DataFrame:
-    """One row per unit: exact repeats removed and counted in the data-quality section, other repeats an error."""
+def unique_table(frame: pd.DataFrame, unit: str, path: Path, key: str, ctx) -> pd.DataFrame:
+    """One row per unit: exact repeats removed and counted in the data-quality section of ``ctx`` (a
+    :class:`~recsys_causal.report.context.ReportContext`), other repeats an error."""
     from recsys_causal.checks import unique_units
 
     check_columns(frame, [("experiment.unit", unit)], f"{key} ({path.name})")
     frame, dedup = unique_units(frame, unit, table=str(path))
-    count_duplicates(result, key, dedup)
+    ctx.count_duplicates(key, dedup)
     return frame
-
-
-def count_duplicates(result: dict, key: str, dedup) -> None:
-    if dedup.rows_removed:
-        result["data_quality"].setdefault("duplicate_rows_removed", {})[key] = {
-            "rows": dedup.rows_removed, "units": dedup.units, "key": dedup.column,
-            "examples": [str(v) for v in dedup.examples[:5]]}
-        result.setdefault("warnings", []).append(dedup.message())

@@ -1,6 +1,9 @@
 """Render report data to one self-contained HTML page (Jinja2, every data-derived string escaped, its control,
 zero-width and bidirectional characters made visible).
 
+The page is a loop over the registered sections (:mod:`recsys_causal.report.sections`) whose data is present:
+each gets a generated number, its heading and its fragment ``sections/<name>.html.j2``.
+
 Every interval states its level and sidedness, from the ``alpha`` stored with its rows (each estimate's own
 ``alpha``) or, for rows without one (daily novelty effects, the randomization interval, guardrail bounds), the
 report's ``alpha`` that computed them.
@@ -18,9 +21,10 @@ from __future__ import annotations
 
 import math
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
 
 from recsys_causal.estimate import interval_label, interval_level
+from recsys_causal.report.sections import Section, sections
 from recsys_causal.textsafe import visible_text
 
 
@@ -66,18 +70,25 @@ def _alpha(row, default: float) -> float:
     return float(a) if isinstance(a, int | float) and 0 < a < 1 else float(default)
 
 
-def environment() -> Environment:
-    """The report's Jinja environment: autoescaping on for every template and string."""
-    env = Environment(loader=PackageLoader("recsys_causal.report", "templates"),
-                      autoescape=select_autoescape(default=True, default_for_string=True), finalize=_visible)
+def environment(plan: list[Section] | None = None) -> Environment:
+    """The report's Jinja environment: autoescaping on for every template and string; templates from the package
+    and from the ``template_dir`` of any section in ``plan`` (default: every registered section)."""
+    extra = {s.template_dir for s in (sections() if plan is None else plan) if s.template_dir is not None}
+    loader = ChoiceLoader([PackageLoader("recsys_causal.report", "templates"),
+                           *(FileSystemLoader(d) for d in sorted(extra))])
+    env = Environment(loader=loader, autoescape=select_autoescape(default=True, default_for_string=True),
+                      finalize=_visible)
     env.globals.update(fmt=fmt, interval_label=interval_label, interval_header=interval_header,
                        row_level=row_level)
     return env
 
 
-def render_html(result: dict) -> str:
-    env = environment()
-    return env.get_template("report.html.j2").render(r=_Dot(result))
+def render_html(result: dict, plan: list[Section] | None = None) -> str:
+    """The page of the report data ``result``; ``plan`` the sections (default: every registered one), each shown
+    when its data is present."""
+    plan = sections() if plan is None else sorted(plan, key=lambda s: s.order)
+    r = _Dot(result)
+    return environment(plan).get_template("report.html.j2").render(r=r, sections=[s for s in plan if s.shown(r)])
 
 
 class _Dot(dict):

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from report_tables import ROOT, parse_tables
 
-from recsys_causal.report import build_report, decide, main
+from recsys_causal.report import build_report, main
 from recsys_causal.report.render import fmt
 
 SCHEMA = json.loads((ROOT / "reports" / "report.schema.json").read_text())
@@ -71,23 +71,6 @@ def test_ab_numbers_match_the_analysis_api(example_dir):
     reported = next(m for m in data["metrics"] if m["metric"] == "ctr" and m["lift"] == "relative")
     assert reported["value"] == pytest.approx(direct.value, rel=1e-12)
     assert reported["ci_low"] == pytest.approx(direct.ci_low, rel=1e-12)
-
-
-def test_decision_rule():
-    base = {"alpha": 0.05, "data_quality": {"srm": {"flagged": False, "p_value": 0.4}}, "segments": None,
-            "guardrails": [{"guardrail": "hide", "direction": "increase_is_bad", "margin": 0.1, "verdict": "ok"}]}
-    up = {"name": "ctr", "metric": "ctr", "variant": "t", "role": "primary", "lift": "relative", "value": 0.05,
-          "ci_low": 0.01, "ci_high": 0.09, "p_value": 0.01, "p_adjusted": 0.01}
-    assert decide({**base, "metrics": [up]}, "ab")["verdict"] == "ship"
-    flat = {**up, "value": 0.01, "ci_low": -0.02, "p_value": 0.5, "p_adjusted": 0.5}
-    assert decide({**base, "metrics": [flat]}, "ab")["verdict"] == "inconclusive"
-    srm = {**base, "data_quality": {"srm": {"flagged": True, "p_value": 1e-6}}}
-    d = decide({**srm, "metrics": [up]}, "ab")
-    assert d["verdict"] == "do not ship" and d["reasons"][0].startswith("Sample-ratio mismatch")
-    bad_guard = {**base, "guardrails": [{**base["guardrails"][0], "verdict": "violated"}]}
-    assert decide({**bad_guard, "metrics": [up]}, "ab")["verdict"] == "do not ship"
-    down = {**up, "value": -0.05, "ci_low": -0.09, "ci_high": -0.01}
-    assert decide({**base, "metrics": [down]}, "ab")["verdict"] == "do not ship"
 
 
 def write_config(path: Path, cfg: dict) -> Path:
