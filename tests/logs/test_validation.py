@@ -31,6 +31,21 @@ def test_missing_required_column_is_fatal(frame, column):
     assert err.value.code == "missing_column"
 
 
+@pytest.mark.parametrize(("rename", "call", "headline", "near"), [
+    ({"decision_time": "decison_time"}, {}, "missing required column(s) ['decision_time']", "decison_time"),
+    ({"click": "clicks"}, {"rewards": ["click"]}, "reward column 'click' does not exist", "clicks"),
+    ({"user_id": "userid"}, {"unit_column": "user_id"}, "unit column 'user_id' does not exist", "userid"),
+], ids=["required", "reward", "unit"])
+def test_missing_column_names_nearest_match_and_existing_columns(frame, rename, call, headline, near):
+    """A misspelt column: the message names the column and the nearest existing one, the fix lists the columns."""
+    with pytest.raises(SchemaError) as err:
+        read_decision_log(frame.rename(columns=rename), **call)
+    e = err.value
+    assert e.message == f"{headline} (did you mean {near!r}?)"
+    assert e.code == "missing_column" and e.count == 1 and e.column == headline.split("'")[1]
+    assert e.source == "DataFrame" and f"'{near}'" in e.fix and "existing columns" in e.fix
+
+
 def test_missing_propensity_column_when_required(frame):
     with pytest.raises(SchemaError, match="propensity"):
         read_decision_log(frame.drop(columns=["propensity"]), require_propensity=True)
