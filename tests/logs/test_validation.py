@@ -230,3 +230,19 @@ def test_report_repr_and_frame(frame):
     assert "1 quarantined" in repr(report)
     assert report.to_frame()["code"].tolist() == ["shown_without_position"]
     assert "<table" in report._repr_html_()
+
+
+def test_log_column_lookups_name_nearest_match(frame):
+    """DecisionLog.column / request_column / reward and from_frames: one missing-column check, nearest match."""
+    from recsys_causal.logs.model import DecisionLog
+
+    log, _ = read_decision_log(frame)
+    cases = [(lambda: log.column("clik"), "candidate column 'clik' does not exist (did you mean 'click'?)"),
+             (lambda: log.request_column("user"), "request column 'user' does not exist (did you mean 'user_id'?)"),
+             (lambda: log.reward("clicks"), "reward column 'clicks' does not exist (did you mean 'click'?)"),
+             (lambda: DecisionLog.from_frames(log.requests, log.candidates, source="c.parquet"),  # no request_id
+              "candidate table has no column(s) ['request_id']")]
+    for call, message in cases:
+        with pytest.raises(SchemaError) as err:
+            call()
+        assert err.value.message == message and "existing columns" in err.value.fix
