@@ -81,7 +81,7 @@ class Deduplication(_Removal):
 def require_columns(data: pd.DataFrame | Iterable[object], needed: Iterable[object], *, what: str = "unit table",
                     source: str | None = None, fix: str | None = None, code: str | None = None,
                     keys: Mapping[object, str] | None = None, message: str | None = None,
-                    error: type[RecsysCausalError] = SchemaError) -> None:
+                    reserved: Iterable[object] = (), error: type[RecsysCausalError] = SchemaError) -> None:
     """Raise ``error`` unless every column in ``needed`` is among ``data``'s columns (a frame, or the column names
     of a table an engine holds).
 
@@ -89,7 +89,9 @@ def require_columns(data: pd.DataFrame | Iterable[object], needed: Iterable[obje
     columns (after ``fix``, when given). ``keys`` maps a column to the configuration key it was named under (e.g.
     ``metrics.primary[0].name``): the message then starts with the key of the first missing column. ``message``
     replaces the opening words, with ``{missing}`` (the missing columns) and ``{first}`` (the first of them)
-    filled in; the nearest match still follows. The error's ``count`` is the number of missing columns.
+    filled in; the nearest match still follows. Columns in ``reserved`` have a meaning of their own and are never
+    offered as the nearest match (``slate_propensity`` is no stand-in for a missing ``propensity``). The error's
+    ``count`` is the number of missing columns.
 
     >>> try:
     ...     require_columns(["user_id", "click"], ["clicks"], message="reward column {first!r} does not exist")
@@ -101,7 +103,7 @@ def require_columns(data: pd.DataFrame | Iterable[object], needed: Iterable[obje
     missing = [c for c in dict.fromkeys(needed) if c not in present]
     if not missing:
         return
-    first, hint = missing[0], did_you_mean(missing[0], present)
+    first, hint = missing[0], did_you_mean(missing[0], present.difference(pd.Index(list(reserved)), sort=False))
     existing = choices_text(present)
     fix = f"{fix} (existing columns: {existing})" if fix else f"pass one of the existing columns {existing} or add the column"
     column, more = first, f" (and {len(missing) - 1} more: {missing[1:6]})" if len(missing) > 1 else ""

@@ -68,7 +68,8 @@ def validate_long_frame(
     required = schema.REQUIRED_REQUEST_COLUMNS + schema.REQUIRED_CANDIDATE_COLUMNS
     require_columns(frame, required + ((schema.PROPENSITY,) if opts.require_propensity else ()),
                     message="missing required column(s) {missing}", source=src, code="missing_column",
-                    fix="add them (see decision_logs/SCHEMA.md)")
+                    fix="add them (see decision_logs/SCHEMA.md)",
+                    reserved=schema.REQUEST_COLUMNS + schema.CANDIDATE_COLUMNS)
     rewards = rules.outcome_columns(frame, src, rewards=opts.rewards,
                                     non_outcomes=opts.non_outcomes + opts.request_columns)
     cols = _parse(frame, src, opts, rewards)

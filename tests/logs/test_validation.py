@@ -246,3 +246,10 @@ def test_log_column_lookups_name_nearest_match(frame):
         with pytest.raises(SchemaError) as err:
             call()
         assert err.value.message == message and "existing columns" in err.value.fix
+
+
+def test_missing_propensity_is_not_matched_to_another_schema_column(frame):
+    """slate_propensity (a joint slate probability) is never offered in place of a missing propensity."""
+    with pytest.raises(SchemaError) as err:
+        read_decision_log(frame.drop(columns=["propensity"]).assign(slate_propensity=0.5), require_propensity=True)
+    assert err.value.message == "missing required column(s) ['propensity']"
