@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from recsys_causal.plackett_luce import padded_scores
+
 
 @dataclass(frozen=True)
 class Slates:
@@ -93,12 +95,8 @@ def sample_items(rng: np.random.Generator, sizes: np.ndarray, n_items: int) -> n
 
 def sample_slates(rng, score, offsets, eligible, k, temperature, epsilon):
     """Sample each request's slate from the ε-mixture; return row indices (R, k) and the joint probability."""
-    sizes = np.diff(offsets)
-    n_req, n_max = sizes.size, int(sizes.max())
-    rows = np.repeat(np.arange(n_req), sizes)
-    cols = np.arange(score.size) - offsets[rows]
-    s = np.full((n_req, n_max), -np.inf)
-    s[rows, cols] = np.where(eligible, score / temperature, -np.inf)
+    s = padded_scores(score, offsets, temperature, eligible)[0]
+    n_req = s.shape[0]
     s -= np.max(s, axis=1, keepdims=True)
     w = np.exp(s)
     explore = rng.random(n_req) < epsilon
