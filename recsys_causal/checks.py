@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -39,62 +40,80 @@ from recsys_causal.errors import (
 from recsys_causal.suggest import choices_text, did_you_mean
 
 
+class _Removal:
+    """A record of rows removed before analysis; its message is ``TEMPLATE`` filled with its fields and ``ex``,
+    up to five example ids."""
+
+    TEMPLATE: ClassVar[str] = ""
+
+    def message(self) -> str:
+        return self.TEMPLATE.format(self, ex=format_examples(self.examples[:5]))
+
+
 @dataclass(frozen=True)
-class Quarantine:
+class Quarantine(_Removal):
     """Units removed before analysis because they were logged in more than one variant."""
 
+    TEMPLATE: ClassVar[str] = (
+        "{0.count} units in column {0.column!r} appear in more than one variant ({0.rows} rows) and were "
+        "quarantined (e.g. {ex}); check assignment logging (exposure logged before bucketing, id collisions, or "
+        "cache reuse across variants)")
     column: str
     count: int = 0
     rows: int = 0
     examples: list = field(default_factory=list)
 
-    def message(self) -> str:
-        ex = format_examples(self.examples[:5])
-        return (f"{self.count} units in column {self.column!r} appear in more than one variant ({self.rows} rows) "
-                f"and were quarantined (e.g. {ex}); check assignment logging (exposure logged before bucketing, "
-                f"id collisions, or cache reuse across variants)")
-
 
 @dataclass(frozen=True)
-class Deduplication:
+class Deduplication(_Removal):
     """Exact duplicate rows removed from a table keyed by unit (each unit counted once, never a doubled ``n``)."""
 
+    TEMPLATE: ClassVar[str] = (
+        "{0.table}: {0.rows_removed} exact duplicate rows of {0.units} units (key column {0.column!r}, e.g. {ex}) "
+        "were removed so that each unit counts once; check the export or the join that repeated them")
     table: str
     column: str
     rows_removed: int = 0
     units: int = 0
     examples: list = field(default_factory=list)
 
-    def message(self) -> str:
-        ex = format_examples(self.examples[:5])
-        return (f"{self.table}: {self.rows_removed} exact duplicate rows of {self.units} units (key column "
-                f"{self.column!r}, e.g. {ex}) were removed so that each unit counts once; check the export or the "
-                "join that repeated them")
-
 
 def require_columns(data: pd.DataFrame | Iterable[object], needed: Iterable[object], *, what: str = "unit table",
                     source: str | None = None, fix: str | None = None, code: str | None = None,
-                    keys: Mapping[object, str] | None = None,
-                    error: type[RecsysCausalError] = SchemaError) -> None:
+                    keys: Mapping[object, str] | None = None, message: str | None = None,
+                    reserved: Iterable[object] = (), error: type[RecsysCausalError] = SchemaError) -> None:
     """Raise ``error`` unless every column in ``needed`` is among ``data``'s columns (a frame, or the column names
     of a table an engine holds).
 
     The message names ``what`` lacks which columns and the nearest existing match; the fix lists the existing
     columns (after ``fix``, when given). ``keys`` maps a column to the configuration key it was named under (e.g.
-    ``metrics.primary[0].name``): the message then starts with the key of the first missing column.
+    ``metrics.primary[0].name``): the message then starts with the key of the first missing column. ``message``
+    replaces the opening words, with ``{missing}`` (the missing columns) and ``{first}`` (the first of them)
+    filled in; the nearest match still follows. Columns in ``reserved`` have a meaning of their own and are never
+    offered as the nearest match (``slate_propensity`` is no stand-in for a missing ``propensity``). The error's
+    ``count`` is the number of missing columns.
+
+    >>> try:
+    ...     require_columns(["user_id", "click"], ["clicks"], message="reward column {first!r} does not exist")
+    ... except SchemaError as exc:
+    ...     print(exc.message)
+    reward column 'clicks' does not exist (did you mean 'click'?)
     """
     present = pd.Index(data.columns if isinstance(data, pd.DataFrame) else list(data))
     missing = [c for c in dict.fromkeys(needed) if c not in present]
     if not missing:
         return
-    first, hint = missing[0], did_you_mean(missing[0], present)
+    first, hint = missing[0], did_you_mean(missing[0], present.difference(pd.Index(list(reserved)), sort=False))
     existing = choices_text(present)
     fix = f"{fix} (existing columns: {existing})" if fix else f"pass one of the existing columns {existing} or add the column"
-    if keys is None:
-        raise error(f"{what} has no column(s) {missing}{hint}", source=source, column=first, fix=fix, code=code)
-    more = f" (and {len(missing) - 1} more: {missing[1:6]})" if len(missing) > 1 else ""
-    raise error(f"{keys[first]}: column {first!r} is not in {what}{hint}{more}", source=source, column=keys[first],
-                fix=fix, code=code)
+    column, more = first, f" (and {len(missing) - 1} more: {missing[1:6]})" if len(missing) > 1 else ""
+    if message is not None:
+        text = message.format(missing=missing, first=first) + hint
+    elif keys is None:
+        text = f"{what} has no column(s) {missing}{hint}"
+    else:
+        column, text = keys[first], f"{keys[first]}: column {first!r} is not in {what}{hint}{more}"
+    raise error(text, source=source, column=column, count=len(missing), fix=fix, code=code)
 
 
 def check_alpha(alpha: object, *, what: str = "alpha") -> float:

@@ -145,13 +145,18 @@ def os_error(exc: OSError, path: Path, label: str) -> OutputError:
                        fix=fix + "; nothing was written and previous outputs are unchanged")
 
 
+def fsync(path: Path) -> None:
+    """Flush a file (or a directory's entries) to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _fsync_dir(path: Path) -> None:
-    with suppress(OSError, AttributeError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    with suppress(OSError, AttributeError):  # not every platform can open a directory
+        fsync(path)
 
 
 def remove(path: Path) -> None:

@@ -36,7 +36,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from recsys_causal.errors import OutputError
-from recsys_causal.output_commit import commit, os_error, remove, temp_name
+from recsys_causal.output_commit import commit, fsync, os_error, remove, temp_name
 from recsys_causal.output_paths import (
     case_insensitive,
     config_output,
@@ -211,7 +211,7 @@ def _stage(path: Path, label: str, content: Content, directory: bool) -> Path:
     try:
         _write_content(tmp, content)
         if not directory:
-            _fsync(tmp)
+            fsync(tmp)
     except BaseException as exc:
         remove(tmp)
         if isinstance(exc, OSError):
@@ -250,14 +250,6 @@ def _to_stdout(data: bytes) -> None:
     except BrokenPipeError as exc:
         raise OutputError("standard output was closed before the output was written", source="-",
                           fix="keep the reading end of the pipe open, or write to a file") from exc
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _make_parents(path: Path, label: str) -> list[Path]:

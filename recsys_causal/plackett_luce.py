@@ -80,7 +80,10 @@ def uniform_slate_marginals(offsets: np.ndarray, slate_size: int, eligible: np.n
     return per[:, None] * fillable
 
 
-def _padded_weights(scores, offsets, temperature, eligible):
+def padded_scores(scores: np.ndarray, offsets: np.ndarray, temperature: float,
+                  eligible: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``scores / temperature`` as a requests × max-candidates matrix, ``-inf`` for padding and ineligible
+    candidates, with each candidate row's matrix row and column."""
     sizes = np.diff(offsets)
     n_req, n_max = sizes.size, int(sizes.max())
     rows = np.repeat(np.arange(n_req), sizes)
@@ -89,6 +92,11 @@ def _padded_weights(scores, offsets, temperature, eligible):
     s[rows, cols] = scores / temperature
     if eligible is not None:
         s[rows[~eligible], cols[~eligible]] = -np.inf
+    return s, rows, cols
+
+
+def _padded_weights(scores, offsets, temperature, eligible):
+    s, rows, cols = padded_scores(scores, offsets, temperature, eligible)
     top = np.max(s, axis=1, keepdims=True)
     top = np.where(np.isfinite(top), top, 0.0)
     w = np.exp(s - top)

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from recsys_causal.checks import require_columns
 from recsys_causal.errors import DataValidationError, SchemaError
 from recsys_causal.logs import schema
 
@@ -71,8 +72,8 @@ class DecisionLog:
         Candidates are stably sorted into request order; candidates whose request is not in ``requests``
         raise :class:`~recsys_causal.errors.SchemaError`.
         """
-        if schema.REQUEST_ID not in candidates.columns:
-            raise SchemaError("candidate table has no 'request_id' column", source=source, column="request_id")
+        require_columns(candidates, [schema.REQUEST_ID], what="candidate table", source=source,
+                        fix="give each candidate the request_id of its request")
         requests = requests.reset_index(drop=True)
         codes = pd.Index(requests[schema.REQUEST_ID]).get_indexer(candidates[schema.REQUEST_ID])
         if np.any(codes < 0):
@@ -129,12 +130,8 @@ class DecisionLog:
     # ------------------------------------------------------------------ columns
     def column(self, name: str) -> np.ndarray:
         """A candidate column as a numpy array (float for numeric columns)."""
-        if name not in self.candidates.columns:
-            raise SchemaError(
-                f"candidate column {name!r} does not exist",
-                source=self.source, column=name,
-                fix=f"use one of {sorted(self.candidates.columns)}",
-            )
+        require_columns(self.candidates, [name], message="candidate column {first!r} does not exist",
+                        source=self.source)
         col = self.candidates[name]
         if pd.api.types.is_bool_dtype(col):
             return col.to_numpy(dtype=bool)
@@ -143,11 +140,8 @@ class DecisionLog:
         return col.to_numpy()
 
     def request_column(self, name: str) -> np.ndarray:
-        if name not in self.requests.columns:
-            raise SchemaError(
-                f"request column {name!r} does not exist", source=self.source, column=name,
-                fix=f"use one of {sorted(self.requests.columns)}",
-            )
+        require_columns(self.requests, [name], message="request column {first!r} does not exist",
+                        source=self.source)
         return self.requests[name].to_numpy()
 
     @cached_property
@@ -169,12 +163,8 @@ class DecisionLog:
 
     def reward(self, name: str) -> np.ndarray:
         """An outcome column as float with NaN for "not observed" (immature, not shown, not logged)."""
-        if name not in self.reward_columns:
-            raise SchemaError(
-                f"reward column {name!r} does not exist",
-                source=self.source, column=name,
-                fix=f"use one of the outcome columns {list(self.reward_columns)} or attach labels first",
-            )
+        require_columns(self.reward_columns, [name], message="reward column {first!r} does not exist",
+                        source=self.source, fix="use one of the outcome columns or attach labels first")
         return self.column(name)
 
     def composite_reward(self, weights: Mapping[str, float]) -> np.ndarray:

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from recsys_causal.checks import require_columns
 from recsys_causal.errors import InputFileError, SchemaError
 from recsys_causal.logs import schema
 from recsys_causal.logs.labels import LabelSpec, attach_labels
@@ -130,22 +131,31 @@ def read_decision_log(
     if log.n_requests == 0 and not allow_empty:
         raise report.nothing_left_error(n_filtered)
     if labels:
-        if outcome_events is None:
-            raise InputFileError("labels were given without outcome_events", source=src.name,
-                                 fix="pass outcome_events=<table or file> with the labels")
-        events = outcome_events if isinstance(outcome_events, pd.DataFrame) else _open(
-            outcome_events, None, LogFilters()).frame
-        ev_name = "outcome events" if isinstance(outcome_events, pd.DataFrame) else str(outcome_events)
-        log = attach_labels(log, events, labels, as_of=as_of_ts, report=report, source=ev_name,
-                            assume_timezone=assume_timezone)
-        if rewards is not None:
-            unknown = [r for r in rewards if r not in log.reward_columns]
-            if unknown:
-                raise SchemaError(f"reward column(s) {unknown} do not exist", source=src.name, column=unknown[0],
-                                  fix=f"outcome columns are {list(log.reward_columns)}")
-            log = replace(log, reward_columns=tuple(rewards))
+        log = _with_labels(log, report, src.name, outcome_events, labels, rewards, as_of=as_of_ts,
+                           assume_timezone=assume_timezone)
     log.metadata["validation"] = report
     return ReadResult(log, report)
+
+
+def _with_labels(log: DecisionLog, report: ValidationReport, name: str,
+                 outcome_events: pd.DataFrame | str | os.PathLike[str] | None, labels: Sequence[str],
+                 rewards: Sequence[str] | None, *, as_of: pd.Timestamp | None,
+                 assume_timezone: str | None) -> DecisionLog:
+    """``log`` with the label columns computed from ``outcome_events``; ``rewards``, when given, become its
+    outcome columns (each an outcome of the log or a label)."""
+    if outcome_events is None:
+        raise InputFileError("labels were given without outcome_events", source=name,
+                             fix="pass outcome_events=<table or file> with the labels")
+    events = outcome_events if isinstance(outcome_events, pd.DataFrame) else _open(
+        outcome_events, None, LogFilters()).frame
+    ev_name = "outcome events" if isinstance(outcome_events, pd.DataFrame) else str(outcome_events)
+    log = attach_labels(log, events, labels, as_of=as_of, report=report, source=ev_name,
+                        assume_timezone=assume_timezone)
+    if rewards is None:
+        return log
+    require_columns(log.reward_columns, rewards, message="reward column(s) {missing} do not exist", source=name,
+                    fix="name outcome columns of the log or labels")
+    return replace(log, reward_columns=tuple(rewards))
 
 
 # ----------------------------------------------------------------------------- opening sources
@@ -316,9 +326,8 @@ def _apply_filters(frame: pd.DataFrame, filters: LogFilters, name: str) -> tuple
             keep &= (t < _timestamp(filters.end, "end")).to_numpy()
     for col, values in (("surface", filters.surfaces), ("ranking_policy_version", filters.policy_versions)):
         if values:
-            if col not in frame.columns:
-                raise SchemaError(f"cannot filter on {col!r}: the column does not exist", source=name, column=col,
-                                  fix="drop the filter or add the column")
+            require_columns(frame, [col], message="cannot filter on {first!r}: the column does not exist",
+                            source=name, fix="drop the filter or add the column")
             keep &= frame[col].isin(list(values)).to_numpy()
     return frame.loc[keep].reset_index(drop=True), int((~keep).sum())
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from recsys_causal.checks import require_columns
 from recsys_causal.errors import SchemaError
 from recsys_causal.logs import schema
 from recsys_causal.logs.report import Reason
@@ -36,11 +37,9 @@ def outcome_columns(
     reserved, not a ``pred_``/``feature_`` column and not in ``non_outcomes``. Decimal columns count as numeric,
     and so does a text column whose values are mostly numbers (its other values are quarantined later)."""
     if rewards is not None:
+        require_columns(frame, rewards, message="reward column {first!r} does not exist", source=src,
+                        fix="name an outcome column of the log", code="missing_column")
         for c in rewards:
-            if c not in frame.columns:
-                raise SchemaError(f"reward column {c!r} does not exist", source=src, column=c,
-                                  fix=f"name an outcome column of the log; columns are {sorted(map(str, frame.columns))[:20]}",
-                                  code="missing_column")
             coerced = pd.to_numeric(frame[c], errors="coerce")
             bad = coerced.isna() & frame[c].notna()
             if bad.any():
@@ -136,11 +135,31 @@ def position_out_of_range(
 
 def missing_unit_rows(frame: pd.DataFrame, unit_column: str, src: str) -> np.ndarray:
     """Rows without a randomisation unit (``unit_column`` must exist)."""
-    if unit_column not in frame.columns:
-        raise SchemaError(f"unit column {unit_column!r} does not exist", source=src, column=unit_column,
-                          fix=f"name the randomisation unit column; columns are {sorted(map(str, frame.columns))[:20]}",
-                          code="missing_column")
+    require_columns(frame, [unit_column], message="unit column {first!r} does not exist", source=src,
+                    fix="name the randomisation unit column", code="missing_column")
     return frame[unit_column].isna().to_numpy()
+
+
+def inconsistent_request_rows(frame: pd.DataFrame, codes: np.ndarray, time: pd.Series,
+                              request_columns: Sequence[str]) -> np.ndarray:
+    """Rows of requests whose request-level columns differ between their candidate rows."""
+    cols = [c for c in request_columns if c in frame.columns and c != schema.REQUEST_ID]
+    bad = np.zeros(len(frame), dtype=bool)
+    valid = codes >= 0
+    if not valid.any():
+        return bad
+    n_req = int(codes.max()) + 1
+    first = np.full(n_req, -1, dtype=np.int64)
+    rows = np.nonzero(valid)[0]
+    present, first_pos = np.unique(codes[rows], return_index=True)
+    first[present] = rows[first_pos]  # first row of each request
+    hit = np.zeros(n_req, dtype=bool)
+    for c in cols:
+        values = time if c == schema.DECISION_TIME else frame[c]
+        v_codes, _ = pd.factorize(values, use_na_sentinel=True)
+        differs = valid & (v_codes != v_codes[first[np.maximum(codes, 0)]])
+        hit[codes[differs]] = True
+    return valid & hit[np.maximum(codes, 0)]
 
 
 #: message, fix and column of each quarantine reason

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from recsys_causal.errors import SchemaError
-from recsys_causal.logs import schema
+from recsys_causal.logs.parsing import text_times
 from recsys_causal.logs.report import Reason
 
 KEYS = ("request_id", "item_id", "event")
@@ -109,18 +109,12 @@ def _event_times(ev: pd.DataFrame, src: str, assume_timezone: str | None) -> tup
         raise SchemaError("event_time is numeric; its unit and timezone are ambiguous", source=src,
                           column="event_time", count=int(col.notna().sum()), examples=_ids(ev, col.notna()),
                           fix="store ISO-8601 event times with an offset, e.g. 2026-06-01T10:00:00Z", code="bad_type")
-    text = col.astype("string").str.strip()
+    text, out, has_tz, parsed_naive = text_times(col)
     present = text.notna().to_numpy() & (text != "").fillna(False).to_numpy(dtype=bool)
-    has_tz = text.str.contains(schema.TZ_SUFFIX).fillna(False).to_numpy(dtype=bool)
-    out = pd.Series(pd.NaT, index=col.index, dtype="datetime64[us, UTC]")
-    if has_tz.any():
-        out.loc[has_tz] = pd.to_datetime(text[has_tz], errors="coerce", utc=True, format="ISO8601").dt.as_unit("us")
-    naive_rows = present & ~has_tz
-    parsed_naive = pd.to_datetime(text[naive_rows], errors="coerce", format="ISO8601")
     naive = np.zeros(len(col), dtype=bool)
-    naive[np.nonzero(naive_rows)[0][parsed_naive.notna().to_numpy()]] = True
+    naive[col.index.get_indexer(parsed_naive.index)] = True
     if naive.any() and (assume_timezone is not None or not has_tz.any()):
-        out.loc[naive] = _localize(parsed_naive.dropna(), src, assume_timezone, ev, naive).dt.as_unit("us")
+        out.loc[naive] = _localize(parsed_naive, src, assume_timezone, ev, naive).dt.as_unit("us")
         naive = none
     if len(col) and not present.any():
         raise SchemaError(f"event_time is empty on all {len(col)} events", source=src, column="event_time",

@@ -33,6 +33,7 @@ import pandas as pd
 from scipy import stats
 
 from recsys_causal.logs.segments import lifecycle_segment
+from recsys_causal.simulate.assign import draw_arms
 
 SEGMENTS = ("cold_start", "casual", "power")
 PRIOR_MU, PRIOR_SIGMA = 2.5, 1.3
@@ -111,49 +112,55 @@ def simulate_ab(
     split = dict(split or {control: 0.5, "treatment": 0.5})
     lifts = dict(segment_lift or SEGMENT_LIFT)
     scale = {v: float((effect_scale or {}).get(v, 1.0)) for v in split if v != control}
-    names = list(split)
-    probs = np.array([split[v] for v in names], dtype=np.float64)
-    arm = rng.choice(len(names), size=n_units, p=probs / probs.sum())
+    names, arm = draw_arms(rng, split, n_units)
     variant = np.asarray(names, dtype=object)[arm]
     prior = np.floor(np.exp(rng.normal(PRIOR_MU, PRIOR_SIGMA, n_units))).astype(np.int64)
     seg = lifecycle_segment(prior)
-    lookup = {k: pd.Series(d) for k, d in (("rev", REVENUE), ("imp", IMPRESSIONS), ("ctr", CTR), ("cv", CONVERT),
-                                          ("hide", HIDE), ("lift", lifts))}
-    segs = pd.Index(SEGMENTS)
-    code = segs.get_indexer(seg)
-
-    def per(name: str) -> np.ndarray:
-        return lookup[name].reindex(segs).to_numpy(dtype=np.float64)[code]
-
-    r = per("lift") * np.array([0.0 if v == control else scale[v] for v in names])[arm]
+    code = pd.Index(SEGMENTS).get_indexer(seg)
+    r = _per_unit(code, lifts) * np.array([0.0 if v == control else scale[v] for v in names])[arm]
     treated = (variant != control).astype(np.float64)
-    k = 1 / unit_noise**2
-    a = rng.gamma(k, 1 / k, n_units)
-    b = rng.gamma(4.0, 0.25, n_units)
-    mu = per("rev")
-    pre_revenue = mu * a * rng.gamma(4.0, 0.25, n_units)
-    revenue = mu * a * (1 + r) * rng.gamma(4.0, 0.25, n_units)
-    pre_imp = rng.poisson(per("imp"))
-    pre_clicks = rng.poisson(pre_imp * per("ctr") * b)
-    imp = rng.poisson(per("imp"))
-    clicks = rng.poisson(imp * per("ctr") * b * (1 + r))
-    hides = rng.poisson(imp * per("hide") * (1 + hide_lift * treated))
-    converted = (rng.random(n_units) < np.minimum(per("cv") * (1 + r), 1.0)).astype(np.float64)
-    latency = np.exp(LATENCY_LOG_MEAN + latency_shift * treated + LATENCY_LOG_SD * rng.normal(size=n_units))
+    outcomes = _unit_outcomes(rng, code, r, treated, unit_noise=unit_noise, hide_lift=hide_lift,
+                              latency_shift=latency_shift)
     first = START + pd.to_timedelta(rng.uniform(0, enroll_days * 86400, n_units), unit="s")
     units = pd.DataFrame({
         "unit_id": np.char.add("u", np.arange(n_units).astype(str)), "variant": variant.astype(str),
         "segment": seg, "prior_interactions": prior, "first_exposure": first,
-        "covariate_time": START - pd.Timedelta(days=1), "pre_revenue": pre_revenue,
-        "pre_clicks": pre_clicks.astype(np.float64), "pre_impressions": pre_imp.astype(np.float64),
-        "revenue": revenue, "converted": converted, "impressions": imp.astype(np.float64),
-        "clicks": clicks.astype(np.float64), "hides": hides.astype(np.float64), "latency_ms": latency,
+        "covariate_time": START - pd.Timedelta(days=1), **outcomes,
     })
     if srm_drop > 0:
         keep = (variant == control) | (rng.random(n_units) >= srm_drop)
         units = units.loc[keep].reset_index(drop=True)
     truth = {v: _true_effects(lifts, scale[v], hide_lift, latency_shift) for v in scale}
     return SimulatedAB(units, truth, {"split": split, "control": control, "srm_drop": srm_drop, "seed": seed})
+
+
+def _per_unit(code: np.ndarray, table: Mapping[str, float]) -> np.ndarray:
+    """Each unit's value of a per-segment ``table`` (``code`` indexes :data:`SEGMENTS`)."""
+    return pd.Series(table).reindex(pd.Index(SEGMENTS)).to_numpy(dtype=np.float64)[code]
+
+
+def _unit_outcomes(rng: np.random.Generator, code: np.ndarray, r: np.ndarray, treated: np.ndarray, *,
+                   unit_noise: float, hide_lift: float, latency_shift: float) -> dict[str, np.ndarray]:
+    """Pre-period covariates and outcomes of every unit (see the module docstring); ``r`` is each unit's
+    relative lift (0 in control)."""
+    n_units = code.size
+    k = 1 / unit_noise**2
+    a = rng.gamma(k, 1 / k, n_units)
+    b = rng.gamma(4.0, 0.25, n_units)
+    mu = _per_unit(code, REVENUE)
+    pre_revenue = mu * a * rng.gamma(4.0, 0.25, n_units)
+    revenue = mu * a * (1 + r) * rng.gamma(4.0, 0.25, n_units)
+    pre_imp = rng.poisson(_per_unit(code, IMPRESSIONS))
+    pre_clicks = rng.poisson(pre_imp * _per_unit(code, CTR) * b)
+    imp = rng.poisson(_per_unit(code, IMPRESSIONS))
+    clicks = rng.poisson(imp * _per_unit(code, CTR) * b * (1 + r))
+    hides = rng.poisson(imp * _per_unit(code, HIDE) * (1 + hide_lift * treated))
+    converted = (rng.random(n_units) < np.minimum(_per_unit(code, CONVERT) * (1 + r), 1.0)).astype(np.float64)
+    latency = np.exp(LATENCY_LOG_MEAN + latency_shift * treated + LATENCY_LOG_SD * rng.normal(size=n_units))
+    return {"pre_revenue": pre_revenue, "pre_clicks": pre_clicks.astype(np.float64),
+            "pre_impressions": pre_imp.astype(np.float64), "revenue": revenue, "converted": converted,
+            "impressions": imp.astype(np.float64), "clicks": clicks.astype(np.float64),
+            "hides": hides.astype(np.float64), "latency_ms": latency}
 
 
 def decay_effect(t: np.ndarray, *, initial: float, long_run: float, tau: float) -> np.ndarray:
@@ -212,17 +219,13 @@ def simulate_ab_log(
     True
     """
     rng = np.random.default_rng(seed)
-    split = dict(split or {control: 0.5, "treatment": 0.5})
-    lifts = dict(segment_lift or SEGMENT_LIFT)
-    names = list(split)
-    probs = np.array(list(split.values()), dtype=np.float64)
-    arm = rng.choice(len(names), size=n_users, p=probs / probs.sum())
+    names, arm = draw_arms(rng, dict(split or {control: 0.5, "treatment": 0.5}), n_users)
     prior = np.floor(np.exp(rng.normal(PRIOR_MU, PRIOR_SIGMA, n_users))).astype(np.int64)
     seg = lifecycle_segment(prior)
-    segs = pd.Index(SEGMENTS)
-    code = segs.get_indexer(seg)
-    ctr = np.array([CTR[s] for s in SEGMENTS])[code]
-    r = np.array([lifts[s] for s in SEGMENTS])[code] * (np.asarray(names)[arm] != control)
+    code = pd.Index(SEGMENTS).get_indexer(seg)
+    lifts = dict(segment_lift or SEGMENT_LIFT)
+    treated_user = np.asarray(names)[arm] != control
+    r = np.array([lifts[s] for s in SEGMENTS])[code] * treated_user
     n_req = 1 + rng.poisson(requests_per_user - 1, n_users)
     user = np.repeat(np.arange(n_users), n_req)
     first = START + pd.to_timedelta(rng.uniform(0, 14 * 86400, n_users), unit="s")
@@ -232,31 +235,50 @@ def simulate_ab_log(
     t = first[user] + pd.to_timedelta(offset, unit="s")
     u_lat = rng.normal(0, user_latency_sd, n_users)
     e_sd = np.sqrt(max(LATENCY_LOG_SD**2 - user_latency_sd**2, 1e-6))
-    treated = (np.asarray(names)[arm] != control)[user]
-    latency = np.exp(LATENCY_LOG_MEAN + latency_shift * treated + u_lat[user] + rng.normal(0, e_sd, user.size))
+    latency = np.exp(LATENCY_LOG_MEAN + latency_shift * treated_user[user] + u_lat[user]
+                     + rng.normal(0, e_sd, user.size))
     variant = np.asarray(names, dtype=object)[arm][user].astype(str)
-    uid = np.char.add("u", user.astype(str))
     if n_dual_assigned > 0:
-        bad = rng.choice(np.flatnonzero(n_req > 1), size=min(n_dual_assigned, int((n_req > 1).sum())), replace=False)
-        flip = np.isin(user, bad) & ~is_first
-        other = {v: next(w for w in names if w != v) for v in names}
-        variant = np.where(flip, pd.Series(variant).map(other).to_numpy(), variant).astype(str)
+        variant = _dual_assign(rng, variant, names, user, n_req, is_first, n_dual_assigned)
     n = user.size
     requests = pd.DataFrame({
-        "request_id": np.char.add("r", np.arange(n).astype(str)), "decision_time": t, "user_id": uid,
+        "request_id": np.char.add("r", np.arange(n).astype(str)), "decision_time": t,
+        "user_id": np.char.add("u", user.astype(str)),
         "surface": np.where(rng.random(n) < 0.7, "home", "search"), "experiment_id": experiment_id,
         "variant": variant, "segment": seg[user], "latency_ms": latency,
     })
+    p_click = (np.array([CTR[s] for s in SEGMENTS])[code] * (1 + r))[user]
+    candidates = _shown_slates(rng, requests["request_id"].to_numpy(), p_click, slate_size)
+    return requests, candidates, _latency_truth(latency_shift)
+
+
+def _dual_assign(rng: np.random.Generator, variant: np.ndarray, names: list[str], user: np.ndarray,
+                 n_req: np.ndarray, is_first: np.ndarray, n_dual: int) -> np.ndarray:
+    """``variant`` with the later requests of ``n_dual`` random users (with more than one request) logged
+    under another variant."""
+    bad = rng.choice(np.flatnonzero(n_req > 1), size=min(n_dual, int((n_req > 1).sum())), replace=False)
+    flip = np.isin(user, bad) & ~is_first
+    other = {v: next(w for w in names if w != v) for v in names}
+    return np.where(flip, pd.Series(variant).map(other).to_numpy(), variant).astype(str)
+
+
+def _shown_slates(rng: np.random.Generator, request_id: np.ndarray, p_click: np.ndarray,
+                  slate_size: int) -> pd.DataFrame:
+    """``slate_size`` shown candidates per request, clicked with the request's ``p_click``."""
+    n = request_id.size
     rows = n * slate_size
     req_of = np.repeat(np.arange(n), slate_size)
-    p_click = (ctr * (1 + r))[user][req_of]
-    click = (rng.random(rows) < p_click).astype(np.float64)
-    candidates = pd.DataFrame({
-        "request_id": requests["request_id"].to_numpy()[req_of],
+    click = (rng.random(rows) < p_click[req_of]).astype(np.float64)
+    return pd.DataFrame({
+        "request_id": request_id[req_of],
         "item_id": np.char.add("i", rng.integers(0, 10_000, rows).astype(str)), "shown": True,
         "position": np.tile(np.arange(1, slate_size + 1), n).astype(np.float64), "click": click,
         "purchase": click * (rng.random(rows) < 0.1), "hide": (rng.random(rows) < 0.01).astype(np.float64),
     })
+
+
+def _latency_truth(latency_shift: float) -> dict[str, dict[str, float]]:
+    """Exact marginal latency quantiles and mean effect of :func:`simulate_ab_log`."""
     truth = {}
     for q in (0.5, 0.95, 0.99):
         z = stats.norm.ppf(q)
@@ -265,4 +287,4 @@ def simulate_ab_log(
                                                "relative": float(np.exp(latency_shift) - 1)}
     truth["latency_mean"] = {"absolute": float(np.exp(LATENCY_LOG_MEAN + LATENCY_LOG_SD**2 / 2)
                                                * (np.exp(latency_shift) - 1))}
-    return requests, candidates, truth
+    return truth

@@ -36,6 +36,8 @@ from recsys_causal.plackett_luce import (
     slate_prefix_probabilities,
     uniform_slate_marginals,
 )
+from recsys_causal.simulate.assign import draw_arms
+from recsys_causal.simulate.slates import Slates, sample_items, show_slates, slate_outcomes
 from recsys_causal.simulate.world import World, make_world
 
 START = pd.Timestamp("2026-06-01", tz="UTC")
@@ -131,23 +133,11 @@ class SimulatedLog:
 
 
 def simulate_decision_log(
-    n_requests: int = 5000,
-    n_candidates: int | tuple[int, int] = 20,
-    slate_size: int = 3,
-    *,
-    epsilon: float = 0.1,
-    temperature: float = 1.0,
-    position_bias: float = 0.8,
-    logging_noise: float = 1.0,
-    ineligible_share: float = 0.05,
-    days: int = 14,
-    world: World | None = None,
-    experiment: Mapping[str, float] | None = None,
-    treatment_score: str = "pred_new",
-    with_events: bool = False,
-    click_model: str = "position",
-    log_prefix_propensity: bool = False,
-    seed: int = 0,
+    n_requests: int = 5000, n_candidates: int | tuple[int, int] = 20, slate_size: int = 3, *, epsilon: float = 0.1,
+    temperature: float = 1.0, position_bias: float = 0.8, logging_noise: float = 1.0, ineligible_share: float = 0.05,
+    days: int = 14, world: World | None = None, experiment: Mapping[str, float] | None = None,
+    treatment_score: str = "pred_new", with_events: bool = False, click_model: str = "position",
+    log_prefix_propensity: bool = False, seed: int = 0,
 ) -> SimulatedLog:
     """Simulate ``n_requests`` ranking decisions.
 
@@ -163,174 +153,120 @@ def simulate_decision_log(
         raise ValueError(f"click_model must be 'position' or 'cascade', not {click_model!r}")
     rng = np.random.default_rng(seed)
     world = world if world is not None else make_world(seed=seed + 10_000)
-    if isinstance(n_candidates, int):
-        sizes = np.full(n_requests, n_candidates, dtype=np.int64)
-    else:
-        sizes = rng.integers(n_candidates[0], n_candidates[1] + 1, size=n_requests)
-    if sizes.max() > world.n_items:
-        raise ValueError("n_candidates cannot exceed the number of items in the world")
+    sizes = _candidate_counts(rng, n_requests, n_candidates, world.n_items)
     offsets = np.concatenate([[0], np.cumsum(sizes)])
     req = np.repeat(np.arange(n_requests), sizes)
-    n_rows = int(offsets[-1])
-
-    # requests
     user = rng.integers(0, world.n_users, size=n_requests)
     seconds = np.sort(rng.uniform(0, days * 86400, size=n_requests))
     decision_time = (START + pd.to_timedelta(seconds, unit="s")).floor("us")
     surface = np.where(rng.random(n_requests) < 0.7, "home", "search")
-
-    # candidates: items without replacement within each request
-    items = _sample_items(rng, sizes, world.n_items)
-    cat = world.item_category[items]
-    affinity = world.user_affinity[user[req], cat]
-    logit_rel = -2.0 + affinity + world.item_quality[items]
-    relevance = _sigmoid(logit_rel)
-    purchase_given_click = _sigmoid(-1.5 + 0.5 * affinity)
-    hide_rate = 0.08 * _sigmoid(world.item_annoyance[items] - affinity)
-    eligible = rng.random(n_rows) >= ineligible_share
-
-    log_score = logit_rel + rng.normal(0, logging_noise, n_rows)
-    pred_new = logit_rel + rng.normal(0, 0.3, n_rows)
-    pred_bold = -log_score + rng.normal(0, 0.3, n_rows)
-
-    # which ranker each request uses
-    variant = None
-    ranker_score = np.asarray(log_score)
-    if experiment:
-        names = list(experiment)
-        shares = np.array([experiment[n] for n in names], dtype=float)
-        user_arm = rng.choice(len(names), size=world.n_users, p=shares / shares.sum())
-        variant = np.array(names)[user_arm[user]]
-        treated_rows = (variant != names[0])[req]
-        alt = {"pred_new": pred_new, "pred_bold": pred_bold}[treatment_score]
-        ranker_score = np.where(treated_rows, alt, log_score)
+    c = _draw_candidates(rng, world, sample_items(rng, sizes, world.n_items), user[req], ineligible_share,
+                         logging_noise)
+    variant, ranker_score = _assign_variants(rng, world, user, req, c, experiment, treatment_score)
 
     theta = np.arange(1, slate_size + 1, dtype=float) ** -position_bias
-    pl = plackett_luce_marginals(ranker_score, offsets, slate_size, temperature, eligible=eligible)
-    uni = uniform_slate_marginals(offsets, slate_size, eligible=eligible)
+    pl = plackett_luce_marginals(ranker_score, offsets, slate_size, temperature, eligible=c.eligible)
+    uni = uniform_slate_marginals(offsets, slate_size, eligible=c.eligible)
     probs = (1 - epsilon) * pl + epsilon * uni
+    slates = show_slates(rng, ranker_score, offsets, c.eligible, slate_size, temperature, epsilon, probs)
+    outcomes = slate_outcomes(rng, theta, slates, c.relevance, c.purchase_given_click, c.hide_rate,
+                              cascade=click_model == "cascade")
 
-    slate_rows, slate_prob = _sample_slates(rng, ranker_score, offsets, eligible, slate_size, temperature, epsilon)
-    position = np.full(n_rows, np.nan)
-    shown = np.zeros(n_rows, dtype=bool)
-    filled = slate_rows >= 0
-    rows_flat = slate_rows[filled]
-    position[rows_flat] = (np.nonzero(filled)[1] + 1).astype(float)
-    shown[rows_flat] = True
-    pos_idx = np.where(shown, np.nan_to_num(position, nan=1).astype(np.int64) - 1, 0)
-    propensity = np.where(shown, probs[np.arange(n_rows), pos_idx], np.nan)
-
-    # outcomes on shown candidates only
-    th = theta[pos_idx]
-    click_p = th * relevance
-    u1, u2, u3 = rng.random(n_rows), rng.random(n_rows), rng.random(n_rows)
-    click = (u1 < click_p).astype(float)
-    if click_model == "cascade":
-        click = _cascade_clicks(slate_rows, u1, relevance, n_rows)
-    purchase = (click * (u2 < purchase_given_click)).astype(float)
-    hide = (u3 < th * hide_rate).astype(float)
-    for arr in (click, purchase, hide):
-        arr[~shown] = np.nan
-
-    request_ids = np.char.add("r", np.char.zfill(np.arange(n_requests).astype(str), 7))
-    requests = pd.DataFrame(
-        {
-            "request_id": request_ids,
-            "decision_time": decision_time,
-            "user_id": world.user_ids[user],
-            "surface": surface,
-            "model_version": "ranker-2026.05",
-            "ranking_policy_version": "pl-softmax-v3",
-            "exploration_policy_version": f"eps-{epsilon:g}",
-            "slate_propensity": slate_prob,
-        }
-    )
-    if variant is not None:
-        requests["experiment_id"] = "ranker_v2_test"
-        requests["variant"] = variant
-    candidates = pd.DataFrame(
-        {
-            "item_id": world.item_ids[items],
-            "shown": shown,
-            "position": position,
-            "score": log_score,
-            "propensity": propensity,
-            "eligible": eligible,
-            "filter_reason": np.where(eligible, None, "out_of_stock"),
-            "feature_category": cat.astype(float),
-            "feature_quality": world.item_quality[items],
-            "pred_new": pred_new,
-            "pred_bold": pred_bold,
-            "click": click,
-            "purchase": purchase,
-            "hide": hide,
-        }
-    )
+    requests = _request_frame(decision_time, world.user_ids[user], surface, epsilon, slates.prob, variant)
+    candidates = _candidate_frame(world, c, slates, outcomes)
     if log_prefix_propensity:
-        prefix = slate_prefix_probabilities(ranker_score, offsets, position, temperature, epsilon=epsilon,
-                                            eligible=eligible)
+        prefix = slate_prefix_probabilities(ranker_score, offsets, slates.position, temperature, epsilon=epsilon,
+                                            eligible=c.eligible)
         candidates.insert(candidates.columns.get_loc("propensity") + 1, "prefix_propensity", prefix)
     log = DecisionLog(requests, candidates, offsets, ("click", "purchase", "hide"), source="simulated")
     events = _events(rng, requests, candidates, req) if with_events else pd.DataFrame()
     return SimulatedLog(
-        log=log, world=world, slate_size=slate_size, position_bias=theta, relevance=relevance,
-        purchase_given_click=purchase_given_click, hide_rate=hide_rate, logging_position_probs=probs,
+        log=log, world=world, slate_size=slate_size, position_bias=theta, relevance=c.relevance,
+        purchase_given_click=c.purchase_given_click, hide_rate=c.hide_rate, logging_position_probs=probs,
         epsilon=epsilon, temperature=temperature, outcome_events=events, click_model=click_model,
     )
 
 
-def _cascade_clicks(slate_rows: np.ndarray, u: np.ndarray, relevance: np.ndarray, n_rows: int) -> np.ndarray:
-    """Cascade clicks: scan each slate top-down, click position k with probability ρ if nothing above was."""
-    click = np.zeros(n_rows)
-    clicked = np.zeros(slate_rows.shape[0], dtype=bool)
-    for k in range(slate_rows.shape[1]):
-        rows = slate_rows[:, k]
-        filled = rows >= 0
-        hit = filled & ~clicked & (u[np.maximum(rows, 0)] < relevance[np.maximum(rows, 0)])
-        click[rows[hit]] = 1.0
-        clicked |= hit
-    return click
+@dataclass(frozen=True)
+class _Candidates:
+    """Per candidate row: the item, its latent outcome rates, eligibility and the logged / shadow scores."""
+
+    items: np.ndarray
+    category: np.ndarray
+    relevance: np.ndarray
+    purchase_given_click: np.ndarray
+    hide_rate: np.ndarray
+    eligible: np.ndarray
+    log_score: np.ndarray
+    pred_new: np.ndarray
+    pred_bold: np.ndarray
 
 
-def _sample_items(rng: np.random.Generator, sizes: np.ndarray, n_items: int) -> np.ndarray:
-    """Distinct item indices per request, concatenated in CSR order (chunked to bound memory)."""
-    out = []
-    chunk = max(1, 2_000_000 // n_items)
-    n_max = int(sizes.max())
-    for s in range(0, sizes.size, chunk):
-        sz = sizes[s : s + chunk]
-        keys = rng.random((sz.size, n_items))
-        top = np.argpartition(keys, n_max - 1, axis=1)[:, :n_max] if n_max < n_items else np.argsort(keys, axis=1)
-        mask = np.arange(n_max)[None, :] < sz[:, None]
-        out.append(top[mask])
-    return np.concatenate(out)
+def _candidate_counts(rng: np.random.Generator, n_requests: int, n_candidates: int | tuple[int, int],
+                      n_items: int) -> np.ndarray:
+    if isinstance(n_candidates, int):
+        sizes = np.full(n_requests, n_candidates, dtype=np.int64)
+    else:
+        sizes = rng.integers(n_candidates[0], n_candidates[1] + 1, size=n_requests)
+    if sizes.max() > n_items:
+        raise ValueError("n_candidates cannot exceed the number of items in the world")
+    return sizes
 
 
-def _sample_slates(rng, score, offsets, eligible, k, temperature, epsilon):
-    """Sample each request's slate from the ε-mixture; return row indices (R, k) and the joint probability."""
-    sizes = np.diff(offsets)
-    n_req, n_max = sizes.size, int(sizes.max())
-    rows = np.repeat(np.arange(n_req), sizes)
-    cols = np.arange(score.size) - offsets[rows]
-    s = np.full((n_req, n_max), -np.inf)
-    s[rows, cols] = np.where(eligible, score / temperature, -np.inf)
-    s -= np.max(s, axis=1, keepdims=True)
-    w = np.exp(s)
-    explore = rng.random(n_req) < epsilon
-    keys = np.where(explore[:, None], np.where(np.isfinite(s), 0.0, -np.inf), s) + rng.gumbel(size=s.shape)
-    order = np.argsort(-keys, axis=1)[:, :k]
-    n_elig = np.isfinite(s).sum(axis=1)
-    valid = np.arange(k)[None, :] < n_elig[:, None]
-    # joint probability of the ordered slate under both mixture components
-    chosen_w = np.take_along_axis(w, order, axis=1) * valid
-    remaining = w.sum(axis=1, keepdims=True) - np.concatenate(
-        [np.zeros((n_req, 1)), np.cumsum(chosen_w, axis=1)[:, :-1]], axis=1)
-    pl = np.prod(np.where(valid, chosen_w / np.where(valid, remaining, 1.0), 1.0), axis=1)
-    left = n_elig[:, None] - np.arange(k)[None, :]
-    uni = np.prod(np.where(valid, 1.0 / np.maximum(left, 1), 1.0), axis=1)
-    slate_prob = (1 - epsilon) * pl + epsilon * uni
-    slate_rows = np.where(valid, offsets[:-1, None] + order, -1)
-    return slate_rows, slate_prob
+def _draw_candidates(rng: np.random.Generator, world: World, items: np.ndarray, user: np.ndarray,
+                     ineligible_share: float, logging_noise: float) -> _Candidates:
+    """Latent rates of the candidates ``items`` shown to ``user`` (both per candidate row) and their scores."""
+    n_rows = items.size
+    cat = world.item_category[items]
+    affinity = world.user_affinity[user, cat]
+    logit_rel = -2.0 + affinity + world.item_quality[items]
+    eligible = rng.random(n_rows) >= ineligible_share
+    log_score = logit_rel + rng.normal(0, logging_noise, n_rows)
+    pred_new = logit_rel + rng.normal(0, 0.3, n_rows)
+    pred_bold = -log_score + rng.normal(0, 0.3, n_rows)
+    return _Candidates(items, cat, _sigmoid(logit_rel), _sigmoid(-1.5 + 0.5 * affinity),
+                       0.08 * _sigmoid(world.item_annoyance[items] - affinity), eligible, log_score, pred_new,
+                       pred_bold)
+
+
+def _assign_variants(rng: np.random.Generator, world: World, user: np.ndarray, req: np.ndarray, c: _Candidates,
+                     experiment: Mapping[str, float] | None, treatment_score: str,
+                     ) -> tuple[np.ndarray | None, np.ndarray]:
+    """Each user's variant (``None`` without an experiment) and the score each candidate row is ranked by:
+    the logging score, or the ``treatment_score`` shadow score in non-control variants."""
+    if not experiment:
+        return None, np.asarray(c.log_score)
+    names, user_arm = draw_arms(rng, experiment, world.n_users)
+    variant = np.array(names)[user_arm[user]]
+    treated_rows = (variant != names[0])[req]
+    alt = {"pred_new": c.pred_new, "pred_bold": c.pred_bold}[treatment_score]
+    return variant, np.where(treated_rows, alt, c.log_score)
+
+
+def _request_frame(decision_time: pd.DatetimeIndex, user_id: np.ndarray, surface: np.ndarray, epsilon: float,
+                   slate_prob: np.ndarray, variant: np.ndarray | None) -> pd.DataFrame:
+    requests = pd.DataFrame({
+        "request_id": np.char.add("r", np.char.zfill(np.arange(len(user_id)).astype(str), 7)),
+        "decision_time": decision_time, "user_id": user_id, "surface": surface, "model_version": "ranker-2026.05",
+        "ranking_policy_version": "pl-softmax-v3", "exploration_policy_version": f"eps-{epsilon:g}",
+        "slate_propensity": slate_prob,
+    })
+    if variant is not None:
+        requests["experiment_id"] = "ranker_v2_test"
+        requests["variant"] = variant
+    return requests
+
+
+def _candidate_frame(world: World, c: _Candidates, slates: Slates,
+                     outcomes: tuple[np.ndarray, np.ndarray, np.ndarray]) -> pd.DataFrame:
+    click, purchase, hide = outcomes
+    return pd.DataFrame({
+        "item_id": world.item_ids[c.items], "shown": slates.shown, "position": slates.position, "score": c.log_score,
+        "propensity": slates.propensity, "eligible": c.eligible,
+        "filter_reason": np.where(c.eligible, None, "out_of_stock"), "feature_category": c.category.astype(float),
+        "feature_quality": world.item_quality[c.items], "pred_new": c.pred_new, "pred_bold": c.pred_bold,
+        "click": click, "purchase": purchase, "hide": hide,
+    })
 
 
 def _events(rng, requests, candidates, req) -> pd.DataFrame:

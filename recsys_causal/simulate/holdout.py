@@ -32,14 +32,8 @@ class SimulatedHoldout:
 
 
 def simulate_holdout(
-    n_units: int = 100_000,
-    *,
-    holdout_share: float = 0.1,
-    exposure_rate: float = 0.3,
-    base_rate: float = 0.05,
-    effect_on_exposed: float = 0.02,
-    revenue_per_conversion: float = 40.0,
-    cost_per_exposure: float = 0.1,
+    n_units: int = 100_000, *, holdout_share: float = 0.1, exposure_rate: float = 0.3, base_rate: float = 0.05,
+    effect_on_exposed: float = 0.02, revenue_per_conversion: float = 40.0, cost_per_exposure: float = 0.1,
     seed: int = 0,
 ) -> SimulatedHoldout:
     """Simulate a holdout with partial exposure and logged ghost exposures."""

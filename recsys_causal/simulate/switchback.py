@@ -35,15 +35,8 @@ class SimulatedSwitchback:
 
 
 def simulate_switchback(
-    n_clusters: int = 4,
-    n_blocks: int = 168,
-    block_minutes: int = 60,
-    *,
-    p_treat: float = 0.5,
-    direct_effect: float = 0.5,
-    carryover_effect: float = 0.0,
-    events_per_block: int = 40,
-    noise: float = 2.0,
+    n_clusters: int = 4, n_blocks: int = 168, block_minutes: int = 60, *, p_treat: float = 0.5,
+    direct_effect: float = 0.5, carryover_effect: float = 0.0, events_per_block: int = 40, noise: float = 2.0,
     seed: int = 0,
 ) -> SimulatedSwitchback:
     """Simulate a Bernoulli(p) switchback design and per-event outcomes with exactly known effects."""

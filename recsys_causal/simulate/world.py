@@ -37,13 +37,8 @@ class World:
         return self.item_ids.size
 
 
-def make_world(
-    n_users: int = 2000,
-    n_items: int = 500,
-    n_categories: int = 8,
-    n_regions: int = 4,
-    seed: int = 0,
-) -> World:
+def make_world(n_users: int = 2000, n_items: int = 500, n_categories: int = 8, n_regions: int = 4,
+               seed: int = 0) -> World:
     """Draw a world; the same seed gives the same world."""
     rng = np.random.default_rng(seed)
     prior = np.floor(rng.lognormal(mean=2.5, sigma=1.4, size=n_users)).astype(np.int64)

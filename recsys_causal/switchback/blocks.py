@@ -47,42 +47,22 @@ def aggregate_events(
     require_columns(events, need, what="the event table", source=src, fix="give cluster, event_time and the outcome column")
     ev_time = pd.to_datetime(events[time_col], utc=True, errors="coerce", format="ISO8601")
     values = pd.to_numeric(events[value_col], errors="coerce").to_numpy(dtype=float)
-    cluster = events["cluster"].astype(str).to_numpy()
-    # locate each event's block: per cluster, the last block starting at or before the event
-    block_of = np.full(len(events), -1, dtype=np.int64)
-    starts = schedule["block_start"].to_numpy()
-    ends = schedule["block_end"].to_numpy()
     t_ev = ev_time.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
-    s_naive = pd.DatetimeIndex(starts).tz_convert("UTC").tz_localize(None).to_numpy()
-    e_naive = pd.DatetimeIndex(ends).tz_convert("UTC").tz_localize(None).to_numpy()
-    for name, idx in schedule.groupby("cluster", sort=False).indices.items():
-        sel = np.nonzero(cluster == name)[0]
-        pos = np.searchsorted(s_naive[idx], t_ev[sel], side="right") - 1
-        ok = (pos >= 0) & ~np.isnat(t_ev[sel])
-        inside = np.zeros(sel.size, dtype=bool)
-        inside[ok] = t_ev[sel][ok] < e_naive[idx][pos[ok]]
-        block_of[sel[inside]] = idx[pos[inside]]
+    s_naive = pd.DatetimeIndex(schedule["block_start"].to_numpy()).tz_convert("UTC").tz_localize(None).to_numpy()
+    block_of = _block_of(events["cluster"].astype(str).to_numpy(), t_ev, schedule, s_naive)
     outside = block_of < 0
-    switched = schedule["treated"].to_numpy() != np.concatenate([[np.nan], schedule["treated"].to_numpy()[:-1]])
-    first_of_cluster = schedule["period"].to_numpy() == 0
-    switch_block = switched & ~first_of_cluster
-    burn = np.zeros(len(events), dtype=bool)
-    if burn_in_minutes > 0:
-        b = block_of[~outside]
-        since = t_ev[~outside] - s_naive[b]
-        burn[~outside] = switch_block[b] & (since < np.timedelta64(int(burn_in_minutes * 60e9), "ns"))
+    burn = _in_burn_in(block_of, t_ev, s_naive, schedule, burn_in_minutes)
     use = ~outside & ~burn & ~np.isnan(values)
     counts = {"read": int(len(events)), "used": int(use.sum()), "burn_in": int(burn.sum()),
               "outside_schedule": int(outside.sum()), "missing_value": int((~outside & ~burn & np.isnan(values)).sum())}
-    n = np.bincount(block_of[use], minlength=len(schedule))
-    total = np.bincount(block_of[use], weights=values[use], minlength=len(schedule))
-    n_any = np.bincount(block_of[~outside], minlength=len(schedule))
-    empty = n_any == 0
+    empty = np.bincount(block_of[~outside], minlength=len(schedule)) == 0
     if empty.any():
         ids = (schedule["cluster"] + "@" + schedule["block_start"].astype(str))[empty]
         raise ScheduleError(f"{int(empty.sum())} blocks have no outcome events", source=src, count=int(empty.sum()),
                             examples=ids.head(5), fix="check the event export for these periods, or drop the blocks "
                             "from the schedule (and say so)")
+    n = np.bincount(block_of[use], minlength=len(schedule))
+    total = np.bincount(block_of[use], weights=values[use], minlength=len(schedule))
     blocks = schedule.copy()
     blocks["n_events"] = n
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -94,3 +74,35 @@ def aggregate_events(
             blocks["y"] = {"mean": total / n, "sum": total, "count": n.astype(float)}[aggregate]
     blocks.loc[n == 0, "y"] = np.nan  # everything fell in the burn-in
     return blocks, counts
+
+
+def _block_of(cluster: np.ndarray, t_ev: np.ndarray, schedule: pd.DataFrame, s_naive: np.ndarray) -> np.ndarray:
+    """Each event's block (row of ``schedule``): per cluster, the last block starting at or before the event,
+    if the event falls before its end; -1 outside the schedule. Times are naive UTC."""
+    block_of = np.full(cluster.size, -1, dtype=np.int64)
+    e_naive = pd.DatetimeIndex(schedule["block_end"].to_numpy()).tz_convert("UTC").tz_localize(None).to_numpy()
+    for name, idx in schedule.groupby("cluster", sort=False).indices.items():
+        sel = np.nonzero(cluster == name)[0]
+        pos = np.searchsorted(s_naive[idx], t_ev[sel], side="right") - 1
+        ok = (pos >= 0) & ~np.isnat(t_ev[sel])
+        inside = np.zeros(sel.size, dtype=bool)
+        inside[ok] = t_ev[sel][ok] < e_naive[idx][pos[ok]]
+        block_of[sel[inside]] = idx[pos[inside]]
+    return block_of
+
+
+def _in_burn_in(block_of: np.ndarray, t_ev: np.ndarray, s_naive: np.ndarray, schedule: pd.DataFrame,
+                burn_in_minutes: float) -> np.ndarray:
+    """Events within ``burn_in_minutes`` of the start of a block whose assignment differs from the previous
+    block of its cluster."""
+    burn = np.zeros(block_of.size, dtype=bool)
+    if burn_in_minutes <= 0:
+        return burn
+    treated = schedule["treated"].to_numpy()
+    switched = treated != np.concatenate([[np.nan], treated[:-1]])
+    switch_block = switched & (schedule["period"].to_numpy() != 0)
+    inside = block_of >= 0
+    b = block_of[inside]
+    since = t_ev[inside] - s_naive[b]
+    burn[inside] = switch_block[b] & (since < np.timedelta64(int(burn_in_minutes * 60e9), "ns"))
+    return burn

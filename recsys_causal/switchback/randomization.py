@@ -56,14 +56,8 @@ def _statistic(w: np.ndarray, x: np.ndarray, keep, period, p1, p0, codes, n_clus
 
 
 def randomization_test(
-    blocks: pd.DataFrame,
-    design: SwitchbackDesign,
-    m: int = 0,
-    *,
-    n_draws: int = 10_000,
-    seed: int = 0,
-    alpha: float = 0.05,
-    chunk: int = 2_000,
+    blocks: pd.DataFrame, design: SwitchbackDesign, m: int = 0, *, n_draws: int = 10_000, seed: int = 0,
+    alpha: float = 0.05, chunk: int = 2_000,
 ) -> RandomizationResult:
     """Fisher p-value for the sharp null of no effect and a test-inversion interval for a constant effect."""
     keep = blocks["y"].notna().to_numpy()

@@ -75,6 +75,16 @@ def validate_schedule(schedule: pd.DataFrame, design: SwitchbackDesign, *, sourc
         need.append("treated or variant")
     require_columns(schedule, need, what="the schedule", source=src,
                     fix="give cluster, block_start, block_end and treated (bool) or variant")
+    s = _parse(schedule, src)
+    _check_contiguous(s, src)
+    s["period"] = s.groupby("cluster").cumcount()
+    s["coin"] = _coins(s, design, src)
+    _check_design_probabilities(s, design, src)
+    return s
+
+
+def _parse(schedule: pd.DataFrame, src: str) -> pd.DataFrame:
+    """A copy with text clusters, UTC block times and a boolean ``treated``, sorted by cluster and start."""
     s = schedule.copy()
     s["cluster"] = s["cluster"].astype(str)
     for c in ("block_start", "block_end"):
@@ -89,8 +99,16 @@ def validate_schedule(schedule: pd.DataFrame, design: SwitchbackDesign, *, sourc
                                 column="variant", fix="use 'control' and 'treatment' or a boolean 'treated' column")
         s["treated"] = s["variant"].astype(str) == "treatment"
     s["treated"] = s["treated"].astype(bool)
-    s = s.sort_values(["cluster", "block_start"], kind="stable").reset_index(drop=True)
-    ids = s["cluster"] + "@" + s["block_start"].astype(str)
+    return s.sort_values(["cluster", "block_start"], kind="stable").reset_index(drop=True)
+
+
+def _block_ids(s: pd.DataFrame) -> pd.Series:
+    return s["cluster"] + "@" + s["block_start"].astype(str)
+
+
+def _check_contiguous(s: pd.DataFrame, src: str) -> None:
+    """Blocks end after they start, and each follows the previous block of its cluster without overlap or gap."""
+    ids = _block_ids(s)
     bad = s["block_end"] <= s["block_start"]
     if bad.any():
         raise ScheduleError(f"{int(bad.sum())} blocks end before they start", source=src, column="block_end",
@@ -107,21 +125,28 @@ def validate_schedule(schedule: pd.DataFrame, design: SwitchbackDesign, *, sourc
         raise ScheduleError(f"{int(gap.sum())} blocks start after a gap in their cluster's schedule", source=src,
                             column="block_start", count=int(gap.sum()), examples=ids[gap].head(5),
                             fix="make blocks contiguous (a gap breaks the carryover structure), or split the cluster")
-    s["period"] = s.groupby("cluster").cumcount()
-    t = s.groupby("cluster")["period"].transform("size").to_numpy()
-    if design.kind == "minimax":
-        s["coin"] = np.concatenate([minimax_coins(int(n), design.carryover_order) for n in
-                                    s.groupby("cluster", sort=False).size()])
-        varies = s.groupby(["cluster", "coin"])["treated"].nunique() > 1
-        if varies.any():
-            ex = [f"{c} coin {k}" for c, k in varies.index[varies.to_numpy()][:5]]
-            raise ScheduleError(f"{int(varies.sum())} minimax randomisation units change assignment inside",
-                                source=src, column="treated", count=int(varies.sum()), examples=ex,
-                                fix="the schedule contradicts the minimax design; declare the design it was drawn from")
-    else:
-        s["coin"] = s["period"]
+
+
+def _coins(s: pd.DataFrame, design: SwitchbackDesign, src: str) -> np.ndarray:
+    """The randomisation unit of each block: its period, or under the minimax design its coin (the schedule's
+    assignment must then be constant within each coin)."""
+    if design.kind != "minimax":
+        return s["period"].to_numpy()
+    coin = np.concatenate([minimax_coins(int(n), design.carryover_order)
+                           for n in s.groupby("cluster", sort=False).size()])
+    varies = s.assign(coin=coin).groupby(["cluster", "coin"])["treated"].nunique() > 1
+    if varies.any():
+        ex = [f"{c} coin {k}" for c, k in varies.index[varies.to_numpy()][:5]]
+        raise ScheduleError(f"{int(varies.sum())} minimax randomisation units change assignment inside",
+                            source=src, column="treated", count=int(varies.sum()), examples=ex,
+                            fix="the schedule contradicts the minimax design; declare the design it was drawn from")
+    return coin
+
+
+def _check_design_probabilities(s: pd.DataFrame, design: SwitchbackDesign, src: str) -> None:
+    """A balanced schedule treats round(p·T) blocks per cluster; a declared ``p_treat`` equals the design's p."""
     if design.kind == "balanced":
-        want = np.round(design.p * t)
+        want = np.round(design.p * s.groupby("cluster")["period"].transform("size").to_numpy())
         got = s.groupby("cluster")["treated"].transform("sum").to_numpy()
         off = want != got
         if off.any():
@@ -134,9 +159,8 @@ def validate_schedule(schedule: pd.DataFrame, design: SwitchbackDesign, *, sourc
         off = ~np.isclose(pd.to_numeric(s["p_treat"], errors="coerce").to_numpy(dtype=float), design.p)
         if off.any():
             raise ScheduleError(f"{int(off.sum())} blocks declare p_treat different from the design's p={design.p}",
-                                source=src, column="p_treat", count=int(off.sum()), examples=ids[off].head(5),
+                                source=src, column="p_treat", count=int(off.sum()), examples=_block_ids(s)[off].head(5),
                                 fix="declare the design the schedule was drawn from")
-    return s
 
 
 def window_probabilities(schedule: pd.DataFrame, design: SwitchbackDesign, m: int) -> tuple[np.ndarray, np.ndarray]:

@@ -36,6 +36,21 @@ def test_helper_accepts_column_names_keys_and_error_type():
     assert err.fix.startswith("fix the YAML (existing columns: ['converted',")
 
 
+def test_helper_message_reserved_and_count():
+    """``message`` sets the opening words, ``reserved`` columns are never the nearest match, ``count`` counts."""
+    with pytest.raises(SchemaError) as info:
+        require_columns(["slate_propensity", "clicks"], ["propensity", "click"], source="log.csv",
+                        message="missing required column(s) {missing}, first {first!r}", code="missing_column")
+    err = info.value
+    assert err.message == ("missing required column(s) ['propensity', 'click'], first 'propensity' "
+                           "(did you mean 'slate_propensity'?)")
+    assert (err.count, err.column, err.code, err.source) == (2, "propensity", "missing_column", "log.csv")
+    with pytest.raises(SchemaError) as info:
+        require_columns(["slate_propensity", "clicks"], ["propensity"], reserved=["slate_propensity"])
+    assert info.value.message == "unit table has no column(s) ['propensity']"
+    assert "'slate_propensity'" in info.value.fix  # still listed among the existing columns
+
+
 def _holdout():
     from recsys_causal import analyze_holdout
 

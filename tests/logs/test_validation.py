@@ -31,6 +31,21 @@ def test_missing_required_column_is_fatal(frame, column):
     assert err.value.code == "missing_column"
 
 
+@pytest.mark.parametrize(("rename", "call", "headline", "near"), [
+    ({"decision_time": "decison_time"}, {}, "missing required column(s) ['decision_time']", "decison_time"),
+    ({"click": "clicks"}, {"rewards": ["click"]}, "reward column 'click' does not exist", "clicks"),
+    ({"user_id": "userid"}, {"unit_column": "user_id"}, "unit column 'user_id' does not exist", "userid"),
+], ids=["required", "reward", "unit"])
+def test_missing_column_names_nearest_match_and_existing_columns(frame, rename, call, headline, near):
+    """A misspelt column: the message names the column and the nearest existing one, the fix lists the columns."""
+    with pytest.raises(SchemaError) as err:
+        read_decision_log(frame.rename(columns=rename), **call)
+    e = err.value
+    assert e.message == f"{headline} (did you mean {near!r}?)"
+    assert e.code == "missing_column" and e.count == 1 and e.column == headline.split("'")[1]
+    assert e.source == "DataFrame" and f"'{near}'" in e.fix and "existing columns" in e.fix
+
+
 def test_missing_propensity_column_when_required(frame):
     with pytest.raises(SchemaError, match="propensity"):
         read_decision_log(frame.drop(columns=["propensity"]), require_propensity=True)
@@ -215,3 +230,26 @@ def test_report_repr_and_frame(frame):
     assert "1 quarantined" in repr(report)
     assert report.to_frame()["code"].tolist() == ["shown_without_position"]
     assert "<table" in report._repr_html_()
+
+
+def test_log_column_lookups_name_nearest_match(frame):
+    """DecisionLog.column / request_column / reward and from_frames: one missing-column check, nearest match."""
+    from recsys_causal.logs.model import DecisionLog
+
+    log, _ = read_decision_log(frame)
+    cases = [(lambda: log.column("clik"), "candidate column 'clik' does not exist (did you mean 'click'?)"),
+             (lambda: log.request_column("user"), "request column 'user' does not exist (did you mean 'user_id'?)"),
+             (lambda: log.reward("clicks"), "reward column 'clicks' does not exist (did you mean 'click'?)"),
+             (lambda: DecisionLog.from_frames(log.requests, log.candidates, source="c.parquet"),  # no request_id
+              "candidate table has no column(s) ['request_id']")]
+    for call, message in cases:
+        with pytest.raises(SchemaError) as err:
+            call()
+        assert err.value.message == message and "existing columns" in err.value.fix
+
+
+def test_missing_propensity_is_not_matched_to_another_schema_column(frame):
+    """slate_propensity (a joint slate probability) is never offered in place of a missing propensity."""
+    with pytest.raises(SchemaError) as err:
+        read_decision_log(frame.drop(columns=["propensity"]).assign(slate_propensity=0.5), require_propensity=True)
+    assert err.value.message == "missing required column(s) ['propensity']"
