@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint validate validation sample clean
+.PHONY: demo test lint typecheck validate validation sample clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -20,6 +20,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	bash scripts/ensure-chromium.sh
 	$(BIN)/ruff check recsys_causal tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -m "not slow"
 
 validate: $(STAMP)
@@ -31,8 +32,12 @@ sample: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check recsys_causal tests benchmarks
 
+# the public API's type check (the file list is [tool.mypy] files in pyproject.toml); also part of `make test`
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache
 
 validation: $(STAMP)
 	$(BIN)/python validation/run_all.py --runs 1000

@@ -58,8 +58,9 @@ from recsys_causal.simulate import (
     simulate_switchback,
 )
 from recsys_causal.switchback import SwitchbackDesign, SwitchbackReadout, analyze_switchback, make_schedule
+from recsys_causal.version import package_version
 
-__version__ = "0.1.0"
+__version__ = package_version()
 
 __all__ = [
     "DuckDBEngine",

@@ -4,6 +4,10 @@ Exit codes: 0 every candidate passes; 1 some candidate fails; 3 inconclusive and
 input or output path (a message naming the problem and the fix, no traceback unless ``--debug``); 4 an
 unexpected internal error (rerun with ``--debug``); 130 interrupted. Exit 1 only ever means "fail".
 
+The gate writes exactly the outputs asked for and nothing else: for each of JSON, Markdown and HTML the path given
+on the command line, else the one in ``output:`` of the YAML, else none (no default file names; with none named,
+no file is written). ``--help`` lists every option and the exit codes; ``--version`` prints the version.
+
 The Markdown summary is printed to stdout (for a CI log or a pull-request comment) unless an output is sent to
 standard output with ``-``. Outputs: before the log is read, an output that resolves (after symlinks, ``..`` and
 the file system's case rules) to the config, the decision log (or a file inside a log directory), the outcome
@@ -23,6 +27,7 @@ from recsys_causal.config_io import resolve
 from recsys_causal.errors import ConfigError, DataValidationError
 from recsys_causal.gate.config import GateConfig, PolicySpec, load_gate_config
 from recsys_causal.gate.screen import GateResult, Guardrail, screen
+from recsys_causal.version import version_line
 
 EXIT_INTERNAL = 4
 
@@ -146,17 +151,49 @@ def _run(args) -> tuple:
     return plan, result
 
 
+EPILOG = """\
+outputs:
+  The gate writes exactly the files named on the command line or in the YAML, nothing else: for each of
+  JSON, Markdown and HTML, the path given with --json / --markdown / --html, else output.json /
+  output.markdown / output.html of the YAML (relative to the YAML), else none; there are no default file
+  names. With no output named it writes no file and only prints the Markdown summary. The summary goes to
+  standard output unless an output is sent there with '-'. Outputs are checked against the inputs before
+  the log is read and replaced all together or not at all; missing directories are created.
+
+exit codes:
+  0    every candidate passes
+  1    some candidate fails (exit 1 only ever means "fail")
+  3    inconclusive, and no candidate fails
+  2    invalid config, input or output path: one line naming the problem and the fix
+  4    unexpected internal error (rerun with --debug for the traceback)
+  130  interrupted
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``causal-gate`` argument parser (every option has a help sentence; exit codes in the epilog)."""
+    ap = argparse.ArgumentParser(prog="causal-gate", description="Pre-launch off-policy screen of candidate "
+                                 "rankers against the logging policy, from a decision log.", epilog=EPILOG,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("config", help="the screen YAML; paths in it are relative to its directory")
+    ap.add_argument("--json", dest="json_out", metavar="PATH",
+                    help="write the JSON result to PATH (instead of output.json of the YAML); - for standard output")
+    ap.add_argument("--markdown", metavar="PATH", help="write the Markdown summary to PATH (instead of "
+                    "output.markdown of the YAML); - for standard output")
+    ap.add_argument("--html", metavar="PATH",
+                    help="write the HTML page to PATH (instead of output.html of the YAML); - for standard output")
+    ap.add_argument("--debug", action="store_true", help="on an error, show the full traceback instead of one line")
+    ap.add_argument("--version", action="version", version=version_line(),
+                    help="print 'recsys-causal <version>' and exit 0")
+    return ap
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="causal-gate", description="Pre-launch OPE screen of candidate rankers.")
-    ap.add_argument("config", help="screen.yaml")
-    ap.add_argument("--json", dest="json_out", help="JSON output (default: output.json in the YAML); - for stdout")
-    ap.add_argument("--markdown", help="Markdown output (default: output.markdown in the YAML); - for stdout")
-    ap.add_argument("--html", help="HTML output (default: output.html in the YAML); - for stdout")
-    ap.add_argument("--debug", action="store_true", help="show tracebacks")
-    args = ap.parse_args(argv)
+    args = build_parser().parse_args(argv)
     code, ran = guarded_run("causal-gate", lambda: _run(args), debug=args.debug, exit_internal=EXIT_INTERNAL)
     if code is not None:
         return code
+    assert ran is not None  # guarded_run returns the action's result whenever the code is None
     plan, result = ran
     if plan.stdout_label is None:
         print(result.to_markdown())

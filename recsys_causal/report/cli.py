@@ -1,4 +1,4 @@
-"""``causal-report experiment.yaml [--out PATH] [--json PATH] [--debug] [--quiet]``.
+"""``causal-report experiment.yaml [--out PATH] [--json PATH] [--debug] [--quiet] [--version]``.
 
 Exit codes: 0 report written; 2 invalid config, data or output path (a message naming the key, file or path and
 the fix; no traceback unless ``--debug``); 1 an unexpected internal error; 130 interrupted.
@@ -22,6 +22,7 @@ from pathlib import Path
 
 from recsys_causal.cli_errors import guarded_run
 from recsys_causal.outputs import config_output, is_stdout
+from recsys_causal.version import version_line
 
 EXIT_OK, EXIT_INTERNAL = 0, 1
 
@@ -74,15 +75,41 @@ def build_report(config_path: str | Path, out: str | Path | None = None, json_ou
     return html_path, json_path, result
 
 
+EPILOG = """\
+outputs:
+  Always exactly two files, the HTML report and its JSON: --out / --json if given, else output.html /
+  output.json of the YAML (relative to the YAML), else report.html / report.json beside the YAML. Both are
+  checked against every input before the analysis runs and replaced together or not at all; missing
+  directories are created. '-' sends one of the two to standard output (the summary line then goes to stderr).
+
+exit codes:
+  0    report written (the verdict is in the report, not in the exit code)
+  2    invalid config, data or output path: one line naming the key, file or path and the fix
+  1    unexpected internal error (rerun with --debug for the traceback)
+  130  interrupted; previous outputs are unchanged unless the summary line says 'wrote'
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``causal-report`` argument parser (every option has a help sentence; exit codes in the epilog)."""
+    ap = argparse.ArgumentParser(prog="causal-report", description="Write an experiment report (HTML + JSON) from "
+                                 "an experiment YAML: A/B, holdout or switchback readout, guardrails, segments and "
+                                 "the ship / do-not-ship decision.", epilog=EPILOG,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("config", help="the experiment YAML; paths in it are relative to its directory")
+    ap.add_argument("--out", metavar="PATH", help="write the HTML report to PATH (default: output.html in the YAML, "
+                    "else report.html beside it); - for standard output")
+    ap.add_argument("--json", dest="json_out", metavar="PATH", help="write the JSON report to PATH (default: "
+                    "output.json in the YAML, else report.json beside it); - for standard output")
+    ap.add_argument("--debug", action="store_true", help="on an error, show the full traceback instead of one line")
+    ap.add_argument("--quiet", action="store_true", help="print no progress messages on stderr")
+    ap.add_argument("--version", action="version", version=version_line(),
+                    help="print 'recsys-causal <version>' and exit 0")
+    return ap
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="causal-report", description="Write an experiment report (HTML + JSON).")
-    ap.add_argument("config", help="experiment.yaml")
-    ap.add_argument("--out", help="HTML output path (default: output.html in the YAML, relative to it); - for stdout")
-    ap.add_argument("--json", dest="json_out",
-                    help="JSON output path (default: output.json in the YAML); - for stdout")
-    ap.add_argument("--debug", action="store_true", help="show tracebacks")
-    ap.add_argument("--quiet", action="store_true", help="no progress messages")
-    args = ap.parse_args(argv)
+    args = build_parser().parse_args(argv)
     start = time.perf_counter()
 
     def progress(msg: str) -> None:
@@ -95,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         interrupted="interrupted; previous outputs are unchanged unless the line above says 'wrote'")
     if code is not None:
         return code
+    assert built is not None  # guarded_run returns the action's result whenever the code is None
     html_path, json_path, result = built
     to_stdout = is_stdout(html_path) or is_stdout(json_path)
     print(f"{result['decision']['verdict']}: wrote {html_path} and {json_path}",

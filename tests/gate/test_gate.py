@@ -91,7 +91,7 @@ def test_example_config_runs_with_outputs_and_exit_code(workdir, capsys):
     assert data["schema_version"] == 1 and {c["name"] for c in data["candidates"]} == {"new-softmax", "bold-top1"}
     import jsonschema
 
-    jsonschema.validate(data, json.loads((ROOT / "reports" / "gate.schema.json").read_text()))
+    jsonschema.validate(data, json.loads((ROOT / "recsys_causal" / "schemas" / "gate.schema.json").read_text()))
     dq = data["data_quality"]  # the reader's report reaches the screen: read = used + quarantined + excluded
     assert dq["validated"] and dq["requests_read"] == 4000 and dq["reconciles"]
     assert all(dq["requests_read"] == r["used"] + dq["quarantined_total"] + r["excluded_total"] for r in dq["rewards"])

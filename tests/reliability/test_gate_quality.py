@@ -43,7 +43,7 @@ from recsys_causal.ope import policies
 ROOT = Path(__file__).resolve().parents[2]
 LOG = ROOT / "decision_logs" / "sample_decision_log.parquet"
 EVENTS = ROOT / "decision_logs" / "sample_outcome_events.parquet"
-SCHEMA = json.loads((ROOT / "reports" / "gate.schema.json").read_text())
+SCHEMA = json.loads((ROOT / "recsys_causal" / "schemas" / "gate.schema.json").read_text())
 sys.path.insert(0, str(ROOT / "tests" / "report"))
 
 from report_tables import parse_tables as tables  # noqa: E402  (the report tests' HTML table parser)

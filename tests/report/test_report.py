@@ -13,7 +13,7 @@ from report_tables import ROOT, parse_tables
 from recsys_causal.report import build_report, main
 from recsys_causal.report.render import fmt
 
-SCHEMA = json.loads((ROOT / "reports" / "report.schema.json").read_text())
+SCHEMA = json.loads((ROOT / "recsys_causal" / "schemas" / "report.schema.json").read_text())
 
 
 @pytest.mark.parametrize("design", ["ab", "holdout", "switchback"])
