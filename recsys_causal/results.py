@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 from typing import Any
@@ -43,6 +44,7 @@ from recsys_causal.errors import EstimationError
 from recsys_causal.suggest import nearest
 
 WIDTH = 78
+RULE = "\x00rule"  # placeholder for a rule as wide as the widest row
 #: relative tolerance within which a stored interval counts as the Wald interval value ± q·se
 WALD_RTOL = 1e-8
 
@@ -146,13 +148,21 @@ def reference_df(estimate: Any) -> float | None:
 
 
 def is_wald(estimate: Any) -> bool:
-    """Whether the stored interval is the Wald interval ``value ± q·se`` at the estimate's own alpha."""
-    if not (np.isfinite(estimate.se) and estimate.se > 0 and np.isfinite(estimate.ci_low)
-            and np.isfinite(estimate.ci_high)):
+    """Whether the stored interval is the Wald interval ``value ± q·se`` at the estimate's own alpha (a zero
+    standard error with a point interval counts)."""
+    se, lo, hi = estimate.se, estimate.ci_low, estimate.ci_high
+    if se == 0:
+        return lo == hi == estimate.value
+    if not (np.isfinite(se) and se > 0 and np.isfinite(lo) and np.isfinite(hi)):
         return False
-    lo, hi = wald_interval(estimate, estimate.alpha)
-    scale = max(abs(estimate.value), hi - lo, 1e-300)
-    return abs(lo - estimate.ci_low) <= WALD_RTOL * scale and abs(hi - estimate.ci_high) <= WALD_RTOL * scale
+    wald_lo, wald_hi = wald_interval(estimate, estimate.alpha)
+    scale = max(abs(estimate.value), wald_hi - wald_lo, 1e-300)
+    return abs(wald_lo - lo) <= WALD_RTOL * scale and abs(wald_hi - hi) <= WALD_RTOL * scale
+
+
+def _undefined(estimate: Any) -> bool:
+    """No standard error and no interval: nothing to recompute (the bounds stay NaN)."""
+    return not (np.isfinite(estimate.se) or np.isfinite(estimate.ci_low) or np.isfinite(estimate.ci_high))
 
 
 def conf_int_frame(estimates: Sequence[Any], alpha: float | None = None) -> pd.DataFrame:
@@ -164,6 +174,9 @@ def conf_int_frame(estimates: Sequence[Any], alpha: float | None = None) -> pd.D
     for e in estimates:
         if alpha is None or math.isclose(alpha, e.alpha, rel_tol=0, abs_tol=1e-15):
             rows.append((e.ci_low, e.ci_high))
+            continue
+        if _undefined(e):
+            rows.append((math.nan, math.nan))
             continue
         if not is_wald(e):
             raise IntervalError(
@@ -223,6 +236,10 @@ class ResultProtocol:
     def _warnings(self) -> list[str]:
         return [str(w) for w in (getattr(self, "warnings", None) or [])]
 
+    def _data(self) -> dict[str, Any]:
+        """Further fields of :meth:`to_dict` (counts, settings, labels)."""
+        return {}
+
     # -- derived -------------------------------------------------------------------------------------------
     def _estimates(self) -> list[Any]:
         """Every estimate in the sections, in order."""
@@ -245,39 +262,18 @@ class ResultProtocol:
         out: dict[str, Any] = {"title": self._title()}
         if self._headline():
             out["headline"] = self._headline()
-        out["sections"] = {name: jsonable(section) for name, section in self._sections()}
+        out.update(jsonable(self._data()))
+        out["sections"] = {name or "table": jsonable(section) for name, section in self._sections()}
         out["warnings"] = self._warnings()
         return out
 
     def to_markdown(self) -> str:
         """GitHub-flavoured markdown: the headline, one table per section, warnings as a list."""
-        parts = [f"**{md_escape(self._headline())}**"] if self._headline() else []
-        for name, section in self._sections():
-            if isinstance(section, ResultProtocol):
-                parts.append(section.to_markdown())
-            elif isinstance(section, pd.DataFrame | Mapping):
-                frame = _mapping_frame(section) if isinstance(section, Mapping) else section
-                parts.append(f"**{md_escape(name)}**\n\n{markdown_table(frame)}")
-            else:
-                parts.append(f"**{md_escape(name)}**\n\n" + "\n".join(f"- {md_escape(s)}" for s in section))
-        if self._warnings():
-            parts.append("**Warnings**\n\n" + "\n".join(f"- {md_escape(w)}" for w in self._warnings()))
-        return "\n\n".join(parts) + "\n"
+        return _render(self, MARKDOWN)
 
     def to_html(self) -> str:
         """Escaped HTML: the headline, one table (or list) per section, warnings as a list."""
-        parts = [f"<p><b>{html.escape(self._headline())}</b></p>"] if self._headline() else []
-        for name, section in self._sections():
-            if isinstance(section, ResultProtocol):
-                parts.append(section.to_html())
-            elif isinstance(section, pd.DataFrame | Mapping):
-                frame = _mapping_frame(section) if isinstance(section, Mapping) else section
-                parts.append(f"<p>{html.escape(name)}</p>" + frame_html(frame))
-            else:
-                parts.append(_html_list(name, section))
-        if self._warnings():
-            parts.append(_html_list("Warnings", self._warnings()))
-        return "".join(parts)
+        return _render(self, HTML)
 
     def _repr_html_(self) -> str:
         return self.to_html()
@@ -285,18 +281,18 @@ class ResultProtocol:
     def summary(self) -> str:
         """A fixed-width text block: title, one row per estimate (value, se, interval with its level, p, n),
         the other tables, and the warnings at the end."""
-        rule = "=" * WIDTH
-        lines = [rule, self._title()]
-        if self._headline() and self._headline() != self._title():
-            lines.append(self._headline())
-        lines.append(rule)
+        body = []
         for name, section in self._sections():
-            lines += _section_text(name, section)
+            body += _section_text(name, section)
         warnings = self._warnings()
         if warnings:
-            lines += ["Warnings:"] + [f"  [{i}] {w}" for i, w in enumerate(warnings, 1)]
-            lines.append(rule)
-        return "\n".join(lines)
+            body += ["Warnings:"] + [f"  [{i}] {w}" for i, w in enumerate(warnings, 1)] + [RULE]
+        width = max([WIDTH, *(len(line) for line in body if not line.startswith("  [") and line != RULE)])
+        head = [self._title()]
+        if self._headline() and self._headline() != self._title():
+            head.append(self._headline())
+        lines = ["=" * width, *head, "=" * width, *body]
+        return "\n".join("-" * width if line == RULE else line for line in lines)
 
     def conf_int(self, alpha: float | None = None) -> pd.DataFrame:
         """Lower and upper bounds of every estimate, indexed by name.
@@ -323,30 +319,67 @@ def lookup(estimates: Sequence[Any], key: Any, what: str = "result") -> Any:
             return e
     names = [e.name for e in estimates]
     hit = nearest(key, names)
-    hint = f"; did you mean {hit!r}?" if hit is not None else ""
-    raise KeyError(f"{what} has no estimate named {key!r}{hint} Names: {names}")
+    hint = f" (did you mean {hit!r}?)" if hit is not None else ""
+    raise KeyError(f"{what} has no estimate named {key!r}{hint}; names: {names}")
 
 
 def _is_estimate(obj: Any) -> bool:
     return all(hasattr(obj, a) for a in ("name", "value", "se", "ci_low", "ci_high", "alpha"))
 
 
-def _html_list(name: str, items: Iterable[Any]) -> str:
-    return f"<p>{html.escape(name)}</p><ul>" + "".join(f"<li>{html.escape(str(i))}</li>" for i in items) + "</ul>"
+@dataclass(frozen=True)
+class _Format:
+    """How one output format writes a headline, a titled table, a titled list, and joins the parts."""
+
+    method: str
+    escape: Callable[[Any], str]
+    headline: str
+    title: str
+    table: Callable[[pd.DataFrame], str]
+    items: str
+    item: str
+    joiner: str
+
+    def titled(self, name: str, body: str) -> str:
+        return (self.title.format(self.escape(name)) if name else "") + body
+
+    def listed(self, name: str, items: Iterable[Any]) -> str:
+        return self.titled(name, self.items.format("".join(self.item.format(self.escape(i)) for i in items)))
+
+
+MARKDOWN = _Format("to_markdown", md_escape, "**{}**", "**{}**\n\n", markdown_table, "{}", "- {}\n", "\n\n")
+HTML = _Format("to_html", lambda t: html.escape(str(t)), "<p>{}</p>", "<p>{}</p>", frame_html, "<ul>{}</ul>",
+               "<li>{}</li>", "")
+
+
+def _render(result: ResultProtocol, f: _Format) -> str:
+    """A result in one format: its headline, each section (nested results render themselves), its warnings."""
+    parts = [f.headline.format(f.escape(result._headline()))] if result._headline() else []
+    for name, section in result._sections():
+        if isinstance(section, ResultProtocol):
+            parts.append(getattr(section, f.method)())
+        elif isinstance(section, pd.DataFrame | Mapping):
+            frame = _mapping_frame(section) if isinstance(section, Mapping) else section
+            parts.append(f.titled(name, f.table(frame)))
+        else:
+            parts.append(f.listed(name, section))
+    if result._warnings():
+        parts.append(f.listed("Warnings", result._warnings()))
+    text = f.joiner.join(p.rstrip("\n") if f is MARKDOWN else p for p in parts)
+    return text + ("\n" if f is MARKDOWN else "")
 
 
 def _section_text(name: str, section: Any) -> list[str]:
-    rule = "-" * WIDTH
     if isinstance(section, ResultProtocol):
         estimates = section._estimates()
         if not estimates:
             return _section_text(section._title(), section.to_frame())
-        return [section._title() if section._title() != type(section).__name__ else name, rule,
-                *estimates_text(estimates), rule]
+        title = section._title() if section._title() != type(section).__name__ else name
+        return [title, RULE, *estimates_text(estimates), RULE]
     if _is_estimate(section):
-        return [name, rule, *estimates_text([section]), rule]
+        return [name, RULE, *estimates_text([section]), RULE]
     if isinstance(section, pd.DataFrame | Mapping):
         frame = _mapping_frame(section) if isinstance(section, Mapping) else section
         body = frame.to_string(index=False, float_format=fmt) if len(frame) else "(none)"
-        return [name, rule, *body.splitlines(), rule]
-    return [name, rule, *(f"  - {s}" for s in section), rule]
+        return [name, RULE, *body.splitlines(), RULE]
+    return [name, RULE, *(f"  - {s}" for s in section), RULE]
