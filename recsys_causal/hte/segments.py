@@ -100,7 +100,8 @@ def segment_effects(
     unit_col: str | None = None,
 ) -> SegmentReadout:
     """Effects of ``treatment`` vs ``control`` per segment of each column in ``segments`` of the unit table
-    ``data`` (old keyword ``units``; old ``correction=`` is now ``multiplicity=``, ``"holm"`` or ``"bh"``).
+    ``data`` (old keyword ``units``; old ``correction=`` is now ``multiplicity=``: ``"holm"``, ``"fdr_bh"`` or another statsmodels
+    ``multipletests`` method).
 
     Variant labels are compared as text (``str(label)``), so integer labels such as ``0`` / ``1`` work.
     ``prior_interactions_col`` adds the lifecycle dimension (cold-start < 5, casual 5–50, power > 50).
