@@ -42,8 +42,10 @@ import pandas as pd
 
 from recsys_causal.errors import EstimationError
 from recsys_causal.suggest import nearest
+from recsys_causal.textsafe import visible_text
 
 WIDTH = 78
+MAX_WIDTH = 120
 RULE = "\x00rule"  # placeholder for a rule as wide as the widest row
 #: relative tolerance within which a stored interval counts as the Wald interval value ± q·se
 WALD_RTOL = 1e-8
@@ -100,15 +102,17 @@ def fmt(value: Any) -> str:
 
 
 def md_escape(text: Any) -> str:
-    """Text made safe inside a GitHub-flavoured markdown table cell: backslashes, pipes and backticks escaped,
-    ``<``, ``>``, ``&`` as HTML entities, line breaks as ``<br>``.
+    """Text made safe inside a GitHub-flavoured markdown table cell: hidden and direction-changing characters
+    shown as U+FFFD (:func:`~recsys_causal.textsafe.visible_text`), ``<``, ``>``, ``&`` as HTML entities,
+    backslashes, pipes and backticks escaped, line breaks as ``<br>``.
 
     >>> md_escape("a|b`c\\nd<e>")
     'a\\\\|b\\\\`c<br>d&lt;e&gt;'
     """
-    s = html.escape(str(text), quote=False)
+    s = str(text).replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
+    s = html.escape(visible_text(s), quote=False)
     s = s.replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`")
-    return s.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "<br>")
+    return s.replace("\n", "<br>")
 
 
 def markdown_table(frame: pd.DataFrame) -> str:
@@ -284,10 +288,13 @@ class ResultProtocol:
         body = []
         for name, section in self._sections():
             body += _section_text(name, section)
-        warnings = self._warnings()
+        own = self._warnings()
+        warnings = own + [f"{e.name}: {w}" for e in self._estimates() for w in e.warnings
+                          if w not in own and f"{e.name}: {w}" not in own]
         if warnings:
             body += ["Warnings:"] + [f"  [{i}] {w}" for i, w in enumerate(warnings, 1)] + [RULE]
-        width = max([WIDTH, *(len(line) for line in body if not line.startswith("  [") and line != RULE)])
+        width = min(max([WIDTH, *(len(line) for line in body if not line.startswith("  [") and line != RULE)]),
+                    MAX_WIDTH)
         head = [self._title()]
         if self._headline() and self._headline() != self._title():
             head.append(self._headline())

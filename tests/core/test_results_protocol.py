@@ -141,7 +141,7 @@ def test_markdown_escapes_hostile_labels(segments):
     assert "<script>" not in text and "&lt;script&gt;" in text and "\\`x\\`" in text
     hostile_rows = [r for r in text.splitlines() if "script" in r]
     assert hostile_rows and all("a\\|b<br>" in r for r in hostile_rows)
-    assert md_escape("x\r\ny") == "x<br>y"
+    assert md_escape("x\r\ny") == "x<br>y" and md_escape("x\u202ey") == "x\ufffdy"
 
 
 def test_html_escapes_hostile_labels(segments):
