@@ -94,6 +94,8 @@ class Estimate(ResultProtocol):
     details: Mapping[str, Any] = field(default_factory=dict)
     df: float | None = field(default=None, compare=False)
 
+    __iter__ = None  # one estimate is not a collection (``estimate["name"]`` looks itself up)
+
     @classmethod
     def from_normal(
         cls,

@@ -316,6 +316,9 @@ class ResultProtocol:
         return conf_int_frame(self._estimates(), None if alpha is None else check_alpha(alpha))
 
     def __getitem__(self, key: Any) -> Any:
+        """The estimate named ``key`` (an integer: the estimate at that position)."""
+        if isinstance(key, int | np.integer) and not isinstance(key, bool):
+            return self._estimates()[key]
         return lookup(self._estimates(), key, type(self).__name__)
 
 
