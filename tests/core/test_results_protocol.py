@@ -190,3 +190,36 @@ def test_estimate_table_html_keeps_its_look():
         "<th>name</th><th>value</th><th>se</th><th>ci_low</th><th>ci_high</th><th>p_value</th><th>n</th>"
         "<th>method</th><th>warnings</th></tr></thead><tbody><tr><td>ctr</td><td>0.5</td><td>0.25</td>"
         f"<td>{lo:.4g}</td><td>{hi:.4g}</td><td></td><td>4</td><td>m</td><td></td></tr></tbody></table>")
+
+
+class Readout(ResultProtocol):
+    """A readout holding several estimate tables (as ABReadout does): only the hooks are written."""
+
+    def __init__(self, metrics, guardrails, warnings=()):
+        self.metrics, self.guardrails, self.warnings = metrics, guardrails, list(warnings)
+
+    def _sections(self):
+        return [("metrics", self.metrics), ("guardrails", self.guardrails), ("notes", ["a note"])]
+
+    def _title(self):
+        return "readout"
+
+
+def test_a_readout_with_several_tables_adopts_the_protocol_from_hooks_alone():
+    lift = Estimate.from_normal(name="ctr lift", value=0.02, se=0.01, n=100, method="welch")
+    guard = Estimate.from_normal(name="hides", value=-0.01, se=0.02, n=100, method="welch", df=30)
+    r = Readout(EstimateTable([lift], title="Metric lifts"), EstimateTable([guard], title="Guardrails"),
+                warnings=["SRM ok"])
+    assert r["hides"] is guard and r[0] is lift
+    assert r.to_frame()["name"].tolist() == ["ctr lift", "hides"]
+    d = json.loads(json.dumps(r.to_dict()))
+    assert list(d["sections"]) == ["metrics", "guardrails", "notes"] and d["warnings"] == ["SRM ok"]
+    assert d["sections"]["guardrails"]["estimates"][0]["value"] == -0.01
+    md = r.to_markdown()
+    assert md.index("**Metric lifts") < md.index("**Guardrails") < md.index("- a note") < md.index("- SRM ok")
+    ci = r.conf_int(0.2)
+    t = stats.t.ppf(0.9, 30)
+    assert ci.loc["hides"].tolist() == pytest.approx([-0.01 - t * 0.02, -0.01 + t * 0.02], rel=1e-12)
+    assert ci.loc["ctr lift", "upper"] == pytest.approx(0.02 + stats.norm.ppf(0.9) * 0.01, rel=1e-12)
+    text = r.summary()
+    assert "Metric lifts" in text and "Guardrails" in text and text.rstrip("-\n").endswith("SRM ok")
