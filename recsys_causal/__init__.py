@@ -44,6 +44,7 @@ from recsys_causal.logs import (
     write_partitioned_log,
 )
 from recsys_causal.ope import OPEResult, SupportReport, TargetPolicy, evaluate_policies
+from recsys_causal.results import IntervalError, ResultProtocol
 from recsys_causal.scale import (
     DuckDBEngine,
     SparkEngine,
@@ -89,12 +90,14 @@ __all__ = [
     "EstimateTable",
     "EstimationError",
     "HoldoutReadout",
+    "IntervalError",
     "InputFileError",
     "OutputError",
     "LabelSpec",
     "LogFilters",
     "ReadResult",
     "Reason",
+    "ResultProtocol",
     "RecsysCausalError",
     "SchemaError",
     "SimulatedLog",

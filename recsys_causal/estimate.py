@@ -16,13 +16,14 @@ notebook treat them alike.
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from recsys_causal.results import ResultProtocol, fmt, lookup, markdown_table, md_escape
 
 SIDES = ("two-sided", "lower", "upper", "bounds")
 
@@ -63,14 +64,20 @@ def interval_label(alpha: float, sided: str = "two-sided") -> str:
     return f"{level} one-sided {sided if sided == 'bounds' else sided + ' bound'}"
 
 
+#: fields of :class:`Estimate` that are not columns of its row (details are spread into the row instead)
+_NOT_IN_ROW = ("details", "warnings", "df")
+
+
 @dataclass(frozen=True)
-class Estimate:
+class Estimate(ResultProtocol):
     """A point estimate with its uncertainty.
 
     ``value`` is the estimate, ``se`` its standard error, ``(ci_low, ci_high)`` a ``1 - alpha`` interval,
     ``p_value`` a two-sided p-value against ``null`` when one applies, ``n`` the number of independent
     units behind it, ``method`` how it was computed, ``warnings`` anything the reader should know, and
-    ``details`` free-form extra fields (for example the metric, the variant or the policy name).
+    ``details`` free-form extra fields, named ``quantity`` (``"value"``, ``"lift"``, ``"relative lift"``, ...),
+    ``variant``, ``metric``, ``policy`` and ``segment`` where they apply. ``df`` is the degrees of freedom of
+    the reference distribution of a Wald interval (``None``: normal); it is not part of the row.
     """
 
     name: str
@@ -85,6 +92,9 @@ class Estimate:
     null: float | None = None
     warnings: tuple[str, ...] = ()
     details: Mapping[str, Any] = field(default_factory=dict)
+    df: float | None = field(default=None, compare=False)
+
+    __iter__ = None  # one estimate is not a collection (``estimate["name"]`` looks itself up)
 
     @classmethod
     def from_normal(
@@ -120,6 +130,7 @@ class Estimate:
             null=null,
             warnings=tuple(warnings),
             details=dict(details or {}),
+            df=None if df is None else float(df),
         )
 
     @property
@@ -129,20 +140,39 @@ class Estimate:
     def with_warning(self, message: str) -> Estimate:
         return replace(self, warnings=(*self.warnings, message))
 
-    def to_dict(self) -> dict[str, Any]:
-        row = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("details", "warnings")}
+    def row(self) -> dict[str, Any]:
+        """The estimate as one flat row: its fields, the warnings joined by ``"; "``, then the details."""
+        row = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _NOT_IN_ROW}
         row["warnings"] = "; ".join(self.warnings)
         row.update(self.details)
         return row
 
+    def to_dict(self) -> dict[str, Any]:
+        """The row (:meth:`row`) as JSON-ready data (Python scalars, NaN as ``None``)."""
+        from recsys_causal.results import jsonable
+
+        return jsonable(self.row())
+
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([self.to_dict()])
+        return pd.DataFrame([self.row()])
+
+    def _sections(self) -> list[tuple[str, Any]]:
+        return [("estimate", EstimateTable([self]))]
+
+    def _title(self) -> str:
+        return self.name
+
+    def _warnings(self) -> list[str]:
+        return list(self.warnings)
+
+    def _estimates(self) -> list[Estimate]:
+        return [self]
 
     def __repr__(self) -> str:
         level = interval_level(self.alpha) if 0 < self.alpha < 1 else f"alpha={self.alpha!r}"
         text = (
-            f"Estimate({self.name}: {_fmt(self.value)} ± {_fmt(self.se)} se, "
-            f"{level} CI [{_fmt(self.ci_low)}, {_fmt(self.ci_high)}], n={self.n}, {self.method}"
+            f"Estimate({self.name}: {fmt(self.value)} ± {fmt(self.se)} se, "
+            f"{level} CI [{fmt(self.ci_low)}, {fmt(self.ci_high)}], n={self.n}, {self.method}"
         )
         if self.p_value is not None:
             text += f", p={self.p_value:.3g}"
@@ -150,12 +180,10 @@ class Estimate:
             text += f", {len(self.warnings)} warning(s)"
         return text + ")"
 
-    def _repr_html_(self) -> str:
-        return EstimateTable([self])._repr_html_()
 
-
-class EstimateTable:
-    """An ordered collection of :class:`Estimate` with a tidy ``to_frame()``.
+class EstimateTable(ResultProtocol):
+    """An ordered collection of :class:`Estimate` with a tidy ``to_frame()`` and the results protocol
+    (:mod:`recsys_causal.results`).
 
     >>> t = EstimateTable([Estimate.from_normal(name="a", value=1.0, se=0.1, n=10, method="m")])
     >>> t["a"].value
@@ -175,55 +203,65 @@ class EstimateTable:
     def __getitem__(self, key: int | str) -> Estimate:
         if isinstance(key, int):
             return self.estimates[key]
-        matches = [e for e in self.estimates if e.name == key]
-        if not matches:
-            raise KeyError(f"no estimate named {key!r}; names are {[e.name for e in self.estimates]}")
-        return matches[0]
+        return lookup(self.estimates, key, "EstimateTable")
 
     def to_frame(self) -> pd.DataFrame:
         if not self.estimates:
-            return pd.DataFrame(columns=[f.name for f in fields(Estimate) if f.name != "details"])
-        return pd.DataFrame([e.to_dict() for e in self.estimates])
+            return pd.DataFrame(columns=[f.name for f in fields(Estimate) if f.name not in ("details", "df")])
+        return pd.DataFrame([e.row() for e in self.estimates])
 
     def __repr__(self) -> str:
         head = f"{self.title}\n" if self.title else ""
         return head + "\n".join(repr(e) for e in self.estimates)
 
-    def _repr_html_(self) -> str:
+    # -- results protocol: the table is a leaf --------------------------------------------------------------
+    def _sections(self) -> list[tuple[str, Any]]:
+        return [(self.title or "estimates", self)]
+
+    def _estimates(self) -> list[Estimate]:
+        return list(self.estimates)
+
+    def _warnings(self) -> list[str]:
+        return [f"{e.name}: {w}" for e in self.estimates for w in e.warnings]
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"title": ..., "estimates": [row, ...]}``, JSON-ready."""
+        return {"title": self.title, "estimates": [e.to_dict() for e in self.estimates]}
+
+    def _display(self) -> tuple[pd.DataFrame, str]:
+        """The columns shown (the interval level once in the caption unless the levels differ) and the caption."""
         frame = self.to_frame()
         cols = [c for c in ("name", "value", "se", "ci_low", "ci_high", "p_value", "n", "method", "warnings")
                 if c in frame.columns]
         hidden = ("alpha", "null") if frame["alpha"].nunique() <= 1 else ("null",)  # mixed levels: show alpha
         cols += [c for c in frame.columns if c not in cols and c not in hidden]
-        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
-        rows = []
-        for _, row in frame[cols].iterrows():
-            rows.append("<tr>" + "".join(f"<td>{html.escape(_fmt(row[c]))}</td>" for c in cols) + "</tr>")
         alphas = {e.alpha for e in self.estimates}
         only = alphas.pop() if len(alphas) == 1 else None
         levels = f"intervals: {interval_label(only)}" if only is not None and 0 < only < 1 else ""
-        text = " — ".join(t for t in (self.title, levels) if t)
+        return frame[cols], " — ".join(t for t in (self.title, levels) if t)
+
+    def to_html(self) -> str:
+        frame, text = self._display()
+        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+        rows = []
+        for row in frame.itertuples(index=False, name=None):
+            rows.append("<tr>" + "".join(f"<td>{html.escape(fmt(v))}</td>" for v in row) + "</tr>")
         caption = f"<caption>{html.escape(text)}</caption>" if text else ""
         return f"<table class='recsys-causal'>{caption}<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float | np.floating):
-        if math.isnan(value):
-            return "nan"
-        return f"{value:.4g}"
-    if value is None:
-        return ""
-    return str(value)
+    def to_markdown(self) -> str:
+        frame, text = self._display()
+        return (f"**{md_escape(text)}**\n\n" if text else "") + markdown_table(frame) + "\n"
 
 
-class EstimatesView:
-    """Mixin for readouts holding an ``estimates`` :class:`EstimateTable`: lookup by name and ``to_frame()``."""
+class EstimatesView(ResultProtocol):
+    """Mixin for readouts holding an ``estimates`` :class:`EstimateTable`: the results protocol over it
+    (lookup by name, ``to_frame()``, ``to_dict()``, ``summary()``, ``conf_int()``, ...)."""
 
     estimates: EstimateTable
 
-    def __getitem__(self, name: str) -> Estimate:
-        return self.estimates[name]
+    def _title(self) -> str:
+        return self.estimates.title or type(self).__name__
 
     def to_frame(self) -> pd.DataFrame:
         return self.estimates.to_frame()

@@ -37,14 +37,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import EstimationError
-from recsys_causal.estimate import Estimate
+from recsys_causal.estimate import Estimate, EstimateTable
 from recsys_causal.logs.model import DecisionLog
+from recsys_causal.results import ResultProtocol
 
 #: The long-run interval is called absurd (decay not identified) above this many times the daily intervals' range.
 MAX_WIDTH_RATIO = 3.0
@@ -107,7 +110,7 @@ def _curve(t: np.ndarray, long_run: float, initial: float, tau: float) -> np.nda
 
 
 @dataclass(frozen=True)
-class DecayFit:
+class DecayFit(ResultProtocol):
     """Fitted decay curve: long-run and initial effects, ``tau``, the test of initial = long_run and a label."""
 
     long_run: Estimate
@@ -140,6 +143,24 @@ class DecayFit:
         return (f"DecayFit({self.label}: {what} {e.value:.4g} [{e.ci_low:.4g}, {e.ci_high:.4g}], "
                 f"initial {self.initial.value:.4g}, tau={self.tau:.3g} days, "
                 f"p(initial=long_run)={self.p_value:.3g})")
+
+    def _headline(self) -> str:
+        return repr(self)
+
+    def _title(self) -> str:
+        return "Novelty / primacy decay fit"
+
+    def _sections(self) -> list[tuple[str, Any]]:
+        fitted = [self.long_run, self.initial, *([self.constant] if self.constant is not None else [])]
+        daily = pd.DataFrame({"days_since_exposure": self.days, "value": self.effects, "se": self.ses})
+        return [("decay fit", EstimateTable(fitted, title="Decay fit")), ("Daily effects", daily)]
+
+    def _warnings(self) -> list[str]:
+        return [self.note] if self.note else []
+
+    def _data(self) -> dict[str, Any]:
+        return {"label": self.label, "tau": self.tau, "lr_stat": self.lr_stat, "p_value": self.p_value,
+                "identified": self.identified}
 
 
 def fit_decay(days: np.ndarray, effects: np.ndarray, ses: np.ndarray, *, cov: np.ndarray | None = None,
@@ -192,12 +213,12 @@ def fit_decay(days: np.ndarray, effects: np.ndarray, ses: np.ndarray, *, cov: np
         "daily effects treated as independent; when they come from one panel of units pass "
         "cov=effect_covariance(panel, ...) (or use decay_from_panel), else the interval is too narrow",)
     long_run = Estimate.from_normal(name="long_run_effect", value=p[0], se=float(np.sqrt(pcov[0, 0])), n=n,
-                                    method=method, alpha=alpha, warnings=warn)
+                                    method=method, alpha=alpha, warnings=warn, details={"quantity": "lift"})
     initial = Estimate.from_normal(name="initial_effect", value=p[1], se=float(np.sqrt(pcov[1, 1])), n=n,
-                                   method=method, alpha=alpha, warnings=warn)
+                                   method=method, alpha=alpha, warnings=warn, details={"quantity": "lift"})
     constant = Estimate.from_normal(name="constant_effect", value=const, se=float(np.sqrt(1 / (one @ W @ one))),
                                     n=n, method=method.replace("decay fit", "constant-effect mean"), alpha=alpha,
-                                    warnings=warn)
+                                    warnings=warn, details={"quantity": "lift"})
     note = _not_identified(label, float(p[2]), span, long_run, y, s, alpha, converged=best is not None)
     if note:
         long_run = replace(long_run, warnings=(*long_run.warnings, f"long-run effect not identified: {note}"))
@@ -245,9 +266,11 @@ def decay_from_panel(
     return daily, fit
 
 
-def novelty_panel(log: DecisionLog, *, metric: str, unit: str, variant_col: str, as_of: object, days: int,
+@renamed_arguments(log="data")
+def novelty_panel(data: DecisionLog, *, metric: str, unit: str, variant_col: str, as_of: object, days: int,
                   ) -> pd.DataFrame:
-    """Unit × day-since-first-exposure panel of a per-request outcome sum (0 on days without requests).
+    """Unit × day-since-first-exposure panel of a per-request outcome sum (0 on days without requests) from the
+    decision log ``data`` (old keyword ``log``).
 
     Only days that have fully closed by ``as_of`` enter; units seen in several variants are left out. The panel
     is the input of :func:`decay_from_panel` (``metric="value"``).
@@ -262,8 +285,8 @@ def novelty_panel(log: DecisionLog, *, metric: str, unit: str, variant_col: str,
     ...               days=7)["value"].tolist()
     [1.0, 0.0, 1.0]
     """
-    req = log.requests
-    value = log.per_request_sum(np.where(log.shown & np.isfinite(log.reward(metric)), log.reward(metric), 0.0))
+    req = data.requests
+    value = data.per_request_sum(np.where(data.shown & np.isfinite(data.reward(metric)), data.reward(metric), 0.0))
     frame = pd.DataFrame({"unit_id": req[unit].to_numpy(), "variant": req[variant_col].to_numpy(),
                           "t": pd.DatetimeIndex(req["decision_time"]), "value": value})
     single = frame.groupby("unit_id")["variant"].transform("nunique") == 1

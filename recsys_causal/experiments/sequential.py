@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import ConfigError
 
 RETROSPECTIVE_WARNING = (
@@ -213,12 +214,13 @@ def monitoring_table(
     in ``cs_low``/``cs_high``; ``cs_reject`` is true once the CS excludes ``null``; ``gs_reject`` once ``|z|``
     crosses the O'Brien–Fleming boundary (both stay true at later looks; ``group_sequential=False`` skips the
     boundaries, whose numerical integration costs a fraction of a second per new look). ``table.attrs["plan"]``
-    is the plan.
+    is the plan. The estimate at each look is ``value``; its old name ``estimate`` is kept as an alias for one
+    release.
 
     >>> plan = MonitoringPlan(planned_n=1000)
     >>> tab = monitoring_table([0.5, 0.4, 0.3], [0.3, 0.2, 0.1], plan=plan, n=[100, 250, 1000])
-    >>> list(tab.columns[:4])
-    ['look', 'estimate', 'se', 'z']
+    >>> list(tab.columns[:5])
+    ['look', 'value', 'estimate', 'se', 'z']
     """
     plan, warnings = _resolve_plan(plan, target_se, alpha, retrospective)
     a = plan.alpha if plan is not None else (0.05 if alpha is None else alpha)
@@ -236,7 +238,8 @@ def monitoring_table(
     warnings += [note] if note else []
     zq = stats.norm.ppf(1 - a / 2)
     table = pd.DataFrame({
-        "look": np.arange(1, est.size + 1), "estimate": est, "se": se, "z": z, "information_fraction": frac,
+        "look": np.arange(1, est.size + 1), "value": est, "estimate": est, "se": se, "z": z,
+        "information_fraction": frac,
         "ci_low": est - zq * se, "ci_high": est + zq * se, "fixed_reject": np.abs(z) > zq,
         "cs_low": lo, "cs_high": hi, "cs_reject": np.logical_or.accumulate((lo > null) | (hi < null)),
         "gs_bound": bounds, "alpha_spent": obf_spending(np.minimum(frac, 1.0), a),
@@ -284,24 +287,29 @@ def _gs_bounds(frac: np.ndarray, alpha: float) -> tuple[np.ndarray, str | None]:
     return bounds, note
 
 
+@renamed_arguments(df="data")
 def cumulative_looks(
-    df: pd.DataFrame, *, metric: str, time_col: str, variant_col: str = "variant", control: str = "control",
+    data: pd.DataFrame, *, metric: str, time_col: str, variant_col: str = "variant", control: str = "control",
     treatment: str = "treatment", n_looks: int = 10,
 ) -> pd.DataFrame:
-    """Welch difference in means at ``n_looks`` equally spaced cut-offs of ``time_col`` (units enrolled so far).
+    """Welch difference in means at ``n_looks`` equally spaced cut-offs of ``time_col`` (units enrolled so far)
+    of the unit table ``data`` (old keyword ``df``); variant labels are compared as text.
 
-    Vectorised: each arm is sorted by time once and cumulative sums give every look's mean and variance.
+    Vectorised: each arm is sorted by time once and cumulative sums give every look's mean and variance. The
+    difference is ``value``; its old name ``estimate`` is kept as an alias for one release.
     """
-    tvals = df[time_col]
+    tvals = data[time_col]
     if pd.api.types.is_datetime64_any_dtype(tvals):
         tnum = (tvals - pd.Timestamp(0, tz=getattr(tvals.dt, "tz", None))).dt.total_seconds().to_numpy()
     else:
         tnum = tvals.to_numpy(dtype=np.float64)
     cuts = np.quantile(tnum, np.linspace(0, 1, n_looks + 1)[1:])
-    y = df[metric].to_numpy(dtype=np.float64)
+    y = data[metric].to_numpy(dtype=np.float64)
     arms = {}
+    variant = data[variant_col].astype(str).to_numpy()
+    treatment, control = str(treatment), str(control)
     for label in (treatment, control):
-        m = (df[variant_col] == label).to_numpy()
+        m = variant == label
         order = np.argsort(tnum[m], kind="stable")
         yy, tt = y[m][order], tnum[m][order]
         k = np.searchsorted(tt, cuts, side="right")
@@ -312,4 +320,4 @@ def cumulative_looks(
         arms[label] = (mean, var / np.maximum(n, 1), n)
     (mt, vt, nt), (mc, vc, nc) = arms[treatment], arms[control]
     return pd.DataFrame({"look": np.arange(1, n_looks + 1), "n_treatment": nt.astype(int),
-                         "n_control": nc.astype(int), "estimate": mt - mc, "se": np.sqrt(vt + vc)})
+                         "n_control": nc.astype(int), "value": mt - mc, "estimate": mt - mc, "se": np.sqrt(vt + vc)})

@@ -12,19 +12,21 @@ lifts should not be trusted until the cause is found. Run it overall and, option
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import ConfigError
+from recsys_causal.results import ResultProtocol
 
 
 @dataclass(frozen=True)
-class SRMResult:
+class SRMResult(ResultProtocol):
     """Overall SRM test with optional per-segment and per-day breakdowns."""
 
     observed: dict[str, int]
@@ -52,8 +54,18 @@ class SRMResult:
         counts = ", ".join(f"{k}={v}" for k, v in self.observed.items())
         return f"SRM {state}: chi2={self.chi2:.3f}, p={self.p_value:.3g} (threshold {self.threshold:g}); {counts}"
 
-    def _repr_html_(self) -> str:
-        return f"<p><b>{html.escape(repr(self))}</b></p>" + self.to_frame().to_html(index=False)
+    def _headline(self) -> str:
+        return repr(self)
+
+    def _title(self) -> str:
+        return "Sample-ratio mismatch (chi-square)"
+
+    def _sections(self) -> list[tuple[str, Any]]:
+        return [("", self.to_frame())]
+
+    def _data(self) -> dict[str, Any]:
+        return {"observed": self.observed, "expected": self.expected, "chi2": self.chi2, "p_value": self.p_value,
+                "threshold": self.threshold, "flagged": self.flagged}
 
 
 def _chisq(counts: np.ndarray, probs: np.ndarray) -> tuple[float, float]:
@@ -72,27 +84,38 @@ def srm_from_counts(observed: Mapping[str, int], expected_split: Mapping[str, fl
     1.0
     """
     probs = _normalise(expected_split)
+    observed = {str(k): v for k, v in observed.items()}
     counts = np.array([int(observed.get(k, 0)) for k in probs], dtype=np.float64)
     chi2, p = _chisq(counts, np.array(list(probs.values())))
     return SRMResult({k: int(observed.get(k, 0)) for k in probs}, probs, chi2, p, threshold)
 
 
+@renamed_arguments(df="data")
 def srm_test(
-    df: pd.DataFrame, *, expected_split: Mapping[str, float], variant_col: str = "variant",
+    data: pd.DataFrame, *, expected_split: Mapping[str, float], variant_col: str = "variant",
     segment_col: str | None = None, day_col: str | None = None, unit_col: str | None = None,
     threshold: float = 0.001,
 ) -> SRMResult:
-    """SRM test on a table with one row per unit (or distinct ``unit_col`` values counted once per variant)."""
+    """SRM test on ``data``, a table with one row per unit (or distinct ``unit_col`` values counted once per
+    variant); the old keyword ``df`` is deprecated. Variant labels are compared as text (``str(label)``), so
+    integer labels in the table and in ``expected_split`` work.
+
+    >>> r = srm_test(pd.DataFrame({"arm": [0] * 500 + [1] * 520}), expected_split={0: 0.5, 1: 0.5},
+    ...              variant_col="arm")
+    >>> r.observed, r.flagged
+    ({'0': 500, '1': 520}, False)
+    """
     probs = _normalise(expected_split)
-    base = df.drop_duplicates([unit_col, variant_col]) if unit_col else df
-    counts = base[variant_col].value_counts()
+    base = data.drop_duplicates([unit_col, variant_col]) if unit_col else data
+    variant = base[variant_col].astype(str)
+    counts = variant.value_counts()
     overall = srm_from_counts(counts.to_dict(), probs, threshold=threshold)
 
     def breakdown(col: str) -> pd.DataFrame:
         key = base[col]
         if col == day_col and pd.api.types.is_datetime64_any_dtype(key):
             key = key.dt.floor("D")
-        tab = pd.crosstab(key, base[variant_col]).reindex(columns=list(probs), fill_value=0)
+        tab = pd.crosstab(key, variant).reindex(columns=list(probs), fill_value=0)
         p = np.array(list(probs.values()))
         mat = tab.to_numpy(dtype=np.float64)
         totals = mat.sum(axis=1, keepdims=True)

@@ -20,14 +20,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from recsys_causal.checks import require_columns
+from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import DataValidationError, SchemaError
-from recsys_causal.estimate import Estimate
+from recsys_causal.estimate import Estimate, EstimateTable
+from recsys_causal.results import ResultProtocol
 
 METHODS = ("forest", "linear", "dr")
 
@@ -51,8 +54,9 @@ class KnownPropensity(ClassifierMixin, BaseEstimator):
 
 
 @dataclass
-class CateFit:
-    """A fitted CATE model with per-unit effects, intervals and the average effect."""
+class CateFit(ResultProtocol):
+    """A fitted CATE model with per-unit effects, intervals and the average effect (``to_frame()``: one row per
+    unit; ``summary()``, ``conf_int()`` and ``["average effect"]``: the average effect)."""
 
     method: str
     model: object
@@ -68,9 +72,21 @@ class CateFit:
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame({"cate": self.effects, "ci_low": self.effects_low, "ci_high": self.effects_high})
 
-    def __repr__(self) -> str:
+    def _headline(self) -> str:
         return (f"CateFit({self.method}, {len(self.effects)} units, CATE quantiles "
-                f"{np.round(np.quantile(self.effects, [0.1, 0.5, 0.9]), 4).tolist()}, ate={self.ate!r})")
+                f"{np.round(np.quantile(self.effects, [0.1, 0.5, 0.9]), 4).tolist()}")
+
+    def __repr__(self) -> str:
+        return f"{self._headline()}, ate={self.ate!r})"
+
+    def _sections(self) -> list[tuple[str, Any]]:
+        return [("average effect", EstimateTable([self.ate], title="Average effect"))]
+
+    def _title(self) -> str:
+        return f"CATE ({self.method})"
+
+    def _data(self) -> dict[str, Any]:
+        return {"method": self.method, "covariates": list(self.covariates), "n_units": len(self.effects)}
 
 
 def check_pre_treatment(
@@ -96,8 +112,9 @@ def check_pre_treatment(
     check_times(frame, list(covariates), first_exposure_col=exposure_time_col, covariate_times=measured_at)
 
 
+@renamed_arguments(frame="data")
 def fit_cate(
-    frame: pd.DataFrame,
+    data: pd.DataFrame,
     *,
     outcome: str,
     treatment: str,
@@ -111,21 +128,22 @@ def fit_cate(
     measured_at: Mapping[str, str] | None = None,
     exposure_time_col: str | None = None,
 ) -> CateFit:
-    """Fit a CATE model; ``treatment_probability=None`` fits a propensity model (observational data)."""
+    """Fit a CATE model on the unit table ``data`` (old keyword ``frame``); ``treatment_probability=None`` fits
+    a propensity model (observational data)."""
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
     if method not in METHODS:
         raise SchemaError(f"unknown CATE method {method!r}", fix=f"use one of {list(METHODS)}")
-    require_columns(frame, (outcome, treatment, *covariates), what="the CATE frame")
-    check_pre_treatment(frame, covariates, measured_at=measured_at, exposure_time_col=exposure_time_col,
+    require_columns(data, (outcome, treatment, *covariates), what="the CATE frame")
+    check_pre_treatment(data, covariates, measured_at=measured_at, exposure_time_col=exposure_time_col,
                         outcome=outcome)
-    X = frame[list(covariates)].to_numpy(dtype=float)
+    X = data[list(covariates)].to_numpy(dtype=float)
     const = [c for c, sd in zip(covariates, X.std(axis=0), strict=True) if sd == 0]
     if const:
         raise DataValidationError(f"covariate(s) {const} are constant", column=const[0],
                                   fix="drop constant covariates; they carry no heterogeneity")
-    y = frame[outcome].to_numpy(dtype=float)
-    t = frame[treatment].to_numpy().astype(int)
+    y = data[outcome].to_numpy(dtype=float)
+    t = data[treatment].to_numpy().astype(int)
     if np.isnan(y).any() or np.isnan(X).any():
         raise DataValidationError("outcome or covariates contain missing values", fix="impute or drop them first")
     model_y = HistGradientBoostingRegressor(max_iter=100, random_state=seed)
@@ -161,6 +179,7 @@ def aipw_ate(y: np.ndarray, t: np.ndarray, X: np.ndarray, treatment_probability:
     scores = mu1 - mu0 + t * (y - mu1) / ps - (1 - t) * (y - mu0) / (1 - ps)
     return Estimate.from_normal(name="average effect", value=float(scores.mean()),
                                 se=float(scores.std(ddof=1) / np.sqrt(len(y))), n=len(y), alpha=alpha,
+                                details={"quantity": "lift"},
                                 method="AIPW, cross-fitted" + (", known propensity" if treatment_probability
                                                                is not None else ", fitted propensity"))
 

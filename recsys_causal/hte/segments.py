@@ -18,9 +18,9 @@ Harm: a one-sided test that the segment is worse in the metric's bad direction, 
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,18 +28,20 @@ from scipy import stats
 
 from recsys_causal.checks import require_columns, unique_units
 from recsys_causal.contrast import cuped_adjust, group_mean
+from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import DataValidationError, SchemaError
 from recsys_causal.estimate import Estimate, EstimateTable
 from recsys_causal.experiments.means import arm_mean, welch_df
 from recsys_causal.logs.segments import lifecycle_segment
 from recsys_causal.pvalues import adjust_pvalues
+from recsys_causal.results import ResultProtocol
 
 DIRECTIONS = ("decrease_is_bad", "increase_is_bad")
 SMALL = "other (small segments)"
 
 
 @dataclass
-class SegmentReadout:
+class SegmentReadout(ResultProtocol):
     """Segment effects, heterogeneity tests, segment-vs-rest comparisons and harm flags."""
 
     effects: EstimateTable
@@ -71,55 +73,87 @@ class SegmentReadout:
             lines.append(f"  HARM: {h['metric']} in {h['dimension']}={h['segment']} (adjusted p={h['p_adjusted']:.3g})")
         return "\n".join(lines)
 
-    def _repr_html_(self) -> str:
-        parts = [self.effects._repr_html_(), "<p>Heterogeneity</p>", self.heterogeneity.to_html(index=False)]
-        if len(self.harms):
-            parts += ["<p>Harmed segments</p>", self.harms.to_html(index=False)]
-        parts += [f"<p>{html.escape(w)}</p>" for w in self.warnings]
-        return "".join(parts)
+    def _sections(self) -> list[tuple[str, Any]]:
+        return [("effects", self.effects), ("Heterogeneity", self.heterogeneity),
+                ("Segment versus the rest", self.versus_rest), ("Harmed segments", self.harms)]
+
+    def _title(self) -> str:
+        return self.effects.title or "Effects by segment"
 
 
+@renamed_arguments(units="data", correction="multiplicity")
 def segment_effects(
-    units: pd.DataFrame,
+    data: pd.DataFrame,
     *,
     metrics: Sequence[str],
     segments: Sequence[str] = (),
     variant_col: str = "variant",
-    control: str = "control",
-    treatment: str = "treatment",
+    control: object = "control",
+    treatment: object = "treatment",
     prior_interactions_col: str | None = None,
     covariates: Sequence[str] = (),
     directions: Mapping[str, str] | None = None,
     min_units: int = 30,
     merge_small: bool = False,
-    correction: str = "holm",
+    multiplicity: str = "holm",
     alpha: float = 0.05,
     unit_col: str | None = None,
 ) -> SegmentReadout:
-    """Effects of ``treatment`` vs ``control`` per segment of each column in ``segments``.
+    """Effects of ``treatment`` vs ``control`` per segment of each column in ``segments`` of the unit table
+    ``data`` (old keyword ``units``; old ``correction=`` is now ``multiplicity=``: ``"holm"``, ``"fdr_bh"`` or another statsmodels
+    ``multipletests`` method).
 
+    Variant labels are compared as text (``str(label)``), so integer labels such as ``0`` / ``1`` work.
     ``prior_interactions_col`` adds the lifecycle dimension (cold-start < 5, casual 5–50, power > 50).
     ``directions`` maps a metric to ``decrease_is_bad`` (default) or ``increase_is_bad`` for harm detection.
     Segments with fewer than ``min_units`` units in an arm are an error unless ``merge_small=True``.
     With ``unit_col``, repeated units are an error (exact copies are removed and counted in ``warnings``).
+    ``versus_rest`` and ``harms`` carry the point estimate as ``value``; their old columns ``difference`` and
+    ``effect`` are kept as aliases for one release.
     """
     directions = dict(directions or {})
     for m, d in directions.items():
         if d not in DIRECTIONS:
             raise SchemaError(f"direction {d!r} of metric {m!r} is unknown", fix=f"use one of {list(DIRECTIONS)}")
     need = [variant_col, *metrics, *segments, *covariates] + ([prior_interactions_col] if prior_interactions_col else [])
-    require_columns(units, need, what="segment unit table")
+    require_columns(data, need, what="segment unit table")
+    u, dims, treated, x, warnings = _prepare(data, segments, variant_col, str(control), str(treatment),
+                                             prior_interactions_col, covariates, unit_col)
+    effects, het_rows, rest_rows = [], [], []
+    for dim in dims:
+        seg = u[dim].astype("string").fillna("(missing)").to_numpy(dtype=object)
+        seg, note = _check_sizes(seg, treated, dim, min_units, merge_small)
+        if note:
+            warnings.append(note)
+        for metric in metrics:
+            y = pd.to_numeric(u[metric], errors="coerce").to_numpy(dtype=float)
+            ok = ~np.isnan(y)
+            if (~ok).any():
+                warnings.append(f"{metric}: {int((~ok).sum())} units with a missing value excluded (not 0)")
+            seg_est = _dimension_effects(y, ok, seg, treated, x, metric, dim, str(treatment), alpha, rest_rows)
+            effects.extend(seg_est)
+            het_rows.append(_heterogeneity(metric, dim, seg_est, y[ok], treated[ok], seg[ok],
+                                           None if x is None else x[ok]))
+    effects, harms = _adjusted_and_harms(effects, directions, multiplicity, alpha)
+    return SegmentReadout(EstimateTable(effects, title="Effects by segment"), pd.DataFrame(het_rows),
+                          _versus_rest(rest_rows, multiplicity), harms, warnings)
+
+
+def _prepare(data, segments, variant_col, control, treatment, prior_interactions_col, covariates, unit_col):
+    """The units of the two arms (labels compared as text), the segment dimensions, the treated mask and the
+    covariate matrix; repeated units are removed (exact copies) or an error."""
     dedup = None
     if unit_col is not None:
-        units, dedup = unique_units(units, unit_col, table="segment unit table")
-    u = units[units[variant_col].isin([control, treatment])].copy()
+        data, dedup = unique_units(data, unit_col, table="segment unit table")
+    variant = data[variant_col].astype(str)
+    u = data[variant.isin([control, treatment]).to_numpy()].copy()
     dims = list(segments)
     if prior_interactions_col:
         u["lifecycle"] = lifecycle_segment(pd.to_numeric(u[prior_interactions_col]).to_numpy())
         dims.append("lifecycle")
     if not dims:
         raise SchemaError("no segments given", fix="pass segments=[...] or prior_interactions_col=")
-    treated = (u[variant_col] == treatment).to_numpy()
+    treated = (u[variant_col].astype(str) == treatment).to_numpy()
     x = u[list(covariates)].to_numpy(dtype=float) if covariates else None
     if x is not None:
         const = [c for c, sd in zip(covariates, x.std(axis=0), strict=True) if sd == 0]
@@ -127,63 +161,64 @@ def segment_effects(
             raise DataValidationError(f"covariate(s) {const} are constant", column=const[0],
                                       fix="drop constant covariates; they cannot reduce variance")
     warnings: list[str] = [dedup.message()] if dedup is not None and dedup.rows_removed else []
-    effects, het_rows, rest_rows = [], [], []
-    for dim in dims:
-        seg = u[dim].astype("string").fillna("(missing)").to_numpy(dtype=object)
-        seg, note = _check_sizes(seg, treated, dim, min_units, merge_small)
-        if note:
-            warnings.append(note)
-        values = list(pd.unique(seg))
-        for metric in metrics:
-            y = pd.to_numeric(u[metric], errors="coerce").to_numpy(dtype=float)
-            ok = ~np.isnan(y)
-            if (~ok).any():
-                warnings.append(f"{metric}: {int((~ok).sum())} units with a missing value excluded (not 0)")
-            seg_est = []
-            for v in values:
-                m = ok & (seg == v)
-                est = _contrast(y[m], treated[m], None if x is None else x[m], alpha)
-                est = Estimate(**{**est.__dict__, "name": f"{metric} | {dim}={v}",
-                                  "details": {"metric": metric, "dimension": dim, "segment": v,
-                                              "n_control": int((m & ~treated).sum()),
-                                              "n_treatment": int((m & treated).sum())}})
-                seg_est.append(est)
-                rest = ok & (seg != v)
-                if rest.any():
-                    r_est = _contrast(y[rest], treated[rest], None if x is None else x[rest], alpha)
-                    diff = est.value - r_est.value
-                    se = float(np.hypot(est.se, r_est.se))
-                    rest_rows.append({"metric": metric, "dimension": dim, "segment": v, "difference": diff,
-                                      "se": se, "p_value": float(2 * stats.norm.sf(abs(diff) / se))})
-            effects.extend(seg_est)
-            het_rows.append(_heterogeneity(metric, dim, seg_est, y[ok], treated[ok], seg[ok],
-                                           None if x is None else x[ok]))
-    frame = pd.DataFrame([e.to_dict() for e in effects])
-    # multiplicity across segments, per metric and dimension
+    return u, dims, treated, x, warnings
+
+
+def _dimension_effects(y, ok, seg, treated, x, metric, dim, treatment, alpha, rest_rows) -> list[Estimate]:
+    """The effect of each segment of one dimension on one metric; appends its comparison with the rest."""
+    seg_est = []
+    for v in pd.unique(seg):
+        m = ok & (seg == v)
+        est = _contrast(y[m], treated[m], None if x is None else x[m], alpha)
+        est = replace(est, name=f"{metric} | {dim}={v}",
+                      details={"metric": metric, "dimension": dim, "segment": v,
+                               "n_control": int((m & ~treated).sum()), "n_treatment": int((m & treated).sum()),
+                               "quantity": "lift", "variant": treatment})
+        seg_est.append(est)
+        rest = ok & (seg != v)
+        if rest.any():
+            r_est = _contrast(y[rest], treated[rest], None if x is None else x[rest], alpha)
+            diff = est.value - r_est.value
+            se = float(np.hypot(est.se, r_est.se))
+            rest_rows.append({"metric": metric, "dimension": dim, "segment": v, "value": diff, "difference": diff,
+                              "se": se, "p_value": float(2 * stats.norm.sf(abs(diff) / se))})
+    return seg_est
+
+
+def _adjusted_and_harms(effects: list[Estimate], directions: Mapping[str, str], multiplicity: str,
+                        alpha: float) -> tuple[list[Estimate], pd.DataFrame]:
+    """Segment effects with p-values adjusted across segments (per metric and dimension), and the segments
+    harmed: a one-sided test in the metric's bad direction, adjusted the same way, below ``alpha``."""
+    frame = pd.DataFrame([e.row() for e in effects])
     frame["p_adjusted"] = np.nan
     harm_rows = []
     for (metric, dim), idx in frame.groupby(["metric", "dimension"]).groups.items():
         sub = frame.loc[idx]
-        frame.loc[idx, "p_adjusted"] = adjust_pvalues(sub["p_value"], correction)
+        frame.loc[idx, "p_adjusted"] = adjust_pvalues(sub["p_value"], multiplicity)
         bad_up = directions.get(metric, "decrease_is_bad") == "increase_is_bad"
         z = sub["value"] / sub["se"]
         p_harm = stats.norm.sf(z) if bad_up else stats.norm.cdf(z)  # one-sided, in the bad direction
-        p_harm_adj = adjust_pvalues(p_harm, correction)
+        p_harm_adj = adjust_pvalues(p_harm, multiplicity)
         for (_, row), p_raw, p_adj in zip(sub.iterrows(), p_harm, p_harm_adj, strict=True):
             if p_adj < alpha:
                 harm_rows.append({"metric": metric, "dimension": dim, "segment": row["segment"],
-                                  "effect": row["value"], "ci_low": row["ci_low"], "ci_high": row["ci_high"],
-                                  "p_one_sided": float(p_raw), "p_adjusted": float(p_adj), "correction": correction})
-    effects = [Estimate(**{**e.__dict__, "details": {**e.details, "p_adjusted": float(p)}})
+                                  "value": row["value"], "effect": row["value"], "ci_low": row["ci_low"],
+                                  "ci_high": row["ci_high"], "p_one_sided": float(p_raw),
+                                  "p_adjusted": float(p_adj), "correction": multiplicity})
+    effects = [replace(e, details={**e.details, "p_adjusted": float(p)})
                for e, p in zip(effects, frame["p_adjusted"], strict=True)]
+    harms = pd.DataFrame(harm_rows, columns=["metric", "dimension", "segment", "value", "effect", "ci_low",
+                                             "ci_high", "p_one_sided", "p_adjusted", "correction"])
+    return effects, harms
+
+
+def _versus_rest(rest_rows: list[dict], multiplicity: str) -> pd.DataFrame:
+    """Segment-versus-rest differences with p-values adjusted across segments (per metric and dimension)."""
     rest = pd.DataFrame(rest_rows)
     if len(rest):
         for _, idx in rest.groupby(["metric", "dimension"]).groups.items():
-            rest.loc[idx, "p_adjusted"] = adjust_pvalues(rest.loc[idx, "p_value"], correction)
-    harms = pd.DataFrame(harm_rows, columns=["metric", "dimension", "segment", "effect", "ci_low", "ci_high",
-                                             "p_one_sided", "p_adjusted", "correction"])
-    return SegmentReadout(EstimateTable(effects, title="Effects by segment"), pd.DataFrame(het_rows), rest,
-                          harms, warnings)
+            rest.loc[idx, "p_adjusted"] = adjust_pvalues(rest.loc[idx, "p_value"], multiplicity)
+    return rest
 
 
 def _contrast(y, treated, x, alpha) -> Estimate:

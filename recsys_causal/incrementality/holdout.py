@@ -10,9 +10,9 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,7 @@ from recsys_causal.contrast import (
     group_mean,
     ratio,
 )
+from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import DataValidationError, EstimationError
 from recsys_causal.estimate import Estimate, EstimatesView, EstimateTable
 from recsys_causal.experiments.covariate_checks import check_cuped_covariates
@@ -59,19 +60,40 @@ class HoldoutReadout(EstimatesView):
         lines = [head] + [f"  {e!r}" for e in self.estimates] + [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
-    def _repr_html_(self) -> str:
-        items = "".join(f"<li>{html.escape(a)}</li>" for a in self.assumptions)
-        warn = "".join(f"<li>{html.escape(w)}</li>" for w in self.warnings)
-        return (self.estimates._repr_html_() + f"<p>Assumptions</p><ul>{items}</ul>"
-                + (f"<p>Warnings</p><ul>{warn}</ul>" if warn else ""))
+    def _sections(self) -> list[tuple[str, Any]]:
+        return [("estimates", self.estimates), ("Assumptions", list(self.assumptions))]
+
+    def _data(self) -> dict[str, Any]:
+        return {"counts": self.counts}
 
 
+@dataclass
+class _Units:
+    """The validated unit table of a holdout: the used rows, their ids, arms, outcome and exposure."""
+
+    rows: pd.DataFrame
+    ids: np.ndarray
+    treated: np.ndarray
+    y: np.ndarray
+    exposed: np.ndarray
+    leak: np.ndarray
+    missing: int
+    n_read: int
+    n_dup: int
+    warnings: list[str]
+
+    @property
+    def holdout(self) -> np.ndarray:
+        return ~self.treated
+
+
+@renamed_arguments(units="data")
 def analyze_holdout(
-    units: pd.DataFrame,
+    data: pd.DataFrame,
     *,
     group_col: str = "group",
-    holdout_label: str = "holdout",
-    treated_label: str = "treated",
+    holdout_label: object = "holdout",
+    treated_label: object = "treated",
     exposed_col: str = "exposed",
     ghost_col: str | None = "ghost_exposed",
     outcome_col: str = "converted",
@@ -84,31 +106,61 @@ def analyze_holdout(
     alpha: float = 0.05,
     source: str | None = None,
 ) -> HoldoutReadout:
-    """Analyse a holdout from a unit-level table (one row per unit).
+    """Analyse a holdout from a unit-level table ``data`` (one row per unit; the old keyword ``units`` is
+    deprecated).
 
-    Units with a missing outcome are excluded and counted (unknown is not zero). Exact duplicate rows of a
-    ``unit_col`` value are removed and counted (``counts["duplicate_rows_removed"]``); repeated units whose rows
-    differ are an error. ``covariates`` are
-    pre-period columns used for CUPED adjustment of the ITT and Wald estimates.
+    Group labels are compared as text (``str(label)``), so integer labels such as ``0`` / ``1`` work. Units with
+    a missing outcome are excluded and counted (unknown is not zero). Exact duplicate rows of a ``unit_col``
+    value are removed and counted (``counts["duplicate_rows_removed"]``); repeated units whose rows differ are
+    an error. ``covariates`` are pre-period columns used for CUPED adjustment of the ITT and Wald estimates.
     """
     src = source or "holdout units"
-    require_frame(units, "analyze_holdout", "pass the unit table (one row per unit, with group and outcome columns)")
+    require_frame(data, "analyze_holdout", "pass the unit table (one row per unit, with group and outcome columns)")
     alpha = check_alpha(alpha)
+    if ghost_col == "ghost_exposed" and ghost_col not in data.columns:  # the default: optional
+        ghost_col = None
     cols = [group_col, exposed_col, outcome_col, *covariates]
     cols += [c for c in (ghost_col, revenue_col, attributed_col, cost_col) if c is not None]
-    if ghost_col == "ghost_exposed" and ghost_col not in units.columns:  # the default: optional
-        ghost_col = None
-        cols.remove("ghost_exposed")
-    require_columns(units, cols, what="the unit table", source=src, fix="name the columns with the *_col arguments")
-    units, dedup = unique_units(units, unit_col, table=src) if unit_col in units.columns else (units, None)
+    require_columns(data, cols, what="the unit table", source=src, fix="name the columns with the *_col arguments")
+    units = _validated_units(data, group_col=group_col, holdout_label=str(holdout_label),
+                             treated_label=str(treated_label), outcome_col=outcome_col, exposed_col=exposed_col,
+                             covariates=covariates, unit_col=unit_col, src=src)
+    assumptions, wald_warn = _exposure_assumptions(units, allow_holdout_exposure, exposed_col, src)
+    if attributed_col is not None:
+        _check_attribution(units, attributed_col, src)
+    n_t, n_h = int(units.treated.sum()), int(units.holdout.sum())
+    if min(n_t, n_h) < 2:
+        raise EstimationError("each group needs at least 2 units", source=src, fix="check the group labels")
+    warnings = units.warnings
+    warnings += check_cuped_covariates(units.rows, covariates, {outcome_col: units.y}, units.treated,
+                                       comparison="treated vs holdout",
+                                       refuse_imbalance=False)  # collinear: an error; imbalanced: a warning
+    est = _HoldoutEstimates(units, covariates, alpha, metric=outcome_col)
+    est.itt_and_wald(wald_warn, exposed_col, src)
+    if ghost_col is not None:
+        est.ghost(ghost_col)
+    est.incremental(revenue_col, cost_col)
+    if attributed_col is not None:
+        est.over_credit(attributed_col)
+    counts = {"units": units.n_read - units.n_dup, "used": n_t + n_h, "treated": n_t, "holdout": n_h,
+              "missing_outcome": units.missing, "holdout_exposed": int(units.leak.sum()),
+              "rows_read": units.n_read, "duplicate_rows_removed": units.n_dup}
+    return HoldoutReadout(EstimateTable(est.out, title="Incrementality holdout"), counts, assumptions,
+                          warnings + est.warnings)
+
+
+def _validated_units(data: pd.DataFrame, *, group_col: str, holdout_label: str, treated_label: str,
+                     outcome_col: str, exposed_col: str, covariates: Sequence[str], unit_col: str,
+                     src: str) -> _Units:
+    """One row per unit with a known group and an outcome; unknown groups and missing covariates are errors."""
+    units, dedup = unique_units(data, unit_col, table=src) if unit_col in data.columns else (data, None)
     ids = units[unit_col].to_numpy() if unit_col in units.columns else np.arange(len(units))
     group = units[group_col].astype("string").to_numpy(dtype=object, na_value=None)
-    unknown = pd.unique(group[(group != holdout_label) & (group != treated_label)])
-    if unknown.size:
-        bad = (group != holdout_label) & (group != treated_label)
+    bad = (group != holdout_label) & (group != treated_label)
+    if bad.any():
         raise DataValidationError(
-            f"{int(bad.sum())} units have unknown {group_col} values {list(unknown[:5])}", source=src,
-            column=group_col, count=int(bad.sum()), examples=ids[bad][:5],
+            f"{int(bad.sum())} units have unknown {group_col} values {list(pd.unique(group[bad])[:5])}",
+            source=src, column=group_col, count=int(bad.sum()), examples=ids[bad][:5],
             fix=f"use {holdout_label!r} / {treated_label!r} or pass holdout_label= and treated_label=")
     y_all = pd.to_numeric(units[outcome_col], errors="coerce").to_numpy(dtype=float)
     keep = ~np.isnan(y_all)
@@ -121,110 +173,129 @@ def analyze_holdout(
             raise DataValidationError(f"covariate {c!r} is missing for {int(np.isnan(cv[keep]).sum())} units",
                                       source=src, column=c, examples=ids[keep & np.isnan(cv)][:5],
                                       fix="impute pre-period covariates (e.g. 0 interactions) before the analysis")
-    u = units.loc[keep]
-    ids = ids[keep]
-    treated = (group[keep] == treated_label)
-    holdout = ~treated
-    y = y_all[keep]
-    exposed = _bool(u[exposed_col])
-    leak = holdout & exposed
-    if leak.any() and not allow_holdout_exposure:
+    rows = units.loc[keep]
+    treated = group[keep] == treated_label
+    exposed = _bool(rows[exposed_col])
+    n_dup = dedup.rows_removed if dedup is not None else 0
+    return _Units(rows, ids[keep], treated, y_all[keep], exposed, ~treated & exposed, int((~keep).sum()),
+                  int(len(units)) + n_dup, n_dup, warnings)
+
+
+def _exposure_assumptions(units: _Units, allow_holdout_exposure: bool, exposed_col: str,
+                          src: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The assumptions and the Wald warning: exposed holdout units are an error, or (when allowed) turn the
+    Wald estimate into a complier effect under two-sided non-compliance."""
+    leak = units.leak
+    if not leak.any():
+        return ASSUMPTIONS, ()
+    if not allow_holdout_exposure:
         raise DataValidationError(
             f"{int(leak.sum())} holdout units are recorded as exposed (a holdout leak)", source=src,
-            column=exposed_col, count=int(leak.sum()), examples=ids[leak][:5],
+            column=exposed_col, count=int(leak.sum()), examples=units.ids[leak][:5],
             fix="fix the suppression of the module for the holdout; pass allow_holdout_exposure=True (YAML: "
                 "holdout.allow_holdout_exposure: true) to analyse with two-sided non-compliance (a complier effect)")
-    assumptions = ASSUMPTIONS
-    wald_warn: tuple[str, ...] = ()
-    if leak.any():
-        assumptions = tuple(TWO_SIDED.format(n=int(leak.sum())) if a.startswith("One-sided") else a
-                            for a in ASSUMPTIONS)
-        wald_warn = (f"{int(leak.sum())} holdout units were exposed (allow_holdout_exposure): the Wald estimate is "
-                     "the effect on compliers, not on all exposed units (two-sided non-compliance)",)
-        warnings.append(wald_warn[0] + "; fix the holdout suppression to measure the effect on the exposed")
-    if attributed_col is not None:
-        attributed = pd.to_numeric(u[attributed_col], errors="coerce").fillna(0).to_numpy(dtype=float)
-        over = attributed > y + 1e-12
-        if over.any():
-            raise DataValidationError(
-                f"{int(over.sum())} units have more attributed conversions than conversions", source=src,
-                column=attributed_col, count=int(over.sum()), examples=ids[over][:5],
-                fix="attribution must credit a subset of the unit's conversions; check the attribution join")
-    n_t, n_h = int(treated.sum()), int(holdout.sum())
-    if min(n_t, n_h) < 2:
-        raise EstimationError("each group needs at least 2 units", source=src, fix="check the group labels")
+    assumptions = tuple(TWO_SIDED.format(n=int(leak.sum())) if a.startswith("One-sided") else a
+                        for a in ASSUMPTIONS)
+    wald_warn = (f"{int(leak.sum())} holdout units were exposed (allow_holdout_exposure): the Wald estimate is "
+                 "the effect on compliers, not on all exposed units (two-sided non-compliance)",)
+    units.warnings.append(wald_warn[0] + "; fix the holdout suppression to measure the effect on the exposed")
+    return assumptions, wald_warn
 
-    warnings += check_cuped_covariates(u, covariates, {outcome_col: y}, treated, comparison="treated vs holdout",
-                                       refuse_imbalance=False)  # collinear: an error; imbalanced: a warning
-    z = float(stats.norm.ppf(1 - alpha / 2))
-    x = u[list(covariates)].to_numpy(dtype=float) if covariates else None
-    groups = treated.astype(int)
-    y_adj = cuped_adjust(y, x, groups) if x is not None else y
-    e = exposed.astype(float)
-    e_adj = cuped_adjust(e, x, groups) if x is not None else e
-    method_sfx = " + CUPED" if x is not None else ""
 
-    out: list[Estimate] = []
+def _check_attribution(units: _Units, attributed_col: str, src: str) -> None:
+    attributed = pd.to_numeric(units.rows[attributed_col], errors="coerce").fillna(0).to_numpy(dtype=float)
+    over = attributed > units.y + 1e-12
+    if over.any():
+        raise DataValidationError(
+            f"{int(over.sum())} units have more attributed conversions than conversions", source=src,
+            column=attributed_col, count=int(over.sum()), examples=units.ids[over][:5],
+            fix="attribution must credit a subset of the unit's conversions; check the attribution join")
 
-    def add(name, lin: Linearized, method, ci=None, null=0.0, extra_warn=()):
-        est = Estimate.from_normal(name=name, value=lin.value, se=lin.se, n=n_t + n_h, method=method, alpha=alpha,
-                                   null=null, warnings=extra_warn)
+
+class _HoldoutEstimates:
+    """Builds the holdout's estimates in order; CUPED-adjusted outcomes when covariates are given."""
+
+    def __init__(self, units: _Units, covariates: Sequence[str], alpha: float, metric: str) -> None:
+        self.u, self.alpha, self.metric = units, alpha, metric
+        self.z = float(stats.norm.ppf(1 - alpha / 2))
+        self.x = units.rows[list(covariates)].to_numpy(dtype=float) if covariates else None
+        self.sfx = " + CUPED" if self.x is not None else ""
+        self.n_t = int(units.treated.sum())
+        self.out: list[Estimate] = []
+        self.warnings: list[str] = []
+
+    def adjusted(self, values: np.ndarray) -> np.ndarray:
+        # CUPED on the holdout's own arms (cuped_adjust); to move onto the kernel's CUPED from moments
+        return cuped_adjust(values, self.x, self.u.treated.astype(int)) if self.x is not None else values
+
+    def contrast(self, values: np.ndarray) -> Linearized:
+        return group_mean(values, self.u.treated) - group_mean(values, self.u.holdout)
+
+    def add(self, name: str, lin: Linearized, method: str, quantity: str, *, ci: tuple[float, float] | None = None,
+            null: float | None = 0.0, warn: tuple[str, ...] = (), metric: str | None = None) -> Estimate:
+        est = Estimate.from_normal(name=name, value=lin.value, se=lin.se, n=len(self.u.y), method=method,
+                                   alpha=self.alpha, null=null, warnings=warn,
+                                   details={"quantity": quantity, "metric": metric or self.metric})
         if ci is not None:
-            est = Estimate(**{**est.__dict__, "ci_low": ci[0], "ci_high": ci[1]})
-        out.append(est)
+            est = replace(est, ci_low=ci[0], ci_high=ci[1])
+        self.out.append(est)
         return est
 
-    rate_t, rate_h = group_mean(e, treated), group_mean(e, holdout)
-    add("exposure rate (treated)", rate_t, "mean", null=None)
-    add("exposure rate (holdout)", rate_h, "mean", null=None)
-    itt = group_mean(y_adj, treated) - group_mean(y_adj, holdout)
-    itt_est = add("ITT lift (absolute)", itt, "difference in means" + method_sfx)
-    base = group_mean(y, holdout)
-    rel = add("ITT lift (relative)", ratio(itt, base), "Fieller interval" + method_sfx, ci=fieller_interval(itt, base, z))
-    out[-1] = Estimate(**{**rel.__dict__, "p_value": itt_est.p_value})  # one hypothesis: the ITT's p-value
-    first_stage = group_mean(e_adj, treated) - group_mean(e_adj, holdout)
-    if abs(first_stage.value) < 1e-12 or first_stage.se == 0 and first_stage.value == 0:
-        raise EstimationError("exposure does not differ between treated and holdout: the effect on the exposed "
-                              "is not identified", source=src, column=exposed_col,
-                              fix="check that exposure is logged for treated units")
-    wald = ratio(itt, first_stage)
-    add("effect on exposed (Wald)", wald, "Wald / Bloom (delta method)" + method_sfx
-        + ("; complier effect (two-sided non-compliance)" if wald_warn else ""), extra_warn=wald_warn)
-    if ghost_col is not None:
-        ghost = _bool(u[ghost_col])
-        exposed_t, ghost_h = treated & exposed, holdout & ghost
+    def itt_and_wald(self, wald_warn: tuple[str, ...], exposed_col: str, src: str) -> None:
+        u, e = self.u, self.u.exposed.astype(float)
+        self.add("exposure rate (treated)", group_mean(e, u.treated), "mean", "value", null=None, metric=exposed_col)
+        self.add("exposure rate (holdout)", group_mean(e, u.holdout), "mean", "value", null=None, metric=exposed_col)
+        self.itt = self.contrast(self.adjusted(u.y))
+        itt_est = self.add("ITT lift (absolute)", self.itt, "difference in means" + self.sfx, "lift")
+        base = group_mean(u.y, u.holdout)
+        # relative lift: delta method (ratio) with a Fieller interval; to move onto the kernel's relative lift
+        rel = self.add("ITT lift (relative)", ratio(self.itt, base), "Fieller interval" + self.sfx, "relative lift",
+                       ci=fieller_interval(self.itt, base, self.z))
+        self.out[-1] = replace(rel, p_value=itt_est.p_value)  # one hypothesis: the ITT's p-value
+        first_stage = self.contrast(self.adjusted(e))
+        if abs(first_stage.value) < 1e-12 or first_stage.se == 0 and first_stage.value == 0:
+            raise EstimationError("exposure does not differ between treated and holdout: the effect on the exposed "
+                                  "is not identified", source=src, column=exposed_col,
+                                  fix="check that exposure is logged for treated units")
+        self.add("effect on exposed (Wald)", ratio(self.itt, first_stage), "Wald / Bloom (delta method)" + self.sfx
+                 + ("; complier effect (two-sided non-compliance)" if wald_warn else ""), "effect on exposed",
+                 warn=wald_warn)
+
+    def ghost(self, ghost_col: str) -> None:
+        u = self.u
+        exposed_t, ghost_h = u.treated & u.exposed, u.holdout & _bool(u.rows[ghost_col])
         if exposed_t.sum() >= 2 and ghost_h.sum() >= 2:
-            add("effect on exposed (ghost)", group_mean(y, exposed_t) - group_mean(y, ghost_h),
-                "exposed treated vs ghost-exposed holdout (Welch)")
+            self.add("effect on exposed (ghost)", group_mean(u.y, exposed_t) - group_mean(u.y, ghost_h),
+                     "exposed treated vs ghost-exposed holdout (Welch)", "effect on exposed")
         else:
-            warnings.append("too few exposed or ghost-exposed units for the ghost comparison")
-    inc_conv = itt.scale(n_t)
-    add("incremental conversions (treated population)", inc_conv, "ITT × treated units" + method_sfx)
-    if revenue_col is not None:
-        rev = pd.to_numeric(u[revenue_col], errors="coerce").fillna(0).to_numpy(dtype=float)
-        rev_adj = cuped_adjust(rev, x, groups) if x is not None else rev
-        inc_rev = (group_mean(rev_adj, treated) - group_mean(rev_adj, holdout)).scale(n_t)
-        add("incremental revenue (treated population)", inc_rev, "ITT × treated units" + method_sfx)
-        if cost_col is not None:
-            cost = float(pd.to_numeric(u[cost_col], errors="coerce").fillna(0).to_numpy()[treated].sum())
-            if cost > 0:
-                add("iROAS", inc_rev.scale(1 / cost), "incremental revenue / cost", null=None)
-            else:
-                warnings.append("total cost of the treated group is 0: iROAS not computed")
-    if attributed_col is not None:
-        attributed = pd.to_numeric(u[attributed_col], errors="coerce").fillna(0).to_numpy(dtype=float)
-        credited = group_mean(attributed, treated)
-        over_credit = ratio(credited, itt)
-        ci = fieller_interval(credited, itt, z)
+            self.warnings.append("too few exposed or ghost-exposed units for the ghost comparison")
+
+    def incremental(self, revenue_col: str | None, cost_col: str | None) -> None:
+        self.add("incremental conversions (treated population)", self.itt.scale(self.n_t),
+                 "ITT × treated units" + self.sfx, "incremental total")
+        if revenue_col is None:
+            return
+        rev = pd.to_numeric(self.u.rows[revenue_col], errors="coerce").fillna(0).to_numpy(dtype=float)
+        inc_rev = self.contrast(self.adjusted(rev)).scale(self.n_t)
+        self.add("incremental revenue (treated population)", inc_rev, "ITT × treated units" + self.sfx,
+                 "incremental total", metric=revenue_col)
+        if cost_col is None:
+            return
+        cost = float(pd.to_numeric(self.u.rows[cost_col], errors="coerce").fillna(0).to_numpy()[self.u.treated].sum())
+        if cost > 0:
+            self.add("iROAS", inc_rev.scale(1 / cost), "incremental revenue / cost", "ratio", null=None,
+                     metric=revenue_col)
+        else:
+            self.warnings.append("total cost of the treated group is 0: iROAS not computed")
+
+    def over_credit(self, attributed_col: str) -> None:
+        attributed = pd.to_numeric(self.u.rows[attributed_col], errors="coerce").fillna(0).to_numpy(dtype=float)
+        credited = group_mean(attributed, self.u.treated)
+        ci = fieller_interval(credited, self.itt, self.z)
         warn = () if np.isfinite(ci[0]) else (
             "incremental conversions are not distinguishable from 0, so the over-credit ratio is unbounded",)
-        add("attribution over-credit (attributed / incremental)", over_credit, "ratio, Fieller interval",
-            ci=ci, null=1.0, extra_warn=warn)
-    n_dup = dedup.rows_removed if dedup is not None else 0
-    counts = {"units": int(len(units)), "used": n_t + n_h, "treated": n_t, "holdout": n_h,
-              "missing_outcome": int((~keep).sum()), "holdout_exposed": int(leak.sum()),
-              "rows_read": int(len(units)) + n_dup, "duplicate_rows_removed": n_dup}
-    return HoldoutReadout(EstimateTable(out, title="Incrementality holdout"), counts, assumptions, warnings)
+        self.add("attribution over-credit (attributed / incremental)", ratio(credited, self.itt),
+                 "ratio, Fieller interval", "ratio", ci=ci, null=1.0, warn=warn, metric=attributed_col)
 
 
 def _bool(col: pd.Series) -> np.ndarray:

@@ -15,22 +15,13 @@ import math
 
 from scipy import stats
 
+from recsys_causal.errors import ConfigError
 
-def holdout_mde(
-    n_units: int,
-    holdout_share: float,
-    exposure_rate: float,
-    baseline_rate: float,
-    *,
-    alpha: float = 0.05,
-    power: float = 0.8,
-) -> dict[str, float]:
+
+def holdout_mde(n_units: int, holdout_share: float, exposure_rate: float, baseline_rate: float, *,
+                alpha: float = 0.05, power: float = 0.8) -> dict[str, float]:
     """Minimum detectable effects (absolute and relative; ITT and on the exposed)."""
-    if not (0 < holdout_share < 1 and 0 < exposure_rate <= 1 and 0 < baseline_rate < 1):
-        raise ValueError("holdout_share and baseline_rate must be in (0, 1), exposure_rate in (0, 1]")
-    z, var = _z_and_variance(alpha, power, baseline_rate)
-    se = math.sqrt(var * (1 / (n_units * holdout_share) + 1 / (n_units * (1 - holdout_share))))
-    itt = float(z * se)
+    itt = _detectable_itt_per_unit(holdout_share, exposure_rate, baseline_rate, alpha, power) / math.sqrt(n_units)
     return {
         "mde_itt_absolute": itt,
         "mde_itt_relative": itt / baseline_rate,
@@ -39,25 +30,24 @@ def holdout_mde(
     }
 
 
-def holdout_units_needed(
-    mde_exposed_absolute: float,
-    holdout_share: float,
-    exposure_rate: float,
-    baseline_rate: float,
-    *,
-    alpha: float = 0.05,
-    power: float = 0.8,
-) -> int:
-    """Units needed to detect ``mde_exposed_absolute`` on the exposed.
+def holdout_units_needed(mde_exposed_absolute: float, holdout_share: float, exposure_rate: float,
+                         baseline_rate: float, *, alpha: float = 0.05, power: float = 0.8) -> int:
+    """Units needed to detect ``mde_exposed_absolute`` on the exposed (the inverse of :func:`holdout_mde`).
 
     >>> holdout_units_needed(0.0064, 0.1, 0.3, 0.05) > 900_000
     True
     """
-    z, var = _z_and_variance(alpha, power, baseline_rate)
     itt = mde_exposed_absolute * exposure_rate
-    return math.ceil((z / itt) ** 2 * var * (1 / holdout_share + 1 / (1 - holdout_share)))
+    return math.ceil((_detectable_itt_per_unit(holdout_share, exposure_rate, baseline_rate, alpha, power) / itt) ** 2)
 
 
-def _z_and_variance(alpha: float, power: float, baseline_rate: float) -> tuple[float, float]:
-    """``z_{1-alpha/2} + z_power`` and the Bernoulli variance of the baseline conversion rate."""
-    return float(stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)), baseline_rate * (1 - baseline_rate)
+def _detectable_itt_per_unit(holdout_share: float, exposure_rate: float, baseline_rate: float, alpha: float,
+                             power: float) -> float:
+    """``(z_{1-alpha/2} + z_power) · sqrt(p(1-p)(1/h + 1/(1-h)))``: the detectable ITT with one unit in all, so
+    that ``n`` units detect this divided by ``sqrt(n)``."""
+    if not (0 < holdout_share < 1 and 0 < exposure_rate <= 1 and 0 < baseline_rate < 1):
+        raise ConfigError(f"holdout_share and baseline_rate must be in (0, 1), exposure_rate in (0, 1]; got "
+                          f"{holdout_share!r}, {baseline_rate!r} and {exposure_rate!r}",
+                          fix="give shares and rates as fractions, e.g. holdout_share=0.1, baseline_rate=0.05")
+    z = float(stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power))
+    return z * math.sqrt(baseline_rate * (1 - baseline_rate) * (1 / holdout_share + 1 / (1 - holdout_share)))

@@ -12,15 +12,16 @@ True
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from recsys_causal.errors import DataValidationError, format_examples
 from recsys_causal.io_utils import atomic_write, source_inputs
+from recsys_causal.results import ResultProtocol
 
 
 class Reason(StrEnum):
@@ -108,7 +109,7 @@ class ValidationIssue:
 
 
 @dataclass
-class ValidationReport:
+class ValidationReport(ResultProtocol):
     """What validation found in one source; ``quarantine`` holds the quarantined rows with their reasons."""
 
     source: str | None
@@ -221,6 +222,23 @@ class ValidationReport:
         lines += [f"  {i}" for i in self.issues]
         return "\n".join(lines)
 
-    def _repr_html_(self) -> str:
-        head = html.escape(repr(self).splitlines()[0])
-        return f"<p>{head}</p>" + self.to_frame().to_html(escape=True, index=False)
+    # -- results protocol: issues, then the reconciliation of requests (and outcome events) -------------------
+    def _headline(self) -> str:
+        return repr(self).splitlines()[0]
+
+    def _title(self) -> str:
+        return f"Validation of {self.source or 'data'}"
+
+    def _sections(self) -> list[tuple[str, Any]]:
+        parts: list[tuple[str, Any]] = [("", self.to_frame()), ("Requests", self.counts())]
+        if self.n_events_read:
+            parts.append(("Outcome events", self.event_counts()))
+        return parts
+
+    def _warnings(self) -> list[str]:
+        return []  # every issue, warnings included, is a row of the issues table
+
+    def _data(self) -> dict[str, Any]:
+        return {"source": self.source, "reconciles": self.reconciles(),
+                "quarantine_counts": self.quarantine_counts, "events_quarantined": self.events_quarantined,
+                "events_excluded": self.events_excluded}

@@ -17,17 +17,22 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from recsys_causal.errors import EstimationError
+from recsys_causal.results import ResultProtocol
 from recsys_causal.switchback.estimators import window_indicators
 from recsys_causal.switchback.schedule import SwitchbackDesign, draw_assignments, window_probabilities
 
 
 @dataclass(frozen=True)
-class RandomizationResult:
+class RandomizationResult(ResultProtocol):
+    """Fisher randomization test of no effect and its test-inversion interval (not a Wald interval, so it has no
+    ``conf_int``: the bounds are ``ci_low`` / ``ci_high`` at ``alpha``)."""
+
     statistic: float
     p_value: float
     ci_low: float
@@ -39,6 +44,12 @@ class RandomizationResult:
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([self.__dict__])
+
+    def _sections(self) -> list[tuple[str, Any]]:
+        return [("", self.to_frame())]
+
+    def _title(self) -> str:
+        return "Randomization test"
 
 
 def _statistic(w: np.ndarray, x: np.ndarray, keep, period, p1, p0, codes, n_clusters, share, m) -> np.ndarray:
