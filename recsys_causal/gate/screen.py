@@ -137,14 +137,16 @@ def screen(
     settings = {"primary": reward_label(primary), "min_lift": min_lift, "relative": relative, "estimator": est.name,
                 "alpha": alpha, "multiplicity": multiplicity, "seed": seed,
                 "baseline": "logging" if baseline is None else baseline.name,
-                "max_quarantine_share": max_quarantine_share, "max_excluded_share": max_excluded_share}
+                "max_quarantine_share": max_quarantine_share, "max_excluded_share": max_excluded_share,
+                "reward_model": reward_model if isinstance(reward_model, str | dict) else None,
+                "cluster_col": cluster_col}
     return GateResult(name, verdicts, settings, quality)
 
 
 def _estimators(estimator, cross_check) -> tuple[Estimator, list[Estimator]]:
     """The primary estimator and the cross-checks other than it (registered single-slot estimators)."""
     est = resolve_estimators([estimator], slate=False)[0]
-    return est, [e for e in resolve_estimators(cross_check, slate=False) if e.name != est.name]
+    return est, [e for e in resolve_estimators(cross_check, slate=False) if e != est]
 
 
 def _decide(prim, lb, ub, support, g_rows, s_rows, primary_label, min_lift, alpha) -> tuple[str, list[str]]:

@@ -357,5 +357,5 @@ def _ope_screen(cfg, base, result, inputs, progress) -> None:
     gate_cfg, gate_base = load_gate_config(path)
     res = run_config(gate_cfg, gate_base)
     result["ope"] = res.to_dict(timestamp=False)
-    result["methods"].append(f"OPE screen: {gate_cfg.estimator} estimates of each candidate's lift over the logging "
-                             "policy with support diagnostics; verdict rule in the README (causal-gate).")
+    result["methods"].append(f"OPE screen: {res.settings['estimator']} estimates of each candidate's lift over the "
+                             "logging policy with support diagnostics; verdict rule in the README (causal-gate).")
