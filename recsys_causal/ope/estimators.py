@@ -167,8 +167,9 @@ def resolve_estimators(specs: Iterable[Estimator | str | dict[str, Any]], *,
             raise ConfigError(f"cannot read estimator {spec!r}", column="estimators",
                               fix="pass an estimator instance, a registered name or {'name': ..., **params}")
         if slate is not None and est.slate != slate:
-            kind = "slate" if est.slate else "single-slot"
-            raise ConfigError(f"estimator {est.name!r} is a {kind} estimator", column="estimators",
+            kinds = ("single-slot", "slate") if slate else ("slate", "single-slot")
+            raise ConfigError(f"estimator {est.name!r} is a {kinds[0]} estimator; this evaluation is {kinds[1]}",
+                              column="estimators",
                               fix=f"use one of {available_estimators(slate=slate)}")
         out.append(est)
     return out
