@@ -102,7 +102,6 @@ def screen(
     est, checks = _estimators(estimator, cross_check)
     if not 0 < alpha < 0.5:
         raise ConfigError(f"alpha must lie in (0, 0.5), got {alpha!r}", column="alpha", fix="e.g. alpha: 0.05")
-    z = float(stats.norm.ppf(1 - alpha))
     if validation is None:
         stored = log.metadata.get("validation")
         validation = stored if getattr(stored, "n_requests_used", None) == log.n_requests else None
@@ -113,26 +112,10 @@ def screen(
     blocking = quality.blocking_reasons()
     lifts = Lifts(log, alpha, baseline, reward_model, seed,
                   None if cluster_col is None else log.request_column(cluster_col))
-    verdicts = []
-    for cname, policy in candidates.items():
-        check_policy(log, policy)
-        prim, c = lifts.lift(policy, primary, est, relative=relative)
-        if c.requests.size != quality.rewards[0].used:
-            raise EstimationError(f"internal accounting mismatch: {c.requests.size} requests evaluated, "
-                                  f"{quality.rewards[0].used} counted as used", fix="report this as a bug")
-        support = policy_support(log, policy, c.w, c.p_log, c.requests, thresholds=thresholds)
-        cross = [lifts.lift(policy, primary, e, relative=relative)[0] for e in checks]
-        lb, ub = prim.value - z * prim.se, prim.value + z * prim.se
-        g_rows = guardrail_rows([lifts.lift(policy, g.reward, SEGMENT_ESTIMATOR, relative=g.relative)[0]
-                                 for g in guardrails], guardrails, alpha=alpha, multiplicity=multiplicity)
-        s_rows = _segments(log, policy, primary, protected_segments, lifts, relative, alpha, multiplicity)
-        verdict, reasons = _decide(prim, lb, ub, support, g_rows, s_rows, reward_label(primary), min_lift, alpha)
-        reasons += [f"cross-check {e.details['estimator']}: {e.value:.4g} [{e.ci_low:.4g}, {e.ci_high:.4g}] "
-                    f"({interval_label(e.alpha)})" for e in cross]
-        if blocking:
-            verdict = "inconclusive" if verdict == "pass" else verdict
-            reasons = blocking + reasons
-        verdicts.append(CandidateVerdict(cname, verdict, reasons, prim, lb, cross, g_rows, s_rows, support))
+    verdicts = [_candidate(cname, policy, lifts, quality, blocking, primary=primary, est=est, checks=checks,
+                           relative=relative, min_lift=min_lift, guardrails=guardrails,
+                           protected_segments=protected_segments, thresholds=thresholds, alpha=alpha,
+                           multiplicity=multiplicity) for cname, policy in candidates.items()]
     verdicts.sort(key=lambda v: -v.lower_bound)
     settings = {"primary": reward_label(primary), "min_lift": min_lift, "relative": relative, "estimator": est.name,
                 "alpha": alpha, "multiplicity": multiplicity, "seed": seed,
@@ -141,6 +124,32 @@ def screen(
                 "reward_model": reward_model if isinstance(reward_model, str | dict) else None,
                 "cluster_col": cluster_col}
     return GateResult(name, verdicts, settings, quality)
+
+
+def _candidate(cname: str, policy: TargetPolicy, lifts: Lifts, quality: DataQuality, blocking: list[str], *,
+               primary, est, checks, relative, min_lift, guardrails, protected_segments, thresholds, alpha,
+               multiplicity) -> CandidateVerdict:
+    """The verdict of one candidate: primary lift, support, cross-checks, guardrails and protected segments."""
+    log = lifts.log
+    check_policy(log, policy)
+    prim, c = lifts.lift(policy, primary, est, relative=relative)
+    if c.requests.size != quality.rewards[0].used:
+        raise EstimationError(f"internal accounting mismatch: {c.requests.size} requests evaluated, "
+                              f"{quality.rewards[0].used} counted as used", fix="report this as a bug")
+    support = policy_support(log, policy, c.w, c.p_log, c.requests, thresholds=thresholds)
+    cross = [lifts.lift(policy, primary, e, relative=relative)[0] for e in checks]
+    z = float(stats.norm.ppf(1 - alpha))
+    lb, ub = prim.value - z * prim.se, prim.value + z * prim.se
+    g_rows = guardrail_rows([lifts.lift(policy, g.reward, SEGMENT_ESTIMATOR, relative=g.relative)[0]
+                             for g in guardrails], guardrails, alpha=alpha, multiplicity=multiplicity)
+    s_rows = _segments(log, policy, primary, protected_segments, lifts, relative, alpha, multiplicity)
+    verdict, reasons = _decide(prim, lb, ub, support, g_rows, s_rows, reward_label(primary), min_lift, alpha)
+    reasons += [f"cross-check {e.details['estimator']}: {e.value:.4g} [{e.ci_low:.4g}, {e.ci_high:.4g}] "
+                f"({interval_label(e.alpha)})" for e in cross]
+    if blocking:
+        verdict = "inconclusive" if verdict == "pass" else verdict
+        reasons = blocking + reasons
+    return CandidateVerdict(cname, verdict, reasons, prim, lb, cross, g_rows, s_rows, support)
 
 
 def _estimators(estimator, cross_check) -> tuple[Estimator, list[Estimator]]:

@@ -123,19 +123,29 @@ def evaluate_policies(
                                        "bootstrap": bootstrap > 0})
     ests = resolve_estimators(estimators if estimators is not None else
                               (SLATE_ESTIMATORS if slate else DEFAULT_ESTIMATORS), slate=slate)
-    clusters_all = data.request_column(cluster_col) if cluster_col else None
-    groups_all = data.request_column(support_groups) if support_groups else None
+    return _evaluate_log(data, policies, ests, rewards=rewards, slate=slate, position_weights=position_weights,
+                         reward_model=reward_model, cluster_col=cluster_col, alpha=alpha, thresholds=thresholds,
+                         support_groups=support_groups, bootstrap=bootstrap, seed=seed, reward_ranges=reward_ranges)
+
+
+def _evaluate_log(log: DecisionLog, policies: Mapping[str, Any], ests: list[Estimator], *, rewards, slate,
+                  position_weights, reward_model, cluster_col, alpha, thresholds, support_groups, bootstrap, seed,
+                  reward_ranges) -> OPEResult:
+    """The in-memory path of :func:`evaluate_policies`: per reward and policy, components → moments →
+    estimates, and the support report."""
+    clusters_all = log.request_column(cluster_col) if cluster_col else None
+    groups_all = log.request_column(support_groups) if support_groups else None
     out: list[Estimate] = []
     run_warnings: list[str] = []
     support: dict[tuple[str, str], SupportReport] = {}
     for spec in rewards:
-        rname, y = resolve_reward(data, spec, reward_ranges)
+        rname, y = resolve_reward(log, spec, reward_ranges)
         q_hat = None
         if not slate and any(e.needs_reward_model for e in ests):
-            q_hat = reward_predictions(data, reward_model, y, rname, seed=seed)
+            q_hat = reward_predictions(log, reward_model, y, rname, seed=seed)
         for pname, pol in policies.items():
-            policy = target_policy(data, pname, pol)
-            c, logged_v, w_req, p_diag, contrib = _policy_components(data, policy, y, q_hat, rname, slate,
+            policy = target_policy(log, pname, pol)
+            c, logged_v, w_req, p_diag, contrib = _policy_components(log, policy, y, q_hat, rname, slate,
                                                                      position_weights)
             cl = None if clusters_all is None else clusters_all[c.requests]
             block, warns = _estimates(c, logged_v, ests, pname, rname, slate=slate, clusters=cl, alpha=alpha,
@@ -143,7 +153,7 @@ def evaluate_policies(
             out += block
             run_warnings += warns
             support[(pname, rname)] = policy_support(
-                data, policy, w_req, p_diag, c.requests, thresholds=thresholds, slate=slate,
+                log, policy, w_req, p_diag, c.requests, thresholds=thresholds, slate=slate,
                 groups=None if groups_all is None else groups_all[c.requests], contributions=contrib)
     return OPEResult(EstimateTable(out, title="Off-policy evaluation"), support, list(dict.fromkeys(run_warnings)))
 

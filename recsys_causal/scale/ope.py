@@ -92,11 +92,7 @@ def evaluate_on_engine(
                               DEFAULT_ESTIMATORS + (DEFAULT_MODEL_ESTIMATORS if reward_model else ()), slate=False)
     _check_policies(policies)
     reward_specs = {reward_label(r): ({r: 1.0} if isinstance(r, str) else dict(r)) for r in rewards}
-    q_cols = _reward_model_columns(reward_model, list(reward_specs))
-    if any(e.needs_reward_model for e in ests) and not q_cols:
-        raise SchemaError(f"estimators {[e.name for e in ests if e.needs_reward_model]} need reward-model "
-                          "predictions", column="reward_model",
-                          fix="pass reward_model='<column of predictions q̂ per candidate>' or use IPS/SNIPS only")
+    q_cols = _reward_model_columns(reward_model, list(reward_specs), ests)
     needed = {"request_id", "item_id", "shown", "position", "propensity",
               *(c for p in policies.values() for c in p.inputs()), *q_cols.values(),
               *(c for spec in reward_specs.values() for c in spec)}
@@ -158,8 +154,13 @@ def _check_reward_ranges(engine: Engine, columns: list[str], declared: Mapping[s
                               kind, float(bad["v"].abs().max()), float(row[f"m{i}"]))
 
 
-def _reward_model_columns(reward_model, rewards: list[str]) -> dict[str, str]:
+def _reward_model_columns(reward_model, rewards: list[str], ests: Sequence[Estimator]) -> dict[str, str]:
+    """The prediction column of each reward (none without a reward model, which only IPS-type estimators allow)."""
     if reward_model is None:
+        if any(e.needs_reward_model for e in ests):
+            raise SchemaError(f"estimators {[e.name for e in ests if e.needs_reward_model]} need reward-model "
+                              "predictions", column="reward_model",
+                              fix="pass reward_model='<column of predictions q̂ per candidate>' or use IPS/SNIPS only")
         return {}
     if isinstance(reward_model, str):
         return dict.fromkeys(rewards, reward_model)
