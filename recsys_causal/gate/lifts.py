@@ -47,8 +47,8 @@ class Lifts:
     reward_model: Any = None
     seed: int = 0
     clusters: np.ndarray | None = None
-    _rewards: dict[str, np.ndarray] = field(default_factory=dict)
-    _predictions: dict[str, np.ndarray] = field(default_factory=dict)
+    _rewards: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
+    _predictions: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
 
     def reward(self, spec: str | Mapping[str, float], with_model: bool) -> tuple[np.ndarray, np.ndarray | None]:
         """Per-candidate rewards and, when ``with_model``, the reward model's predictions (cached per reward)."""

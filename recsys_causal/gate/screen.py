@@ -59,7 +59,6 @@ from recsys_causal.ope.support import SupportThresholds
 __all__ = ["EXIT_FAIL", "EXIT_INCONCLUSIVE", "EXIT_INVALID", "EXIT_PASS", "SCHEMA_VERSION", "CandidateVerdict",
            "DataQuality", "GateResult", "Guardrail", "screen"]
 
-ESTIMATORS = ("DR", "SNDR", "IPS", "SNIPS")  # the documented choices; any registered single-slot estimator works
 SEGMENT_ESTIMATOR = "DR"  # guardrails and protected segments are estimated by DR
 
 

@@ -96,10 +96,10 @@ def evaluate_policies(
     """Off-policy estimates of each policy's value and its lift over the logging policy, per reward.
 
     ``data``: a :class:`~recsys_causal.logs.DecisionLog` (evaluated in memory), or where a large log lives — an
-    engine, a Parquet file or Hive-partitioned directory, a DuckDB relation or a Spark DataFrame — evaluated
-    by the engine (:func:`recsys_causal.scale.ope.evaluate_on_engine`, single slot; policies given as SQL
-    policies such as :class:`~recsys_causal.scale.TopK`, which also work on a ``DecisionLog``).
-    ``estimators``: instances, registered names (``"DR"``) or ``{"name": "IPS", "clip": 10}``
+    engine, a Parquet file or Hive-partitioned directory, a DuckDB relation, a Spark DataFrame or a pandas frame
+    in the long layout — evaluated by the engine (:func:`recsys_causal.scale.ope.evaluate_on_engine`: single
+    slot, policies given as SQL policies such as :class:`~recsys_causal.scale.TopK`, which also work on a
+    ``DecisionLog``). ``estimators``: instances, registered names (``"DR"``) or ``{"name": "IPS", "clip": 10}``
     (:mod:`recsys_causal.ope.estimators`); default DM, IPS, SNIPS, DR, SNDR (slates: PI-IPS, SN-PI-IPS;
     engines: IPS, SNIPS, plus DR, SNDR with a reward model).
     Single-slot (default) evaluates position 1; ``slate=True`` evaluates slates with position-level rewards.
