@@ -173,7 +173,8 @@ class DuckDBEngine(Engine):
         try:
             con.sql(f"SELECT * FROM {name} LIMIT 0").fetchall()
         except duckdb.Error as exc:
-            raise ConfigError("the DuckDB relation belongs to another connection than the one given",
+            raise ConfigError("the DuckDB relation belongs to another connection than the one given (by default "
+                              "DuckDB's default connection)",
                               source=source, fix="pass DuckDBEngine.from_relation(relation, connection=con) with "
                                                  "the connection that made the relation") from exc
         return cls(con, name, source)

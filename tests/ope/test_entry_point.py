@@ -57,6 +57,16 @@ def test_every_data_form_gives_the_in_memory_numbers(kind, frame, path, local):
     _same(local, got)
 
 
+def test_relation_of_another_connection_needs_that_connection(path, local):
+    con = duckdb.connect()
+    rel = con.sql(f"SELECT * FROM read_parquet('{path}/**/*.parquet', hive_partitioning = true)")
+    with pytest.raises(ConfigError, match="another connection"):
+        evaluate_policies(rel, POLICIES)
+    got = evaluate_policies(DuckDBEngine.from_relation(rel, connection=con), POLICIES,
+                            estimators=["IPS", "SNIPS", "DR"], reward_model="pred_q", cluster_col="user_id")
+    _same(local, got)
+
+
 def test_ips_on_the_engine_by_hand(frame, path):
     got = evaluate_policies(path, {"top": TopK("pred_new")}, estimators=["IPS"])
     f = frame.copy()
