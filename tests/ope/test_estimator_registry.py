@@ -192,3 +192,15 @@ def test_report_ope_screen_section_names_it(tmp_path):
         assert got["primary"]["name"].endswith("(capped-SNIPS)") and got["primary"] == want["primary"]
         assert [c["name"] for c in got["cross_checks"]] == [c["name"] for c in want["cross_checks"]]
     assert any("capped-SNIPS estimates" in m for m in report["methods"])
+
+
+def test_every_builtin_estimator_is_registered_with_its_formula():
+    from recsys_causal.ope.estimators import estimator_class
+
+    builtin = {"DM", "IPS", "SNIPS", "DR", "SNDR", "Switch-DR", "DRos", "PI-IPS", "SN-PI-IPS", "RIPS (cascade)",
+               "slate IPS", "PI (pseudo-inverse)"}
+    assert builtin <= set(available_estimators())
+    for name in builtin:
+        cls = estimator_class(name)
+        assert "V̂" in (cls.__doc__ or ""), name  # each class states its formula
+        assert cls.slate == (name in {"PI-IPS", "SN-PI-IPS", "RIPS (cascade)", "slate IPS", "PI (pseudo-inverse)"})
