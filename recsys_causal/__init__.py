@@ -43,7 +43,15 @@ from recsys_causal.logs import (
     write_decision_log,
     write_partitioned_log,
 )
-from recsys_causal.ope import OPEResult, SupportReport, TargetPolicy, evaluate_policies
+from recsys_causal.ope import (
+    Estimator,
+    OPEResult,
+    SupportReport,
+    TargetPolicy,
+    available_estimators,
+    evaluate_policies,
+    get_estimator,
+)
 from recsys_causal.results import IntervalError, ResultProtocol
 from recsys_causal.scale import (
     DuckDBEngine,
@@ -74,6 +82,9 @@ __all__ = [
     "SupportReport",
     "TargetPolicy",
     "evaluate_policies",
+    "Estimator",
+    "available_estimators",
+    "get_estimator",
     "ABReadout",
     "Guardrail",
     "Metric",

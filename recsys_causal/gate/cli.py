@@ -85,6 +85,20 @@ def check_against_log(cfg: GateConfig, log) -> None:
     for i, s in enumerate(cfg.protected_segments):
         _known(f"protected_segments[{i}].column", s.column, log.requests.columns, "request columns",
                "name a request-level column such as surface")
+    _check_model_and_clusters(cfg, log)
+
+
+def _check_model_and_clusters(cfg: GateConfig, log) -> None:
+    """The reward-model prediction columns are candidate columns, the cluster column a request column."""
+    model = cfg.reward_model
+    columns = {"reward_model": model} if isinstance(model, str) else {f"reward_model.{r}": c
+                                                                       for r, c in (model or {}).items()}
+    for key, column in columns.items():
+        _known(key, column, log.candidates.columns, "candidate columns",
+               "name the column of reward-model predictions per candidate, or leave reward_model out")
+    if cfg.cluster_col:
+        _known("cluster_col", cfg.cluster_col, log.requests.columns, "request columns",
+               "name a request-level column such as user_id")
 
 
 def _known(key: str, value: str, choices, what: str, fix: str, shown=None) -> None:
@@ -121,7 +135,8 @@ def run_config(cfg: GateConfig, base: Path) -> GateResult:
                   baseline=baseline, estimator=cfg.estimator, cross_check=cfg.cross_check, alpha=cfg.alpha,
                   multiplicity=cfg.multiplicity, thresholds=th,
                   protected_segments=[(s.column, s.values) for s in cfg.protected_segments], name=cfg.name,
-                  seed=cfg.seed, validation=report, max_quarantine_share=cfg.max_quarantine_share)
+                  seed=cfg.seed, validation=report, max_quarantine_share=cfg.max_quarantine_share,
+                  reward_model=cfg.reward_model, cluster_col=cfg.cluster_col)
 
 
 def gate_inputs(cfg: GateConfig, base: Path, config_path: str | Path) -> dict[str, Path]:

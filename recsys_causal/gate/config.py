@@ -1,19 +1,24 @@
 """The screening config ``screen.yaml`` of ``causal-gate`` (pydantic; unknown keys are errors).
 
+``estimator`` and ``cross_check`` name registered single-slot estimators (:mod:`recsys_causal.ope.estimators`),
+as a name or ``{name: IPS, clip: 10}``; ``reward_model`` names the candidate column of reward-model
+predictions (or maps each reward to one; default: a cross-fitted model); ``cluster_col`` a request column of
+independent clusters (cluster-robust intervals).
+
 >>> cfg = GateConfig.model_validate({"name": "x", "log": {"path": "log.parquet"},
 ...     "candidates": [{"name": "new", "score": "pred_new"}], "primary": {"reward": "click"}})
->>> cfg.estimator, cfg.candidates[0].kind
-('DR', 'softmax')
+>>> cfg.estimator, cfg.candidates[0].kind, cfg.reward_model
+('DR', 'softmax', None)
 """
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 import pandas as pd
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from recsys_causal.config_io import (
     Alpha,
@@ -42,6 +47,21 @@ class LogSpec(StrictModel):
         if self.start is not None and self.end is not None and pd.Timestamp(self.start) >= pd.Timestamp(self.end):
             raise ValueError(f"start {self.start} is not before end {self.end} (start inclusive, end exclusive)")
         return self
+
+
+def _estimator(value: str | dict[str, Any]) -> str | dict[str, Any]:
+    """A registered single-slot estimator: its name, or ``{name: ..., <parameter>: ...}``."""
+    from recsys_causal.errors import ConfigError
+    from recsys_causal.ope.estimators import resolve_estimators
+
+    try:
+        resolve_estimators([value], slate=False)
+    except ConfigError as exc:
+        raise ValueError(exc.message) from None
+    return value
+
+
+EstimatorSpec = Annotated[str | dict[str, Any], AfterValidator(_estimator)]
 
 
 class PolicySpec(StrictModel):
@@ -111,8 +131,10 @@ class GateConfig(StrictModel):
     baseline: PolicySpec | Literal["logging"] = "logging"
     primary: PrimarySpec
     guardrails: list[GuardrailSpec] = Field(default_factory=list)
-    estimator: Literal["DR", "SNDR", "IPS", "SNIPS"] = "DR"
-    cross_check: list[Literal["DR", "SNDR", "IPS", "SNIPS"]] = Field(default_factory=lambda: ["IPS", "SNIPS"])
+    estimator: EstimatorSpec = "DR"
+    cross_check: list[EstimatorSpec] = Field(default_factory=lambda: ["IPS", "SNIPS"])
+    reward_model: str | dict[str, str] | None = None  # prediction column(s); default: a fitted reward model
+    cluster_col: str | None = None
     alpha: Alpha = 0.05
     multiplicity: Literal["holm", "fdr_bh", "none"] = "holm"
     support: SupportSpec = Field(default_factory=SupportSpec)

@@ -29,129 +29,42 @@ Candidates are ranked by the lower confidence bound of the primary lift. Exit co
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
-import numpy as np
 from scipy import stats
 
+from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import ConfigError, EstimationError
-from recsys_causal.estimate import Estimate, interval_label
+from recsys_causal.estimate import interval_label
+from recsys_causal.gate.guardrails import Guardrail, adjust, guardrail_rows
+from recsys_causal.gate.lifts import Lifts
 from recsys_causal.gate.quality import DataQuality, account
-from recsys_causal.inference import influence_estimate
+from recsys_causal.gate.results import (
+    EXIT_FAIL,
+    EXIT_INCONCLUSIVE,
+    EXIT_INVALID,
+    EXIT_PASS,
+    SCHEMA_VERSION,
+    CandidateVerdict,
+    GateResult,
+    json_number,
+)
 from recsys_causal.logs.model import DecisionLog
-from recsys_causal.ope.evaluate import policy_support, resolve_reward, reward_label
+from recsys_causal.ope.estimators import Estimator, resolve_estimators
+from recsys_causal.ope.evaluate import policy_support, reward_label
 from recsys_causal.ope.policies import TargetPolicy, check_policy
 from recsys_causal.ope.reward_model import RewardModel
-from recsys_causal.ope.single_slot import DR, IPS, SNDR, SNIPS, components
-from recsys_causal.ope.support import SupportReport, SupportThresholds
-from recsys_causal.pvalues import adjust_pvalues
+from recsys_causal.ope.support import SupportThresholds
 
-SCHEMA_VERSION = 1
-ESTIMATORS = {"DR": DR, "SNDR": SNDR, "IPS": IPS, "SNIPS": SNIPS}
-EXIT_PASS, EXIT_FAIL, EXIT_INVALID, EXIT_INCONCLUSIVE = 0, 1, 2, 3
+__all__ = ["EXIT_FAIL", "EXIT_INCONCLUSIVE", "EXIT_INVALID", "EXIT_PASS", "SCHEMA_VERSION", "CandidateVerdict",
+           "DataQuality", "GateResult", "Guardrail", "screen"]
 
-
-@dataclass(frozen=True)
-class Guardrail:
-    reward: str | Mapping[str, float]
-    direction: str  # increase_is_bad | decrease_is_bad
-    margin: float
-    relative: bool = True
-
-    def __post_init__(self) -> None:
-        if self.direction not in ("increase_is_bad", "decrease_is_bad"):
-            raise ConfigError(f"guardrail {self.label!r}: direction {self.direction!r} is not one of "
-                              "'increase_is_bad', 'decrease_is_bad'", column="direction")
-        if not (isinstance(self.margin, int | float) and math.isfinite(self.margin) and self.margin >= 0):
-            raise ConfigError(f"guardrail {self.label!r}: margin must be a finite number >= 0, got {self.margin!r}",
-                              column="margin", fix="e.g. margin=0.05 (a 5% relative harm is tolerated)")
-
-    @property
-    def label(self) -> str:
-        return reward_label(self.reward)
+SEGMENT_ESTIMATOR = "DR"  # guardrails and protected segments are estimated by DR
 
 
-@dataclass
-class CandidateVerdict:
-    name: str
-    verdict: str
-    reasons: list[str]
-    primary: Estimate
-    lower_bound: float
-    cross_checks: list[Estimate]
-    guardrails: list[dict]
-    segments: list[dict]
-    support: SupportReport
-
-    def to_dict(self) -> dict:
-        return {"name": self.name, "verdict": self.verdict, "reasons": self.reasons,
-                "primary": _est(self.primary), "lower_bound": _f(self.lower_bound),
-                "cross_checks": [_est(e) for e in self.cross_checks], "guardrails": self.guardrails,
-                "segments": self.segments,
-                "support": {"verdict": self.support.verdict, "reasons": self.support.reasons,
-                            "ess": _f(self.support.ess), "ess_ratio": _f(self.support.ess_ratio),
-                            "max_weight_share": _f(self.support.max_weight_share),
-                            "mean_weight": _f(self.support.mean_weight),
-                            "unsupported_mass": _f(self.support.unsupported_mass),
-                            "outside_mass": _f(self.support.outside_mass)}}
-
-
-@dataclass
-class GateResult:
-    """Verdicts of every candidate, ranked by the primary lift's lower confidence bound."""
-
-    name: str
-    candidates: list[CandidateVerdict]
-    settings: dict = field(default_factory=dict)
-    data_quality: DataQuality | None = None
-
-    @property
-    def intervals(self) -> dict[str, str]:
-        """The level and sidedness of every interval and bound shown, from the alpha that computed them."""
-        a = self.settings.get("alpha", 0.05)
-        return {"primary": interval_label(2 * a), "lower_bound": interval_label(a, "lower"),
-                "upper_bound": interval_label(a, "upper"), "guardrail_bounds": interval_label(a, "bounds"),
-                "segment_upper": interval_label(a, "upper"), "cross_checks": interval_label(2 * a)}
-
-    @property
-    def exit_code(self) -> int:
-        verdicts = {c.verdict for c in self.candidates}
-        if "fail" in verdicts:
-            return EXIT_FAIL
-        return EXIT_PASS if verdicts == {"pass"} else EXIT_INCONCLUSIVE
-
-    def to_dict(self, timestamp: bool = True) -> dict:
-        out = {"schema_version": SCHEMA_VERSION, "name": self.name, "exit_code": self.exit_code,
-               "settings": self.settings, "intervals": self.intervals,
-               "data_quality": None if self.data_quality is None else self.data_quality.to_dict(),
-               "candidates": [c.to_dict() for c in self.candidates]}
-        if timestamp:
-            out["generated_at"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return out
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, allow_nan=False)
-
-    def to_markdown(self) -> str:
-        from recsys_causal.gate.render import to_markdown
-
-        return to_markdown(self)
-
-    def to_html(self) -> str:
-        from recsys_causal.gate.render import to_html
-
-        return to_html(self)
-
-    def __repr__(self) -> str:
-        return self.to_markdown()
-
-
+@renamed_arguments(log="data", cluster_by="cluster_col")
 def screen(
-    log: DecisionLog,
+    data: DecisionLog,
     candidates: Mapping[str, TargetPolicy],
     *,
     primary: str | Mapping[str, float],
@@ -159,30 +72,35 @@ def screen(
     relative: bool = True,
     guardrails: Sequence[Guardrail] = (),
     baseline: TargetPolicy | None = None,
-    estimator: str = "DR",
-    cross_check: Sequence[str] = ("IPS", "SNIPS"),
+    estimator: str | Estimator = "DR",
+    cross_check: Sequence[str | Estimator] = ("IPS", "SNIPS"),
     alpha: float = 0.05,
     multiplicity: str = "holm",
     thresholds: SupportThresholds | None = None,
     protected_segments: Sequence[tuple[str, Sequence[str] | None]] = (),
-    reward_model: RewardModel | None = None,
+    reward_model: RewardModel | str | Mapping[str, str] | None = None,
     name: str = "screen",
     seed: int = 0,
     validation=None,
     max_quarantine_share: float = 0.01,
     max_excluded_share: float | None = None,
+    cluster_col: str | None = None,
 ) -> GateResult:
     """Screen candidate policies against the logging policy (or ``baseline``); see the module docstring.
 
-    ``validation`` is the ``ValidationReport`` returned with ``log`` by ``read_decision_log`` (requests read
-    and quarantined); when omitted, the one the reader stored in ``log.metadata`` is used if it describes this
-    log, else only what the screen excludes itself is counted.
+    ``estimator`` and ``cross_check``: registered single-slot estimators (names or instances,
+    :mod:`recsys_causal.ope.estimators`); guardrails and protected segments use DR. ``reward_model``: a
+    :class:`RewardModel` (default, fitted per reward) or the candidate column of precomputed predictions (one
+    for every reward, or a mapping reward → column). ``cluster_col`` (a request column such as ``user_id``)
+    makes every interval cluster-robust. ``validation`` is the ``ValidationReport`` returned with ``data`` by
+    ``read_decision_log`` (requests read and quarantined); when omitted, the one the reader stored in
+    ``data.metadata`` is used if it describes this log, else only what the screen excludes itself is counted.
+    Deprecated names: ``log`` for ``data``, ``cluster_by`` for ``cluster_col``.
     """
-    if estimator not in ESTIMATORS:
-        raise ConfigError(f"unknown estimator {estimator!r}", fix=f"use one of {list(ESTIMATORS)}")
+    log = data
+    est, checks = _estimators(estimator, cross_check)
     if not 0 < alpha < 0.5:
         raise ConfigError(f"alpha must lie in (0, 0.5), got {alpha!r}", column="alpha", fix="e.g. alpha: 0.05")
-    z = float(stats.norm.ppf(1 - alpha))
     if validation is None:
         stored = log.metadata.get("validation")
         validation = stored if getattr(stored, "n_requests_used", None) == log.n_requests else None
@@ -191,68 +109,52 @@ def screen(
     quality = account(log, rewards, validation, max_quarantine_share=max_quarantine_share,
                       max_excluded_share=max_excluded_share)
     blocking = quality.blocking_reasons()
-    model = reward_model or RewardModel(seed=seed)
-    cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-
-    def reward_and_model(spec):
-        key = reward_label(spec)
-        if key not in cache:
-            y = resolve_reward(log, spec)[1]
-            cache[key] = (y, model.predict(log, y))
-        return cache[key]
-
-    def lift(policy, spec, est_name, mask=None, rel=relative):
-        y, q = reward_and_model(spec)
-        sub_log, probs, base_probs, yy, qq = log, policy.probs, None if baseline is None else baseline.probs, y, q
-        if mask is not None:
-            rows = mask[log.request_index]
-            sub_log = log.select_requests(mask)
-            probs, yy, qq = probs[rows], y[rows], q[rows]
-            base_probs = None if base_probs is None else base_probs[rows]
-        est = ESTIMATORS[est_name]()
-        c = components(sub_log, probs, yy, qq, reward_label(spec))
-        v1, psi1 = est.contributions(c)
-        if base_probs is None:
-            v0 = float(c.y.mean())
-            psi0 = c.y - v0
-        else:
-            v0, psi0 = est.contributions(components(sub_log, base_probs, yy, qq, reward_label(spec)))
-        if rel:
-            value, psi = v1 / v0 - 1, psi1 / v0 - v1 * psi0 / v0**2
-        else:
-            value, psi = v1 - v0, psi1 - psi0
-        kind = "relative lift" if rel else "lift"
-        e = influence_estimate(name=f"{policy.name}: {kind} in {reward_label(spec)} ({est_name})", value=value,
-                               influence=psi, method=f"{est_name}, paired", alpha=2 * alpha, null=0.0,
-                               details={"estimator": est_name, "reward": reward_label(spec), "quantity": kind})
-        return e, c
-
-    verdicts = []
-    for cname, policy in candidates.items():
-        check_policy(log, policy)
-        prim, c = lift(policy, primary, estimator)
-        if prim.n != quality.rewards[0].used:
-            raise EstimationError(f"internal accounting mismatch: {prim.n} requests evaluated, "
-                                  f"{quality.rewards[0].used} counted as used", fix="report this as a bug")
-        support = policy_support(log, policy, c.w, c.p_log, c.requests, thresholds=thresholds)
-        checks = [lift(policy, primary, e)[0] for e in cross_check if e != estimator]
-        lb, ub = prim.value - z * prim.se, prim.value + z * prim.se
-        g_rows = _guardrails(policy, guardrails, lift, z, alpha, multiplicity)
-        s_rows = _segments(log, policy, primary, protected_segments, lift, alpha, multiplicity)
-        verdict, reasons = _decide(prim, lb, ub, support, g_rows, s_rows, reward_label(primary), min_lift, alpha)
-        for e in checks:
-            reasons.append(f"cross-check {e.details['estimator']}: {e.value:.4g} [{e.ci_low:.4g}, {e.ci_high:.4g}] "
-                           f"({interval_label(e.alpha)})")
-        if blocking:
-            verdict = "inconclusive" if verdict == "pass" else verdict
-            reasons = blocking + reasons
-        verdicts.append(CandidateVerdict(cname, verdict, reasons, prim, lb, checks, g_rows, s_rows, support))
+    lifts = Lifts(log, alpha, baseline, reward_model, seed,
+                  None if cluster_col is None else log.request_column(cluster_col))
+    verdicts = [_candidate(cname, policy, lifts, quality, blocking, primary=primary, est=est, checks=checks,
+                           relative=relative, min_lift=min_lift, guardrails=guardrails,
+                           protected_segments=protected_segments, thresholds=thresholds, alpha=alpha,
+                           multiplicity=multiplicity) for cname, policy in candidates.items()]
     verdicts.sort(key=lambda v: -v.lower_bound)
-    settings = {"primary": reward_label(primary), "min_lift": min_lift, "relative": relative, "estimator": estimator,
+    settings = {"primary": reward_label(primary), "min_lift": min_lift, "relative": relative, "estimator": est.name,
                 "alpha": alpha, "multiplicity": multiplicity, "seed": seed,
                 "baseline": "logging" if baseline is None else baseline.name,
-                "max_quarantine_share": max_quarantine_share, "max_excluded_share": max_excluded_share}
+                "max_quarantine_share": max_quarantine_share, "max_excluded_share": max_excluded_share,
+                "reward_model": reward_model if isinstance(reward_model, str | dict) else None,
+                "cluster_col": cluster_col}
     return GateResult(name, verdicts, settings, quality)
+
+
+def _candidate(cname: str, policy: TargetPolicy, lifts: Lifts, quality: DataQuality, blocking: list[str], *,
+               primary, est, checks, relative, min_lift, guardrails, protected_segments, thresholds, alpha,
+               multiplicity) -> CandidateVerdict:
+    """The verdict of one candidate: primary lift, support, cross-checks, guardrails and protected segments."""
+    log = lifts.log
+    check_policy(log, policy)
+    prim, c = lifts.lift(policy, primary, est, relative=relative)
+    if c.requests.size != quality.rewards[0].used:
+        raise EstimationError(f"internal accounting mismatch: {c.requests.size} requests evaluated, "
+                              f"{quality.rewards[0].used} counted as used", fix="report this as a bug")
+    support = policy_support(log, policy, c.w, c.p_log, c.requests, thresholds=thresholds)
+    cross = [lifts.lift(policy, primary, e, relative=relative)[0] for e in checks]
+    z = float(stats.norm.ppf(1 - alpha))
+    lb, ub = prim.value - z * prim.se, prim.value + z * prim.se
+    g_rows = guardrail_rows([lifts.lift(policy, g.reward, SEGMENT_ESTIMATOR, relative=g.relative)[0]
+                             for g in guardrails], guardrails, alpha=alpha, multiplicity=multiplicity)
+    s_rows = _segments(log, policy, primary, protected_segments, lifts, relative, alpha, multiplicity)
+    verdict, reasons = _decide(prim, lb, ub, support, g_rows, s_rows, reward_label(primary), min_lift, alpha)
+    reasons += [f"cross-check {e.details['estimator']}: {e.value:.4g} [{e.ci_low:.4g}, {e.ci_high:.4g}] "
+                f"({interval_label(e.alpha)})" for e in cross]
+    if blocking:
+        verdict = "inconclusive" if verdict == "pass" else verdict
+        reasons = blocking + reasons
+    return CandidateVerdict(cname, verdict, reasons, prim, lb, cross, g_rows, s_rows, support)
+
+
+def _estimators(estimator, cross_check) -> tuple[Estimator, list[Estimator]]:
+    """The primary estimator and the cross-checks other than it (registered single-slot estimators)."""
+    est = resolve_estimators([estimator], slate=False)[0]
+    return est, [e for e in resolve_estimators(cross_check, slate=False) if e != est]
 
 
 def _decide(prim, lb, ub, support, g_rows, s_rows, primary_label, min_lift, alpha) -> tuple[str, list[str]]:
@@ -293,26 +195,8 @@ def _decide(prim, lb, ub, support, g_rows, s_rows, primary_label, min_lift, alph
     return verdict, reasons
 
 
-def _guardrails(policy, guardrails, lift, z, alpha, multiplicity) -> list[dict]:
-    rows = []
-    for g in guardrails:
-        e, _ = lift(policy, g.reward, "DR", rel=g.relative)
-        sign = 1.0 if g.direction == "increase_is_bad" else -1.0
-        h = sign * e.value
-        zstat = (h - g.margin) / e.se if e.se > 0 else (np.inf if h > g.margin else -np.inf)
-        rows.append({"reward": g.label, "direction": g.direction, "margin": g.margin, "relative": g.relative,
-                     "harm": _f(h), "harm_lower": _f(h - z * e.se), "harm_upper": _f(h + z * e.se),
-                     "p_noninferiority": float(stats.norm.cdf(zstat)), "p_violation": float(stats.norm.sf(zstat))})
-    if rows:
-        adj_ni = _adjust([r["p_noninferiority"] for r in rows], multiplicity)
-        adj_v = _adjust([r["p_violation"] for r in rows], multiplicity)
-        for r, a, b in zip(rows, adj_ni, adj_v, strict=True):
-            r["p_noninferiority_adjusted"], r["p_violation_adjusted"] = float(a), float(b)
-            r["verdict"] = "ok" if a < alpha else "violated" if b < alpha else "inconclusive"
-    return rows
 
-
-def _segments(log, policy, primary, protected, lift, alpha, multiplicity) -> list[dict]:
+def _segments(log, policy, primary, protected, lifts, relative, alpha, multiplicity) -> list[dict]:
     rows = []
     for column, values in protected:
         col = log.request_column(column).astype(str)
@@ -321,30 +205,14 @@ def _segments(log, policy, primary, protected, lift, alpha, multiplicity) -> lis
             if mask.sum() < 20:
                 raise ConfigError(f"protected segment {column}={v} has only {int(mask.sum())} requests",
                                   column=column, fix="protect larger segments or drop this one")
-            e, _ = lift(policy, primary, "DR", mask=mask)
+            e, _ = lifts.lift(policy, primary, SEGMENT_ESTIMATOR, relative=relative, mask=mask,
+                              where=f" in protected segment {column}={v}")
             zval = e.value / e.se if e.se > 0 else 0.0
-            rows.append({"column": column, "segment": str(v), "value": _f(e.value), "se": _f(e.se),
-                         "upper": _f(e.value + stats.norm.ppf(1 - alpha) * e.se), "requests": int(mask.sum()),
-                         "p_harm": float(stats.norm.cdf(zval))})
+            rows.append({"column": column, "segment": str(v), "value": json_number(e.value), "se": json_number(e.se),
+                         "upper": json_number(e.value + stats.norm.ppf(1 - alpha) * e.se),
+                         "requests": int(mask.sum()), "p_harm": float(stats.norm.cdf(zval))})
     if rows:
-        adj = _adjust([r["p_harm"] for r in rows], multiplicity)
+        adj = adjust([r["p_harm"] for r in rows], multiplicity)
         for r, a in zip(rows, adj, strict=True):
             r["p_harm_adjusted"], r["harmed"] = float(a), bool(a < alpha)
     return rows
-
-
-def _adjust(p_values: list[float], multiplicity: str) -> np.ndarray:
-    p = np.asarray(p_values, dtype=float)
-    return p if multiplicity == "none" else adjust_pvalues(p, multiplicity)
-
-
-def _f(v):
-    if v is None:
-        return None
-    v = float(v)
-    return v if np.isfinite(v) else None
-
-
-def _est(e: Estimate) -> dict:
-    return {"name": e.name, "value": _f(e.value), "se": _f(e.se), "ci_low": _f(e.ci_low), "ci_high": _f(e.ci_high),
-            "alpha": e.alpha, "interval": interval_label(e.alpha), "n": e.n, "method": e.method}

@@ -14,24 +14,33 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from recsys_causal.errors import EstimationError
+from recsys_causal.deprecation import renamed_arguments
+from recsys_causal.errors import ConfigError
 from recsys_causal.estimate import Estimate, EstimateTable
 from recsys_causal.logs.model import DecisionLog
 from recsys_causal.moments import Moments
+from recsys_causal.ope.components import components, slate_components
+from recsys_causal.ope.estimates import (  # noqa: F401  (re-exported: the final step's former home)
+    block_columns,
+    estimates_from_moments,
+    estimator_columns,
+    term_columns,
+)
+from recsys_causal.ope.estimators import Estimator, resolve_estimators
 from recsys_causal.ope.policies import TargetPolicy, check_policy
-from recsys_causal.ope.reward_model import RewardModel
+from recsys_causal.ope.reward_model import RewardModel, reward_predictions
 from recsys_causal.ope.rewards import check_reward_range
-from recsys_causal.ope.single_slot import DM, DR, IPS, SNDR, SNIPS, SlotEstimator, components
-from recsys_causal.ope.slate import PositionIPS, SNPositionIPS, slate_components
 from recsys_causal.ope.slate_checks import slate_ips_disagreement
 from recsys_causal.ope.support import SupportReport, SupportThresholds, support_report
 
-DEFAULT_ESTIMATORS = (DM(), IPS(), SNIPS(), DR(), SNDR())
-SLATE_ESTIMATORS = (PositionIPS(), SNPositionIPS())
+DEFAULT_ESTIMATORS = ("DM", "IPS", "SNIPS", "DR", "SNDR")  # registered names (recsys_causal.ope.estimators)
+SLATE_ESTIMATORS = ("PI-IPS", "SN-PI-IPS")
+EstimatorSpec = Estimator | str | Mapping[str, Any]
 
 
 @dataclass
@@ -66,16 +75,17 @@ class OPEResult:
                 + (f"<p>Warnings</p><ul>{warn}</ul>" if warn else ""))
 
 
+@renamed_arguments(log="data", cluster_by="cluster_col")
 def evaluate_policies(
-    log: DecisionLog,
-    policies: Mapping[str, TargetPolicy | np.ndarray],
+    data: DecisionLog | Any,
+    policies: Mapping[str, Any],
     *,
     rewards: Sequence[str | Mapping[str, float]] = ("click",),
-    estimators: Sequence[SlotEstimator] | None = None,
+    estimators: Sequence[EstimatorSpec] | None = None,
     slate: bool = False,
     position_weights: np.ndarray | None = None,
-    reward_model: RewardModel | str | None = None,
-    cluster_by: str | None = None,
+    reward_model: RewardModel | str | Mapping[str, str] | None = None,
+    cluster_col: str | None = None,
     alpha: float = 0.05,
     thresholds: SupportThresholds | None = None,
     support_groups: str | None = None,
@@ -85,49 +95,108 @@ def evaluate_policies(
 ) -> OPEResult:
     """Off-policy estimates of each policy's value and its lift over the logging policy, per reward.
 
+    ``data``: a :class:`~recsys_causal.logs.DecisionLog` (evaluated in memory), or where a large log lives — an
+    engine, a Parquet file or Hive-partitioned directory, a DuckDB relation, a Spark DataFrame or a pandas frame
+    in the long layout — evaluated by the engine (:func:`recsys_causal.scale.ope.evaluate_on_engine`: single
+    slot, policies given as SQL policies such as :class:`~recsys_causal.scale.TopK`, which also work on a
+    ``DecisionLog``). ``estimators``: instances, registered names (``"DR"``) or ``{"name": "IPS", "clip": 10}``
+    (:mod:`recsys_causal.ope.estimators`); default DM, IPS, SNIPS, DR, SNDR (slates: PI-IPS, SN-PI-IPS;
+    engines: IPS, SNIPS, plus DR, SNDR with a reward model).
     Single-slot (default) evaluates position 1; ``slate=True`` evaluates slates with position-level rewards.
     A reward is an outcome column or a weighted composite ``{"click": 1, "purchase": 5}`` (missing wherever a
-    component is). ``reward_model``: a :class:`RewardModel` (default) or the name of a precomputed prediction
-    column. ``cluster_by`` (e.g. ``"user_id"``) makes intervals cluster-robust; ``bootstrap`` > 0 adds
-    percentile intervals from that many clustered resamples (self-normalised estimators renormalised inside).
-    ``reward_ranges`` declares the range of reward columns (``{"revenue": (0, 500)}``); binary-looking columns
-    are presumed to lie in [0, 1]; values outside raise :class:`~recsys_causal.errors.DataValidationError`
-    (:mod:`recsys_causal.ope.rewards`). For a deterministic slate target with logged slate propensities, each
-    slate estimator is compared with standard slate IPS and a warning names it when they disagree
-    (:mod:`recsys_causal.ope.slate_checks`). Warnings are on the estimates and in ``OPEResult.warnings``.
+    component is). ``reward_model``: a :class:`RewardModel` (default) or the candidate column of precomputed
+    predictions (one for every reward, or a mapping reward → column). ``cluster_col`` (e.g. ``"user_id"``)
+    makes intervals cluster-robust; ``bootstrap`` > 0 adds percentile intervals from that many clustered
+    resamples (self-normalised estimators renormalised inside). ``reward_ranges`` declares the range of reward
+    columns (``{"revenue": (0, 500)}``); binary-looking columns are presumed to lie in [0, 1]; values outside
+    raise :class:`~recsys_causal.errors.DataValidationError` (:mod:`recsys_causal.ope.rewards`). For a
+    deterministic slate target with logged slate propensities, each slate estimator is compared with standard
+    slate IPS and a warning names it when they disagree (:mod:`recsys_causal.ope.slate_checks`). Warnings are on
+    the estimates and in ``OPEResult.warnings``. Deprecated names: ``log`` for ``data``, ``cluster_by`` for
+    ``cluster_col``.
     """
+    if not isinstance(data, DecisionLog):
+        return _on_engine(data, policies, rewards=rewards, estimators=estimators, reward_model=reward_model,
+                          cluster_col=cluster_col, support_groups=support_groups, alpha=alpha,
+                          thresholds=thresholds, reward_ranges=reward_ranges,
+                          memory_only={"slate": slate, "position_weights": position_weights is not None,
+                                       "bootstrap": bootstrap > 0})
+    ests = resolve_estimators(estimators if estimators is not None else
+                              (SLATE_ESTIMATORS if slate else DEFAULT_ESTIMATORS), slate=slate)
+    return _evaluate_log(data, policies, ests, rewards=rewards, slate=slate, position_weights=position_weights,
+                         reward_model=reward_model, cluster_col=cluster_col, alpha=alpha, thresholds=thresholds,
+                         support_groups=support_groups, bootstrap=bootstrap, seed=seed, reward_ranges=reward_ranges)
+
+
+def _evaluate_log(log: DecisionLog, policies: Mapping[str, Any], ests: list[Estimator], *, rewards, slate,
+                  position_weights, reward_model, cluster_col, alpha, thresholds, support_groups, bootstrap, seed,
+                  reward_ranges) -> OPEResult:
+    """The in-memory path of :func:`evaluate_policies`: per reward and policy, components → moments →
+    estimates, and the support report."""
+    clusters_all = log.request_column(cluster_col) if cluster_col else None
+    groups_all = log.request_column(support_groups) if support_groups else None
     out: list[Estimate] = []
     run_warnings: list[str] = []
     support: dict[tuple[str, str], SupportReport] = {}
-    ests = list(estimators) if estimators is not None else list(SLATE_ESTIMATORS if slate else DEFAULT_ESTIMATORS)
-    clusters_all = log.request_column(cluster_by) if cluster_by else None
-    groups_all = log.request_column(support_groups) if support_groups else None
     for spec in rewards:
         rname, y = resolve_reward(log, spec, reward_ranges)
         q_hat = None
         if not slate and any(e.needs_reward_model for e in ests):
-            q_hat = log.column(reward_model) if isinstance(reward_model, str) else \
-                (reward_model or RewardModel(seed=seed)).predict(log, y)
+            q_hat = reward_predictions(log, reward_model, y, rname, seed=seed)
         for pname, pol in policies.items():
-            policy = pol if isinstance(pol, TargetPolicy) else TargetPolicy(pname, np.asarray(pol, dtype=float))
-            check_policy(log, policy)
+            policy = target_policy(log, pname, pol)
             c, logged_v, w_req, p_diag, contrib = _policy_components(log, policy, y, q_hat, rname, slate,
                                                                      position_weights)
-            req = c.requests
-            cl = None if clusters_all is None else clusters_all[req]
-            mom = Moments.from_columns(estimator_columns(ests, c, logged_v), clusters=cl)
-            est_warn = estimator_warnings(ests, c, slate=slate, clusters=cl, alpha=alpha)
-            run_warnings += [f"{pname} | {rname} | {e.name}: {w}" for e, ws in zip(ests, est_warn, strict=True)
-                             for w in ws]
-            block = estimates_from_moments(mom, ests, policy=pname, reward=rname, n_excluded=c.n_excluded,
-                                           alpha=alpha, estimator_warnings=est_warn)
-            if bootstrap:
-                block = _bootstrapped(block, ests, c, bootstrap, alpha=alpha, clusters=cl, seed=seed)
-            out.extend(block)
+            cl = None if clusters_all is None else clusters_all[c.requests]
+            block, warns = _estimates(c, logged_v, ests, pname, rname, slate=slate, clusters=cl, alpha=alpha,
+                                      bootstrap=bootstrap, seed=seed)
+            out += block
+            run_warnings += warns
             support[(pname, rname)] = policy_support(
-                log, policy, w_req, p_diag, req, thresholds=thresholds, slate=slate,
-                groups=None if groups_all is None else groups_all[req], contributions=contrib)
+                log, policy, w_req, p_diag, c.requests, thresholds=thresholds, slate=slate,
+                groups=None if groups_all is None else groups_all[c.requests], contributions=contrib)
     return OPEResult(EstimateTable(out, title="Off-policy evaluation"), support, list(dict.fromkeys(run_warnings)))
+
+
+def _estimates(c, logged_v, ests, pname, rname, *, slate, clusters, alpha, bootstrap, seed
+               ) -> tuple[list[Estimate], list[str]]:
+    """The estimates of one policy and reward from its components (moments → estimates, optional bootstrap)
+    and the run warnings they raise."""
+    mom = Moments.from_columns(estimator_columns(ests, c, logged_v), clusters=clusters)
+    est_warn = estimator_warnings(ests, c, slate=slate, clusters=clusters, alpha=alpha)
+    warns = [f"{pname} | {rname} | {e.name}: {w}" for e, ws in zip(ests, est_warn, strict=True) for w in ws]
+    block = estimates_from_moments(mom, ests, policy=pname, reward=rname, n_excluded=c.n_excluded, alpha=alpha,
+                                   estimator_warnings=est_warn)
+    if bootstrap:
+        block = _bootstrapped(block, ests, c, bootstrap, alpha=alpha, clusters=clusters, seed=seed)
+    return block, warns
+
+
+def target_policy(log: DecisionLog, name: str, policy: Any) -> TargetPolicy:
+    """A checked :class:`TargetPolicy` from a target policy, a SQL policy (built on ``log``) or an array of
+    probabilities per candidate and position."""
+    if isinstance(policy, TargetPolicy):
+        out = policy
+    elif hasattr(policy, "to_local"):  # a SQL policy (recsys_causal.scale.policies)
+        out = policy.to_local(log)
+    else:
+        out = TargetPolicy(name, np.asarray(policy, dtype=float))
+    check_policy(log, out)
+    return out
+
+
+def _on_engine(data: Any, policies: Mapping[str, Any], *, memory_only: Mapping[str, Any], **options: Any
+               ) -> OPEResult:
+    """The engine path of :func:`evaluate_policies` (single slot, sums computed where the log lives)."""
+    from recsys_causal.scale.ope import evaluate_on_engine
+
+    used = [k for k, v in memory_only.items() if v]
+    if used or isinstance(options.get("reward_model"), RewardModel):
+        raise ConfigError(f"{used or ['a fitted RewardModel']} need the log in memory: an engine evaluates "
+                          "single-slot policies with reward-model predictions read from a column",
+                          column=(used or ["reward_model"])[0],
+                          fix="read the log with read_decision_log and pass the DecisionLog, or drop the option")
+    return evaluate_on_engine(data, policies, **options)
 
 
 def _policy_components(log, policy, y, q_hat, rname, slate, position_weights):
@@ -142,7 +211,7 @@ def _policy_components(log, policy, y, q_hat, rname, slate, position_weights):
     return c, c.y, c.w, c.p_log, c.w * c.y
 
 
-def estimator_warnings(estimators: Sequence[SlotEstimator], c, *, slate: bool, clusters: np.ndarray | None = None,
+def estimator_warnings(estimators: Sequence[Estimator], c, *, slate: bool, clusters: np.ndarray | None = None,
                        alpha: float = 0.05) -> list[list[str]]:
     """Per estimator: its own caveats on these components and, for slates, the disagreement warning of the
     assumption check against standard slate IPS (:mod:`recsys_causal.ope.slate_checks`)."""
@@ -151,73 +220,6 @@ def estimator_warnings(estimators: Sequence[SlotEstimator], c, *, slate: bool, c
         for i, check in enumerate(slate_ips_disagreement(c, estimators, clusters=clusters, alpha=alpha)):
             if check is not None and check["warning"]:
                 out[i].append(check["warning"])
-    return out
-
-
-def estimator_columns(estimators: Sequence[SlotEstimator], c, logged_value: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-request columns whose moments determine every estimate: the logged reward ``y`` and, for estimator
-    ``i`` and ratio term ``k``, its numerator ``e{i}a{k}`` and denominator ``e{i}b{k}``."""
-    cols = {"y": np.asarray(logged_value, dtype=float)}
-    for i, est in enumerate(estimators):
-        for k, (a, b) in enumerate(est.terms(c)):
-            name_a, name_b = term_columns(i, k)
-            cols[name_a] = np.asarray(a, dtype=float)
-            cols[name_b] = np.broadcast_to(np.asarray(b, dtype=float), cols[name_a].shape)
-    return cols
-
-
-def term_columns(i: int, k: int) -> tuple[str, str]:
-    """Names of the numerator and denominator columns of ratio term ``k`` of estimator ``i``."""
-    return f"e{i}a{k}", f"e{i}b{k}"
-
-
-def estimates_from_moments(mom: Moments, estimators: Sequence[SlotEstimator], *, policy: str, reward: str,
-                           n_excluded: int = 0, alpha: float = 0.05, warnings: Sequence[str] = (),
-                           estimator_warnings: Sequence[Sequence[str]] | None = None) -> list[Estimate]:
-    """The logging-policy value, then per estimator its value, lift and relative lift over the logging policy,
-    from the moments of :func:`estimator_columns` — the final step of the local, DuckDB and Spark paths.
-
-    An estimator ``Σ_k Σ a_k / Σ b_k`` has influence value ``Σ_k (a_k − v_k b_k) / mean(b_k)``, a linear
-    combination of the columns, so its standard error is :meth:`Moments.linear_se` of those coefficients.
-    ``estimator_warnings`` (one sequence per estimator) are added to that estimator's rows.
-    """
-    n_units = mom.n_clusters or mom.n
-    warn = tuple(warnings) + ((f"{n_excluded} requests without an observed reward at the evaluated positions were "
-                               "left out",) if n_excluded else ())
-    details = {"policy": policy, "reward": reward, "excluded_requests": n_excluded}
-    base_value = mom.mean("y")
-    base = mom.coefficients({"y": 1.0})
-
-    def estimate(name, value, coef, method, extra, null=None, more=()):
-        return Estimate.from_normal(name=name, value=float(value), se=mom.linear_se(coef), n=n_units,
-                                    method=method, alpha=alpha, null=null, warnings=warn + tuple(more),
-                                    details={**details, **extra})
-
-    out = [estimate(f"logging | {reward}", base_value, base, "on-policy mean",
-                    {"policy": "logging", "estimator": "on-policy", "quantity": "value"})]
-    for i, est in enumerate(estimators):
-        value, coef = 0.0, np.zeros(len(mom.names))
-        k = 0
-        while (names := term_columns(i, k))[0] in mom.names:
-            sa, sb = mom.sum(names[0]), mom.sum(names[1])
-            mb = sb / mom.sums[0]
-            if mb <= 0:
-                raise EstimationError("the importance weights sum to 0: the target policy never takes a logged "
-                                      "action", fix="check support: the logs cannot evaluate this policy")
-            v = sa / sb
-            value += v
-            coef += mom.coefficients({names[0]: 1 / mb, names[1]: -v / mb})
-            k += 1
-        d = {"estimator": est.name}
-        more = tuple(estimator_warnings[i]) if estimator_warnings is not None else ()
-        out.append(estimate(f"{policy} | {reward} | {est.name}", value, coef, est.name, {**d, "quantity": "value"},
-                            more=more))
-        out.append(estimate(f"{policy} − logging | {reward} | {est.name}", value - base_value, coef - base,
-                            f"{est.name}, paired", {**d, "quantity": "lift"}, null=0.0, more=more))
-        if base_value != 0:
-            out.append(estimate(f"{policy} / logging − 1 | {reward} | {est.name}", value / base_value - 1,
-                                coef / base_value - value * base / base_value**2, f"{est.name}, delta method",
-                                {**d, "quantity": "relative lift"}, null=0.0, more=more))
     return out
 
 
@@ -258,7 +260,7 @@ def _unsupported(log: DecisionLog, policy: TargetPolicy, req: np.ndarray) -> np.
     return log.per_request_sum(policy.probs[:, 0] * zero)[req]
 
 
-def bootstrap_interval(est: SlotEstimator, c, n_boot: int, *, alpha: float = 0.05, clusters=None, seed: int = 0,
+def bootstrap_interval(est: Estimator, c, n_boot: int, *, alpha: float = 0.05, clusters=None, seed: int = 0,
                        chunk: int = 200) -> tuple[float, float]:
     """Percentile interval from Poisson(1) resampling weights on requests (or whole clusters), vectorised in
     chunks of resamples; self-normalised estimators are renormalised inside each resample."""

@@ -9,11 +9,13 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from recsys_causal.errors import EstimationError
+from recsys_causal.errors import ConfigError, DataValidationError, EstimationError
 from recsys_causal.logs import schema
 from recsys_causal.logs.model import DecisionLog
 
@@ -61,3 +63,42 @@ class RewardModel:
         if self.clip is not None:
             out = np.clip(out, *self.clip)
         return out
+
+
+def reward_predictions(log: DecisionLog, reward_model: Any, reward: np.ndarray, reward_name: str, *,
+                       seed: int = 0) -> np.ndarray:
+    """Reward-model predictions ``q̂`` per candidate for one reward: read from a prediction column (a column
+    name, or a mapping reward → column), or fitted by a :class:`RewardModel` (default ``RewardModel(seed)``).
+
+    A prediction column must exist and be finite on every candidate (``dm = Σ_i π(i) q̂(i)`` reads them all).
+    """
+    if isinstance(reward_model, Mapping):
+        if reward_name not in reward_model:
+            raise ConfigError(f"reward_model has no prediction column for reward {reward_name!r}",
+                              column="reward_model", fix="map every reward to its prediction column, or pass one "
+                                                         "column for all")
+        reward_model = reward_model[reward_name]
+    if isinstance(reward_model, str):
+        return prediction_column(log, reward_model)
+    model = RewardModel(seed=seed) if reward_model is None else reward_model
+    if not callable(getattr(model, "predict", None)):
+        raise ConfigError(f"reward_model must be a RewardModel or the name of a prediction column, got "
+                          f"{type(model).__name__}", column="reward_model",
+                          fix="pass e.g. reward_model='pred_click' or RewardModel(seed=0)")
+    return model.predict(log, reward)
+
+
+def prediction_column(log: DecisionLog, column: str) -> np.ndarray:
+    """A candidate column of reward-model predictions, checked: it exists (else a
+    :class:`~recsys_causal.errors.SchemaError` listing the columns) and is numeric and finite everywhere."""
+    q = log.column(column)
+    if q.dtype.kind not in "fiu":
+        raise DataValidationError(f"reward-model column {column!r} is not numeric", source=log.source,
+                                  column=column, fix="name a column of numeric predictions q̂ per candidate")
+    bad = ~np.isfinite(q)
+    if bad.any():
+        raise DataValidationError(f"reward-model column {column!r} is missing or not finite for {int(bad.sum())} "
+                                  "candidates", source=log.source, column=column, count=int(bad.sum()),
+                                  examples=log.request_ids[log.request_index[bad]][:5],
+                                  fix="predict every candidate (0 is a valid prediction), or use IPS/SNIPS only")
+    return q.astype(float)

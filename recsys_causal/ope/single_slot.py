@@ -2,7 +2,7 @@
 
 Per request ``r`` with logged action ``a`` (the item shown at position 1), logging propensity ``p``, reward
 ``y``, target probability ``π(a)``, importance weight ``w = π(a) / p``, reward-model predictions ``q̂`` and
-``dm = Σ_i π(i) q̂(i)``:
+``dm = Σ_i π(i) q̂(i)`` (:class:`~recsys_causal.ope.components.SlotComponents`):
 
 | estimator | per-request value | aggregate |
 |---|---|---|
@@ -14,9 +14,13 @@ Per request ``r`` with logged action ``a`` (the item shown at position 1), loggi
 | Switch-DR (τ) | ``dm + 1{w ≤ τ} w (y − q̂(a))`` | mean (Wang, Agarwal & Dudík 2017) |
 | DRos (λ) | ``dm + λw/(w² + λ) (y − q̂(a))`` | mean (Su et al. 2020) |
 
-Standard errors come from per-request influence values (delta method for the self-normalised ones).
+Every class is registered by its ``name`` (:mod:`recsys_causal.ope.estimators`). Standard errors come from
+per-request influence values (delta method for the self-normalised ones). The common assumptions: the logged
+propensities are the logging policy's true probabilities of the logged action, and the target policy puts
+probability only on actions the logging policy can take (support); the estimators that need it say more.
 
 >>> import numpy as np
+>>> from recsys_causal.ope.components import SlotComponents
 >>> c = SlotComponents(w=np.array([2.0, 0.5]), y=np.array([1.0, 0.0]), q_a=np.zeros(2), dm=np.zeros(2),
 ...                    requests=np.arange(2), n_excluded=0)
 >>> float(IPS().contributions(c)[0]), float(SNIPS().contributions(c)[0])
@@ -29,200 +33,155 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recsys_causal.errors import EstimationError
-from recsys_causal.logs.model import DecisionLog
+from recsys_causal.ope.components import SlotComponents, components, logged_actions
+from recsys_causal.ope.estimators import Estimator, SQLLiterals
 
+SlotEstimator = Estimator  # the former name of the base class
 
-@dataclass(frozen=True)
-class SlotComponents:
-    """Per-request inputs of every single-slot estimator (requests with an observed reward only)."""
-
-    w: np.ndarray
-    y: np.ndarray
-    q_a: np.ndarray
-    dm: np.ndarray
-    requests: np.ndarray  # request index of each entry
-    n_excluded: int
-    p_log: np.ndarray | None = None  # logging propensity of the logged action  # requests left out: no shown item at position 1 or reward not observed (immature)
-
-
-def logged_actions(log: DecisionLog, reward: np.ndarray, reward_name: str = "reward"):
-    """Row of the item shown at position 1 per request; requests without one or with a missing reward drop out.
-
-    Missing or invalid logging propensities on those rows are an error (they cannot be re-weighted).
-    """
-    rows = np.nonzero(log.shown & (log.position == 1))[0]
-    y = reward[rows]
-    observed = np.isfinite(y)
-    if not observed.any():
-        raise EstimationError(f"no observed {reward_name!r} on the shown items: every label is missing (immature?)",
-                              source=log.source, column=reward_name,
-                              fix="analyse requests whose label windows have closed (an earlier as_of cohort)")
-    rows = rows[observed]
-    p = log.propensity[rows]
-    bad = ~np.isfinite(p) | (p <= 0) | (p > 1)
-    if bad.any():
-        raise EstimationError(
-            f"{int(bad.sum())} shown items at position 1 have a missing or invalid logging propensity",
-            source=log.source, column="propensity", count=int(bad.sum()),
-            examples=log.request_ids[log.request_index[rows[bad]]][:5],
-            fix="read the log with require_propensity=True to quarantine them, or fix the logging")
-    return rows, p, int(log.n_requests - rows.size)
-
-
-def components(log: DecisionLog, target_probs: np.ndarray, reward: np.ndarray, q_hat: np.ndarray | None,
-               reward_name: str = "reward") -> SlotComponents:
-    rows, p, excluded = logged_actions(log, reward, reward_name)
-    pi = target_probs[:, 0]
-    req = log.request_index[rows]
-    if q_hat is None:  # no reward model: the direct-method parts are zero
-        zeros = np.zeros(rows.size)
-        return SlotComponents(w=pi[rows] / p, y=reward[rows], q_a=zeros, dm=zeros, requests=req,
-                              n_excluded=excluded, p_log=p)
-    dm_all = log.per_request_sum(pi * q_hat)
-    return SlotComponents(w=pi[rows] / p, y=reward[rows], q_a=q_hat[rows], dm=dm_all[req], requests=req,
-                          n_excluded=excluded, p_log=p)
-
-
-class SlotEstimator:
-    """Base class. An estimator is a sum of ratio terms ``Σ_r a_r / Σ_r b_r`` over requests (``b = 1`` for
-    mean-type terms); the value, the influence values (delta method) and the bootstrap all follow from them."""
-
-    name = "estimator"
-    needs_reward_model = False
-
-    def terms(self, c) -> list[tuple[np.ndarray, np.ndarray]]:
-        raise NotImplementedError
-
-    def contributions(self, c) -> tuple[float, np.ndarray]:
-        """The estimate and its per-request influence values."""
-        value, psi = 0.0, 0.0
-        for a, b in self.terms(c):
-            mb = float(np.mean(b))
-            if mb <= 0:
-                raise EstimationError("the importance weights sum to 0: the target policy never takes a logged "
-                                      "action", fix="check support: the logs cannot evaluate this policy")
-            v = float(np.sum(a) / np.sum(b))
-            value += v
-            psi = psi + (a - v * b) / mb
-        return value, np.asarray(psi, dtype=float)
-
-    def warnings(self, c) -> list[str]:
-        """Caveats of this estimate on these components (empty when none)."""
-        return []
-
-    def sql_terms(self) -> list[tuple[str, str]]:
-        """The ratio terms as SQL over per-request columns ``w, y, q_a, dm`` (for engines that hold the log)."""
-        raise NotImplementedError(f"{self.name} has no SQL form")
-
-    def resampled(self, c, weights: np.ndarray) -> np.ndarray:
-        """Estimates under resampling weights ``(B, n)`` (vectorised; ratio terms renormalise)."""
-        total = np.zeros(weights.shape[0])
-        for a, b in self.terms(c):
-            total += (weights @ a) / (weights @ np.broadcast_to(b, a.shape))
-        return total
-
-
-def _one(x: np.ndarray) -> np.ndarray:
-    return np.ones_like(x)
-
-
-SQL_ONE = "CAST(1 AS DOUBLE)"  # a plain 1.0 is a DECIMAL literal in Spark SQL
-
-
-def sql_float(x: float) -> str:
-    """A DOUBLE literal in SQL that DuckDB and Spark read alike."""
-    return f"CAST({float(x)!r} AS DOUBLE)"
+__all__ = ["DM", "DR", "IPS", "SNDR", "SNIPS", "DRos", "SlotComponents", "SlotEstimator", "SwitchDR",
+           "components", "logged_actions"]
 
 
 @dataclass
-class DM(SlotEstimator):
+class DM(Estimator):
+    """Direct method: ``V̂ = mean_r Σ_i π(i) q̂(i)``, the reward model's prediction of the target's reward.
+
+    Assumes the reward model is correct (no weights, so no support problem, but biased as the model is);
+    Dudík, Langford & Li (2011), "Doubly Robust Policy Evaluation and Learning".
+    """
+
     name = "DM"
     needs_reward_model = True
 
     def terms(self, c):
-        return [(c.dm, _one(c.dm))]
+        return [(c.dm, np.ones_like(c.dm))]
 
-    def sql_terms(self):
-        return [("dm", SQL_ONE)]
+    def sql_terms(self, sql: SQLLiterals):
+        return [("dm", sql.one)]
 
 
 @dataclass
-class IPS(SlotEstimator):
+class IPS(Estimator):
+    """Inverse propensity scoring (Horvitz & Thompson 1952): ``V̂ = mean_r min(w, c) · y``.
+
+    Unbiased without clipping when the propensities are exact and the target has support; ``clip`` caps the
+    weights at ``c`` (lower variance, biased downwards for non-negative rewards).
+    """
+
     clip: float | None = None
     name = "IPS"
 
     def terms(self, c):
         w = c.w if self.clip is None else np.minimum(c.w, self.clip)
-        return [(w * c.y, _one(w))]
+        return [(w * c.y, np.ones_like(w))]
 
-    def sql_terms(self):
-        w = "w" if self.clip is None else f"LEAST(w, {sql_float(self.clip)})"
-        return [(f"{w} * y", SQL_ONE)]
+    def sql_terms(self, sql: SQLLiterals):
+        w = "w" if self.clip is None else f"LEAST(w, {sql.number(self.clip)})"
+        return [(f"{w} * y", sql.one)]
 
 
 @dataclass
-class SNIPS(SlotEstimator):
+class SNIPS(Estimator):
+    """Self-normalised IPS: ``V̂ = Σ w y / Σ w``.
+
+    Consistent (not unbiased) under the IPS assumptions, with lower variance and a value within the reward
+    range; Swaminathan & Joachims (2015), "The Self-Normalized Estimator for Counterfactual Learning".
+    """
+
     name = "SNIPS"
 
     def terms(self, c):
         return [(c.w * c.y, c.w)]
 
-    def sql_terms(self):
+    def sql_terms(self, sql: SQLLiterals):
         return [("w * y", "w")]
 
 
 @dataclass
-class DR(SlotEstimator):
-    name = "DR"
+class _ResidualDR(Estimator):
+    """Doubly robust family: ``V̂ = mean_r [dm + s(w) (y − q̂(a))]`` with a weight map ``s`` on the residual."""
+
     needs_reward_model = True
 
-    def terms(self, c):
-        return [(c.dm + c.w * (c.y - c.q_a), _one(c.w))]
+    def shrunk(self, w: np.ndarray) -> np.ndarray:
+        """The weight applied to the reward model's residual."""
+        return w
 
-    def sql_terms(self):
-        return [("dm + w * (y - q_a)", SQL_ONE)]
+    def sql_shrunk(self, sql: SQLLiterals) -> str:
+        """:meth:`shrunk` as SQL over the per-request weight ``w``."""
+        return "w"
+
+    def terms(self, c):
+        return [(c.dm + self.shrunk(c.w) * (c.y - c.q_a), np.ones_like(c.w))]
+
+    def sql_terms(self, sql: SQLLiterals):
+        return [(f"dm + ({self.sql_shrunk(sql)}) * (y - q_a)", sql.one)]
 
 
 @dataclass
-class SNDR(SlotEstimator):
+class DR(_ResidualDR):
+    """Doubly robust: ``V̂ = mean_r [dm + w (y − q̂(a))]``.
+
+    Unbiased when either the propensities or the reward model are correct; Dudík, Langford & Li (2011),
+    "Doubly Robust Policy Evaluation and Learning".
+    """
+
+    name = "DR"
+
+
+@dataclass
+class SNDR(Estimator):
+    """Self-normalised DR: ``V̂ = mean(dm) + Σ w (y − q̂(a)) / Σ w``.
+
+    Consistent under the DR assumptions, with the self-normalised correction term of SNIPS (lower variance
+    under heavy weights).
+    """
+
     name = "SNDR"
     needs_reward_model = True
 
     def terms(self, c):
-        return [(c.dm, _one(c.dm)), (c.w * (c.y - c.q_a), c.w)]
+        return [(c.dm, np.ones_like(c.dm)), (c.w * (c.y - c.q_a), c.w)]
 
-    def sql_terms(self):
-        return [("dm", SQL_ONE), ("w * (y - q_a)", "w")]
+    def sql_terms(self, sql: SQLLiterals):
+        return [("dm", sql.one), ("w * (y - q_a)", "w")]
 
 
 @dataclass
-class SwitchDR(SlotEstimator):
+class SwitchDR(_ResidualDR):
+    """Switch-DR: ``V̂ = mean_r [dm + 1{w ≤ τ} w (y − q̂(a))]``; above ``τ`` the reward model alone is trusted.
+
+    Bias bounded by the reward model's error on requests with ``w > τ``; Wang, Agarwal & Dudík (2017),
+    "Optimal and Adaptive Off-policy Evaluation in Contextual Bandits".
+    """
+
     tau: float = 100.0
     name = "Switch-DR"
-    needs_reward_model = True
+    aliases = ("SwitchDR",)
 
-    def terms(self, c):
-        keep = c.w <= self.tau
-        return [(c.dm + np.where(keep, c.w * (c.y - c.q_a), 0.0), _one(c.w))]
+    def shrunk(self, w):
+        return np.where(w <= self.tau, w, 0.0)
 
-    def sql_terms(self):
-        return [(f"dm + CASE WHEN w <= {sql_float(self.tau)} THEN w * (y - q_a) ELSE CAST(0 AS DOUBLE) END",
-                 SQL_ONE)]
+    def sql_shrunk(self, sql: SQLLiterals) -> str:
+        return f"CASE WHEN w <= {sql.number(self.tau)} THEN w ELSE {sql.zero} END"
 
 
 @dataclass
-class DRos(SlotEstimator):
+class DRos(_ResidualDR):
+    """DR with optimistic shrinkage: ``V̂ = mean_r [dm + λw/(w² + λ) (y − q̂(a))]`` (``λ = ∞`` is DR).
+
+    Shrinks large weights towards 0 to minimise a bound on the mean squared error; Su, Dimakopoulou, Krishnamurthy
+    & Dudík (2020), "Doubly Robust Off-policy Evaluation with Shrinkage".
+    """
+
     lam: float = 100.0
     name = "DRos"
-    needs_reward_model = True
 
-    def terms(self, c):
-        w = c.w if np.isinf(self.lam) else self.lam * c.w / (c.w**2 + self.lam)
-        return [(c.dm + w * (c.y - c.q_a), _one(c.w))]
+    def shrunk(self, w):
+        return w if np.isinf(self.lam) else self.lam * w / (w**2 + self.lam)
 
-    def sql_terms(self):
+    def sql_shrunk(self, sql: SQLLiterals) -> str:
         if np.isinf(self.lam):
-            return [("dm + w * (y - q_a)", SQL_ONE)]
-        lam = sql_float(self.lam)
-        return [(f"dm + {lam} * w / (w * w + {lam}) * (y - q_a)", SQL_ONE)]
+            return "w"
+        lam = sql.number(self.lam)
+        return f"{lam} * w / (w * w + {lam})"

@@ -22,7 +22,9 @@
 - ``StandardSlateIPS``: the whole-slate weight ``1{slate = target slate} / slate_propensity`` for a deterministic
   target (``SelfNormalised`` with ``normalise=True``).
 
-Requests with any missing reward in the slate (immature labels) are left out and counted.
+Requests with any missing reward in the slate (immature labels) are left out and counted
+(:func:`~recsys_causal.ope.components.slate_components`). Every class is registered by its name
+(:mod:`recsys_causal.ope.estimators`) with ``slate = True``.
 
 >>> import numpy as np
 >>> c = SlateComponents(w=np.array([[2.0, 1.0]]), y=np.array([[1.0, 1.0]]), alpha=np.ones(2),
@@ -38,96 +40,24 @@ from dataclasses import dataclass
 import numpy as np
 
 from recsys_causal.errors import EstimationError
-from recsys_causal.logs.model import DecisionLog
-from recsys_causal.ope.single_slot import SlotEstimator
+from recsys_causal.ope.components import PREFIX_COLUMN, SlateComponents, slate_components
+from recsys_causal.ope.estimators import Estimator
 
-
-@dataclass(frozen=True)
-class SlateComponents:
-    w: np.ndarray  # (n, K) position-wise weights of the logged items (0 where no item is shown)
-    y: np.ndarray  # (n, K) position rewards (0 where no item is shown)
-    alpha: np.ndarray  # (K,) position weights
-    slate_w: np.ndarray  # (n,) whole-slate weight (NaN when unavailable)
-    requests: np.ndarray
-    n_excluded: int
-    shown: np.ndarray | None = None  # (n, K) an item is shown at the position (default: every position)
-    pi: np.ndarray | None = None  # (n, K) target probability of the logged item at its position
-    prefix_p: np.ndarray | None = None  # (n, K) logged prefix propensity (None when the log has none)
-    deterministic: bool = False  # the target puts probability 1 on one slate per request
-    notes: tuple[str, ...] = ()  # problems found while building the components (e.g. unusable prefix column)
-
-
-def slate_components(log: DecisionLog, target_probs: np.ndarray, reward: np.ndarray, *,
-                     position_weights: np.ndarray | None = None, deterministic: bool = False,
-                     reward_name: str = "reward") -> SlateComponents:
-    K = target_probs.shape[1]
-    rows = np.nonzero(log.shown & (log.position <= K))[0]
-    pos = log.position[rows].astype(np.int64) - 1
-    req = log.request_index[rows]
-    p = log.propensity[rows]
-    bad = ~np.isfinite(p) | (p <= 0) | (p > 1)
-    if bad.any():
-        raise EstimationError(f"{int(bad.sum())} shown items have a missing or invalid logging propensity",
-                              source=log.source, column="propensity", count=int(bad.sum()),
-                              examples=log.request_ids[req[bad]][:5],
-                              fix="read the log with require_propensity=True to quarantine them")
-    W = np.zeros((log.n_requests, K))
-    Y = np.zeros((log.n_requests, K))
-    PI = np.zeros((log.n_requests, K))
-    S = np.zeros((log.n_requests, K), dtype=bool)
-    missing = np.zeros(log.n_requests, dtype=bool)
-    W[req, pos] = target_probs[rows, pos] / p
-    PI[req, pos] = target_probs[rows, pos]
-    S[req, pos] = True
-    yv = reward[rows]
-    missing[req[~np.isfinite(yv)]] = True
-    Y[req, pos] = np.nan_to_num(yv)
-    has_slate = np.zeros(log.n_requests, dtype=bool)
-    has_slate[req] = True
-    keep = has_slate & ~missing
-    if not keep.any():
-        raise EstimationError(f"no slate has all its {reward_name!r} rewards observed (immature labels?)",
-                              source=log.source, column=reward_name, fix="analyse an earlier cohort")
-    slate_w = np.full(log.n_requests, np.nan)
-    if deterministic and "slate_propensity" in log.requests.columns:
-        sp = log.requests["slate_propensity"].to_numpy(dtype=float)
-        match = np.zeros(log.n_requests)
-        np.add.at(match, req, (target_probs[rows, pos] == 1.0).astype(float))
-        filled = np.bincount(req, minlength=log.n_requests)
-        target_filled = np.stack([log.per_request_sum(target_probs[:, k]) for k in range(K)], axis=1).sum(axis=1)
-        same = (match == filled) & (filled == np.round(target_filled))
-        n_shown = np.bincount(log.request_index[log.shown], minlength=log.n_requests)
-        # the joint propensity is for the whole logged slate: only comparable when the target fills it exactly
-        slate_w = np.where(n_shown == filled, np.where(same, 1.0 / sp, 0.0), np.nan)
-    alpha = np.ones(K) if position_weights is None else np.asarray(position_weights, dtype=float)[:K]
-    prefix, notes = _prefix_propensities(log, rows, req, pos, keep, K)
-    return SlateComponents(W[keep], Y[keep], alpha, slate_w[keep], np.nonzero(keep)[0],
-                           int(log.n_requests - keep.sum()), shown=S[keep], pi=PI[keep], prefix_p=prefix,
-                           deterministic=deterministic, notes=notes)
-
-
-PREFIX_COLUMN = "prefix_propensity"
-
-
-def _prefix_propensities(log, rows, req, pos, keep, K) -> tuple[np.ndarray | None, tuple[str, ...]]:
-    """The logged prefix propensities of the kept requests as ``(n, K)``, or None with a note when the
-    column is absent or unusable (missing, ≤ 0 or > 1 on a shown row of a kept request)."""
-    if PREFIX_COLUMN not in log.candidates.columns:
-        return None, ()
-    v = log.column(PREFIX_COLUMN)[rows]
-    bad = keep[req] & ~(np.isfinite(v) & (v > 0) & (v <= 1))
-    if bad.any():
-        ids = ", ".join(map(str, log.request_ids[np.unique(req[bad])][:3]))
-        return None, (f"{PREFIX_COLUMN} is missing or outside (0, 1] on {int(bad.sum())} shown candidates (e.g. "
-                      f"requests {ids}): cascade weights fell back to marginal propensities",)
-    P = np.full((log.n_requests, K), np.nan)
-    P[req, pos] = v
-    return P[keep], ()
+__all__ = ["PREFIX_COLUMN", "CascadeIPS", "PositionIPS", "PseudoInverse", "SNPositionIPS", "SlateComponents",
+           "StandardSlateIPS", "slate_components"]
 
 
 @dataclass
-class PositionIPS(SlotEstimator):
+class PositionIPS(Estimator):
+    """Independent / position-based IPS: ``V̂ = mean_r Σ_k α_k w_k y_k`` with ``w_k = π(a_k, k) / p(a_k, k)``.
+
+    Unbiased when each position's reward depends only on the item there and the marginal propensities are
+    exact; Li, Kim & Zitouni (2018), "Offline Evaluation of Ranking Policies with Click Models".
+    """
+
     name = "PI-IPS"
+    aliases = ("PositionIPS",)
+    slate = True
     assumption = "independent positions / position-based clicks (the reward at a position depends only on the " \
                  "item there)"
 
@@ -137,8 +67,15 @@ class PositionIPS(SlotEstimator):
 
 
 @dataclass
-class SNPositionIPS(SlotEstimator):
+class SNPositionIPS(Estimator):
+    """Self-normalised position-based IPS: ``V̂ = Σ_k α_k Σ_r w_rk y_rk / Σ_r w_rk``.
+
+    Consistent under the assumptions of :class:`PositionIPS`, with lower variance.
+    """
+
     name = "SN-PI-IPS"
+    aliases = ("SNPositionIPS",)
+    slate = True
     assumption = PositionIPS.assumption
 
     def terms(self, c):
@@ -146,10 +83,19 @@ class SNPositionIPS(SlotEstimator):
 
 
 @dataclass
-class CascadeIPS(SlotEstimator):
-    """``prefix=False`` ignores a logged ``prefix_propensity`` column and uses the marginals."""
+class CascadeIPS(Estimator):
+    """Reward-interaction (cascade) IPS: ``V̂ = mean_r Σ_k α_k w_{1..k} y_k`` with prefix weights
+    ``w_{1..k} = π(a_1..a_k) / μ(a_1..a_k)``.
+
+    Unbiased when the reward at position ``k`` depends only on the items at positions ``1..k`` and the prefix
+    probabilities are exact (see the module docstring for the marginal fallback); McInerney, Brost, Chandar,
+    Mehrotra & Carterette (2020), "Counterfactual Evaluation of Slate Recommendations with Sequential Reward
+    Interactions". ``prefix=False`` ignores a logged ``prefix_propensity`` column and uses the marginals.
+    """
 
     prefix: bool = True
+    aliases = ("RIPS (cascade)", "RIPS", "CascadeIPS")
+    slate = True
     assumption = "the reward at a position depends only on the items at and above it (cascade clicks)"
 
     @property
@@ -181,9 +127,18 @@ class CascadeIPS(SlotEstimator):
 
 
 @dataclass
-class StandardSlateIPS(SlotEstimator):
+class StandardSlateIPS(Estimator):
+    """Standard slate IPS: ``V̂ = mean_r 1{slate = target slate} / μ(slate) · Σ_k α_k y_k`` for a deterministic
+    target (self-normalised by ``Σ_r`` of the slate weights with ``normalise=True``).
+
+    Unbiased for any reward structure when the logged slate propensities are exact, at the price of a
+    variance that grows with the number of possible slates.
+    """
+
     normalise: bool = False
     name = "slate IPS"
+    aliases = ("StandardSlateIPS",)
+    slate = True
 
     def terms(self, c):
         if np.isnan(c.slate_w).any():
@@ -196,9 +151,18 @@ class StandardSlateIPS(SlotEstimator):
 
 
 @dataclass
-class PseudoInverse(SlotEstimator):
+class PseudoInverse(Estimator):
+    """Pseudo-inverse estimator: slate weight ``Γ = Σ_k π(a_k, k) / p(a_k, k) − (K − 1)`` on the slate reward,
+    ``V̂ = mean_r Γ Σ_k α_k y_k`` (self-normalised by ``Σ_r Γ`` with ``normalise=True``).
+
+    Unbiased for additive rewards when the logging policy factorises over positions; Swaminathan, Krishnamurthy,
+    Agarwal, Dudík, Langford, Jose & Zitouni (2017), "Off-policy Evaluation for Slate Recommendation".
+    """
+
     normalise: bool = False
     name = "PI (pseudo-inverse)"
+    aliases = ("PseudoInverse", "pseudo-inverse")
+    slate = True
     assumption = "rewards additive over positions (linearity) and a logging policy that factorises over positions"
 
     def terms(self, c):

@@ -27,8 +27,9 @@ import numpy as np
 from scipy import stats
 
 from recsys_causal.moments import Moments
-from recsys_causal.ope.single_slot import SlotEstimator
-from recsys_causal.ope.slate import SlateComponents, StandardSlateIPS
+from recsys_causal.ope.components import SlateComponents
+from recsys_causal.ope.estimators import Estimator
+from recsys_causal.ope.slate import StandardSlateIPS
 
 
 def comparable(c: SlateComponents) -> bool:
@@ -37,7 +38,7 @@ def comparable(c: SlateComponents) -> bool:
     return bool(c.deterministic and c.slate_w.size and np.isfinite(c.slate_w).all())
 
 
-def slate_ips_disagreement(c: SlateComponents, estimators: Sequence[SlotEstimator], *,
+def slate_ips_disagreement(c: SlateComponents, estimators: Sequence[Estimator], *,
                            clusters: np.ndarray | None = None, alpha: float = 0.05) -> list[dict | None]:
     """Per estimator (None for standard slate IPS itself, for estimators without a stated assumption, or when
     :func:`comparable` is false): the paired difference to standard slate IPS, its standard error, ``z`` and a

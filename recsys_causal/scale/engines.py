@@ -24,12 +24,14 @@ import pandas as pd
 from recsys_causal.checks import require_columns
 from recsys_causal.errors import ConfigError, InputFileError
 from recsys_causal.logs.readers import LogFilters, filter_clauses
+from recsys_causal.scale.dialect import SQLDialect
 
 _ids = itertools.count()
 
 
-class Engine:
-    """A SQL engine holding the decision log as the view :attr:`table`."""
+class Engine(SQLDialect):
+    """A SQL engine holding the decision log as the view :attr:`table`; its SQL literals come from
+    :class:`~recsys_causal.scale.dialect.SQLDialect` (an engine overrides what its dialect writes differently)."""
 
     dialect = "generic"
     table: str
@@ -158,6 +160,25 @@ class DuckDBEngine(Engine):
         con.execute("CREATE VIEW decision_log AS SELECT * FROM decision_log_frame")
         return cls(con, "decision_log", source)
 
+    @classmethod
+    def from_relation(cls, relation: Any, *, connection: Any = None,
+                      source: str = "DuckDB relation") -> DuckDBEngine:
+        """A DuckDB relation in the long layout, queried in its own connection: ``connection`` (the one that
+        made it), by default DuckDB's default connection (relations made by ``duckdb.sql``)."""
+        import duckdb
+
+        con = connection if connection is not None else duckdb.default_connection()
+        name = f"decision_log_relation_{next(_ids)}"
+        relation.create_view(name)
+        try:
+            con.sql(f"SELECT * FROM {name} LIMIT 0").fetchall()
+        except duckdb.Error as exc:
+            raise ConfigError("the DuckDB relation belongs to another connection than the one given (by default "
+                              "DuckDB's default connection)",
+                              source=source, fix="pass DuckDBEngine.from_relation(relation, connection=con) with "
+                                                 "the connection that made the relation") from exc
+        return cls(con, name, source)
+
     @property
     def columns(self) -> list[str]:
         if self._columns is None:
@@ -254,7 +275,8 @@ class SparkEngine(Engine):
 
 
 def as_engine(source: Any, **kwargs: Any) -> Engine:
-    """An :class:`Engine` from an engine, a Parquet path, a pandas DataFrame or a Spark DataFrame."""
+    """An :class:`Engine` from an engine, a Parquet path, a pandas DataFrame, a DuckDB relation or a Spark
+    DataFrame."""
     if isinstance(source, Engine):
         return source
     if isinstance(source, str | os.PathLike):
@@ -263,7 +285,15 @@ def as_engine(source: Any, **kwargs: Any) -> Engine:
         return DuckDBEngine.from_frame(source)
     if hasattr(source, "sparkSession") and hasattr(source, "createOrReplaceTempView"):
         return SparkEngine(source)
+    if is_duckdb_relation(source):
+        return DuckDBEngine.from_relation(source)
     raise TypeError(f"cannot evaluate a {type(source).__name__}: pass a Parquet path, a DataFrame or an Engine")
+
+
+def is_duckdb_relation(source: Any) -> bool:
+    """``source`` is a DuckDB relation (checked without importing DuckDB)."""
+    return type(source).__name__ == "DuckDBPyRelation" and type(source).__module__.split(".")[0] in {
+        "duckdb", "_duckdb"}
 
 
 def count_value(value: Any) -> int:

@@ -16,26 +16,29 @@ by :func:`recsys_causal.ope.evaluate.estimates_from_moments` and
 :func:`~recsys_causal.ope.evaluate_policies`, whose results these equal to floating-point accuracy.
 
 >>> from recsys_causal.simulate import simulate_decision_log
+>>> from recsys_causal.ope import evaluate_policies
 >>> from recsys_causal.scale import DuckDBEngine, TopK
 >>> frame = simulate_decision_log(n_requests=500, n_candidates=5, slate_size=1, seed=0).log.to_long_frame()
->>> res = evaluate_policies_sql(DuckDBEngine.from_frame(frame), {"new": TopK("pred_new")}, rewards=["click"])
+>>> res = evaluate_policies(DuckDBEngine.from_frame(frame), {"new": TopK("pred_new")}, rewards=["click"])
 >>> sorted({e.details["estimator"] for e in res.estimates})
 ['IPS', 'SNIPS', 'on-policy']
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from recsys_causal.errors import DataValidationError, SchemaError
+from recsys_causal.deprecation import renamed_arguments
+from recsys_causal.errors import ConfigError, DataValidationError, SchemaError
 from recsys_causal.estimate import EstimateTable
 from recsys_causal.moments import Moments
+from recsys_causal.ope.estimators import Estimator, resolve_estimators
 from recsys_causal.ope.evaluate import OPEResult, estimates_from_moments, reward_label, term_columns
 from recsys_causal.ope.rewards import BINARY_SHARE, range_error
-from recsys_causal.ope.single_slot import DR, IPS, SNDR, SNIPS, SlotEstimator, sql_float
 from recsys_causal.ope.support import SupportThresholds, WeightStats, support_from_stats
 from recsys_causal.scale.engines import Engine, as_engine
 from recsys_causal.scale.engines import count_value as _count
@@ -43,50 +46,61 @@ from recsys_causal.scale.policies import ONE, ZERO, SQLPolicy
 
 QUANTILES = (0.5, 0.9, 0.99)
 LOGGED = "shown AND position = 1"
+DEFAULT_ESTIMATORS = ("IPS", "SNIPS")  # plus DEFAULT_MODEL_ESTIMATORS when a reward model is given
+DEFAULT_MODEL_ESTIMATORS = ("DR", "SNDR")
 
 
-def evaluate_policies_sql(
-    source: Engine | Any,
+@renamed_arguments(source="data", cluster_by="cluster_col")
+def evaluate_policies_sql(data: Engine | Any, policies: Mapping[str, SQLPolicy], **options: Any) -> OPEResult:
+    """Deprecated: call :func:`~recsys_causal.ope.evaluate_policies`, which dispatches an engine, a Parquet
+    path or a Spark DataFrame to :func:`evaluate_on_engine` (same arguments and results)."""
+    warnings.warn("evaluate_policies_sql() is deprecated and will be removed in the next minor release; call "
+                  "evaluate_policies(data, ...) with the engine, Parquet path or Spark DataFrame",
+                  DeprecationWarning, stacklevel=3)
+    from recsys_causal.ope.evaluate import evaluate_policies
+
+    return evaluate_policies(as_engine(data), policies, **options)
+
+
+def evaluate_on_engine(
+    data: Engine | Any,
     policies: Mapping[str, SQLPolicy],
     *,
     rewards: Sequence[str | Mapping[str, float]] = ("click",),
-    estimators: Sequence[SlotEstimator] | None = None,
+    estimators: Sequence[Estimator | str] | None = None,
     reward_model: str | Mapping[str, str] | None = None,
-    cluster_by: str | None = None,
+    cluster_col: str | None = None,
     support_groups: str | None = None,
     alpha: float = 0.05,
     thresholds: SupportThresholds | None = None,
     reward_ranges: Mapping[str, tuple[float, float]] | None = None,
 ) -> OPEResult:
     """Single-slot off-policy estimates of each policy (value, lift and relative lift over the logging policy)
-    and support reports, computed by the engine holding the log.
+    and support reports, computed by the engine holding the log (reached through
+    :func:`~recsys_causal.ope.evaluate_policies`).
 
-    ``source``: an :class:`~recsys_causal.scale.engines.Engine`, a Parquet file or Hive-partitioned directory
-    (DuckDB), or a Spark DataFrame. ``reward_model``: the candidate column holding reward-model predictions
-    ``q̂`` (one for all rewards, or one per reward); needed by DM/DR/SNDR. Default estimators: IPS and SNIPS,
-    plus DR and SNDR when a reward model is given. ``cluster_by`` (a request column such as ``user_id``) makes
-    intervals cluster-robust and brings back one row of sums per cluster. ``reward_ranges``: as in
-    :func:`~recsys_causal.ope.evaluate_policies` (binary-looking columns are presumed to lie in [0, 1]).
+    ``data``: an :class:`~recsys_causal.scale.engines.Engine`, a Parquet file or Hive-partitioned directory
+    (DuckDB), a DuckDB relation or a Spark DataFrame. ``estimators``: instances or registered names
+    (:mod:`recsys_causal.ope.estimators`). ``reward_model``: the candidate column holding reward-model
+    predictions ``q̂`` (one for all rewards, or one per reward); needed by DM/DR/SNDR. Default estimators: IPS
+    and SNIPS, plus DR and SNDR when a reward model is given. ``cluster_col`` (a request column such as
+    ``user_id``) makes intervals cluster-robust and brings back one row of sums per cluster. ``reward_ranges``:
+    as in :func:`~recsys_causal.ope.evaluate_policies` (binary-looking columns are presumed to lie in [0, 1]).
     """
-    engine = as_engine(source)
-    ests = list(estimators) if estimators is not None else \
-        [IPS(), SNIPS(), *((DR(), SNDR()) if reward_model else ())]
-    if not policies:
-        raise SchemaError("no target policies given", fix="pass e.g. {'new': TopK('pred_new')}")
+    engine = as_engine(data)
+    ests = resolve_estimators(estimators if estimators is not None else
+                              DEFAULT_ESTIMATORS + (DEFAULT_MODEL_ESTIMATORS if reward_model else ()), slate=False)
+    _check_policies(policies)
     reward_specs = {reward_label(r): ({r: 1.0} if isinstance(r, str) else dict(r)) for r in rewards}
-    q_cols = _reward_model_columns(reward_model, list(reward_specs))
-    if any(e.needs_reward_model for e in ests) and not q_cols:
-        raise SchemaError(f"estimators {[e.name for e in ests if e.needs_reward_model]} need reward-model "
-                          "predictions", column="reward_model",
-                          fix="pass reward_model='<column of predictions q̂ per candidate>' or use IPS/SNIPS only")
+    q_cols = _reward_model_columns(reward_model, list(reward_specs), ests)
     needed = {"request_id", "item_id", "shown", "position", "propensity",
               *(c for p in policies.values() for c in p.inputs()), *q_cols.values(),
               *(c for spec in reward_specs.values() for c in spec)}
-    engine.require(sorted(needed | {c for c in (cluster_by, support_groups) if c}))
+    engine.require(sorted(needed | {c for c in (cluster_col, support_groups) if c}))
     _check_reward_ranges(engine, sorted({c for spec in reward_specs.values() for c in spec}), reward_ranges or {})
     pol_index = {name: f"p{j}" for j, name in enumerate(policies)}
     q_alias = {col: f"q{i}" for i, col in enumerate(dict.fromkeys(q_cols.values()))}
-    req_table = engine.materialize(_requests_sql(engine, policies, pol_index, reward_specs, q_alias, cluster_by,
+    req_table = engine.materialize(_requests_sql(engine, policies, pol_index, reward_specs, q_alias, cluster_col,
                                                  support_groups), prefix="ope_requests")
     try:
         n_requests, known_unsupported = _check_requests(engine, req_table, policies, pol_index, q_alias)
@@ -95,7 +109,7 @@ def evaluate_policies_sql(
             q = q_alias[q_cols[rname]] if rname in q_cols else None
             for pname, p in pol_index.items():
                 mom, st, extra, by_group = _policy_sums(engine, req_table, ests, p, r_i, q,
-                                                        cluster_by is not None, support_groups is not None)
+                                                        cluster_col is not None, support_groups is not None)
                 out += estimates_from_moments(mom, ests, policy=pname, reward=rname,
                                               n_excluded=n_requests - mom.n, alpha=alpha)
                 support[(pname, rname)] = support_from_stats(
@@ -107,14 +121,25 @@ def evaluate_policies_sql(
     return OPEResult(EstimateTable(out, title="Off-policy evaluation"), support)
 
 
+def _check_policies(policies: Mapping[str, Any]) -> None:
+    if not policies:
+        raise SchemaError("no target policies given", fix="pass e.g. {'new': TopK('pred_new')}")
+    local = [name for name, p in policies.items() if not isinstance(p, SQLPolicy)]
+    if local:
+        raise ConfigError(f"policies {local} are not SQL policies: an engine evaluates policies it can render as "
+                          "SQL", column="policies",
+                          fix="describe them with recsys_causal.scale (TopK, Softmax, EpsilonGreedy, "
+                              "ProbabilityColumn), or read the log into a DecisionLog first")
+
+
 def _check_reward_ranges(engine: Engine, columns: list[str], declared: Mapping[str, tuple[float, float]]) -> None:
     """Observed values of each reward column on shown rows against its declared or presumed range
     (:mod:`recsys_causal.ope.rewards`)."""
     parts, cond = [], {}
     for i, c in enumerate(columns):
         v, (lo, hi) = _num(engine.quote(c)), declared.get(c, (0.0, 1.0))
-        cond[c] = " OR ".join([f"{v} < {sql_float(lo)}"] * bool(np.isfinite(lo)) + [f"{v} > {sql_float(hi)}"] *
-                              bool(np.isfinite(hi))) or "FALSE"
+        cond[c] = " OR ".join([f"{v} {op} {engine.number(x)}" for op, x in (("<", lo), (">", hi))
+                               if np.isfinite(x)]) or "FALSE"
         parts += [f"COUNT({v}) AS n{i}", f"SUM(CASE WHEN {v} = 0 OR {v} = 1 THEN 1 ELSE 0 END) AS b{i}",
                   f"SUM(CASE WHEN {cond[c]} THEN 1 ELSE 0 END) AS o{i}", f"MAX(ABS({v})) AS m{i}"]
     row = engine.query(f"SELECT {', '.join(parts)} FROM {engine.table} WHERE CAST(shown AS BOOLEAN)").iloc[0]
@@ -129,8 +154,13 @@ def _check_reward_ranges(engine: Engine, columns: list[str], declared: Mapping[s
                               kind, float(bad["v"].abs().max()), float(row[f"m{i}"]))
 
 
-def _reward_model_columns(reward_model, rewards: list[str]) -> dict[str, str]:
+def _reward_model_columns(reward_model, rewards: list[str], ests: Sequence[Estimator]) -> dict[str, str]:
+    """The prediction column of each reward (none without a reward model, which only IPS-type estimators allow)."""
     if reward_model is None:
+        if any(e.needs_reward_model for e in ests):
+            raise SchemaError(f"estimators {[e.name for e in ests if e.needs_reward_model]} need reward-model "
+                              "predictions", column="reward_model",
+                              fix="pass reward_model='<column of predictions q̂ per candidate>' or use IPS/SNIPS only")
         return {}
     if isinstance(reward_model, str):
         return dict.fromkeys(rewards, reward_model)
@@ -149,7 +179,7 @@ def _num(col: str) -> str:
 
 
 def _requests_sql(engine: Engine, policies: Mapping[str, SQLPolicy], pol_index: dict[str, str],
-                  rewards: dict[str, dict[str, float]], q_alias: dict[str, str], cluster_by: str | None,
+                  rewards: dict[str, dict[str, float]], q_alias: dict[str, str], cluster_col: str | None,
                   groups: str | None) -> str:
     elig = "COALESCE(CAST(eligible AS BOOLEAN), TRUE)" if "eligible" in engine.columns else "TRUE"
     base = ["request_id", "CAST(item_id AS STRING) AS item_id", "CAST(shown AS BOOLEAN) AS shown",
@@ -159,10 +189,10 @@ def _requests_sql(engine: Engine, policies: Mapping[str, SQLPolicy], pol_index: 
         col = policies[name].inputs()[0]
         base.append(f"{_num(ident(col))} AS in_{p}")
     for i, spec in enumerate(rewards.values()):
-        base.append(" + ".join(f"{sql_float(w)} * {_num(ident(c))}" for c, w in spec.items()) + f" AS y{i}")
+        base.append(" + ".join(f"{engine.number(w)} * {_num(ident(c))}" for c, w in spec.items()) + f" AS y{i}")
     for col, alias in q_alias.items():
         base.append(f"{_num(ident(col))} AS {alias}")
-    base.append(f"{ident(cluster_by)} AS cluster_key" if cluster_by else "NULL AS cluster_key")
+    base.append(f"{ident(cluster_col)} AS cluster_key" if cluster_col else "NULL AS cluster_key")
     base.append(f"{ident(groups)} AS group_key" if groups else "NULL AS group_key")
     stages: list[dict[str, str]] = [{}, {}, {}]
     for name, p in pol_index.items():
@@ -250,7 +280,7 @@ def _check_requests(engine: Engine, table: str, policies, pol_index, q_alias) ->
     return _count(row["n_requests"]), _count(row["n_unshown"]) > 0 and _count(row["n_unshown_no_propensity"]) == 0
 
 
-def _policy_sums(engine: Engine, table: str, ests: Sequence[SlotEstimator], p: str, r: int, q: str | None,
+def _policy_sums(engine: Engine, table: str, ests: Sequence[Estimator], p: str, r: int, q: str | None,
                  clustered: bool, grouped: bool):
     """Sums of one policy and reward over the evaluated requests (one shown item at position 1, observed
     reward): moments of the estimators' terms, weight statistics and optional per-cluster / per-group sums."""
@@ -258,7 +288,7 @@ def _policy_sums(engine: Engine, table: str, ests: Sequence[SlotEstimator], p: s
         "cluster_key", "group_key", "p_log", f"y{r} AS y", f"pi_{p}_logged / p_log AS w", f"filled_{p} AS filled",
         f"unsupported_{p} AS unsupported", f"{q}_logged AS q_a" if q else f"{ZERO} AS q_a",
         f"dm_{p}_{q} AS dm" if q else f"{ZERO} AS dm"])
-    names, exprs = _term_columns(ests)
+    names, exprs = _term_columns(ests, engine)
     terms = ", ".join(f"{e} AS {n}" for n, e in exprs.items())
     per_req = (f"SELECT cluster_key, group_key, w, p_log, filled, unsupported, {terms} "
                f"FROM (SELECT {row_cols} FROM {table} WHERE n_logged = 1 AND y{r} IS NOT NULL) r")
@@ -295,10 +325,10 @@ def _policy_sums(engine: Engine, table: str, ests: Sequence[SlotEstimator], p: s
     return mom, st, extra, by_group
 
 
-def _term_columns(ests: Sequence[SlotEstimator]) -> tuple[list[str], dict[str, str]]:
+def _term_columns(ests: Sequence[Estimator], engine: Engine) -> tuple[list[str], dict[str, str]]:
     exprs = {"y": "y"}
     for i, est in enumerate(ests):
-        for k, (a, b) in enumerate(est.sql_terms()):
+        for k, (a, b) in enumerate(est.sql_terms(engine)):
             name_a, name_b = term_columns(i, k)
             exprs[name_a], exprs[name_b] = a, b
     return list(exprs), exprs

@@ -21,11 +21,11 @@ from recsys_causal.errors import ConfigError
 from recsys_causal.logs.model import DecisionLog
 from recsys_causal.ope import policies as local
 from recsys_causal.ope.policies import TargetPolicy
-from recsys_causal.ope.single_slot import SQL_ONE, sql_float
+from recsys_causal.scale.dialect import SQL
 
 Stages = tuple[dict[str, str], dict[str, str], dict[str, str]]
 BY_REQUEST = "OVER (PARTITION BY request_id)"
-ONE, ZERO = SQL_ONE, sql_float(0)
+ONE, ZERO = SQL.one, SQL.zero
 
 
 class SQLPolicy:
@@ -78,7 +78,7 @@ class Softmax(SQLPolicy):
             raise ConfigError(f"softmax temperature must be positive, got {self.temperature}")
 
     def stages(self, prefix: str, score: str) -> Stages:
-        t = sql_float(self.temperature)
+        t = SQL.number(self.temperature)
         return ({f"max_{prefix}": f"MAX(CASE WHEN elig THEN {score} END) {BY_REQUEST}"},
                 {f"exp_{prefix}": f"CASE WHEN elig AND {score} IS NOT NULL THEN EXP(({score} - max_{prefix}) / {t}) "
                                   f"ELSE {ZERO} END"},
@@ -114,7 +114,7 @@ class EpsilonGreedy(SQLPolicy):
 
     def stages(self, prefix: str, score: str) -> Stages:
         s1, s2, s3 = self.base.stages(prefix + "b", score)
-        e = sql_float(self.epsilon)
+        e = SQL.number(self.epsilon)
         s1 = {**s1, f"nelig_{prefix}": f"SUM(CASE WHEN elig THEN 1 ELSE 0 END) {BY_REQUEST}"}
         base_pi = s3[f"pi_{prefix}b"]
         pi = (f"(1 - {e}) * ({base_pi}) + {e} * (CASE WHEN elig THEN {ONE} / NULLIF(nelig_{prefix}, 0) "

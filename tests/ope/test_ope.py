@@ -192,7 +192,7 @@ def test_composite_reward_missing_where_a_component_is_missing(sim):
 
 def test_bootstrap_agrees_with_analytic_interval_and_clusters(sim):
     pol = policies.softmax(sim.log, "pred_new", 1)
-    res = evaluate_policies(sim.log, {"p": pol}, estimators=[IPS(), SNIPS()], bootstrap=600, cluster_by="user_id")
+    res = evaluate_policies(sim.log, {"p": pol}, estimators=[IPS(), SNIPS()], bootstrap=600, cluster_col="user_id")
     for e in res.estimates:
         if e.details["quantity"] == "value" and e.details["policy"] == "p":
             width = e.details["bootstrap_ci_high"] - e.details["bootstrap_ci_low"]

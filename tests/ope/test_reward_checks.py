@@ -100,15 +100,15 @@ def test_contribution_share_by_hand():
 
 
 def test_duckdb_path_checks_ranges_and_reports_the_same_contribution_share(sim, tmp_path):
-    from recsys_causal.scale import DuckDBEngine, Softmax, evaluate_policies_sql
+    from recsys_causal.scale import DuckDBEngine, Softmax
 
     rid = _corrupt(sim)
     frame = sim.log.to_long_frame()
     with pytest.raises(DataValidationError) as err:
-        evaluate_policies_sql(DuckDBEngine.from_frame(frame), {"soft": Softmax("pred_new")}, rewards=["click"])
+        evaluate_policies(DuckDBEngine.from_frame(frame), {"soft": Softmax("pred_new")}, rewards=["click"])
     assert err.value.count == 1 and err.value.examples == [rid] and "presumed binary" in str(err.value)
     wide = {"click": (0, 1e12)}
-    sql = evaluate_policies_sql(DuckDBEngine.from_frame(frame), {"soft": Softmax("pred_new")}, rewards=["click"],
+    sql = evaluate_policies(DuckDBEngine.from_frame(frame), {"soft": Softmax("pred_new")}, rewards=["click"],
                                 reward_ranges=wide).support[("soft", "click")]
     local = evaluate_policies(sim.log, {"soft": policies.softmax(sim.log, "pred_new", 1)}, rewards=["click"],
                               estimators=[IPS(), SNIPS()], reward_ranges=wide).support[("soft", "click")]

@@ -10,8 +10,7 @@ import pytest
 
 from recsys_causal.errors import DataValidationError, InputFileError, SchemaError
 from recsys_causal.logs import LogFilters, read_decision_log, write_partitioned_log
-from recsys_causal.ope import evaluate_policies
-from recsys_causal.ope.single_slot import DM, DR, IPS, SNDR, SNIPS, DRos, SwitchDR
+from recsys_causal.ope import DM, DR, IPS, SNDR, SNIPS, DRos, SwitchDR, evaluate_policies
 from recsys_causal.scale import (
     DuckDBEngine,
     EpsilonGreedy,
@@ -19,7 +18,6 @@ from recsys_causal.scale import (
     Softmax,
     SparkEngine,
     TopK,
-    evaluate_policies_sql,
 )
 from recsys_causal.simulate import simulate_decision_log
 
@@ -54,7 +52,7 @@ def hive_log(tmp_path_factory):
 def local_result(hive_log):
     log = read_decision_log(hive_log).log
     return evaluate_policies(log, {n: p.to_local(log) for n, p in POLICIES.items()}, rewards=REWARDS,
-                             estimators=ESTIMATORS, reward_model="pred_q", cluster_by="user_id",
+                             estimators=ESTIMATORS, reward_model="pred_q", cluster_col="user_id",
                              support_groups="surface")
 
 
@@ -96,8 +94,8 @@ def _assert_same(local, other) -> None:
 @pytest.mark.parametrize("kind", ["duckdb", "spark"])
 def test_every_estimator_equals_the_local_path(kind, hive_log, local_result, request):
     spark = request.getfixturevalue("spark") if kind == "spark" else None
-    res = evaluate_policies_sql(_engine(kind, hive_log, spark), POLICIES, rewards=REWARDS, estimators=ESTIMATORS,
-                                reward_model="pred_q", cluster_by="user_id", support_groups="surface")
+    res = evaluate_policies(_engine(kind, hive_log, spark), POLICIES, rewards=REWARDS, estimators=ESTIMATORS,
+                                reward_model="pred_q", cluster_col="user_id", support_groups="surface")
     _assert_same(local_result, res)
     # the clustered intervals differ from the unclustered ones, so the cluster sums were used
     assert res.to_frame()["n"].max() < read_decision_log(hive_log).log.n_requests
@@ -109,7 +107,7 @@ def test_iid_intervals_and_no_reward_model(hive_log):
     pol = {"soft": Softmax("pred_bold", temperature=0.5)}
     local = evaluate_policies(log, {"soft": pol["soft"].to_local(log)}, rewards=["click"],
                               estimators=[IPS(), SNIPS()])
-    got = evaluate_policies_sql(DuckDBEngine.from_parquet(hive_log), pol, rewards=["click"])
+    got = evaluate_policies(DuckDBEngine.from_parquet(hive_log), pol, rewards=["click"])
     _assert_same(local, got)
     # IPS by hand (pandas): mean over requests of π(a)/p · y for the item shown at position 1
     f = _frame()
@@ -129,14 +127,14 @@ def test_filters_are_pushed_down_and_match_a_filtered_local_read(hive_log):
     assert 0 < log.n_requests < 2500
     local = evaluate_policies(log, {"top": TopK("pred_new").to_local(log)}, rewards=["click"],
                               estimators=[IPS(), SNIPS()])
-    got = evaluate_policies_sql(DuckDBEngine.from_parquet(hive_log, filters=filters), {"top": TopK("pred_new")},
+    got = evaluate_policies(DuckDBEngine.from_parquet(hive_log, filters=filters), {"top": TopK("pred_new")},
                                 rewards=["click"])
     _assert_same(local, got)
 
 
 def test_input_files_are_not_modified(hive_log):
     digest = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(hive_log.rglob("*.parquet"))}
-    evaluate_policies_sql(DuckDBEngine.from_parquet(hive_log), {"top": TopK("pred_new")}, rewards=["click"])
+    evaluate_policies(DuckDBEngine.from_parquet(hive_log), {"top": TopK("pred_new")}, rewards=["click"])
     assert {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(hive_log.rglob("*.parquet"))} == digest
 
 
@@ -151,25 +149,25 @@ def test_bad_inputs_name_the_problem(tmp_path):
     other = dup.index[(dup["request_id"] == dup.loc[first[0], "request_id"]) & ~dup["shown"]][0]
     dup.loc[other, ["shown", "position"]] = [True, 1.0]
     with pytest.raises(DataValidationError, match="more than one shown item at position 1") as exc:
-        evaluate_policies_sql(_broken(dup, tmp_path, "dup"), {"top": TopK("pred_new")}, rewards=["click"])
+        evaluate_policies(_broken(dup, tmp_path, "dup"), {"top": TopK("pred_new")}, rewards=["click"])
     assert exc.value.count == 1 and exc.value.examples == [dup.loc[first[0], "request_id"]]
 
     bad_p = frame.copy()
     bad_p.loc[first[:2], "propensity"] = np.nan
     with pytest.raises(DataValidationError, match="2 shown items at position 1 have a missing or invalid"):
-        evaluate_policies_sql(_broken(bad_p, tmp_path, "bad_p"), {"top": TopK("pred_new")}, rewards=["click"])
+        evaluate_policies(_broken(bad_p, tmp_path, "bad_p"), {"top": TopK("pred_new")}, rewards=["click"])
 
     no_q = frame.copy()
     no_q.loc[first[:1], "pred_q"] = np.nan
     with pytest.raises(SchemaError, match="reward-model column 'pred_q' is missing for 1 candidates"):
-        evaluate_policies_sql(_broken(no_q, tmp_path, "no_q"), {"top": TopK("pred_new")}, rewards=["click"],
+        evaluate_policies(_broken(no_q, tmp_path, "no_q"), {"top": TopK("pred_new")}, rewards=["click"],
                               reward_model="pred_q")
 
     engine = _broken(frame, tmp_path, "ok")
     with pytest.raises(SchemaError, match="no column"):
-        evaluate_policies_sql(engine, {"top": TopK("pred_nothing")}, rewards=["click"])
+        evaluate_policies(engine, {"top": TopK("pred_nothing")}, rewards=["click"])
     with pytest.raises(SchemaError, match="need reward-model predictions"):
-        evaluate_policies_sql(engine, {"top": TopK("pred_new")}, rewards=["click"], estimators=[DR()])
+        evaluate_policies(engine, {"top": TopK("pred_new")}, rewards=["click"], estimators=[DR()])
     with pytest.raises(InputFileError, match="no such file"):
         DuckDBEngine.from_parquet(tmp_path / "nowhere")
 
@@ -181,7 +179,7 @@ def test_column_names_that_need_quoting(kind, tmp_path, request):
     path = write_partitioned_log(frame, tmp_path / "odd")
     log = read_decision_log(path).log
     local = evaluate_policies(log, {"top": TopK("pred_new-ranker v2").to_local(log)}, rewards=["click 30m"],
-                              estimators=[IPS(), SNIPS()], cluster_by="user_id")
-    got = evaluate_policies_sql(_engine(kind, path, spark), {"top": TopK("pred_new-ranker v2")},
-                                rewards=["click 30m"], cluster_by="user_id")
+                              estimators=[IPS(), SNIPS()], cluster_col="user_id")
+    got = evaluate_policies(_engine(kind, path, spark), {"top": TopK("pred_new-ranker v2")},
+                                rewards=["click 30m"], cluster_col="user_id")
     _assert_same(local, got)

@@ -22,6 +22,6 @@ class OPEScreen(Section):
         ctx.progress(f"OPE screen {path.name}")
         gate_cfg, gate_base = load_gate_config(path)
         res = run_config(gate_cfg, gate_base)
-        method = (f"OPE screen: {gate_cfg.estimator} estimates of each candidate's lift over the logging policy "
-                  "with support diagnostics; verdict rule in the README (causal-gate).")
+        method = (f"OPE screen: {res.settings['estimator']} estimates of each candidate's lift over the logging "
+                  "policy with support diagnostics; verdict rule in the README (causal-gate).")
         return SectionResult(res, res.to_dict(timestamp=False), methods=[method])

@@ -1,0 +1,111 @@
+"""The results of a screen: a verdict per candidate (:class:`CandidateVerdict`) and the run (:class:`GateResult`)
+with its JSON, Markdown and HTML forms and its exit code.
+
+>>> GateResult("empty", [], {"alpha": 0.05}).intervals["lower_bound"]
+'95% one-sided lower bound'
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+
+from recsys_causal.estimate import Estimate, interval_label
+from recsys_causal.gate.quality import DataQuality
+from recsys_causal.ope.support import SupportReport
+
+SCHEMA_VERSION = 1
+EXIT_PASS, EXIT_FAIL, EXIT_INVALID, EXIT_INCONCLUSIVE = 0, 1, 2, 3
+
+
+@dataclass
+class CandidateVerdict:
+    name: str
+    verdict: str
+    reasons: list[str]
+    primary: Estimate
+    lower_bound: float
+    cross_checks: list[Estimate]
+    guardrails: list[dict]
+    segments: list[dict]
+    support: SupportReport
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "verdict": self.verdict, "reasons": self.reasons,
+                "primary": estimate_json(self.primary), "lower_bound": json_number(self.lower_bound),
+                "cross_checks": [estimate_json(e) for e in self.cross_checks], "guardrails": self.guardrails,
+                "segments": self.segments,
+                "support": {"verdict": self.support.verdict, "reasons": self.support.reasons,
+                            "ess": json_number(self.support.ess), "ess_ratio": json_number(self.support.ess_ratio),
+                            "max_weight_share": json_number(self.support.max_weight_share),
+                            "mean_weight": json_number(self.support.mean_weight),
+                            "unsupported_mass": json_number(self.support.unsupported_mass),
+                            "outside_mass": json_number(self.support.outside_mass)}}
+
+
+@dataclass
+class GateResult:
+    """Verdicts of every candidate, ranked by the primary lift's lower confidence bound."""
+
+    name: str
+    candidates: list[CandidateVerdict]
+    settings: dict = field(default_factory=dict)
+    data_quality: DataQuality | None = None
+
+    @property
+    def intervals(self) -> dict[str, str]:
+        """The level and sidedness of every interval and bound shown, from the alpha that computed them."""
+        a = self.settings.get("alpha", 0.05)
+        return {"primary": interval_label(2 * a), "lower_bound": interval_label(a, "lower"),
+                "upper_bound": interval_label(a, "upper"), "guardrail_bounds": interval_label(a, "bounds"),
+                "segment_upper": interval_label(a, "upper"), "cross_checks": interval_label(2 * a)}
+
+    @property
+    def exit_code(self) -> int:
+        verdicts = {c.verdict for c in self.candidates}
+        if "fail" in verdicts:
+            return EXIT_FAIL
+        return EXIT_PASS if verdicts == {"pass"} else EXIT_INCONCLUSIVE
+
+    def to_dict(self, timestamp: bool = True) -> dict:
+        out = {"schema_version": SCHEMA_VERSION, "name": self.name, "exit_code": self.exit_code,
+               "settings": self.settings, "intervals": self.intervals,
+               "data_quality": None if self.data_quality is None else self.data_quality.to_dict(),
+               "candidates": [c.to_dict() for c in self.candidates]}
+        if timestamp:
+            out["generated_at"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, allow_nan=False)
+
+    def to_markdown(self) -> str:
+        from recsys_causal.gate.render import to_markdown
+
+        return to_markdown(self)
+
+    def to_html(self) -> str:
+        from recsys_causal.gate.render import to_html
+
+        return to_html(self)
+
+    def __repr__(self) -> str:
+        return self.to_markdown()
+
+
+def json_number(v):
+    """A finite float, else None (JSON has no NaN or infinity)."""
+    if v is None:
+        return None
+    v = float(v)
+    return v if np.isfinite(v) else None
+
+
+def estimate_json(e: Estimate) -> dict:
+    """The fields of an estimate the gate's JSON shows."""
+    return {"name": e.name, "value": json_number(e.value), "se": json_number(e.se),
+            "ci_low": json_number(e.ci_low), "ci_high": json_number(e.ci_high),
+            "alpha": e.alpha, "interval": interval_label(e.alpha), "n": e.n, "method": e.method}
