@@ -102,11 +102,12 @@ def generate(root: Path, n_requests: int, n_candidates: int, chunk: int = 100_00
 
 OPE = """
 from recsys_causal.ope.single_slot import IPS, SNIPS, DR, SNDR
-from recsys_causal.scale import EpsilonGreedy, Softmax, evaluate_policies_sql
+from recsys_causal.ope import evaluate_policies
+from recsys_causal.scale import EpsilonGreedy, Softmax
 {engine}
 pols = {{"soft": Softmax("pred_new", temperature=0.5), "eps": EpsilonGreedy(Softmax("pred_new", temperature=0.5), 0.1)}}
-res = evaluate_policies_sql(engine, pols, rewards=["click"], estimators=[IPS(), SNIPS(), DR(), SNDR()],
-                            reward_model="pred_q")
+res = evaluate_policies(engine, pols, rewards=["click"], estimators=[IPS(), SNIPS(), DR(), SNDR()],
+                        reward_model="pred_q")
 ips = next(e for e in res.estimates if e.details["estimator"] == "IPS" and e.details["quantity"] == "value")
 _result = {{"estimates": len(res.estimates), "ips_soft": ips.value, "requests_used": ips.n}}
 """
