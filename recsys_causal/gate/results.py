@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from recsys_causal.estimate import Estimate, interval_label
+from recsys_causal.estimate import Estimate, EstimateTable, interval_label
 from recsys_causal.gate.quality import DataQuality
 from recsys_causal.ope.support import SupportReport
+from recsys_causal.results import ResultProtocol
 
 SCHEMA_VERSION = 1
 EXIT_PASS, EXIT_FAIL, EXIT_INVALID, EXIT_INCONCLUSIVE = 0, 1, 2, 3
@@ -47,8 +48,10 @@ class CandidateVerdict:
 
 
 @dataclass
-class GateResult:
-    """Verdicts of every candidate, ranked by the primary lift's lower confidence bound."""
+class GateResult(ResultProtocol):
+    """Verdicts of every candidate, ranked by the primary lift's lower confidence bound. Its JSON, Markdown and
+    HTML page are the gate's own; ``summary()``, ``conf_int()``, ``to_frame()`` and ``[name]`` come from the
+    results protocol (:class:`~recsys_causal.results.ResultProtocol`)."""
 
     name: str
     candidates: list[CandidateVerdict]
@@ -94,6 +97,19 @@ class GateResult:
 
     def __repr__(self) -> str:
         return self.to_markdown()
+
+    def _repr_html_(self) -> str:
+        return ResultProtocol.to_html(self)  # tables in a notebook, not the whole page
+
+    def _title(self) -> str:
+        return f"OPE screen: {self.name}"
+
+    def _sections(self) -> list[tuple[str, EstimateTable]]:
+        return [(c.name, EstimateTable([c.primary, *c.cross_checks], title=f"{c.name}: {c.verdict}"))
+                for c in self.candidates]
+
+    def _warnings(self) -> list[str]:
+        return [f"{c.name}: {r}" for c in self.candidates for r in c.reasons]
 
 
 def json_number(v):

@@ -37,6 +37,7 @@ from recsys_causal.ope.reward_model import RewardModel, reward_predictions
 from recsys_causal.ope.rewards import check_reward_range
 from recsys_causal.ope.slate_checks import slate_ips_disagreement
 from recsys_causal.ope.support import SupportReport, SupportThresholds, support_report
+from recsys_causal.results import ResultProtocol
 
 DEFAULT_ESTIMATORS = ("DM", "IPS", "SNIPS", "DR", "SNDR")  # registered names (recsys_causal.ope.estimators)
 SLATE_ESTIMATORS = ("PI-IPS", "SN-PI-IPS")
@@ -44,9 +45,10 @@ EstimatorSpec = Estimator | str | Mapping[str, Any]
 
 
 @dataclass
-class OPEResult:
+class OPEResult(ResultProtocol):
     """Estimates (values and lifts over the logging policy), a support report per policy and reward, and the
-    warnings of the run (each also on the estimates it concerns)."""
+    warnings of the run (each also on the estimates it concerns). Renders and serialises through the results
+    protocol (:class:`~recsys_causal.results.ResultProtocol`)."""
 
     estimates: EstimateTable
     support: dict[tuple[str, str], SupportReport]
@@ -66,13 +68,11 @@ class OPEResult:
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines) + "\n)"
 
-    def _repr_html_(self) -> str:
-        import html
+    def _title(self) -> str:
+        return "Off-policy evaluation"
 
-        warn = "".join(f"<li>{html.escape(w)}</li>" for w in self.warnings)
-        return (self.estimates._repr_html_() + "<p>Support</p>"
-                + self.support_frame().to_html(index=False, escape=True)
-                + (f"<p>Warnings</p><ul>{warn}</ul>" if warn else ""))
+    def _sections(self) -> list[tuple[str, Any]]:
+        return [("estimates", self.estimates), ("Support", self.support_frame())]
 
 
 @renamed_arguments(log="data", cluster_by="cluster_col")
