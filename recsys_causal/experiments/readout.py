@@ -294,7 +294,7 @@ def lifts_and_guardrails(
                                                name=f"{m.name} {v} {'rel' if rel else 'abs'}"))
     adjusted: list[Estimate] = []
     for role, method in (("primary", "holm"), ("secondary", "bh")):  # one hypothesis per metric and variant
-        adjusted += adjust_by_hypothesis(estimates[role], method=method, alpha=alpha)
+        adjusted += adjust_by_hypothesis(estimates[role], multiplicity=method, alpha=alpha)
     adjusted.sort(key=lambda e: (e.details["role"] != "primary", e.details["variant"], e.details["metric"],
                                  e.details["lift"]))
     metric_by_name = {m.name: m for m in metrics}
