@@ -32,7 +32,13 @@ from recsys_causal.kernel.contrast import (
 )
 from recsys_causal.kernel.cuped import cuped_adjust, cuped_details, cuped_from_moments, pooled_slope
 from recsys_causal.kernel.guardrail import GuardrailResult, noninferiority, verdict_from_pvalues
-from recsys_causal.kernel.influence import Linearized, covariance, group_mean, influence_estimate, influence_se
+from recsys_causal.kernel.influence import (
+    Linearized,
+    covariance,
+    group_mean,
+    influence_estimate,
+    influence_se,
+)
 from recsys_causal.kernel.moments import Moments
 from recsys_causal.kernel.multiplicity import adjust, adjust_by_hypothesis, adjust_pvalues
 
