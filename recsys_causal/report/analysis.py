@@ -265,10 +265,7 @@ def _treatment(cfg) -> str:
 
 
 def _metric(m, role):
-    from recsys_causal.experiments import Metric
-
-    return Metric(name=m.name, kind=m.kind, column=m.column, numerator=m.numerator, denominator=m.denominator,
-                  q=m.q, role=role)
+    return m.to_metric(role)
 
 
 # ----------------------------------------------------------------------------- holdout
