@@ -75,9 +75,9 @@ class Quantile(Metric, kind="quantile"):
         first = engine.query(f"SELECT COUNT(*) AS n, {engine.quantiles('y', [self.q])} AS qs FROM ({rows}) a").iloc[0]
         n = int(first["n"])
         qhat = float(np.asarray(first["qs"], dtype=np.float64)[0])
-        at = engine.double(qhat)
-        second = engine.query(f"SELECT AVG(CASE WHEN y <= {at} THEN 1.0 ELSE 0.0 END) AS below, "
-                              f"AVG(CASE WHEN y = {at} THEN 1.0 ELSE 0.0 END) AS equal FROM ({rows}) a").iloc[0]
+        at, one, zero = engine.double(qhat), engine.double(1.0), engine.double(0.0)
+        second = engine.query(f"SELECT AVG(CASE WHEN y <= {at} THEN {one} ELSE {zero} END) AS below, "
+                              f"AVG(CASE WHEN y = {at} THEN {one} ELSE {zero} END) AS equal FROM ({rows}) a").iloc[0]
         p = float(second["below"])
         sigma = math.sqrt(p * (1 - p) / (n - 1)) if n > 1 else float("nan")  # sd(1{y <= Q}, ddof=1) / √n
         lo_q, hi_q, z = rank_band(self.q, sigma, alpha)

@@ -301,11 +301,11 @@ def test_other_bad_inputs(duck_units, covariates, frames):
     assert SQLUnitMetrics.from_table(flat, units.table).n_units == units.n_units
 
 
-def test_quantile_metrics_on_the_engine_equal_in_memory(duck_units):
+def test_quantile_metrics_on_the_engine_equal_in_memory(sql_units):
     metrics = [Metric.quantile("impressions", 0.5), Metric.quantile("click", 0.9, role="primary"),
                Metric.quantile("hide", 0.5)]  # hide: a point mass at 0 in both arms (not estimable)
-    sql = analyze_ab(duck_units, metrics=metrics, expected_split=SPLIT)
-    loc = analyze_ab(duck_units.to_pandas(), metrics=metrics, expected_split=SPLIT)
+    sql = analyze_ab(sql_units, metrics=metrics, expected_split=SPLIT)
+    loc = analyze_ab(sql_units.to_pandas(), metrics=metrics, expected_split=SPLIT)
     assert len(sql.metrics) == len(loc.metrics) == 12
     for a, b in zip(loc.metrics, sql.metrics, strict=True):
         assert a.name == b.name and a.method == b.method and a.n == b.n
