@@ -30,7 +30,6 @@ from recsys_causal.errors import ConfigError, DataValidationError
 from recsys_causal.logs import schema
 from recsys_causal.scale.engines import Engine, as_engine
 from recsys_causal.scale.engines import count_value as _count
-from recsys_causal.scale.policies import ONE, ZERO
 
 #: Units logged in one variant only (the others are quarantined), in the table of every unit.
 _CLEAN = "rc_n_variants <= 1"
@@ -119,6 +118,7 @@ def unit_metrics_sql(
     with :meth:`SQLUnitMetrics.drop` when done.
     """
     engine = as_engine(source)
+    zero = engine.double(0.0)
     window = pd.Timedelta(window)
     if window <= pd.Timedelta(0):
         raise ConfigError(f"window must be positive, got {window}", fix="pass e.g. window='7D'")
@@ -134,11 +134,11 @@ def unit_metrics_sql(
                    experiment_id=experiment_id, outcomes=outcomes, request_metrics=request_metrics),
         prefix="ab_units_all")
     try:
-        missing = ", ".join(f"SUM(CASE WHEN {_CLEAN} AND rc_mature THEN rc_missing_{i} ELSE {ZERO} END) "
+        missing = ", ".join(f"SUM(CASE WHEN {_CLEAN} AND rc_mature THEN rc_missing_{i} ELSE {zero} END) "
                             f"AS missing_{i}" for i in range(len(outcomes)))
         row = engine.query(
             "SELECT COUNT(*) AS n_all, COUNT(CASE WHEN rc_n_variants > 1 THEN 1 END) AS n_multi, "
-            f"SUM(CASE WHEN rc_n_variants > 1 THEN rc_n_logged ELSE {ZERO} END) AS multi_rows, "
+            f"SUM(CASE WHEN rc_n_variants > 1 THEN rc_n_logged ELSE {zero} END) AS multi_rows, "
             f"COUNT(CASE WHEN {_CLEAN} AND NOT rc_mature THEN 1 END) AS n_immature"
             + (f", {missing}" if missing else "") + f" FROM {all_units}").iloc[0]
         u = engine.quote(unit_col)
@@ -167,23 +167,24 @@ def _units_sql(engine: Engine, *, window: pd.Timedelta, as_of: pd.Timestamp, uni
                experiment_id: str | None, outcomes: list[str], request_metrics: list[str]) -> str:
     """Candidates → requests → units (every unit, with its quarantine and maturity flags)."""
     q = engine.quote
+    one, zero = engine.double(1.0), engine.double(0.0)
     shown = f"COALESCE(CAST({q(schema.SHOWN)} AS BOOLEAN), FALSE)"
     per_request = [f"{q(schema.REQUEST_ID)} AS request_key", f"MIN({q(unit_col)}) AS unit_key",
                    f"MIN({q(variant_col)}) AS variant_key", f"MIN({q(schema.DECISION_TIME)}) AS decision_time",
-                   f"SUM(CASE WHEN {shown} THEN {ONE} ELSE {ZERO} END) AS impressions"]
+                   f"SUM(CASE WHEN {shown} THEN {one} ELSE {zero} END) AS impressions"]
     per_unit = [f"unit_key AS {q(unit_col)}", f"MIN(variant_key) AS {q(variant_col)}",
                 "MIN(first_exposure) AS first_exposure", "COUNT(CASE WHEN in_window THEN 1 END) AS n_requests",
-                f"SUM(CASE WHEN in_window THEN impressions ELSE {ZERO} END) AS impressions"]
+                f"SUM(CASE WHEN in_window THEN impressions ELSE {zero} END) AS impressions"]
     for i, name in enumerate(outcomes):
         x = engine.as_double(q(name))
-        per_request += [f"SUM(CASE WHEN {shown} AND {engine.finite(x)} THEN {x} ELSE {ZERO} END) AS o_{i}",
-                        f"SUM(CASE WHEN {shown} AND NOT {engine.finite(x)} THEN {ONE} ELSE {ZERO} END) AS m_{i}"]
-        per_unit += [f"SUM(CASE WHEN in_window THEN o_{i} ELSE {ZERO} END) AS {q(name)}",
-                     f"SUM(CASE WHEN in_window THEN m_{i} ELSE {ZERO} END) AS rc_missing_{i}"]
+        per_request += [f"SUM(CASE WHEN {shown} AND {engine.finite(x)} THEN {x} ELSE {zero} END) AS o_{i}",
+                        f"SUM(CASE WHEN {shown} AND NOT {engine.finite(x)} THEN {one} ELSE {zero} END) AS m_{i}"]
+        per_unit += [f"SUM(CASE WHEN in_window THEN o_{i} ELSE {zero} END) AS {q(name)}",
+                     f"SUM(CASE WHEN in_window THEN m_{i} ELSE {zero} END) AS rc_missing_{i}"]
     for i, name in enumerate(request_metrics):
         x = engine.as_double(q(name))
         per_request.append(f"MIN(CASE WHEN {engine.finite(x)} THEN {x} END) AS r_{i}")
-        per_unit.append(f"SUM(CASE WHEN in_window AND r_{i} IS NOT NULL THEN r_{i} ELSE {ZERO} END) AS {q(name)}")
+        per_unit.append(f"SUM(CASE WHEN in_window AND r_{i} IS NOT NULL THEN r_{i} ELSE {zero} END) AS {q(name)}")
     w = engine.interval(window)
     per_unit += ["COUNT(DISTINCT variant_key) AS rc_n_variants", "COUNT(*) AS rc_n_logged",
                  f"MIN(first_exposure) + {w} <= {engine.timestamp_literal(as_of)} AS rc_mature"]
