@@ -43,7 +43,7 @@ class Quantile(Metric, kind="quantile"):
 
     def validate(self) -> None:
         if not (self.q is not None and 0 < self.q < 1):
-            raise ConfigError(f"quantile metric {self.name!r} needs q in (0, 1)")
+            raise ConfigError(f"quantile metric {self.name!r} needs q strictly between 0 and 1")
 
     @property
     def columns(self) -> list[str]:

@@ -91,6 +91,16 @@ class MetricSpec(StrictModel):
     denominator: str | None = None
     q: float | None = None
 
+    @field_validator("kind")
+    @classmethod
+    def _registered(cls, kind: str) -> str:
+        from recsys_causal.experiments import Metric
+
+        if kind not in Metric.registry:
+            kinds = sorted(Metric.registry)
+            raise ValueError(f"kind must be one of {kinds}, got {kind!r}{did_you_mean(kind, kinds)}")
+        return kind
+
     @model_validator(mode="after")
     def _needs(self) -> MetricSpec:
         from recsys_causal.errors import ConfigError

@@ -175,7 +175,7 @@ def test_registry_and_factory():
         Metric("x", kind="propotion")
     with pytest.raises(ConfigError, match="takes no parameter"):
         Metric("x", kind="mean", q=0.5)
-    with pytest.raises(ConfigError, match="needs q"):
+    with pytest.raises(ConfigError, match="needs q strictly between 0 and 1"):
         Metric.quantile("x", 1.5)
     with pytest.raises(ConfigError, match="role"):
         Mean("x", role="tertiary")
