@@ -74,6 +74,10 @@ class Metric(metaclass=_Factory):
     def __init_subclass__(cls, kind: str | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if kind:
+            known = Metric.registry.get(kind)
+            if known is not None and (known.__module__, known.__qualname__) != (cls.__module__, cls.__qualname__):
+                raise ConfigError(f"metric kind {kind!r} is already registered by {known.__qualname__}",
+                                  fix="give the new metric class another kind")
             Metric.registry[kind] = cls
             cls.kind = kind
 

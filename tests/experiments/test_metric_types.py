@@ -179,6 +179,9 @@ def test_registry_and_factory():
         Metric.quantile("x", 1.5)
     with pytest.raises(ConfigError, match="role"):
         Mean("x", role="tertiary")
+    with pytest.raises(ConfigError, match="already registered by Mean"):
+        type("Hijack", (Metric,), {}, kind="mean")
+    assert Metric.registry["mean"] is Mean
 
 
 def test_compat_constructors_keep_their_meaning():
