@@ -345,3 +345,13 @@ def test_engine_data_kinds_dispatch(tmp_path, duck_units):
         analyze_ab(path, metrics=["click"], expected_split=SPLIT, segment_col="segment")
     with pytest.raises(ConfigError, match="engine data"):
         analyze_ab(units, metrics=["click"], expected_split=SPLIT, window="7D")
+
+
+def test_a_spark_dataframe_unit_table_dispatches_to_the_engine(spark, duck_units):
+    units = duck_units.to_pandas().drop(columns=["first_exposure"])
+    loc = analyze_ab(units, metrics=["click", Metric.quantile("impressions", 0.5)], expected_split=SPLIT)
+    r = analyze_ab(spark.createDataFrame(units), metrics=["click", Metric.quantile("impressions", 0.5)],
+                   expected_split=SPLIT)
+    for a, b in zip(loc.metrics, r.metrics, strict=True):
+        assert (a.name, a.method) == (b.name, b.method)
+        assert b.value == pytest.approx(a.value, rel=RTOL) and b.se == pytest.approx(a.se, rel=RTOL)
