@@ -260,5 +260,11 @@ def analyze_by_window(windowed: Mapping[str, pd.DataFrame], **kwargs) -> dict[st
     return {w: analyze_ab(frame, **kwargs) for w, frame in windowed.items()}
 
 
+def __getattr__(name: str) -> Any:
+    if name == "KINDS":  # the registered metric kinds (formerly a fixed tuple)
+        return tuple(Metric.registry)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = ["ABReadout", "ArmSummaries", "Metric", "analyze_ab", "analyze_by_window", "arms_from_moments",
            "as_metric", "covariates_for", "finish_readout", "lifts_and_guardrails", "resolve_variants"]

@@ -62,7 +62,7 @@ from recsys_causal.scale.ab_units import (
     require_sql_columns,
     unit_metrics_sql,
 )
-from recsys_causal.scale.engines import Engine, as_engine, is_duckdb_relation
+from recsys_causal.scale.engines import DOUBLE_MAX, NUMERIC_TYPE, Engine, as_engine, is_duckdb_relation
 
 
 def is_engine_data(data: Any) -> bool:
@@ -206,5 +206,5 @@ def _refuse_unknown_labels(src: ABSource, units: SQLUnitMetrics, counts: Mapping
         fix="map the labels to the configured variants, add them to expected_split, or filter them out")
 
 
-__all__ = ["SQLUnitMetrics", "analyze_ab_sql", "analyze_on_engine", "is_engine_data", "outcome_columns",
+__all__ = ["DOUBLE_MAX", "NUMERIC_TYPE", "SQLUnitMetrics", "analyze_ab_sql", "analyze_on_engine", "is_engine_data", "outcome_columns",
            "unit_metrics_sql"]
