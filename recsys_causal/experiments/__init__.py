@@ -9,9 +9,12 @@ novelty decay and planning. See ``docs/ab.md``.
 False
 """
 
-from recsys_causal.experiments.cuped import check_pre_treatment, cuped_lift
+from recsys_causal.experiments.cuped import cuped_lift
 from recsys_causal.experiments.guardrails import Guardrail
 from recsys_causal.experiments.means import mean_lift, proportion_lift
+from recsys_causal.experiments.metric_base import as_metric
+from recsys_causal.experiments.metric_quantile import Quantile
+from recsys_causal.experiments.metric_types import Mean, Proportion, Ratio
 from recsys_causal.experiments.multiplicity import adjust, adjust_by_hypothesis
 from recsys_causal.experiments.novelty import (
     DecayFit,
@@ -24,6 +27,7 @@ from recsys_causal.experiments.novelty import (
     plot_effect_by_day,
 )
 from recsys_causal.experiments.power import mde, power, proportion_sd, required_sample_size
+from recsys_causal.experiments.pretreatment import check_pre_treatment
 from recsys_causal.experiments.quantiles import quantile_lift
 from recsys_causal.experiments.ratio import linearize, ratio_lift
 from recsys_causal.experiments.readout import ABReadout, Metric, analyze_ab, analyze_by_window
@@ -50,14 +54,19 @@ __all__ = [
     "DecayFit",
     "decay_from_panel",
     "Guardrail",
+    "Mean",
     "Metric",
     "MonitoringPlan",
+    "Proportion",
+    "Quantile",
+    "Ratio",
     "SRMResult",
     "UnitMetrics",
     "adjust",
     "adjust_by_hypothesis",
     "analyze_ab",
     "analyze_by_window",
+    "as_metric",
     "check_pre_treatment",
     "cs_radius",
     "cs_rho2",

@@ -2,7 +2,7 @@
 
 A covariate measured after exposure can absorb the treatment effect (with the covariate equal to the outcome
 the CUPED lift is exactly 0 with a zero-width interval). Timestamps prove a covariate is pre-treatment
-(:func:`~recsys_causal.experiments.cuped.check_pre_treatment`); without them two checks run by default:
+(:func:`~recsys_causal.experiments.pretreatment.check_pre_treatment`); without them two checks run by default:
 
 * **Balance.** Randomisation makes a pre-period covariate independent of the arm, so its difference in means
   between arms is centred at 0 with the Welch (cluster-robust with clusters) standard error. The two-sided
@@ -34,9 +34,9 @@ import pandas as pd
 
 from recsys_causal.errors import DataValidationError
 from recsys_causal.estimate import reference_distribution
-from recsys_causal.experiments.arm_moments import RATIO_COLUMN, ArmMoments, linearized_ratio
-from recsys_causal.experiments.means import ArmMean, welch_df
-from recsys_causal.inference import influence_se
+from recsys_causal.kernel.arm_moments import ArmMoments
+from recsys_causal.kernel.contrast import ArmMean, welch_df
+from recsys_causal.kernel.influence import influence_se
 
 BALANCE_THRESHOLD = 0.001
 MAX_R2 = 0.999
@@ -186,9 +186,9 @@ def guard_cuped(
     df: pd.DataFrame, metrics: Sequence, covariates: Sequence[str], *, variant_col: str, control: str,
     cluster_col: str | None = None, pre_verified: bool = False, balance_threshold: float | None = BALANCE_THRESHOLD,
 ) -> list[str]:
-    """:func:`check_cuped_covariates` for every treatment against ``control`` and every mean, proportion or
-    ratio metric (``metrics`` are :class:`~recsys_causal.experiments.readout.Metric` objects; a ratio metric is
-    checked through its per-arm linearisation, what CUPED adjusts)."""
+    """:func:`check_cuped_covariates` for every treatment against ``control`` and every moment-based metric
+    (``metrics`` are :class:`~recsys_causal.experiments.metric_base.Metric` objects; a ratio metric is checked
+    through its per-arm linearisation, what CUPED adjusts)."""
     variant = df[variant_col].astype(str).to_numpy()
     warnings: list[str] = []
     for v in sorted(set(variant) - {control}):
@@ -197,7 +197,7 @@ def guard_cuped(
         clusters = sub[cluster_col].to_numpy() if cluster_col else None
         by_covs: dict[tuple[str, ...], dict[str, np.ndarray]] = {}
         for m in metrics:
-            covs = tuple(covariates if m.covariates is None else m.covariates) if m.kind != "quantile" else ()
+            covs = tuple(m.covariates_for(covariates))
             if covs:
                 by_covs.setdefault(covs, {})[m.name] = _outcome(sub, m, treated)
         for covs, outcomes in by_covs.items():
@@ -208,17 +208,12 @@ def guard_cuped(
 
 
 def _outcome(df: pd.DataFrame, metric, treated: np.ndarray) -> np.ndarray:
-    if metric.kind != "ratio":
-        return df[metric.columns[0]].to_numpy(dtype=np.float64, na_value=np.nan)
-    num = df[metric.numerator].to_numpy(dtype=np.float64, na_value=np.nan)
-    den = df[metric.denominator].to_numpy(dtype=np.float64, na_value=np.nan)
-    y = np.full(len(df), np.nan)
-    for m in (treated, ~treated):
-        ok = m & np.isfinite(num) & np.isfinite(den)
-        if ok.any() and den[ok].sum() != 0:
-            r = num[ok].sum() / den[ok].sum()
-            y[ok] = (num[ok] - r * den[ok]) / den[ok].mean()
-    return y
+    """The per-unit values CUPED regresses on the covariates (:meth:`Metric.unit_outcome`; a ratio's per-arm
+    linearisation)."""
+    raw = {c: df[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in metric.columns}
+    vals = metric.values(raw.__getitem__)
+    ok = np.logical_and.reduce([np.isfinite(v) for v in vals.values()])
+    return metric.unit_outcome(vals, (treated & ok, ~treated & ok))
 
 
 def check_moments(
@@ -265,14 +260,10 @@ def check_moments(
 
 def check_metric_moments(metric, treatment: ArmMoments, control: ArmMoments, covariates: Sequence[str], *,
                          comparison: str) -> None:
-    """:func:`check_moments` for a mean, proportion or ratio metric (a ratio through its per-arm
-    linearisation, what CUPED adjusts)."""
+    """:func:`check_moments` for a moment-based metric, on the column whose arm mean is the metric
+    (:meth:`Metric.outcome`; a ratio's per-arm linearisation, what CUPED adjusts)."""
     if not covariates:
         return
-    if metric.kind == "ratio":
-        treatment = linearized_ratio(treatment, metric.numerator, metric.denominator)
-        control = linearized_ratio(control, metric.numerator, metric.denominator)
-        y = RATIO_COLUMN
-    else:
-        y = metric.columns[0]
+    treatment, y = metric.outcome(treatment)
+    control, _ = metric.outcome(control)
     check_moments(treatment, control, y, covariates, metric=metric.name, comparison=comparison)

@@ -6,6 +6,7 @@ separate intercept per arm), so the adjusted difference equals the treatment coe
 and its variance is the variance of the residuals ``y - theta' x`` over ``n`` (heteroskedasticity-robust).
 Covariates must be measured before a unit's first exposure; :func:`check_pre_treatment` rejects those that
 are not.
+The slope and the adjusted arm means are computed by the kernel (:mod:`recsys_causal.kernel.cuped`).
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
@@ -20,28 +21,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-import pandas as pd
 
-from recsys_causal.checks import utc_times, utc_timestamp
-from recsys_causal.errors import DataValidationError
 from recsys_causal.estimate import Estimate
-from recsys_causal.experiments.arm_moments import ArmMoments, cuped_details, cuped_from_moments
 from recsys_causal.experiments.covariate_checks import refuse_collinear
-from recsys_causal.experiments.means import ArmMean, lift_from_arms, welch_df
-from recsys_causal.inference import influence_se
+from recsys_causal.experiments.pretreatment import check_pre_treatment
+from recsys_causal.kernel.arm_moments import ArmMoments
+from recsys_causal.kernel.contrast import ArmMean, lift_from_arms, welch_df
+from recsys_causal.kernel.cuped import cuped_details, cuped_from_moments, unit_slope
+from recsys_causal.kernel.influence import influence_se
 
 
-def cuped_theta(y: np.ndarray, x: np.ndarray, treated: np.ndarray) -> np.ndarray:  # reference implementation
-    """Pooled within-arm OLS slope of ``y`` on ``x`` (shape ``(k,)``)."""
-    x = np.asarray(x, dtype=np.float64).reshape(len(y), -1)
-    xc = x.copy()
-    yc = np.asarray(y, dtype=np.float64).copy()
-    for arm in (True, False):
-        m = treated == arm
-        xc[m] -= x[m].mean(axis=0)
-        yc[m] -= yc[m].mean()
-    theta, *_ = np.linalg.lstsq(xc, yc, rcond=None)
-    return theta
+def cuped_theta(y: np.ndarray, x: np.ndarray, treated: np.ndarray) -> np.ndarray:
+    """Pooled within-arm OLS slope of ``y`` on ``x`` (shape ``(k,)``), by the kernel's
+    :func:`~recsys_causal.kernel.cuped.pooled_slope`."""
+    return unit_slope(y, x, np.asarray(treated, dtype=bool))
 
 
 def cuped_arms(
@@ -102,41 +95,4 @@ def cuped_summary(
     return t, c, cuped_details(t, c, theta, raw_var)
 
 
-def check_pre_treatment(
-    df: pd.DataFrame, covariates: list[str], *, first_exposure_col: str | None = None,
-    covariate_times: Mapping[str, str | pd.Timestamp] | None = None, unit_col: str | None = None,
-) -> None:
-    """Reject covariates measured after a unit's first exposure.
-
-    ``covariate_times`` maps a covariate to either a column of measurement timestamps or one declared
-    measurement time. Each is compared with ``first_exposure_col``; any measurement at or after first exposure
-    raises :class:`~recsys_causal.errors.DataValidationError`.
-    """
-    if not covariate_times:
-        return
-    if first_exposure_col is None or first_exposure_col not in df.columns:
-        raise DataValidationError(
-            "covariate measurement times were given but there is no first-exposure column to compare with",
-            column=first_exposure_col, fix="pass first_exposure_col naming each unit's first exposure time")
-    ids_all = df[unit_col].to_numpy() if unit_col and unit_col in df.columns else None
-    first = utc_times(df[first_exposure_col], column=first_exposure_col, ids=ids_all)
-    for cov, when in covariate_times.items():
-        if cov not in covariates:
-            continue
-        if isinstance(when, str) and when in df.columns:
-            measured = utc_times(df[when], column=when, ids=ids_all)
-        else:
-            declared = utc_timestamp(when, key=f"covariate_times[{cov!r}]",
-                                     unreadable="is neither a column nor a timestamp",
-                                     fix="name a timestamp column or give an ISO-8601 time such as "
-                                         "'2026-03-01T00:00:00Z'")
-            measured = pd.Series(declared, index=df.index)
-        late = (measured >= first).to_numpy()
-        if late.any():
-            ids = df.loc[late, unit_col].unique()[:5].tolist() if unit_col else df.index[late][:5].tolist()
-            raise DataValidationError(
-                f"covariate {cov!r} is measured after first exposure for {int(late.sum())} units, so it can be "
-                "affected by the treatment and would bias the CUPED lift",
-                column=cov, count=int(late.sum()), examples=ids,
-                fix="use a covariate computed only from the pre-period (before each unit's first exposure)",
-            )
+__all__ = ["check_pre_treatment", "cuped_arms", "cuped_lift", "cuped_summary", "cuped_theta"]

@@ -1,16 +1,11 @@
-"""Guardrail metrics: non-inferiority tests with a three-way verdict.
+"""Guardrail metrics: non-inferiority tests with a three-way verdict (the rule is
+:func:`recsys_causal.kernel.guardrail.noninferiority`).
 
 A guardrail names a metric, which direction is harmful, and a tolerated margin ``m >= 0`` (absolute, or
-relative to the control mean). Write the effect in the harmful direction, ``h = +lift`` if an increase is
-bad and ``h = -lift`` if a decrease is bad. With the one-sided ``1 - alpha`` bounds of ``h``:
-
-* **ok** — the upper bound of ``h`` is below ``m`` (non-inferiority shown: ``H0: h >= m`` rejected at alpha);
-* **violated** — the lower bound of ``h`` is above ``m`` (harm beyond the margin shown: ``H0: h <= m``
-  rejected at alpha);
-* **inconclusive** — otherwise (the interval contains the margin; collect more data).
-
-Each guardrail is tested at ``alpha`` without multiplicity correction: a launch needs *every* guardrail ok,
-an intersection–union test whose error of wrongly passing is at most alpha.
+relative to the control mean). It is **ok** when the one-sided ``1 - alpha`` upper bound of the harm is below
+``m``, **violated** when the lower bound is above ``m``, and **inconclusive** otherwise. Each guardrail is
+tested at ``alpha`` without multiplicity correction: a launch needs *every* guardrail ok, an
+intersection–union test whose error of wrongly passing is at most alpha.
 
 >>> from recsys_causal.estimate import Estimate, reference_distribution
 >>> g = Guardrail("latency", direction="increase_is_bad", margin=0.02)
@@ -25,9 +20,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from recsys_causal.errors import ConfigError
-from recsys_causal.estimate import Estimate, reference_distribution
+from recsys_causal.estimate import Estimate
+from recsys_causal.kernel.guardrail import DIRECTIONS, GuardrailResult, check_direction, noninferiority
 
-DIRECTIONS = ("increase_is_bad", "decrease_is_bad")
+__all__ = ["DIRECTIONS", "Guardrail"]
 
 
 @dataclass(frozen=True)
@@ -44,9 +40,7 @@ class Guardrail:
     alpha: float = 0.05
 
     def __post_init__(self) -> None:
-        if self.direction not in DIRECTIONS:
-            raise ConfigError(f"guardrail {self.metric!r}: direction must be one of {DIRECTIONS}, got "
-                              f"{self.direction!r}", fix="use 'increase_is_bad' or 'decrease_is_bad'")
+        check_direction(self.direction, f"guardrail {self.metric!r}")
         if not np.isfinite(self.margin) or not 0 < self.alpha < 1:
             raise ConfigError(f"guardrail {self.metric!r}: margin must be finite and alpha in (0, 1), got margin "
                               f"{self.margin}, alpha {self.alpha}", fix="give a finite margin and a level such as 0.05")
@@ -54,32 +48,24 @@ class Guardrail:
             raise ConfigError(f"guardrail {self.metric!r}: margin must be >= 0 (a tolerated harm), got {self.margin}",
                               fix="give the margin as a positive amount of tolerated harm")
 
-    def harm_bounds(self, est: Estimate) -> tuple[float, float, float]:
-        """(harm estimate, one-sided lower bound, one-sided upper bound) of the harmful-direction effect.
+    def result(self, est: Estimate) -> GuardrailResult:
+        """The kernel's non-inferiority evaluation of one lift estimate."""
+        return noninferiority(est, direction=self.direction, margin=self.margin, alpha=self.alpha)
 
-        The bounds use Student's t with the estimate's degrees of freedom (``details["df"]``, e.g. Welch–
-        Satterthwaite) when it has them, else the normal quantile.
-        """
-        sign = 1.0 if self.direction == "increase_is_bad" else -1.0
-        z = float(reference_distribution(est.details.get("df")).ppf(1 - self.alpha))
-        h = sign * est.value
-        return h, h - z * est.se, h + z * est.se
+    def harm_bounds(self, est: Estimate) -> tuple[float, float, float]:
+        """(harm estimate, one-sided lower bound, one-sided upper bound) of the harmful-direction effect (Student
+        t with the estimate's ``details["df"]`` when it has them, else normal)."""
+        r = self.result(est)
+        return r.harm, r.harm_lower, r.harm_upper
 
     def verdict(self, est: Estimate) -> str:
         """'ok', 'violated' or 'inconclusive' for one lift estimate (see the module docstring for the rule)."""
-        _, lo, hi = self.harm_bounds(est)
-        if hi < self.margin:
-            return "ok"
-        if lo > self.margin:
-            return "violated"
-        return "inconclusive"
+        return self.result(est).verdict
 
     def evaluate(self, est: Estimate) -> Estimate:
         """The estimate with the verdict, margin, non-inferiority p-value and bounds in ``details``."""
-        h, lo, hi = self.harm_bounds(est)
-        p_ni = float(reference_distribution(est.details.get("df")).cdf((h - self.margin) / est.se)) if est.se > 0 else float("nan")
+        r = self.result(est)
         return replace(est, details={
             **est.details, "guardrail": self.metric, "direction": self.direction, "margin": self.margin,
-            "margin_scale": "relative" if self.relative else "absolute", "harm": h, "harm_lower": lo,
-            "harm_upper": hi, "p_noninferiority": p_ni, "verdict": self.verdict(est)})
-
+            "margin_scale": "relative" if self.relative else "absolute", "harm": r.harm, "harm_lower": r.harm_lower,
+            "harm_upper": r.harm_upper, "p_noninferiority": r.p_noninferiority, "verdict": r.verdict})

@@ -30,8 +30,8 @@ import numpy as np
 from scipy import stats
 
 from recsys_causal.estimate import Estimate
-from recsys_causal.experiments.means import ArmMean, lift_from_arms
-from recsys_causal.inference import influence_se
+from recsys_causal.kernel.contrast import ArmMean, lift_from_arms
+from recsys_causal.kernel.influence import influence_se
 
 
 def arm_quantile(values: np.ndarray, q: float, clusters: np.ndarray | None = None, alpha: float = 0.05) -> ArmMean:
@@ -42,12 +42,22 @@ def arm_quantile(values: np.ndarray, q: float, clusters: np.ndarray | None = Non
     c = None if clusters is None else np.asarray(clusters)[ok]
     qhat = float(np.quantile(y, q))
     ind = (y <= qhat).astype(np.float64)
-    sigma = influence_se(ind - ind.mean(), c)
-    z = float(stats.norm.ppf(1 - alpha / 2))
-    lo, hi = np.quantile(y, [max(q - z * sigma, 0.0), min(q + z * sigma, 1.0)])
-    se = (hi - lo) / (2 * z)
+    lo_q, hi_q, z = rank_band(q, influence_se(ind - ind.mean(), c), alpha)
+    lo, hi = np.quantile(y, [lo_q, hi_q])
     n = int(y.size) if c is None else int(np.unique(c).size)
-    return ArmMean(qhat, float(se**2), n, clustered=c is not None)
+    return order_statistic_arm(qhat, lo, hi, z, n, clustered=c is not None)
+
+
+def rank_band(q: float, sigma: float, alpha: float) -> tuple[float, float, float]:
+    """The levels ``q ± z σ`` (clipped to [0, 1]) whose empirical quantiles bound ``Q_q``, and ``z``."""
+    z = float(stats.norm.ppf(1 - alpha / 2))
+    return max(q - z * sigma, 0.0), min(q + z * sigma, 1.0), z
+
+
+def order_statistic_arm(qhat: float, lo: float, hi: float, z: float, n: int, *, clustered: bool = False) -> ArmMean:
+    """An arm's quantile with ``se = (upper - lower) / (2 z)`` from the quantiles at the :func:`rank_band`."""
+    se = (hi - lo) / (2 * z)
+    return ArmMean(float(qhat), float(se**2), int(n), clustered=clustered)
 
 
 def quantile_arms(
@@ -58,10 +68,17 @@ def quantile_arms(
     (a message) when the quantile of an arm sits in a point mass, and NaN arm variances when both do."""
     t = arm_quantile(treatment, q, clusters_treatment, alpha)
     c = arm_quantile(control, q, clusters_control, alpha)
+    atoms = {arm: _atom(values, arm_.mean, arm_.var_mean) for arm, values, arm_ in
+             (("treatment", treatment, t), ("control", control, c))}
+    return label_quantile_arms(t, c, q, atoms)
+
+
+def label_quantile_arms(t: ArmMean, c: ArmMean, q: float,
+                        atoms: dict[str, float | None]) -> tuple[ArmMean, ArmMean, str, dict]:
+    """Method label and details of two quantile arms; ``atoms`` maps ``treatment`` / ``control`` to the share
+    of units equal to a zero-width arm's quantile (``None``: the arm's interval has width)."""
     method = f"quantile p{round(100 * q):d} (order-statistic CI" + (", clustered)" if t.clustered else ")")
     details: dict = {"q": q}
-    atoms = {arm: _atom(values, q, arm_.mean, arm_.var_mean) for arm, values, arm_ in
-             (("treatment", treatment, t), ("control", control, c))}
     flagged = {arm: share for arm, share in atoms.items() if share is not None}
     if not flagged:
         return t, c, method, details
@@ -81,7 +98,7 @@ def quantile_arms(
     return t, c, method, details
 
 
-def _atom(values: np.ndarray, q: float, qhat: float, var_mean: float) -> float | None:
+def _atom(values: np.ndarray, qhat: float, var_mean: float) -> float | None:
     """Share of units equal to the arm's quantile when its order-statistic interval has zero width."""
     if not (var_mean == 0):
         return None

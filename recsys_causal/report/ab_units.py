@@ -107,12 +107,11 @@ def _accounting(um) -> dict[str, Any]:
 
 
 def _analyse(ctx: ReportContext) -> ABReadout:
-    from recsys_causal.experiments import Guardrail, Metric, analyze_ab
+    from recsys_causal.experiments import Guardrail, analyze_ab
 
     cfg = ctx.cfg
     units = ab_units(ctx).units
-    metrics = [Metric(name=m.name, kind=m.kind, column=m.column, numerator=m.numerator, denominator=m.denominator,
-                      q=m.q, role=role) for role in ("primary", "secondary") for m in getattr(cfg.metrics, role)]
+    metrics = [m.to_metric(role) for role in ("primary", "secondary") for m in getattr(cfg.metrics, role)]
     guardrails = [Guardrail(g.metric, direction=g.direction, margin=g.margin, relative=g.relative, alpha=cfg.alpha)
                   for g in cfg.guardrails]
     ctx.progress("analysing the A/B test")

@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from recsys_causal.config_io import (
     Alpha,
@@ -80,20 +80,45 @@ class Variants(StrictModel):
 
 
 class MetricSpec(StrictModel):
+    """One metric: ``kind`` names a registered metric class (``mean``, ``proportion``, ``ratio``, ``quantile`` or
+    any class registered with ``class X(Metric, kind=...)``); further keys are that class's parameters."""
+
+    model_config = ConfigDict(**{**StrictModel.model_config, "extra": "allow"})
     name: str
-    kind: Literal["mean", "proportion", "ratio", "quantile"] = "mean"
+    kind: str = "mean"
     column: str | None = None
     numerator: str | None = None
     denominator: str | None = None
     q: float | None = None
 
+    @field_validator("kind")
+    @classmethod
+    def _registered(cls, kind: str) -> str:
+        from recsys_causal.experiments import Metric
+
+        if kind not in Metric.registry:
+            kinds = sorted(Metric.registry)
+            raise ValueError(f"kind must be one of {kinds}, got {kind!r}{did_you_mean(kind, kinds)}")
+        return kind
+
     @model_validator(mode="after")
     def _needs(self) -> MetricSpec:
-        if self.kind == "ratio" and not (self.numerator and self.denominator):
-            raise ValueError(f"ratio metric {self.name!r} needs numerator and denominator")
-        if self.kind == "quantile" and not (self.q is not None and 0 < self.q < 1):
-            raise ValueError(f"quantile metric {self.name!r} needs q strictly between 0 and 1")
+        from recsys_causal.errors import ConfigError
+
+        if "role" in (self.model_extra or {}):
+            raise ValueError(f"metric {self.name!r}: the role comes from the list it is in (primary or secondary)")
+        try:
+            self.to_metric("primary")
+        except ConfigError as exc:
+            raise ValueError(exc.message) from exc
         return self
+
+    def to_metric(self, role: str):
+        """The metric object of this spec (the registry of ``recsys_causal.experiments.Metric``)."""
+        from recsys_causal.experiments import Metric
+
+        return Metric.from_spec(self.name, self.kind, column=self.column, numerator=self.numerator,
+                                denominator=self.denominator, q=self.q, role=role, **(self.model_extra or {}))
 
 
 class Metrics(StrictModel):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,11 @@ from recsys_causal.logs.readers import LogFilters, filter_clauses
 from recsys_causal.scale.dialect import SQLDialect
 
 _ids = itertools.count()
+#: ``ABS(x) <= DBL_MAX`` is false for NaN and ±inf in both engines (NaN sorts above every number) and NULL for
+#: NULL; with ``COALESCE(…, FALSE)`` it is the SQL form of ``np.isfinite``.
+DOUBLE_MAX = "1.7976931348623157E308"
+NUMERIC_TYPE = re.compile(r"^(u?tinyint|u?smallint|u?integer|int|u?bigint|u?hugeint|long|short|byte|float|double"
+                          r"|real|decimal.*|numeric.*)$")
 
 
 class Engine(SQLDialect):
@@ -70,6 +76,31 @@ class Engine(SQLDialect):
     def epoch_micros(self, expr: str) -> str:
         """Microseconds since the epoch of a timestamp expression."""
         raise NotImplementedError
+
+    def finite(self, expr: str) -> str:
+        """A boolean SQL expression: ``expr`` is a finite number (``np.isfinite``; NULL is not)."""
+        return f"COALESCE(ABS({expr}) <= {DOUBLE_MAX}, FALSE)"
+
+    def as_double(self, expr: str) -> str:
+        """``expr`` cast to a double."""
+        return f"CAST({expr} AS DOUBLE)"
+
+    def as_string(self, expr: str) -> str:
+        """``expr`` cast to a string (variant labels are compared as strings)."""
+        return f"CAST({expr} AS STRING)"
+
+    def double(self, value: float) -> str:
+        """A double literal that round-trips ``value`` exactly (a bare decimal literal may be typed DECIMAL)."""
+        return f"CAST('{float(value)!r}' AS DOUBLE)"
+
+    def interval(self, td: pd.Timedelta) -> str:
+        """A time interval literal of ``td`` (microsecond precision)."""
+        seconds, frac = divmod(int(td // pd.Timedelta(microseconds=1)), 1_000_000)
+        return f"INTERVAL '{seconds}.{frac:06d}' SECOND" if frac else f"INTERVAL '{seconds}' SECOND"
+
+    def is_numeric_type(self, type_name: str) -> bool:
+        """Whether a lower-case type name of :meth:`column_types` is numeric (not boolean)."""
+        return bool(NUMERIC_TYPE.match(type_name))
 
     def table_columns(self, table: str) -> list[str]:
         """Column names of a table or view in the engine."""
@@ -163,21 +194,23 @@ class DuckDBEngine(Engine):
     @classmethod
     def from_relation(cls, relation: Any, *, connection: Any = None,
                       source: str = "DuckDB relation") -> DuckDBEngine:
-        """A DuckDB relation in the long layout, queried in its own connection: ``connection`` (the one that
-        made it), by default DuckDB's default connection (relations made by ``duckdb.sql``)."""
+        """A DuckDB relation in the long layout (e.g. ``con.sql(...)``). With ``connection`` (the one that made
+        it) the relation becomes a view of that connection, beside which pandas tables can be registered;
+        without it every statement runs through the relation itself, on whichever connection made it (pandas
+        tables cannot be registered next to it: pass a covariates table by name)."""
+        if connection is None:
+            return cls(_RelationConnection(relation), _RelationConnection.ALIAS, source)
         import duckdb
 
-        con = connection if connection is not None else duckdb.default_connection()
         name = f"decision_log_relation_{next(_ids)}"
         relation.create_view(name)
         try:
-            con.sql(f"SELECT * FROM {name} LIMIT 0").fetchall()
+            connection.sql(f"SELECT * FROM {name} LIMIT 0").fetchall()
         except duckdb.Error as exc:
-            raise ConfigError("the DuckDB relation belongs to another connection than the one given (by default "
-                              "DuckDB's default connection)",
+            raise ConfigError("the DuckDB relation belongs to another connection than the one given",
                               source=source, fix="pass DuckDBEngine.from_relation(relation, connection=con) with "
                                                  "the connection that made the relation") from exc
-        return cls(con, name, source)
+        return cls(connection, name, source)
 
     @property
     def columns(self) -> list[str]:
@@ -274,11 +307,33 @@ class SparkEngine(Engine):
         self.spark.catalog.dropTempView(name)
 
 
+class _RelationConnection:
+    """The connection interface :class:`DuckDBEngine` uses, on a relation: every statement runs through
+    ``relation.query`` with the relation visible as :attr:`ALIAS`."""
+
+    ALIAS = "decision_log_relation"
+
+    def __init__(self, relation: Any) -> None:
+        self.relation = relation
+
+    def sql(self, statement: str) -> Any:
+        return self.relation.query(self.ALIAS, statement)
+
+    def execute(self, statement: str) -> None:
+        self.relation.query(self.ALIAS, statement)
+
+    def register(self, name: str, frame: pd.DataFrame) -> None:
+        raise ConfigError("cannot register a pandas table next to a DuckDB relation",
+                          fix="create the table in the relation's connection and pass its name")
+
+
 def as_engine(source: Any, **kwargs: Any) -> Engine:
-    """An :class:`Engine` from an engine, a Parquet path, a pandas DataFrame, a DuckDB relation or a Spark
+    """An :class:`Engine` from an engine, a Parquet path, a DuckDB relation, a pandas DataFrame or a Spark
     DataFrame."""
     if isinstance(source, Engine):
         return source
+    if is_duckdb_relation(source):
+        return DuckDBEngine.from_relation(source)
     if isinstance(source, str | os.PathLike):
         return DuckDBEngine.from_parquet(source, **kwargs)
     if isinstance(source, pd.DataFrame):

@@ -187,19 +187,19 @@ def test_yaml_covariate_times_end_to_end(tmp_path, capsys):
 
 
 def test_sql_path_refuses_the_same_covariates_from_moments():
-    """analyze_ab_sql (DuckDB) checks the same things from per-arm sums: the outcome as a covariate and a
+    """analyze_ab on a DuckDB unit table checks the same things from per-arm sums: the outcome as a covariate and a
     post-exposure covariate are refused, a pre-period one passes with the in-memory lift."""
-    from recsys_causal.scale import DuckDBEngine, analyze_ab_sql
+    from recsys_causal.scale import DuckDBEngine
     from recsys_causal.scale.ab import SQLUnitMetrics
 
     u = _units(12).assign(y_copy=lambda d: d["y"])
     engine = DuckDBEngine.from_frame(u)
     um = SQLUnitMetrics.from_table(engine, engine.table, unit_col="unit_id")
     with pytest.raises(DataValidationError, match="reproduces metric 'y'"):
-        analyze_ab_sql(um, metrics=["y"], covariates=["y_copy"])
+        analyze_ab(um, metrics=["y"], covariates=["y_copy"])
     with pytest.raises(DataValidationError, match="'post' differs between arms"):
-        analyze_ab_sql(um, metrics=["y"], covariates=["post"])
-    sql = analyze_ab_sql(um, metrics=["y"], covariates=["pre"]).lift("y", relative=False)
+        analyze_ab(um, metrics=["y"], covariates=["post"])
+    sql = analyze_ab(um, metrics=["y"], covariates=["pre"]).lift("y", relative=False)
     mem = analyze_ab(u, metrics=["y"], covariates=["pre"], unit_col="unit_id").lift("y", relative=False)
     assert sql.value == pytest.approx(mem.value, rel=1e-9)
 

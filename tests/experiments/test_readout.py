@@ -70,9 +70,9 @@ def test_holm_and_bh_hand_worked():
     es = [Estimate(name=str(i), value=0, se=1, ci_low=0, ci_high=0, n=1, method="m", p_value=p)
           for i, p in enumerate([0.01, 0.04, 0.03])]
     # Holm: sorted 0.01, 0.03, 0.04 -> 3*0.01=0.03, 2*0.03=0.06, max(0.06, 0.04)=0.06
-    assert [e.details["p_adjusted"] for e in adjust(es, method="holm")] == pytest.approx([0.03, 0.06, 0.06])
+    assert [e.details["p_adjusted"] for e in adjust(es, multiplicity="holm")] == pytest.approx([0.03, 0.06, 0.06])
     # BH: 0.04*3/3=0.04, 0.03*3/2=0.045 -> min over larger ranks -> 0.04; 0.01*3 = 0.03
-    assert [e.details["p_adjusted"] for e in adjust(es, method="bh")] == pytest.approx([0.03, 0.04, 0.04])
+    assert [e.details["p_adjusted"] for e in adjust(es, multiplicity="bh")] == pytest.approx([0.03, 0.04, 0.04])
 
 
 def test_guardrail_verdicts(readout3):

@@ -45,9 +45,31 @@ def test_relative_lift_hand_worked():
 
 
 def test_proportion_hand_worked():
-    e = proportion_lift(np.r_[np.ones(30), np.zeros(70)], np.r_[np.ones(20), np.zeros(80)])
-    assert e.se == pytest.approx(math.sqrt(0.3 * 0.7 / 100 + 0.2 * 0.8 / 100))
-    assert e.p_value == pytest.approx(2 * stats.norm.sf(0.1 / math.sqrt(0.0037)))
+    # the one proportion formula (analyze_ab's): s^2/n per arm with s^2 = n p (1 - p) / (n - 1), Welch df
+    t, c = np.r_[np.ones(30), np.zeros(70)], np.r_[np.ones(20), np.zeros(80)]
+    e = proportion_lift(t, c)
+    vt, vc = 0.3 * 0.7 / 99, 0.2 * 0.8 / 99
+    assert e.se == pytest.approx(math.sqrt(vt + vc), rel=1e-12)
+    df = (vt + vc) ** 2 / (vt**2 / 99 + vc**2 / 99)
+    assert e.details["df"] == pytest.approx(df, rel=1e-12)
+    assert e.p_value == pytest.approx(2 * stats.t.sf(0.1 / math.sqrt(vt + vc), df), rel=1e-10)
+    ref = stats.ttest_ind(t, c, equal_var=False)  # the Welch test on the 0/1 values
+    assert e.p_value == pytest.approx(ref.pvalue, rel=1e-10)
+
+
+def test_proportion_lift_equals_analyze_ab_proportion_metric():
+    from recsys_causal.experiments import Metric, analyze_ab
+
+    rng = np.random.default_rng(7)
+    units = pd.DataFrame({"variant": np.repeat(["control", "treatment"], [400, 300]),
+                          "conv": np.r_[rng.random(400) < 0.2, rng.random(300) < 0.25].astype(float)})
+    r = analyze_ab(units, metrics=[Metric.proportion("conv")], expected_split={"control": 4 / 7, "treatment": 3 / 7})
+    for relative in (False, True):
+        e = proportion_lift(units.conv[units.variant == "treatment"].to_numpy(),
+                            units.conv[units.variant == "control"].to_numpy(), relative=relative)
+        got = r.lift("conv", relative=relative)
+        assert (e.value, e.se, e.ci_low, e.ci_high, e.p_value) == pytest.approx(
+            (got.value, got.se, got.ci_low, got.ci_high, got.p_value), rel=1e-12)
 
 
 def test_srm_matches_scipy_chisquare():

@@ -107,7 +107,7 @@ def sql_units(request, hive_log):
 
 @pytest.fixture(scope="module")
 def sql_readout(sql_units, covariates):
-    return analyze_ab_sql(sql_units, covariates_table=covariates, **READOUT)
+    return analyze_ab(sql_units, covariates_table=covariates, **READOUT)
 
 
 @pytest.fixture(scope="module")
@@ -201,7 +201,7 @@ def test_cuped_lift_equals_ancova(sql_readout, local_units, covariates):
 
 def test_readout_straight_from_the_log(hive_log, local_units, covariates):
     guard = [Guardrail("hide", direction="increase_is_bad", margin=0.2)]  # a unit-table column, CUPED-adjusted
-    r = analyze_ab_sql(hive_log, window=WINDOW, as_of=AS_OF, experiment_id="exp1", covariates_table=covariates,
+    r = analyze_ab(hive_log, window=WINDOW, as_of=AS_OF, experiment_id="exp1", covariates_table=covariates,
                        metrics=METRICS[:2], guardrails=guard, covariates=["pre_clicks"], expected_split=SPLIT)
     loc = analyze_ab(join_unit_tables(local_units.units, covariates, on="user_id"), metrics=METRICS[:2],
                      guardrails=guard, covariates=["pre_clicks"], expected_split=SPLIT)
@@ -226,7 +226,7 @@ def test_request_metrics_and_default_outcomes(frames):
 
 def test_covariates_table_by_name(duck_units, local_units, covariates):
     duck_units.engine.con.register("pre_period", covariates)
-    r = analyze_ab_sql(duck_units, covariates_table="pre_period", metrics=METRICS[4:], covariates=["pre_clicks"],
+    r = analyze_ab(duck_units, covariates_table="pre_period", metrics=METRICS[4:], covariates=["pre_clicks"],
                        expected_split=SPLIT)
     loc = analyze_ab(join_unit_tables(local_units.units, covariates, on="user_id"), metrics=METRICS[4:],
                      covariates=["pre_clicks"], expected_split=SPLIT)
@@ -263,10 +263,10 @@ def duck_units(hive_log):
 
 def test_missing_columns_are_schema_errors(duck_units, covariates):
     with pytest.raises(SchemaError, match="revenu") as info:
-        analyze_ab_sql(duck_units, metrics=["revenu"], expected_split=SPLIT)
+        analyze_ab(duck_units, metrics=["revenu"], expected_split=SPLIT)
     assert info.value.column == "revenu" and "Fix:" in str(info.value)
     with pytest.raises(SchemaError, match="pre_revenue") as info:
-        analyze_ab_sql(duck_units, metrics=["click"], covariates=["pre_revenue"], covariates_table=covariates)
+        analyze_ab(duck_units, metrics=["click"], covariates=["pre_revenue"], covariates_table=covariates)
     assert info.value.column == "pre_revenue"
     with pytest.raises(SchemaError, match="no_such_outcome"):
         unit_metrics_sql(duck_units.engine, window=WINDOW, as_of=AS_OF, outcomes=["no_such_outcome"])
@@ -274,30 +274,84 @@ def test_missing_columns_are_schema_errors(duck_units, covariates):
 
 def test_unknown_variant_label_is_an_error(duck_units):
     with pytest.raises(DataValidationError, match="unknown variant") as info:
-        analyze_ab_sql(duck_units, metrics=["click"], expected_split={"control": 0.5, "treatment": 0.5})
+        analyze_ab(duck_units, metrics=["click"], expected_split={"control": 0.5, "treatment": 0.5})
     n_t2 = duck_units.engine.query(f"SELECT COUNT(*) AS n FROM {duck_units.table} WHERE variant = 't2'")["n"][0]
     assert info.value.count == n_t2 > 0 and info.value.column == "variant" and len(info.value.examples) == 5
     assert "'t2'" in str(info.value) and "Fix:" in str(info.value)
     with pytest.raises(ConfigError, match="control"):
-        analyze_ab_sql(duck_units, metrics=["click"], control="ctrl")
+        analyze_ab(duck_units, metrics=["click"], control="ctrl")
 
 
 def test_other_bad_inputs(duck_units, covariates, frames):
-    with pytest.raises(ConfigError, match="quantile"):
-        analyze_ab_sql(duck_units, metrics=[Metric.quantile("click", 0.5)], expected_split=SPLIT)
     with pytest.raises(ConfigError, match="window"):
-        analyze_ab_sql(duck_units.engine, metrics=["click"], expected_split=SPLIT)
+        analyze_ab(duck_units.engine, metrics=["click"], expected_split=SPLIT)
     with pytest.raises(DataValidationError, match="duplicate") as info:
-        analyze_ab_sql(duck_units, metrics=["click"], covariates=["pre_clicks"],
+        analyze_ab(duck_units, metrics=["click"], covariates=["pre_clicks"],
                        covariates_table=pd.concat([covariates, covariates.iloc[:3]]), expected_split=SPLIT)
     assert info.value.count == 3
     req, cand = frames
     flat = DuckDBEngine.from_frame(DecisionLog.from_frames(req, cand.assign(hide=0.0)).to_long_frame())
     units = unit_metrics_sql(flat, window=WINDOW, as_of=AS_OF)
     with pytest.raises(EstimationError, match="no variance") as info:
-        analyze_ab_sql(units, metrics=["hide"], expected_split=SPLIT)
+        analyze_ab(units, metrics=["hide"], expected_split=SPLIT)
     assert info.value.column == "hide"
     dup = flat.materialize(f"SELECT * FROM {units.table} UNION ALL SELECT * FROM {units.table}")
     with pytest.raises(DataValidationError, match="one row per unit"):
         SQLUnitMetrics.from_table(flat, dup)
     assert SQLUnitMetrics.from_table(flat, units.table).n_units == units.n_units
+
+
+def test_quantile_metrics_on_the_engine_equal_in_memory(sql_units):
+    metrics = [Metric.quantile("impressions", 0.5), Metric.quantile("click", 0.9, role="primary"),
+               Metric.quantile("hide", 0.5)]  # hide: a point mass at 0 in both arms (not estimable)
+    sql = analyze_ab(sql_units, metrics=metrics, expected_split=SPLIT)
+    loc = analyze_ab(sql_units.to_pandas(), metrics=metrics, expected_split=SPLIT)
+    assert len(sql.metrics) == len(loc.metrics) == 12
+    for a, b in zip(loc.metrics, sql.metrics, strict=True):
+        assert a.name == b.name and a.method == b.method and a.n == b.n
+        assert a.details.get("degenerate") == b.details.get("degenerate")
+        for f in ("value", "se", "ci_low", "ci_high", "p_value"):
+            x, y = getattr(a, f), getattr(b, f)
+            if x is None or np.isnan(x):
+                assert y is None if x is None else np.isnan(y), (a.name, f)
+            else:
+                assert y == pytest.approx(x, rel=RTOL, abs=1e-12), (a.name, f)
+    assert any(e.details.get("degenerate") for e in sql.metrics)
+    assert sql.lift("impressions_p50", "treatment").method.startswith("quantile p50")
+
+
+def test_analyze_ab_sql_is_deprecated_and_delegates(duck_units):
+    with pytest.warns(DeprecationWarning, match="analyze_ab"):
+        old = analyze_ab_sql(duck_units, metrics=["click"], expected_split=SPLIT)
+    new = analyze_ab(duck_units, metrics=["click"], expected_split=SPLIT)
+    for a, b in zip(new.metrics, old.metrics, strict=True):
+        assert (a.name, a.value, a.se, a.p_value) == (b.name, b.value, b.se, b.p_value)
+
+
+def test_engine_data_kinds_dispatch(tmp_path, duck_units):
+    units = duck_units.to_pandas().drop(columns=["first_exposure"])
+    path = tmp_path / "units.parquet"
+    units.to_parquet(path)
+    loc = analyze_ab(units, metrics=["click"], expected_split=SPLIT)
+    import duckdb
+
+    con = duckdb.connect()
+    con.register("units_frame", units)
+    for data in (path, str(path), DuckDBEngine.from_parquet(path), con.sql("SELECT * FROM units_frame")):
+        r = analyze_ab(data, metrics=["click"], expected_split=SPLIT)
+        for a, b in zip(loc.metrics, r.metrics, strict=True):
+            assert b.value == pytest.approx(a.value, rel=RTOL) and b.se == pytest.approx(a.se, rel=RTOL)
+    with pytest.raises(ConfigError, match="pandas unit table"):
+        analyze_ab(path, metrics=["click"], expected_split=SPLIT, segment_col="segment")
+    with pytest.raises(ConfigError, match="engine data"):
+        analyze_ab(units, metrics=["click"], expected_split=SPLIT, window="7D")
+
+
+def test_a_spark_dataframe_unit_table_dispatches_to_the_engine(spark, duck_units):
+    units = duck_units.to_pandas().drop(columns=["first_exposure"])
+    loc = analyze_ab(units, metrics=["click", Metric.quantile("impressions", 0.5)], expected_split=SPLIT)
+    r = analyze_ab(spark.createDataFrame(units), metrics=["click", Metric.quantile("impressions", 0.5)],
+                   expected_split=SPLIT)
+    for a, b in zip(loc.metrics, r.metrics, strict=True):
+        assert (a.name, a.method) == (b.name, b.method)
+        assert b.value == pytest.approx(a.value, rel=RTOL) and b.se == pytest.approx(a.se, rel=RTOL)
