@@ -15,7 +15,6 @@ from recsys_causal.experiments.means import mean_lift, proportion_lift
 from recsys_causal.experiments.metric_base import as_metric
 from recsys_causal.experiments.metric_quantile import Quantile
 from recsys_causal.experiments.metric_types import Mean, Proportion, Ratio
-from recsys_causal.experiments.multiplicity import adjust, adjust_by_hypothesis
 from recsys_causal.experiments.novelty import (
     DecayFit,
     decay_from_panel,
@@ -48,6 +47,7 @@ from recsys_causal.experiments.unit_metrics import (
     unit_metrics_from_log,
     windowed_unit_metrics,
 )
+from recsys_causal.kernel.multiplicity import adjust, adjust_by_hypothesis
 
 __all__ = [
     "ABReadout",

@@ -13,17 +13,22 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
 from recsys_causal.checks import Deduplication, Quarantine
 from recsys_causal.estimate import Estimate, EstimateTable
 from recsys_causal.experiments.srm import SRMResult
+from recsys_causal.results import ResultProtocol
 
 
 @dataclass
-class ABReadout:
-    """Result of :func:`analyze_ab`: SRM first, then metric lifts, guardrails and segment breakdowns."""
+class ABReadout(ResultProtocol):
+    """Result of :func:`analyze_ab`: SRM first, then metric lifts, guardrails and segment breakdowns. Its
+    ``to_frame()`` (with a ``section`` column), ``repr`` and notebook view (SRM banner first) are its own;
+    ``to_dict()``, ``to_markdown()``, ``summary()``, ``conf_int()`` and ``[name]`` come from the results protocol
+    (:class:`~recsys_causal.results.ResultProtocol`)."""
 
     srm: SRMResult
     metrics: EstimateTable
@@ -46,6 +51,20 @@ class ABReadout:
     @property
     def guardrail_verdicts(self) -> dict[str, str]:
         return {e.name: e.details["verdict"] for e in self.guardrails}
+
+    def _title(self) -> str:
+        return "A/B readout"
+
+    def _sections(self) -> list[tuple[str, Any]]:
+        parts: list[tuple[str, Any]] = [("SRM", self.srm), ("metrics", self.metrics)]
+        if len(self.guardrails):
+            parts.append(("guardrails", self.guardrails))
+        if self.segments is not None and len(self.segments):
+            parts.append(("segments", self.segments))
+        return parts
+
+    def _data(self) -> dict[str, Any]:
+        return {"n_units": self.n_units, "control": self.control}
 
     def to_frame(self) -> pd.DataFrame:
         """One tidy table: the SRM row(s), metric lifts, guardrails and segments with a ``section`` column."""

@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from recsys_causal.estimate import Estimate
-from recsys_causal.experiments.arm_moments import ArmMoments, ratio_arm
-from recsys_causal.experiments.means import ArmMean, lift_from_arms, welch_df
+from recsys_causal.kernel.arm_moments import ArmMoments, ratio_arm
+from recsys_causal.kernel.contrast import ArmMean, lift_from_arms, welch_df
 
 
 def linearize(num: np.ndarray, den: np.ndarray) -> np.ndarray:

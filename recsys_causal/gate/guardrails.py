@@ -19,13 +19,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from recsys_causal.errors import ConfigError
 from recsys_causal.estimate import Estimate
 from recsys_causal.gate.results import json_number
+from recsys_causal.kernel.guardrail import DIRECTIONS, noninferiority, verdict_from_pvalues
+from recsys_causal.kernel.multiplicity import adjust_pvalues
 from recsys_causal.ope.evaluate import reward_label
-from recsys_causal.pvalues import adjust_pvalues
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Guardrail:
     relative: bool = True
 
     def __post_init__(self) -> None:
-        if self.direction not in ("increase_is_bad", "decrease_is_bad"):
+        if self.direction not in DIRECTIONS:
             raise ConfigError(f"guardrail {self.label!r}: direction {self.direction!r} is not one of "
                               "'increase_is_bad', 'decrease_is_bad'", column="direction")
         if not (isinstance(self.margin, int | float) and math.isfinite(self.margin) and self.margin >= 0):
@@ -54,23 +54,21 @@ class Guardrail:
 def guardrail_rows(lifts: Sequence[Estimate], guardrails: Sequence[Guardrail], *, alpha: float,
                    multiplicity: str) -> list[dict]:
     """The non-inferiority test of each guardrail from its lift estimate (value and standard error), adjusted
-    for multiplicity across the guardrails: one JSON-ready row per guardrail."""
-    z = float(stats.norm.ppf(1 - alpha))
+    for multiplicity across the guardrails: one JSON-ready row per guardrail (the test is the kernel's
+    :func:`~recsys_causal.kernel.guardrail.noninferiority`, normal reference)."""
     rows = []
     for e, g in zip(lifts, guardrails, strict=True):
-        sign = 1.0 if g.direction == "increase_is_bad" else -1.0
-        h = sign * e.value
-        zstat = (h - g.margin) / e.se if e.se > 0 else (np.inf if h > g.margin else -np.inf)
+        r = noninferiority(e, direction=g.direction, margin=g.margin, alpha=alpha)
         rows.append({"reward": g.label, "direction": g.direction, "margin": g.margin, "relative": g.relative,
-                     "harm": json_number(h), "harm_lower": json_number(h - z * e.se),
-                     "harm_upper": json_number(h + z * e.se), "p_noninferiority": float(stats.norm.cdf(zstat)),
-                     "p_violation": float(stats.norm.sf(zstat))})
+                     "harm": json_number(r.harm), "harm_lower": json_number(r.harm_lower),
+                     "harm_upper": json_number(r.harm_upper), "p_noninferiority": r.p_noninferiority,
+                     "p_violation": r.p_violation})
     if rows:
         adj_ni = adjust([r["p_noninferiority"] for r in rows], multiplicity)
         adj_v = adjust([r["p_violation"] for r in rows], multiplicity)
         for r, a, b in zip(rows, adj_ni, adj_v, strict=True):
             r["p_noninferiority_adjusted"], r["p_violation_adjusted"] = float(a), float(b)
-            r["verdict"] = "ok" if a < alpha else "violated" if b < alpha else "inconclusive"
+            r["verdict"] = verdict_from_pvalues(a, b, alpha)
     return rows
 
 

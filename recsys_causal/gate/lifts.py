@@ -25,8 +25,8 @@ import numpy as np
 
 from recsys_causal.errors import EstimationError
 from recsys_causal.estimate import Estimate
+from recsys_causal.kernel.moments import Moments
 from recsys_causal.logs.model import DecisionLog
-from recsys_causal.moments import Moments
 from recsys_causal.ope.components import SlotComponents, components
 from recsys_causal.ope.estimates import block_columns, estimates_from_moments, estimator_columns
 from recsys_causal.ope.estimators import Estimator, resolve_estimators

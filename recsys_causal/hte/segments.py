@@ -27,13 +27,13 @@ import pandas as pd
 from scipy import stats
 
 from recsys_causal.checks import require_columns, unique_units
-from recsys_causal.contrast import cuped_adjust, group_mean
 from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import DataValidationError, SchemaError
 from recsys_causal.estimate import Estimate, EstimateTable
-from recsys_causal.experiments.means import arm_mean, welch_df
+from recsys_causal.kernel import cuped_adjust, group_mean
+from recsys_causal.kernel.contrast import arm_mean, welch_df
+from recsys_causal.kernel.multiplicity import adjust_pvalues
 from recsys_causal.logs.segments import lifecycle_segment
-from recsys_causal.pvalues import adjust_pvalues
 from recsys_causal.results import ResultProtocol
 
 DIRECTIONS = ("decrease_is_bad", "increase_is_bad")

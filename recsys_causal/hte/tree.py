@@ -21,9 +21,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from recsys_causal.contrast import group_mean
 from recsys_causal.estimate import Estimate, EstimateTable
 from recsys_causal.hte.cate import CateFit
+from recsys_causal.kernel import group_mean
 
 
 def segment_tree(

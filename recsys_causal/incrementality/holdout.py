@@ -19,17 +19,17 @@ import pandas as pd
 from scipy import stats
 
 from recsys_causal.checks import check_alpha, require_columns, require_frame, unique_units
-from recsys_causal.contrast import (
+from recsys_causal.deprecation import renamed_arguments
+from recsys_causal.errors import DataValidationError, EstimationError
+from recsys_causal.estimate import Estimate, EstimatesView, EstimateTable
+from recsys_causal.experiments.covariate_checks import check_cuped_covariates
+from recsys_causal.kernel import (
     Linearized,
     cuped_adjust,
     fieller_interval,
     group_mean,
     ratio,
 )
-from recsys_causal.deprecation import renamed_arguments
-from recsys_causal.errors import DataValidationError, EstimationError
-from recsys_causal.estimate import Estimate, EstimatesView, EstimateTable
-from recsys_causal.experiments.covariate_checks import check_cuped_covariates
 
 ASSUMPTIONS = (
     "Randomisation: holdout membership is random and independent of outcomes.",

@@ -23,6 +23,7 @@ readout's :class:`~recsys_causal.experiments.Guardrail`, the pre-launch gate's) 
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 from recsys_causal.errors import ConfigError
@@ -69,18 +70,15 @@ def verdict_from_pvalues(p_noninferiority: float, p_violation: float, alpha: flo
 def noninferiority(estimate: Estimate, *, direction: str, margin: float, alpha: float = 0.05,
                    df: float | None = None) -> GuardrailResult:
     """Non-inferiority evaluation of one lift ``estimate`` (value and se on the margin's scale); ``df``
-    overrides ``estimate.details["df"]`` (``None`` in both: normal reference). With ``se = 0`` the p-values are
-    NaN and the verdict follows the point estimate."""
+    overrides ``estimate.details["df"]`` (``None`` in both: normal reference). With ``se = 0`` the verdict and
+    the p-values (0 or 1) follow the point estimate; a NaN estimate gives NaN p-values."""
     check_direction(direction)
     dist = reference_distribution(df if df is not None else estimate.details.get("df"))
     z = float(dist.ppf(1 - alpha))
     h = (1.0 if direction == "increase_is_bad" else -1.0) * estimate.value
     lo, hi = h - z * estimate.se, h + z * estimate.se
-    if estimate.se > 0:
-        stat = (h - margin) / estimate.se
-        p_ni, p_v = float(dist.cdf(stat)), float(dist.sf(stat))
-    else:
-        p_ni = p_v = float("nan")
+    stat = (h - margin) / estimate.se if estimate.se > 0 else (math.inf if h > margin else -math.inf)
+    p_ni, p_v = (float(dist.cdf(stat)), float(dist.sf(stat))) if not math.isnan(stat) else (math.nan, math.nan)
     verdict = "ok" if hi < margin else "violated" if lo > margin else "inconclusive"
     return GuardrailResult(direction, float(margin), float(h), float(lo), float(hi), p_ni, p_v, verdict)
 

@@ -5,10 +5,10 @@ Per request, the columns are the logged reward ``y`` and, for estimator block ``
 numerator ``e{i}a{k}`` and denominator ``e{i}b{k}`` (:func:`estimator_columns`). An estimator
 ``Σ_k Σ a_k / Σ b_k`` has influence value ``Σ_k (a_k − v_k b_k) / mean(b_k)``, a linear combination of the
 columns, so its standard error — and that of every lift, by the delta method — is
-:meth:`~recsys_causal.moments.Moments.linear_se` of those coefficients.
+:meth:`~recsys_causal.kernel.moments.Moments.linear_se` of those coefficients.
 
 >>> import numpy as np
->>> from recsys_causal.moments import Moments
+>>> from recsys_causal.kernel.moments import Moments
 >>> from recsys_causal.ope.components import SlotComponents
 >>> from recsys_causal.ope.single_slot import IPS
 >>> c = SlotComponents(w=np.array([2.0, 0.5, 1.0]), y=np.array([1.0, 0.0, 1.0]), q_a=np.zeros(3),
@@ -27,7 +27,7 @@ import numpy as np
 
 from recsys_causal.errors import EstimationError
 from recsys_causal.estimate import Estimate
-from recsys_causal.moments import Moments
+from recsys_causal.kernel.moments import Moments
 from recsys_causal.ope.estimators import Estimator
 
 QUANTITIES = ("value", "lift", "relative lift")

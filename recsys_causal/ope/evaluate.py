@@ -22,8 +22,8 @@ import pandas as pd
 from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import ConfigError
 from recsys_causal.estimate import Estimate, EstimateTable
+from recsys_causal.kernel.moments import Moments
 from recsys_causal.logs.model import DecisionLog
-from recsys_causal.moments import Moments
 from recsys_causal.ope.components import components, slate_components
 from recsys_causal.ope.estimates import (  # noqa: F401  (re-exported: the final step's former home)
     block_columns,

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats
 
-from recsys_causal.moments import Moments
+from recsys_causal.kernel.moments import Moments
 from recsys_causal.ope.components import SlateComponents
 from recsys_causal.ope.estimators import Estimator
 from recsys_causal.ope.slate import StandardSlateIPS

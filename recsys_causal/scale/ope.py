@@ -35,7 +35,7 @@ import numpy as np
 from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import ConfigError, DataValidationError, SchemaError
 from recsys_causal.estimate import EstimateTable
-from recsys_causal.moments import Moments
+from recsys_causal.kernel.moments import Moments
 from recsys_causal.ope.estimators import Estimator, resolve_estimators
 from recsys_causal.ope.evaluate import OPEResult, estimates_from_moments, reward_label, term_columns
 from recsys_causal.ope.rewards import BINARY_SHARE, range_error

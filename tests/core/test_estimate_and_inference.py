@@ -5,7 +5,7 @@ import statsmodels.api as sm
 from scipy import stats
 
 from recsys_causal import Estimate, EstimateTable
-from recsys_causal.inference import influence_estimate, influence_se
+from recsys_causal.kernel.influence import influence_estimate, influence_se
 
 
 def test_normal_interval_and_p_value_match_scipy():

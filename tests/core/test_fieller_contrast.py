@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from recsys_causal.contrast import fieller_interval, group_mean, ratio
+from recsys_causal.kernel import fieller_interval, group_mean, ratio
 
 
 def test_fieller_interval_of_correlated_statistics_by_hand():

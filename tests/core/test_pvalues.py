@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from statsmodels.stats.multitest import multipletests
 
-from recsys_causal.pvalues import adjust_pvalues
+from recsys_causal.kernel.multiplicity import adjust_pvalues
 
 
 @pytest.mark.parametrize("method", ["holm", "fdr_bh"])

@@ -205,8 +205,8 @@ def test_sql_path_refuses_the_same_covariates_from_moments():
 
 
 def test_moment_checks_equal_the_array_checks():
-    from recsys_causal.experiments.arm_moments import ArmMoments
     from recsys_causal.experiments.covariate_checks import _welch
+    from recsys_causal.kernel.arm_moments import ArmMoments
 
     u = _units(13)
     t = (u["variant"] == "treatment").to_numpy()

@@ -146,3 +146,35 @@ def test_shims_keep_every_old_name():
     for module, wanted in names.items():
         missing = [n for n in wanted if not hasattr(module, n)]
         assert not missing, (module.__name__, missing)
+
+
+@pytest.mark.parametrize("module", ["recsys_causal.contrast", "recsys_causal.inference", "recsys_causal.moments",
+                                    "recsys_causal.pvalues", "recsys_causal.experiments.arm_moments",
+                                    "recsys_causal.experiments.multiplicity"])
+def test_old_module_paths_warn_that_they_are_deprecated(module):
+    import importlib
+
+    mod = importlib.import_module(module)
+    with pytest.warns(DeprecationWarning, match="recsys_causal.kernel"):
+        importlib.reload(mod)
+
+
+def test_package_code_never_imports_a_deprecated_module_path():
+    import ast
+    from pathlib import Path
+
+    old = {"recsys_causal.contrast", "recsys_causal.inference", "recsys_causal.moments", "recsys_causal.pvalues",
+           "recsys_causal.experiments.arm_moments", "recsys_causal.experiments.multiplicity"}
+    root = Path(__file__).resolve().parents[2] / "recsys_causal"
+    found = [f"{p.relative_to(root)}: {n.module}" for p in root.rglob("*.py")
+             for n in ast.walk(ast.parse(p.read_text())) if isinstance(n, ast.ImportFrom) and n.module in old]
+    assert found == []
+
+
+def test_guardrail_with_zero_standard_error_follows_the_point_estimate():
+    below = Estimate.from_normal(name="x", value=0.01, se=0.0, n=100, method="m")
+    r = noninferiority(below, direction="increase_is_bad", margin=0.02, alpha=0.05)
+    assert (r.verdict, r.p_noninferiority, r.p_violation) == ("ok", 0.0, 1.0)
+    above = Estimate.from_normal(name="x", value=0.03, se=0.0, n=100, method="m")
+    r = noninferiority(above, direction="increase_is_bad", margin=0.02, alpha=0.05)
+    assert (r.verdict, r.p_noninferiority, r.p_violation) == ("violated", 1.0, 0.0)

@@ -212,7 +212,7 @@ def test_deprecated_argument_names_warn_and_agree(units):
             warnings.simplefilter("error")
             b = fn(rows, multiplicity="bh")
         assert [e.details["p_adjusted"] for e in a] == [e.details["p_adjusted"] for e in b]
-    from recsys_causal.pvalues import adjust_pvalues
+    from recsys_causal.kernel.multiplicity import adjust_pvalues
 
     with pytest.warns(DeprecationWarning):
         assert adjust_pvalues([0.01, 0.04], method="holm").tolist() == adjust_pvalues([0.01, 0.04], "holm").tolist()

@@ -11,8 +11,8 @@ from statsmodels.stats.multitest import multipletests
 from recsys_causal.errors import ConfigError, DataValidationError, EstimationError, SchemaError
 from recsys_causal.estimate import Estimate
 from recsys_causal.experiments.guardrails import Guardrail
-from recsys_causal.experiments.multiplicity import adjust
 from recsys_causal.experiments.readout import Metric, analyze_ab
+from recsys_causal.kernel.multiplicity import adjust
 from recsys_causal.simulate.ab import simulate_ab, simulate_ab_log
 
 SPLIT3 = {"control": 0.4, "treatment": 0.3, "t2": 0.3}

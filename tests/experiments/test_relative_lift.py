@@ -15,11 +15,11 @@ import pytest
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from recsys_causal.contrast import fieller_bounds
 from recsys_causal.experiments.cuped import cuped_lift
 from recsys_causal.experiments.means import MIN_UNITS_PER_ARM, ArmMean, mean_lift, relative_lift
 from recsys_causal.experiments.ratio import ratio_lift
 from recsys_causal.experiments.readout import Metric, analyze_ab
+from recsys_causal.kernel import fieller_bounds
 
 ALPHA = 0.05
 

@@ -10,10 +10,10 @@ from scipy import stats
 
 from recsys_causal.errors import ConfigError, DataValidationError, EstimationError, SchemaError
 from recsys_causal.experiments import Guardrail, Metric, analyze_ab, join_unit_tables, unit_metrics_from_log
-from recsys_causal.experiments.arm_moments import ArmMoments, linearized_ratio, mean_arm
 from recsys_causal.experiments.ratio import linearize
+from recsys_causal.kernel.arm_moments import ArmMoments, linearized_ratio, mean_arm
+from recsys_causal.kernel.moments import Moments
 from recsys_causal.logs import DecisionLog, read_decision_log, write_partitioned_log
-from recsys_causal.moments import Moments
 from recsys_causal.scale import DuckDBEngine, SparkEngine
 from recsys_causal.scale.ab import SQLUnitMetrics, analyze_ab_sql, outcome_columns, unit_metrics_sql
 from recsys_causal.simulate.ab import START, simulate_ab_log
