@@ -14,6 +14,7 @@ so the traceback shows.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable
 from typing import TypeVar
@@ -44,3 +45,14 @@ def guarded_run(prog: str, action: Callable[[], T], *, debug: bool, exit_interna
             raise
         print(f"{prog}: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", file=sys.stderr)
         return exit_internal, None
+
+
+def add_common_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options both command-line tools share: ``--debug`` (full traceback on an error) and ``--version``."""
+    from recsys_causal.version import version_line
+
+    parser.add_argument("--debug", action="store_true",
+                        help="on an error, show the full traceback instead of one line")
+    parser.add_argument("--version", action="version", version=version_line(),
+                        help="print 'recsys-causal <version>' and exit 0")
+    return parser

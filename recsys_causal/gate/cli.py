@@ -22,12 +22,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from recsys_causal.cli_errors import guarded_run
+from recsys_causal.cli_errors import add_common_options, guarded_run
 from recsys_causal.config_io import resolve
 from recsys_causal.errors import ConfigError, DataValidationError
 from recsys_causal.gate.config import GateConfig, PolicySpec, load_gate_config
 from recsys_causal.gate.screen import GateResult, Guardrail, screen
-from recsys_causal.version import version_line
 
 EXIT_INTERNAL = 4
 
@@ -197,10 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "output.markdown of the YAML); - for standard output")
     ap.add_argument("--html", metavar="PATH",
                     help="write the HTML page to PATH (instead of output.html of the YAML); - for standard output")
-    ap.add_argument("--debug", action="store_true", help="on an error, show the full traceback instead of one line")
-    ap.add_argument("--version", action="version", version=version_line(),
-                    help="print 'recsys-causal <version>' and exit 0")
-    return ap
+    return add_common_options(ap)
 
 
 def main(argv: list[str] | None = None) -> int:

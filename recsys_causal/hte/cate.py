@@ -30,6 +30,7 @@ from recsys_causal.checks import require_columns
 from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import DataValidationError, SchemaError
 from recsys_causal.estimate import Estimate, EstimateTable
+from recsys_causal.experiments import pretreatment
 from recsys_causal.results import ResultProtocol
 
 METHODS = ("forest", "linear", "dr")
@@ -89,30 +90,14 @@ class CateFit(ResultProtocol):
         return {"method": self.method, "covariates": list(self.covariates), "n_units": len(self.effects)}
 
 
-def check_pre_treatment(
-    frame: pd.DataFrame,
-    covariates: Sequence[str],
-    *,
-    measured_at: Mapping[str, str] | None = None,
-    exposure_time_col: str | None = None,
-    outcome: str | None = None,
-) -> None:
-    """Reject covariates that are not pre-treatment.
-
-    A covariate equal to the outcome is rejected outright; ``measured_at`` maps a covariate to the column (or
-    one declared time) of its measurement, compared with ``exposure_time_col`` by the A/B readout's check:
-    any unit measured at or after first exposure is an error that says why.
-    """
-    from recsys_causal.experiments.cuped import check_pre_treatment as check_times
-
-    for c in covariates:
-        if c == outcome:
-            raise DataValidationError(f"covariate {c!r} is the outcome itself", column=c,
-                                      fix="use only pre-treatment covariates")
-    check_times(frame, list(covariates), first_exposure_col=exposure_time_col, covariate_times=measured_at)
+#: The one pre-treatment check (:func:`recsys_causal.experiments.pretreatment.check_pre_treatment`), under the
+#: argument names of the A/B readout; this module's old names ``frame``, ``measured_at`` and
+#: ``exposure_time_col`` still work for one release with a deprecation warning.
+check_pre_treatment = renamed_arguments(frame="data", measured_at="covariate_times",
+                                        exposure_time_col="first_exposure_col")(pretreatment.check_pre_treatment)
 
 
-@renamed_arguments(frame="data")
+@renamed_arguments(frame="data", measured_at="covariate_times", exposure_time_col="first_exposure_col")
 def fit_cate(
     data: pd.DataFrame,
     *,
@@ -125,18 +110,20 @@ def fit_cate(
     cv: int = 2,
     alpha: float = 0.05,
     seed: int = 0,
-    measured_at: Mapping[str, str] | None = None,
-    exposure_time_col: str | None = None,
+    covariate_times: Mapping[str, str] | None = None,
+    first_exposure_col: str | None = None,
 ) -> CateFit:
     """Fit a CATE model on the unit table ``data`` (old keyword ``frame``); ``treatment_probability=None`` fits
-    a propensity model (observational data)."""
+    a propensity model (observational data). Covariates equal to the outcome, or measured at or after first
+    exposure (``covariate_times`` against ``first_exposure_col``; old names ``measured_at`` and
+    ``exposure_time_col``), are rejected by the one pre-treatment check."""
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
     if method not in METHODS:
         raise SchemaError(f"unknown CATE method {method!r}", fix=f"use one of {list(METHODS)}")
     require_columns(data, (outcome, treatment, *covariates), what="the CATE frame")
-    check_pre_treatment(data, covariates, measured_at=measured_at, exposure_time_col=exposure_time_col,
-                        outcome=outcome)
+    pretreatment.check_pre_treatment(data, list(covariates), first_exposure_col=first_exposure_col,
+                                     covariate_times=covariate_times, outcome=outcome)
     X = data[list(covariates)].to_numpy(dtype=float)
     const = [c for c, sd in zip(covariates, X.std(axis=0), strict=True) if sd == 0]
     if const:

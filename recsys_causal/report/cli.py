@@ -20,9 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-from recsys_causal.cli_errors import guarded_run
+from recsys_causal.cli_errors import add_common_options, guarded_run
 from recsys_causal.outputs import config_output, is_stdout
-from recsys_causal.version import version_line
 
 EXIT_OK, EXIT_INTERNAL = 0, 1
 
@@ -101,11 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "else report.html beside it); - for standard output")
     ap.add_argument("--json", dest="json_out", metavar="PATH", help="write the JSON report to PATH (default: "
                     "output.json in the YAML, else report.json beside it); - for standard output")
-    ap.add_argument("--debug", action="store_true", help="on an error, show the full traceback instead of one line")
     ap.add_argument("--quiet", action="store_true", help="print no progress messages on stderr")
-    ap.add_argument("--version", action="version", version=version_line(),
-                    help="print 'recsys-causal <version>' and exit 0")
-    return ap
+    return add_common_options(ap)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -114,5 +114,17 @@ def test_constant_and_post_treatment_covariates():
     u["measured"] = pd.Timestamp("2026-06-01", tz="UTC")
     u.loc[u.index[:3], "measured"] = pd.Timestamp("2026-06-12", tz="UTC")
     with pytest.raises(DataValidationError, match="measured after first exposure") as err:
-        check_pre_treatment(u, ["pre"], measured_at={"pre": "measured"}, exposure_time_col="exposed_at")
+        check_pre_treatment(u, ["pre"], covariate_times={"pre": "measured"}, first_exposure_col="exposed_at")
     assert "3 units" in str(err.value)
+
+
+def test_one_pre_treatment_check_under_the_old_hte_argument_names():
+    from recsys_causal.experiments.pretreatment import check_pre_treatment as the_one
+
+    assert check_pre_treatment.__wrapped__ is the_one
+    u = simulate(seed=6)
+    u["exposed_at"] = pd.Timestamp("2026-06-10", tz="UTC")
+    u["measured"] = pd.Timestamp("2026-06-12", tz="UTC")
+    with pytest.warns(DeprecationWarning, match="measured_at"), \
+            pytest.raises(DataValidationError, match="measured after first exposure"):
+        check_pre_treatment(u, ["pre"], measured_at={"pre": "measured"}, exposure_time_col="exposed_at")
