@@ -8,7 +8,8 @@ columns, so its standard error — and that of every lift, by the delta method �
 :meth:`~recsys_causal.kernel.moments.Moments.linear_se` of those coefficients.
 
 >>> import numpy as np
->>> from recsys_causal.kernel.moments import Moments
+>>> from recsys_causal.kernel.contrast import delta_ratio
+from recsys_causal.kernel.moments import Moments
 >>> from recsys_causal.ope.components import SlotComponents
 >>> from recsys_causal.ope.single_slot import IPS
 >>> c = SlotComponents(w=np.array([2.0, 0.5, 1.0]), y=np.array([1.0, 0.0, 1.0]), q_a=np.zeros(3),
@@ -27,6 +28,7 @@ import numpy as np
 
 from recsys_causal.errors import EstimationError
 from recsys_causal.estimate import Estimate
+from recsys_causal.kernel.contrast import delta_ratio
 from recsys_causal.kernel.moments import Moments
 from recsys_causal.ope.estimators import Estimator
 
@@ -116,7 +118,8 @@ def estimates_from_moments(mom: Moments, estimators: Sequence[Estimator], *, pol
         out.append(estimate(f"{policy} − {base_name} | {reward} | {est.name}", value - base_value, coef - base,
                             f"{est.name}, paired", {**d, "quantity": "lift"}, null=0.0, more=more))
         if base_value != 0:
-            out.append(estimate(f"{policy} / {base_name} − 1 | {reward} | {est.name}", value / base_value - 1,
-                                coef / base_value - value * base / base_value**2, f"{est.name}, delta method",
-                                {**d, "quantity": "relative lift"}, null=0.0, more=more))
+            ratio, linear = delta_ratio(value, base_value, coef, base)
+            out.append(estimate(f"{policy} / {base_name} − 1 | {reward} | {est.name}", ratio - 1, linear,
+                                f"{est.name}, delta method", {**d, "quantity": "relative lift"}, null=0.0,
+                                more=more))
     return out
