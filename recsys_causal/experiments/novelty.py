@@ -47,6 +47,7 @@ from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import EstimationError
 from recsys_causal.estimate import Estimate, EstimateTable
 from recsys_causal.logs.model import DecisionLog
+from recsys_causal.plotting import plot_decay, plot_effect_by_day  # noqa: F401 (their plots, re-exported)
 from recsys_causal.results import ResultProtocol
 
 #: The long-run interval is called absurd (decay not identified) above this many times the daily intervals' range.
@@ -304,40 +305,3 @@ def novelty_panel(data: DecisionLog, *, metric: str, unit: str, variant_col: str
     idx = pd.MultiIndex.from_arrays([panel["unit_id"], panel["days_since_exposure"]])
     panel["value"] = per.reindex(idx).fillna(0.0).to_numpy()
     return panel
-
-
-def plot_effect_by_day(table: pd.DataFrame, *, by: str = "days_since_exposure", title: str | None = None,
-                       fit: DecayFit | None = None):
-    """Matplotlib Figure of per-day effects with intervals (and the fitted curve when given).
-
-    >>> import pandas as pd
-    >>> tab = pd.DataFrame({"days_since_exposure": [0, 1], "effect": [0.2, 0.1], "ci_low": [0.1, 0.0],
-    ...                     "ci_high": [0.3, 0.2]})
-    >>> plot_effect_by_day(tab).savefig(__import__("io").BytesIO(), format="png")
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    from recsys_causal.plotting import interval_plot
-
-    fig = Figure(figsize=(7, 3.5))
-    FigureCanvasAgg(fig)  # Agg canvas on this figure only; the global backend is left alone
-    ax = fig.add_subplot(1, 1, 1)
-    interval_plot(ax, table["effect"], table["ci_low"], table["ci_high"], at=table[by], style={"fmt": "o", "ms": 3},
-                  zero={"color": "grey", "lw": 0.8}, capsize=2, label="daily effect")
-    if fit is not None:
-        grid = np.linspace(float(np.min(fit.days)), float(np.max(fit.days)), 200)
-        ax.plot(grid, fit.predict(grid), color="C1", label=f"fit ({fit.label})")
-        e = fit.effect
-        ax.axhspan(e.ci_low, e.ci_high, color="C1", alpha=0.15,
-                   label="long-run CI" if fit.identified else "constant-effect CI (decay not identified)")
-    ax.set_xlabel(by.replace("_", " "))
-    ax.set_ylabel("effect (treatment − control)")
-    ax.set_title(title or f"Effect by {by.replace('_', ' ')}")
-    ax.legend(loc="best", fontsize=8)
-    return fig
-
-
-def plot_decay(fit: DecayFit, table: pd.DataFrame, *, by: str = "days_since_exposure"):
-    """Figure of the cohort-aligned effects with the fitted decay curve and the long-run interval."""
-    return plot_effect_by_day(table, by=by, fit=fit, title=repr(fit)[9:-1][:80])
