@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from recsys_causal.checks import utc_times, utc_timestamp
+from recsys_causal.checks import require_columns, utc_times, utc_timestamp
 from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import DataValidationError
 
@@ -47,7 +47,10 @@ def check_pre_treatment(
                                       fix="use only pre-treatment covariates")
     if not covariate_times:
         return
-    if first_exposure_col is None or first_exposure_col not in data.columns:
+    if first_exposure_col is not None:
+        require_columns(data, [first_exposure_col], error=DataValidationError,
+                        message="first-exposure column {first!r} does not exist")
+    else:
         raise DataValidationError(
             "covariate measurement times were given but there is no first-exposure column to compare with",
             column=first_exposure_col, fix="pass first_exposure_col naming each unit's first exposure time")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from recsys_causal.checks import require_columns
 from recsys_causal.errors import SchemaError
 from recsys_causal.logs.model import DecisionLog
 from recsys_causal.plackett_luce import plackett_luce_marginals, uniform_slate_marginals
@@ -48,8 +49,8 @@ def _eligible(log: DecisionLog) -> np.ndarray:
 def _score(log: DecisionLog, column: str) -> np.ndarray:
     name = column if column in log.candidates.columns else f"pred_{column}"
     if name not in log.candidates.columns:
-        raise SchemaError(f"score column {column!r} does not exist", source=log.source, column=column,
-                          fix=f"use one of the prediction columns {list(log.prediction_columns)} or 'score'")
+        require_columns(log.candidates, [column], source=log.source, message="score column {first!r} does not exist",
+                        fix=f"use one of the prediction columns {list(log.prediction_columns)} or 'score'")
     s = log.column(name)
     if np.isnan(s[_eligible(log)]).any():
         bad = np.isnan(s) & _eligible(log)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from recsys_causal.checks import require_columns
 from recsys_causal.errors import ConfigError
 from recsys_causal.report.inputs import ab_columns, check_columns, check_labels, unique_table
 from recsys_causal.report.records import source_quality
@@ -125,8 +126,7 @@ def _covariate_times(cfg, units: pd.DataFrame) -> dict:
     """``covariate_times`` / ``first_exposure_col`` for analyze_ab from the YAML (nothing when not given)."""
     if not cfg.covariate_times:
         return {}
-    if cfg.first_exposure not in units.columns:
-        raise ConfigError(f"first_exposure: the unit table has no column {cfg.first_exposure!r} to compare "
-                          "covariate_times with", column="first_exposure",
-                          fix=f"name the first-exposure column; columns present: {sorted(map(str, units.columns))[:20]}")
+    require_columns(units, [cfg.first_exposure], keys={cfg.first_exposure: "first_exposure"}, error=ConfigError,
+                    message="first_exposure: the unit table has no column {first!r} to compare covariate_times with",
+                    fix="name the first-exposure column")
     return {"covariate_times": dict(cfg.covariate_times), "first_exposure_col": cfg.first_exposure}

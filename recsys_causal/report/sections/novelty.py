@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from recsys_causal.checks import require_columns
 from recsys_causal.errors import ConfigError
 from recsys_causal.estimate import interval_label
 from recsys_causal.plotting import effect_by_day_figure, figure_svg
@@ -14,7 +15,6 @@ from recsys_causal.report.ab_units import ab_units, treatment_label
 from recsys_causal.report.context import ReportContext
 from recsys_causal.report.records import estimates_json, json_number, records
 from recsys_causal.report.sections.base import Section, SectionResult, register
-from recsys_causal.suggest import choices_text, did_you_mean
 
 METHOD = ("Novelty: daily effect by days since first exposure (Welch, per day); decay curve "
           "long_run + (initial − long_run)·exp(−t/τ) by generalised least squares with the "
@@ -38,10 +38,8 @@ class Novelty(Section):
         cfg, nv = ctx.cfg, ctx.cfg.novelty
         log = ab_units(ctx).log
         ctx.progress("novelty-decay readout")
-        if nv.metric not in log.reward_columns:
-            raise ConfigError(f"novelty.metric: {nv.metric!r} is not an outcome of data.decision_log"
-                              f"{did_you_mean(nv.metric, log.reward_columns)}", column="novelty.metric",
-                              fix=f"use one of the outcome columns {choices_text(log.reward_columns)}")
+        require_columns(log.reward_columns, [nv.metric], error=ConfigError, fix="use one of the outcome columns",
+                        message="novelty.metric: {first!r} is not an outcome of data.decision_log")
         panel = novelty_panel(log, metric=nv.metric, unit=cfg.experiment.unit, variant_col=cfg.variants.column,
                               as_of=cfg.data.as_of, days=nv.days)
         kw = {"metric": "value", "control": cfg.variants.control, "treatment": treatment_label(cfg),
