@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from recsys_causal.checks import Quarantine, quarantine_multi_assigned, require_columns, utc_timestamp
+from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import DataValidationError
 from recsys_causal.logs.model import DecisionLog
 
@@ -86,8 +87,9 @@ class UnitMetrics:
                 f"quarantined, {self.n_requests_excluded} excluded)")
 
 
+@renamed_arguments(log="data")
 def unit_metrics_from_log(
-    log: DecisionLog, *, window: str | pd.Timedelta, as_of: str | pd.Timestamp, unit_col: str = "user_id",
+    data: DecisionLog, *, window: str | pd.Timedelta, as_of: str | pd.Timestamp, unit_col: str = "user_id",
     variant_col: str = "variant", experiment_id: str | None = None, outcomes: Sequence[str] | None = None,
     request_metrics: Sequence[str] = (),
 ) -> UnitMetrics:
@@ -96,8 +98,10 @@ def unit_metrics_from_log(
     ``outcomes`` default to the log's reward columns; ``request_metrics`` are numeric request columns summed
     per unit as well (e.g. ``latency_ms``). The result has ``n_requests``, ``impressions`` and one column per
     outcome, plus ``first_exposure`` and ``variant``. Requests without a unit or a variant are quarantined
-    and counted (``missing_unit``, ``missing_variant``), never dropped by a group-by.
+    and counted (``missing_unit``, ``missing_variant``), never dropped by a group-by. ``data`` is the decision
+    log (old keyword ``log``, deprecated).
     """
+    log = data
     req = log.requests
     require_columns(req, [unit_col, variant_col, "decision_time"], what="request table")
     mask = np.ones(len(req), dtype=bool)
@@ -177,9 +181,10 @@ def join_unit_tables(units: pd.DataFrame, *tables: pd.DataFrame, on: str = "user
     return out
 
 
+@renamed_arguments(log="data")
 def windowed_unit_metrics(
-    log: DecisionLog, *, windows: Sequence[str | pd.Timedelta] = ("7D", "14D", "30D"), as_of: str | pd.Timestamp,
+    data: DecisionLog, *, windows: Sequence[str | pd.Timedelta] = ("7D", "14D", "30D"), as_of: str | pd.Timestamp,
     **kwargs,
 ) -> dict[str, UnitMetrics]:
     """Unit metrics at several windows after first exposure, each keeping only units whose window closed."""
-    return {str(w): unit_metrics_from_log(log, window=w, as_of=as_of, **kwargs) for w in windows}
+    return {str(w): unit_metrics_from_log(data, window=w, as_of=as_of, **kwargs) for w in windows}

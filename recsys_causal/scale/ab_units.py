@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from recsys_causal.checks import Quarantine, require_columns, utc_timestamp
+from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import ConfigError, DataValidationError
 from recsys_causal.logs import schema
 from recsys_causal.scale.engines import Engine, as_engine
@@ -104,20 +105,21 @@ def outcome_columns(engine: Engine, *, exclude: Sequence[str] = ()) -> list[str]
             and c not in exclude]
 
 
+@renamed_arguments(source="data")
 def unit_metrics_sql(
-    source: Engine | Any, *, window: str | pd.Timedelta, as_of: str | pd.Timestamp, unit_col: str = "user_id",
+    data: Engine | Any, *, window: str | pd.Timedelta, as_of: str | pd.Timestamp, unit_col: str = "user_id",
     variant_col: str = "variant", experiment_id: str | None = None, outcomes: Sequence[str] | None = None,
     request_metrics: Sequence[str] = (),
 ) -> SQLUnitMetrics:
-    """Aggregate the decision log held by ``source`` to one row per unit, next to the data (see the module
+    """Aggregate the decision log held by ``data`` to one row per unit, next to the data (see the module
     docstring; same result as :func:`~recsys_causal.experiments.unit_metrics_from_log`).
 
-    ``source``: an :class:`~recsys_causal.scale.engines.Engine`, a Parquet file or Hive-partitioned directory,
+    ``data`` (old keyword ``source``, deprecated): an :class:`~recsys_causal.scale.engines.Engine`, a Parquet file or Hive-partitioned directory,
     a pandas or a Spark DataFrame in the long layout. ``outcomes`` default to :func:`outcome_columns`;
     ``request_metrics`` are numeric request columns summed per unit (e.g. ``latency_ms``). Release the table
     with :meth:`SQLUnitMetrics.drop` when done.
     """
-    engine = as_engine(source)
+    engine = as_engine(data)
     zero = engine.double(0.0)
     window = pd.Timedelta(window)
     if window <= pd.Timedelta(0):

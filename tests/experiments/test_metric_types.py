@@ -222,3 +222,18 @@ def test_lift_rows_carry_quantity_and_keep_lift(units):
     r = analyze_ab(units, metrics=["revenue"], guardrails=[], expected_split=SPLIT)
     assert {(e.details["lift"], e.details["quantity"]) for e in r.metrics} == {("absolute", "lift"),
                                                                                ("relative", "relative lift")}
+
+
+def test_unit_metric_builders_take_data_and_warn_on_their_old_names():
+    from recsys_causal.experiments import unit_metrics_from_log, windowed_unit_metrics
+    from recsys_causal.simulate import simulate_decision_log
+
+    log = simulate_decision_log(n_requests=400, n_candidates=4, slate_size=2, seed=1,
+                                experiment={"control": 0.5, "treatment": 0.5}).log
+    new = unit_metrics_from_log(log, window="1D", as_of="2030-01-01T00:00:00Z").units
+    with pytest.warns(DeprecationWarning, match="'log' is deprecated"):
+        old = unit_metrics_from_log(log=log, window="1D", as_of="2030-01-01T00:00:00Z").units
+    pd.testing.assert_frame_equal(new, old)
+    with pytest.warns(DeprecationWarning, match="'log' is deprecated"):
+        windowed = windowed_unit_metrics(log=log, windows=["1D"], as_of="2030-01-01T00:00:00Z")
+    pd.testing.assert_frame_equal(windowed["1D"].units, new)
