@@ -57,14 +57,14 @@ def test_every_data_form_gives_the_in_memory_numbers(kind, frame, path, local):
     _same(local, got)
 
 
-def test_relation_of_another_connection_needs_that_connection(path, local):
+def test_relation_of_another_connection_runs_through_the_relation_or_its_connection(path, local):
     con = duckdb.connect()
     rel = con.sql(f"SELECT * FROM read_parquet('{path}/**/*.parquet', hive_partitioning = true)")
+    kw = {"estimators": ["IPS", "SNIPS", "DR"], "reward_model": "pred_q", "cluster_col": "user_id"}
+    _same(local, evaluate_policies(rel, POLICIES, **kw))  # through the relation, on whichever connection made it
+    _same(local, evaluate_policies(DuckDBEngine.from_relation(rel, connection=con), POLICIES, **kw))
     with pytest.raises(ConfigError, match="another connection"):
-        evaluate_policies(rel, POLICIES)
-    got = evaluate_policies(DuckDBEngine.from_relation(rel, connection=con), POLICIES,
-                            estimators=["IPS", "SNIPS", "DR"], reward_model="pred_q", cluster_col="user_id")
-    _same(local, got)
+        DuckDBEngine.from_relation(rel, connection=duckdb.connect())
 
 
 def test_ips_on_the_engine_by_hand(frame, path):
