@@ -62,7 +62,8 @@ def effect_by_day(
 ) -> pd.DataFrame:
     """Per-day difference in means (treatment − control) with Welch standard errors and normal intervals.
 
-    ``by`` is ``days_since_exposure`` (cohort-aligned) or a calendar-day column. Vectorised by groupby.
+    ``by`` is ``days_since_exposure`` (cohort-aligned) or a calendar-day column. Vectorised by groupby. The
+    difference is ``value`` (``effect``, its former name, is kept as an alias for one release).
     """
     sub = panel.loc[panel[variant_col].isin([treatment, control]), [by, variant_col, metric]]
     g = sub.groupby([by, variant_col], observed=True)[metric].agg(["mean", "var", "count"]).unstack(variant_col)
@@ -75,6 +76,7 @@ def effect_by_day(
     z = stats.norm.ppf(1 - alpha / 2)
     out["ci_low"] = out["effect"] - z * out["se"]
     out["ci_high"] = out["effect"] + z * out["se"]
+    out.insert(1, "value", out["effect"])
     return out
 
 
