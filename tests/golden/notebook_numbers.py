@@ -15,7 +15,6 @@ import contextlib
 import dataclasses
 import io
 import json
-import math
 import os
 import sys
 from pathlib import Path
@@ -91,16 +90,9 @@ def current() -> dict[str, dict[str, float | None]]:
 def compare(expected: dict, got: dict, rtol: float = 1e-12, atol: float = 1e-12) -> list[str]:
     """Frozen paths that moved beyond the tolerance or disappeared (new paths are allowed: results may gain
     fields)."""
-    out = [f"missing: {k}" for k in expected.keys() - got.keys()]
-    for key in expected.keys() & got.keys():
-        a, b = expected[key], got[key]
-        if a is None or b is None or math.isnan(a) or math.isnan(b):
-            same = (a is None and b is None) or (a is not None and b is not None and math.isnan(a) and math.isnan(b))
-        else:
-            same = math.isclose(a, b, rel_tol=rtol, abs_tol=atol)
-        if not same:
-            out.append(f"{key}: {a!r} -> {b!r}")
-    return sorted(out)
+    from golden_numbers import differences
+
+    return [d for d in differences(expected, got, rtol, atol) if not d.startswith("new: ")]
 
 
 def main() -> int:
