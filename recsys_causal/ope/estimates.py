@@ -8,8 +8,7 @@ columns, so its standard error â€” and that of every lift, by the delta method â
 :meth:`~recsys_causal.kernel.moments.Moments.linear_se` of those coefficients.
 
 >>> import numpy as np
->>> from recsys_causal.kernel.contrast import delta_ratio
-from recsys_causal.kernel.moments import Moments
+>>> from recsys_causal.kernel.moments import Moments
 >>> from recsys_causal.ope.components import SlotComponents
 >>> from recsys_causal.ope.single_slot import IPS
 >>> c = SlotComponents(w=np.array([2.0, 0.5, 1.0]), y=np.array([1.0, 0.0, 1.0]), q_a=np.zeros(3),
