@@ -32,6 +32,7 @@ from the registry; there is no SQL form.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -39,9 +40,10 @@ from recsys_causal.errors import ConfigError, EstimationError
 from recsys_causal.logs.model import DecisionLog
 from recsys_causal.ope.components import SlateComponents
 from recsys_causal.ope.estimators import Estimator
+from recsys_causal.ope.reward_model import RewardModel, reward_predictions
 from recsys_causal.ope.slate import CascadeIPS
 
-__all__ = ["CascadeDR", "with_reward_model"]
+__all__ = ["CascadeDR", "slate_reward_predictions", "with_reward_model"]
 
 
 @dataclass
@@ -87,17 +89,19 @@ def with_reward_model(c: SlateComponents, log: DecisionLog, target_probs: np.nda
                       q_hat: np.ndarray) -> SlateComponents:
     """The components ``c`` (from :func:`~recsys_causal.ope.components.slate_components` on the same log and
     target) with the cascade-DR model parts ``q = Q̂_k(x, a_1..a_k)`` and ``q_pi = E_π Q̂_k`` from predictions
-    ``q_hat`` per candidate: shape ``(n_candidates,)`` (the same for every position) or ``(n_candidates, K)``.
+    ``q_hat`` per candidate: shape ``(n_candidates,)`` (the same for every position) or ``(n_candidates, J)``
+    (column ``k`` for position ``k + 1``; positions past ``J`` use the last column, extra columns are ignored).
 
     Vectorised over candidates and positions; it holds ``(n_requests, K)`` arrays only.
     """
     K = c.w.shape[1]
     Q = np.asarray(q_hat, dtype=float)
     Q = Q[:, None] if Q.ndim == 1 else Q
-    if Q.ndim != 2 or Q.shape[0] != log.n_candidates or Q.shape[1] not in (1, K):
+    if Q.ndim != 2 or Q.shape[0] != log.n_candidates or Q.shape[1] < 1:
         raise ConfigError(f"reward-model predictions of shape {np.shape(q_hat)} do not fit {log.n_candidates} "
-                          f"candidates and {K} positions", column="reward_model",
+                          f"candidates", column="reward_model",
                           fix="pass one prediction per candidate, or one per candidate and position")
+    Q = np.concatenate([Q, np.repeat(Q[:, -1:], max(K - Q.shape[1], 0), axis=1)], axis=1)[:, :K]
     if not np.isfinite(Q).all():
         raise EstimationError(f"{int((~np.isfinite(Q)).sum())} reward-model predictions are not finite",
                               source=log.source, column="reward_model", fix="predict every candidate")
@@ -111,3 +115,17 @@ def with_reward_model(c: SlateComponents, log: DecisionLog, target_probs: np.nda
     am = c.alpha * m[c.requests] * shown  # α_l m_l, 0 where the logged slate shows nothing
     tail = np.cumsum(am[:, ::-1], axis=1)[:, ::-1]  # Σ_{l ≥ k} α_l m_l = E_π Q̂_k
     return replace(c, q=c.alpha * logged[c.requests] * shown + tail - am, q_pi=tail)
+
+
+def slate_reward_predictions(log: DecisionLog, reward_model: Any, reward: np.ndarray, reward_name: str, *,
+                             seed: int = 0) -> np.ndarray:
+    """Predictions for cascade-DR from the ``reward_model=`` argument of ``evaluate_policies``: a prediction
+    column (or mapping reward → column) gives ``(n_candidates,)``, the same at every position; a
+    :class:`~recsys_causal.ope.reward_model.RewardModel` (default ``RewardModel(seed=seed)``) is fitted per
+    logged position, ``(n_candidates, max logged position)``
+    (:meth:`~recsys_causal.ope.reward_model.RewardModel.predict_positions`)."""
+    if reward_model is None or isinstance(reward_model, RewardModel):
+        model = RewardModel(seed=seed) if reward_model is None else reward_model
+        shown = log.position[log.shown]
+        return model.predict_positions(log, reward, int(np.nanmax(shown)) if shown.size else 1)
+    return reward_predictions(log, reward_model, reward, reward_name, seed=seed)
