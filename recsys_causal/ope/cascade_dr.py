@@ -105,7 +105,6 @@ def with_reward_model(c: SlateComponents, log: DecisionLog, target_probs: np.nda
     if not np.isfinite(Q).all():
         raise EstimationError(f"{int((~np.isfinite(Q)).sum())} reward-model predictions are not finite",
                               source=log.source, column="reward_model", fix="predict every candidate")
-    Q = np.broadcast_to(Q, (log.n_candidates, K))
     rows = np.nonzero(log.shown & (log.position <= K))[0]
     pos = log.position[rows].astype(np.int64) - 1
     logged = np.zeros((log.n_requests, K))
