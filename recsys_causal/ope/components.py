@@ -92,6 +92,8 @@ class SlateComponents:
     prefix_p: np.ndarray | None = None  # (n, K) logged prefix propensity (None when the log has none)
     deterministic: bool = False  # the target puts probability 1 on one slate per request
     notes: tuple[str, ...] = ()  # problems found while building the components (e.g. unusable prefix column)
+    q: np.ndarray | None = None  # (n, K) reward model Q̂_k(x, a_1..a_k) of the logged prefix (cascade-DR)
+    q_pi: np.ndarray | None = None  # (n, K) its target expectation E_{a ~ π(·|a_1..a_k-1)} Q̂_k(x, a_1..a_k-1, a)
 
 
 def slate_components(log: DecisionLog, target_probs: np.ndarray, reward: np.ndarray, *,

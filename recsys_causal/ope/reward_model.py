@@ -22,7 +22,7 @@ from recsys_causal.logs.model import DecisionLog
 
 @dataclass
 class RewardModel:
-    """Predict a reward at the top position for every logged candidate.
+    """Predict a reward at the top position (or at ``position``) for every logged candidate.
 
     ``estimator``: any scikit-learn regressor (default: a small histogram gradient-boosting model);
     ``features``: candidate columns (default: every ``feature_*``, ``pred_*`` and ``score`` column). Trained on
@@ -63,6 +63,11 @@ class RewardModel:
         if self.clip is not None:
             out = np.clip(out, *self.clip)
         return out
+
+    def predict_positions(self, log: DecisionLog, reward: np.ndarray | str, slate_size: int) -> np.ndarray:
+        """Predictions per candidate and position ``(n_candidates, slate_size)``: column ``k`` from a model
+        cross-fitted on the shown candidates at position ``k + 1`` (the per-position model of cascade-DR)."""
+        return np.column_stack([self.predict(log, reward, position=k + 1) for k in range(slate_size)])
 
 
 def reward_predictions(log: DecisionLog, reward_model: Any, reward: np.ndarray, reward_name: str, *,
