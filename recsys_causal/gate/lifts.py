@@ -2,7 +2,9 @@
 :func:`~recsys_causal.ope.evaluate_policies`: policy → components → moments →
 :func:`~recsys_causal.ope.estimates.estimates_from_moments`.
 
-The screen evaluates the item at position 1. The baseline is the logging policy (its on-policy mean) or a
+The screen evaluates the item at position 1 (``mode="top_slot"``), the slate of the target's ``K`` positions with
+the slate estimators (``mode="ranking"``), or every impression at its logged position (``"logged_position"``,
+:mod:`recsys_causal.gate.modes`). The baseline is the logging policy (its on-policy mean) or a
 target policy evaluated by the same estimator on the same requests. Reward-model predictions are computed
 once per reward, only when an estimator needs them.
 
@@ -25,14 +27,21 @@ import numpy as np
 
 from recsys_causal.errors import EstimationError
 from recsys_causal.estimate import Estimate
+from recsys_causal.gate.modes import (
+    _logged_position_lifts,
+    logged_position_weights,
+    position_support,
+    with_positions,
+)
 from recsys_causal.kernel.moments import Moments
 from recsys_causal.logs.model import DecisionLog
-from recsys_causal.ope.components import SlotComponents, components
+from recsys_causal.ope.components import SlateComponents, SlotComponents, components, slate_components
 from recsys_causal.ope.estimates import block_columns, estimates_from_moments, estimator_columns
 from recsys_causal.ope.estimators import Estimator, resolve_estimators
-from recsys_causal.ope.evaluate import resolve_reward, reward_label
+from recsys_causal.ope.evaluate import estimator_warnings, policy_support, resolve_reward, reward_label
 from recsys_causal.ope.policies import TargetPolicy
 from recsys_causal.ope.reward_model import reward_predictions
+from recsys_causal.ope.support import SupportReport, SupportThresholds
 
 
 @dataclass
@@ -47,6 +56,7 @@ class Lifts:
     reward_model: Any = None
     seed: int = 0
     clusters: np.ndarray | None = None
+    cluster_col: str | None = None  # the request column of the clusters (logged_position mode reads it)
     _rewards: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
     _predictions: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
 
@@ -61,11 +71,14 @@ class Lifts:
         return y, self._predictions.get(key) if with_model else None
 
     def lift(self, policy: TargetPolicy, spec: str | Mapping[str, float], estimator: Estimator | str, *,
-             relative: bool, mask: np.ndarray | None = None, where: str = "") -> tuple[Estimate, SlotComponents]:
+             relative: bool, mask: np.ndarray | None = None, where: str = "", mode: str = "top_slot"
+             ) -> tuple[Estimate, SlotComponents | SlateComponents]:
         """The (relative) lift of ``policy`` over the baseline in reward ``spec`` by ``estimator``, on the
-        requests where ``mask`` (all by default; ``where`` names them in errors), and the policy's components."""
-        est = resolve_estimators([estimator], slate=False)[0]
-        y, q = self.reward(spec, est.needs_reward_model)
+        requests where ``mask`` (all by default; ``where`` names them in errors), and the policy's components
+        (``mode`` top_slot or ranking; see :meth:`screened` for every mode)."""
+        slate = mode == "ranking"
+        est = resolve_estimators([estimator], slate=slate)[0]
+        y, q = self.reward(spec, est.needs_reward_model and not slate)
         log, probs, base = self.log, policy.probs, None if self.baseline is None else self.baseline.probs
         clusters = self.clusters
         if mask is not None:
@@ -74,23 +87,64 @@ class Lifts:
             q, base = (None if q is None else q[rows]), (None if base is None else base[rows])
             clusters = None if clusters is None else clusters[mask]
         label = reward_label(spec)
-        c = components(log, probs, y, q, label)
-        cols = estimator_columns([est], c, c.y)
+        c = _components(log, probs, y, q, label, slate, policy.deterministic)
+        cols = estimator_columns([est], c, c.y @ c.alpha if slate else c.y)
         ref = None
         if base is not None:
-            cols.update(block_columns(1, est, components(log, base, y, q, label)))
+            if slate and base.shape[1] != probs.shape[1]:
+                raise EstimationError(f"the baseline {self.baseline.name!r} ranks {base.shape[1]} positions, "
+                                      f"{policy.name!r} {probs.shape[1]}: a ranking lift compares equal slates",
+                                      column="baseline", fix="give the baseline the candidate's slate_size")
+            base_det = self.baseline.deterministic
+            cols.update(block_columns(1, est, _components(log, base, y, q, label, slate, base_det)))
             ref = (self.baseline.name, 1)
         mom = Moments.from_columns(cols, clusters=None if clusters is None else clusters[c.requests])
         # exclusions are counted by the screen's data accounting, not repeated on every estimate
+        warn = estimator_warnings([est], c, slate=True)[0] if slate else ()
         rows_out = estimates_from_moments(mom, [est, est] if ref else [est], policy=policy.name, reward=label,
-                                          alpha=2 * self.alpha, baseline=ref)
+                                          alpha=2 * self.alpha, baseline=ref, warnings=warn)
         kind = "relative lift" if relative else "lift"
         found = [e for e in rows_out if e.details["quantity"] == kind]
         if not found:
             raise EstimationError(f"the {ref[0] if ref else 'logging'} policy's value of {label!r} is 0{where}: "
                                   "a relative lift is undefined", column=label,
                                   fix="use an absolute lift (relative: false) or a reward with events here")
-        e = found[0]
-        return replace(e, name=f"{policy.name}: {kind} in {label} ({est.name})", method=f"{est.name}, paired",
-                       details={"estimator": est.name, "reward": label, "quantity": kind,
-                                "policy": policy.name}), c
+        return _named(found[0], policy.name, kind, label, est.name, mode), c
+
+    def screened(self, policy: TargetPolicy, spec: str | Mapping[str, float], estimator: Estimator | str, *,
+                 relative: bool, mode: str = "top_slot", thresholds: SupportThresholds | None = None
+                 ) -> tuple[Estimate, SupportReport, int, list[dict]]:
+        """The primary lift of ``policy`` in ``mode``, its support report (at most *weak* when a position is
+        weakly supported), the number of requests evaluated (None when not known here) and the support per
+        position (empty in top_slot mode)."""
+        if mode == "logged_position":
+            e, support = _logged_position_lifts(self, policy, spec, estimator, relative=relative,
+                                                thresholds=thresholds)
+            w, pos = logged_position_weights(self.log, policy, self.reward(spec, False)[0])
+            rows, reasons = position_support(w, pos, thresholds)
+            return _named(e, policy.name, e.details["quantity"], reward_label(spec), e.details["estimator"],
+                          mode), with_positions(support, reasons), None, rows
+        e, c = self.lift(policy, spec, estimator, relative=relative, mode=mode)
+        if mode == "top_slot":
+            return e, policy_support(self.log, policy, c.w, c.p_log, c.requests, thresholds=thresholds), \
+                c.requests.size, []
+        p_diag = self.log.propensity[self.log.shown & (self.log.position <= policy.slate_size)]
+        support = policy_support(self.log, policy, c.w.mean(axis=1), p_diag, c.requests, thresholds=thresholds,
+                                 slate=True, contributions=(c.w * c.y) @ c.alpha)
+        shown = np.ones(c.w.shape, dtype=bool) if c.shown is None else c.shown
+        rows, reasons = position_support(c.w[shown], np.nonzero(shown)[1] + 1, thresholds)
+        return e, with_positions(support, reasons), c.requests.size, rows
+
+
+def _components(log, probs, y, q, label, slate, deterministic):
+    if slate:
+        return slate_components(log, probs, y, deterministic=deterministic, reward_name=label)
+    return components(log, probs, y, q, label)
+
+
+def _named(e: Estimate, policy: str, kind: str, label: str, est: str, mode: str) -> Estimate:
+    """The gate's name, method and details of a lift row (``excluded`` kept when the estimate has it)."""
+    details = {"estimator": est, "reward": label, "quantity": kind, "policy": policy, "mode": mode}
+    if "excluded" in e.details:
+        details["excluded"] = e.details["excluded"]
+    return replace(e, name=f"{policy}: {kind} in {label} ({est})", method=f"{est}, paired", details=details)
