@@ -31,18 +31,21 @@ from recsys_causal.gate.screen import GateResult, Guardrail, screen
 EXIT_INTERNAL = 4
 
 
-def build_policy(log, spec: PolicySpec):
+def build_policy(log, spec: PolicySpec, mode: str = "top_slot"):
+    """The target policy of a candidate over ``spec.slate_size`` positions (default: 1 in top_slot mode, else
+    the largest logged position)."""
     from recsys_causal.ope import policies
 
+    k = spec.slate_size or (1 if mode == "top_slot" else max(int(log.position[log.shown].max()), 1))
     if spec.kind == "softmax":
-        return policies.softmax(log, spec.score, 1, temperature=spec.temperature, name=spec.name)
+        return policies.softmax(log, spec.score, k, temperature=spec.temperature, name=spec.name)
     if spec.kind == "top_k":
-        return policies.top_k(log, spec.score, 1, name=spec.name)
+        return policies.top_k(log, spec.score, k, name=spec.name)
     if spec.kind == "epsilon_greedy":
-        return policies.epsilon_greedy(log, policies.top_k(log, spec.score, 1), spec.epsilon, name=spec.name)
+        return policies.epsilon_greedy(log, policies.top_k(log, spec.score, k), spec.epsilon, name=spec.name)
     if spec.kind == "column":
         return policies.from_column(log, spec.column, name=spec.name)
-    return policies.uniform(log, 1, name=spec.name)
+    return policies.uniform(log, k, name=spec.name)
 
 
 def check_against_log(cfg: GateConfig, log) -> None:
@@ -124,18 +127,23 @@ def run_config(cfg: GateConfig, base: Path) -> GateResult:
     check_against_log(cfg, log)
     if cfg.reward_ranges:  # declared ranges win over the binary presumption of the reward check
         log.metadata["reward_ranges"] = {**(log.metadata.get("reward_ranges") or {}), **cfg.reward_ranges}
-    cands = {c.name: build_policy(log, c) for c in cfg.candidates}
-    baseline = None if cfg.baseline == "logging" else build_policy(log, cfg.baseline)
+    cands = {c.name: build_policy(log, c, c.mode or cfg.mode) for c in cfg.candidates}
+    per_candidate = {c.name: dict(zip(("mode", "estimator", "cross_check"), (c.mode or cfg.mode,
+                                                                           *cfg.estimators_of(c)), strict=True))
+                     for c in cfg.candidates}
+    baseline = None if cfg.baseline == "logging" else build_policy(log, cfg.baseline, cfg.mode)
     th = SupportThresholds(min_ess_ratio=cfg.support.min_ess_ratio, max_weight_share=cfg.support.max_weight_share,
                            max_unsupported_mass=cfg.support.max_unsupported_mass)
     return screen(log, cands, primary=cfg.primary.reward, min_lift=cfg.primary.min_lift,
                   relative=cfg.primary.relative,
                   guardrails=[Guardrail(g.reward, g.direction, g.margin, g.relative) for g in cfg.guardrails],
-                  baseline=baseline, estimator=cfg.estimator, cross_check=cfg.cross_check, alpha=cfg.alpha,
+                  baseline=baseline, estimator=cfg.estimator if "estimator" in cfg.model_fields_set else None,
+                  cross_check=cfg.cross_check if "cross_check" in cfg.model_fields_set else None, alpha=cfg.alpha,
                   multiplicity=cfg.multiplicity, thresholds=th,
                   protected_segments=[(s.column, s.values) for s in cfg.protected_segments], name=cfg.name,
                   seed=cfg.seed, validation=report, max_quarantine_share=cfg.max_quarantine_share,
-                  reward_model=cfg.reward_model, cluster_col=cfg.cluster_col)
+                  reward_model=cfg.reward_model, cluster_col=cfg.cluster_col, mode=cfg.mode,
+                  per_candidate=per_candidate)
 
 
 def gate_inputs(cfg: GateConfig, base: Path, config_path: str | Path) -> dict[str, Path]:

@@ -105,14 +105,12 @@ def screen(
 
     ``mode``: ``"top_slot"``, ``"logged_position"`` or ``"ranking"`` (module docstring);
     ``per_candidate`` maps a candidate name to overrides of ``mode``, ``estimator`` and ``cross_check``.
-    ``estimator`` and ``cross_check``: registered estimators of the mode's kind (names or instances,
-    :mod:`recsys_causal.ope.estimators`; None: the mode's defaults, DR with IPS and SNIPS, or PI-IPS with
-    SN-PI-IPS and slate IPS for rankings); guardrails and protected segments use DR (PI-IPS for rankings). ``reward_model``: a
-    :class:`RewardModel` (default, fitted per reward) or the candidate column of precomputed predictions (one
+    ``estimator`` and ``cross_check``: registered estimators of the mode's kind (names or instances; None: the
+    mode's defaults, :mod:`recsys_causal.gate.modes`); guardrails and protected segments use DR (PI-IPS for
+    rankings). ``reward_model``: a :class:`RewardModel` (default, fitted per reward) or the candidate column of precomputed predictions (one
     for every reward, or a mapping reward → column). ``cluster_col`` (a request column such as ``user_id``)
-    makes every interval cluster-robust. ``validation`` is the ``ValidationReport`` returned with ``data`` by
-    ``read_decision_log`` (requests read and quarantined); when omitted, the one the reader stored in
-    ``data.metadata`` is used if it describes this log, else only what the screen excludes itself is counted.
+    makes every interval cluster-robust. ``validation``: the reader's ``ValidationReport`` (requests read and
+    quarantined; default: the one in ``data.metadata`` when it describes this log).
     Deprecated names: ``log`` for ``data``, ``cluster_by`` for ``cluster_col``.
     """
     log = data
@@ -120,39 +118,42 @@ def screen(
     _, est, _ = _plan(None, mode, estimator, cross_check, {})
     if not 0 < alpha < 0.5:
         raise ConfigError(f"alpha must lie in (0, 0.5), got {alpha!r}", column="alpha", fix="e.g. alpha: 0.05")
-    if validation is None:
-        stored = log.metadata.get("validation")
-        validation = stored if getattr(stored, "n_requests_used", None) == log.n_requests else None
-    rewards = [(reward_label(primary), "primary", primary)]
-    rewards += [(g.label, "guardrail", g.reward) for g in guardrails if g.label not in {r[0] for r in rewards}]
-    accounts: dict[tuple, DataQuality] = {}
-
-    def quality_of(key: tuple) -> DataQuality:
-        if key not in accounts:
-            accounts[key] = account(log, rewards, validation, max_quarantine_share=max_quarantine_share,
-                                    max_excluded_share=max_excluded_share, mode=key[0], slate_size=key[1])
-        return accounts[key]
-
-    first = next((c for c in candidates if plans[c][0].mode == mode), None)
-    overall = (mode, _evaluated_size(mode, candidates[first]) if first else 1)
-    quality = quality_of(overall)
+    quality_of = _Accounting(log, primary, guardrails, validation, max_quarantine_share, max_excluded_share)
+    keys = {c: (plans[c][0].mode, _evaluated_size(plans[c][0].mode, p)) for c, p in candidates.items()}
+    overall = next((k for k in keys.values() if k[0] == mode), (mode, 1))  # the screen's own accounting
     lifts = Lifts(log, alpha, baseline, reward_model, seed,
                   None if cluster_col is None else log.request_column(cluster_col), cluster_col)
-    verdicts = []
-    for cname, policy in candidates.items():
-        key = (plans[cname][0].mode, _evaluated_size(plans[cname][0].mode, policy))
-        verdicts.append(_candidate(cname, policy, lifts, quality_of(key), plans[cname], primary=primary,
-                                   relative=relative, min_lift=min_lift, guardrails=guardrails,
-                                   protected_segments=protected_segments, thresholds=thresholds, alpha=alpha,
-                                   multiplicity=multiplicity, own_quality=key != overall))
+    verdicts = [_candidate(c, p, lifts, quality_of(keys[c]), plans[c], primary=primary, relative=relative,
+                           min_lift=min_lift, guardrails=guardrails, protected_segments=protected_segments,
+                           thresholds=thresholds, alpha=alpha, multiplicity=multiplicity,
+                           own_quality=keys[c] != overall) for c, p in candidates.items()]
     verdicts.sort(key=lambda v: -v.lower_bound)
     settings = {"primary": reward_label(primary), "min_lift": min_lift, "relative": relative, "estimator": est.name,
-                "alpha": alpha, "multiplicity": multiplicity, "seed": seed,
+                "alpha": alpha, "multiplicity": multiplicity, "seed": seed, "mode": mode,
                 "baseline": "logging" if baseline is None else baseline.name,
                 "max_quarantine_share": max_quarantine_share, "max_excluded_share": max_excluded_share,
                 "reward_model": reward_model if isinstance(reward_model, str | dict) else None,
-                "cluster_col": cluster_col, "mode": mode}
-    return GateResult(name, verdicts, settings, quality)
+                "cluster_col": cluster_col}
+    return GateResult(name, verdicts, settings, quality_of(overall))
+
+
+class _Accounting(dict):
+    """The data accounting per (mode, evaluated positions), computed once each."""
+
+    def __init__(self, log, primary, guardrails, validation, max_quarantine_share, max_excluded_share):
+        super().__init__()
+        if validation is None:  # the reader's report stored with the log, when it describes this log
+            stored = log.metadata.get("validation")
+            validation = stored if getattr(stored, "n_requests_used", None) == log.n_requests else None
+        rewards = [(reward_label(primary), "primary", primary)]
+        rewards += [(g.label, "guardrail", g.reward) for g in guardrails if g.label not in {r[0] for r in rewards}]
+        self.args = (log, rewards, validation)
+        self.shares = {"max_quarantine_share": max_quarantine_share, "max_excluded_share": max_excluded_share}
+
+    def __call__(self, key: tuple) -> DataQuality:
+        if key not in self:
+            self[key] = account(*self.args, **self.shares, mode=key[0], slate_size=key[1])
+        return self[key]
 
 
 def _plan(cname, mode, estimator, cross_check, override: Mapping[str, Any]):
