@@ -132,7 +132,7 @@ def screen(
                 "alpha": alpha, "multiplicity": multiplicity, "seed": seed, "mode": mode,
                 "baseline": "logging" if baseline is None else baseline.name,
                 "max_quarantine_share": max_quarantine_share, "max_excluded_share": max_excluded_share,
-                "reward_model": reward_model if isinstance(reward_model, str | dict) else None,
+                "reward_model": _model_label(reward_model),
                 "cluster_col": cluster_col}
     return GateResult(name, verdicts, settings, quality_of(overall))
 
@@ -172,6 +172,16 @@ def _plan(cname, mode, estimator, cross_check, override: Mapping[str, Any]):
     est, cross = mode_estimators(m, e, checks, key=key)
     optional = set(OPTIONAL_CHECKS) if checks is None else set()
     return SimpleNamespace(mode=m, optional=optional), est, cross
+
+
+def _model_label(model) -> str | dict | None:
+    """The reward model as the JSON shows it: its column(s), a fitted model's learner and features, or None."""
+    if model is None or isinstance(model, str | dict):
+        return model
+    if isinstance(model, RewardModel):
+        learner = "hgb" if model.estimator is None else type(model.estimator).__name__
+        return f"cross-fitted {learner} ({model.folds} folds) on {', '.join(model.features or ['default features'])}"
+    return None
 
 
 def _evaluated_size(mode: str, policy: TargetPolicy) -> int | None:
