@@ -122,8 +122,10 @@ class Lifts:
                                                 thresholds=thresholds)
             w, pos = logged_position_weights(self.log, policy, self.reward(spec, False)[0])
             rows, reasons = position_support(w, pos, thresholds)
+            excluded = e.details.get("excluded")
+            n_used = None if excluded is None else self.log.n_requests - int(sum(excluded.values()))
             return _named(e, policy.name, e.details["quantity"], reward_label(spec), e.details["estimator"],
-                          mode), with_positions(support, reasons), None, rows
+                          mode), with_positions(support, reasons), n_used, rows
         e, c = self.lift(policy, spec, estimator, relative=relative, mode=mode)
         if mode == "top_slot":
             return e, policy_support(self.log, policy, c.w, c.p_log, c.requests, thresholds=thresholds), \

@@ -102,14 +102,14 @@ def with_positions(support: SupportReport, reasons: Sequence[str]) -> SupportRep
 
 
 def logged_position_weights(log, policy, reward: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per shown impression with an observed reward: the weight ``π(a, k) / p`` at its logged position ``k``
-    (0 beyond the target's positions) and ``k``, for the per-position support diagnostics."""
-    rows = np.nonzero(log.shown & np.isfinite(reward))[0]
+    """Per impression shown at positions ``1..K`` of a request whose rewards there are all observed: the weight
+    ``π(a, k) / p`` at its logged position ``k`` and ``k``, for the per-position support diagnostics."""
+    K = policy.slate_size
+    inside = log.shown & (np.nan_to_num(log.position) >= 1) & (np.nan_to_num(log.position) <= K)
+    missing = np.bincount(log.request_index[inside & ~np.isfinite(reward)], minlength=log.n_requests) > 0
+    rows = np.nonzero(inside & ~missing[log.request_index])[0]
     pos = log.position[rows].astype(np.int64)
-    inside = pos <= policy.slate_size
-    pi = np.zeros(rows.size)
-    pi[inside] = policy.probs[rows[inside], pos[inside] - 1]
-    return pi / log.propensity[rows], pos
+    return policy.probs[rows, pos - 1] / log.propensity[rows], pos
 
 
 def _logged_position_lifts(lifts, policy, spec, estimator, *, relative: bool, mask=None, where: str = "",

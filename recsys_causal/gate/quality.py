@@ -6,8 +6,11 @@ it excludes requests that showed nothing (``nothing_shown``), requests whose sho
 positions (``position_outside_evaluated``), and requests whose reward at position 1 is missing because its label
 window had not closed at ``as_of`` (``immature_label``) or because it was not logged (``missing_reward``). In
 ``ranking`` mode the evaluated positions are ``1..K`` and a request is excluded when any reward of its slate is
-missing; in ``logged_position`` mode every shown impression is evaluated (no request is excluded for its
-positions) and a request is excluded when a reward of a shown impression is missing.
+missing; in ``logged_position`` mode every impression shown at positions ``1..K`` is evaluated at its position,
+and a request is likewise excluded when it shows nothing there or any of those rewards is missing (the same
+counts as ``details["excluded"]`` of ``evaluate_policies``, whose ``immature_reward`` is ``immature_label`` +
+``missing_reward`` here and ``no_item_at_evaluated_positions`` is ``nothing_shown`` +
+``position_outside_evaluated``).
 
 >>> import pandas as pd
 >>> from recsys_causal.logs import DecisionLog

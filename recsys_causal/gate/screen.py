@@ -185,8 +185,9 @@ def _model_label(model) -> str | dict | None:
 
 
 def _evaluated_size(mode: str, policy: TargetPolicy) -> int | None:
-    """Positions a mode evaluates for ``policy``: 1, the target's ``K``, or every logged position (None)."""
-    return {"top_slot": 1, "ranking": policy.slate_size}.get(mode)
+    """Positions a mode evaluates for ``policy``: 1 (top_slot) or the target's ``K`` (ranking, logged_position:
+    a request is evaluated when it shows an item at positions ``1..K``)."""
+    return 1 if mode == "top_slot" else policy.slate_size
 
 
 def _candidate(cname: str, policy: TargetPolicy, lifts: Lifts, quality: DataQuality, plan, *, primary,

@@ -187,3 +187,21 @@ def test_logged_position_extreme_weight_at_position_2_is_inconclusive():
     c = screen(log, {"p": pol}, primary="click", mode="logged_position").candidates[0]
     assert c.verdict == "inconclusive"
     assert any(r.startswith("position 2") for r in c.support.reasons)
+
+
+@needs_mode
+def test_logged_position_ips_lift_by_hand():
+    """One impression per request: the IPS lift is mean(π(a at k) / p · y − y) with the i.i.d. standard error."""
+    log = _one_per_request(seed=8)
+    pol = policies.softmax(log, "pred_new", 3, name="p")
+    res = screen(log, {"p": pol}, primary="click", relative=False, mode="logged_position", estimator="IPS",
+                 cross_check=[])
+    y = log.reward("click")
+    rows = np.nonzero(log.shown)[0]
+    k = log.position[rows].astype(int) - 1
+    d = pol.probs[rows, k] / log.propensity[rows] * y[rows] - y[rows]
+    prim = res.candidates[0].primary
+    assert rows.size == log.n_requests
+    assert prim.value == pytest.approx(d.mean(), rel=1e-10)
+    assert prim.se == pytest.approx(d.std(ddof=1) / np.sqrt(d.size), rel=1e-9)
+    assert prim.details["mode"] == "logged_position"
