@@ -9,6 +9,7 @@ import json
 import shutil
 from pathlib import Path
 
+import jsonschema
 import numpy as np
 import pytest
 import yaml
@@ -19,6 +20,7 @@ from recsys_causal.gate import main, screen
 from recsys_causal.gate.config import GateConfig
 from recsys_causal.gate.modes import position_support
 from recsys_causal.ope import evaluate_policies, policies
+from recsys_causal.schemas import load_schema
 from recsys_causal.simulate import simulate_decision_log
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,6 +145,9 @@ def test_ranking_example_runs_from_the_yaml(tmp_path):
     assert [e["method"] for e in slate["cross_checks"]] == ["SN-PI-IPS, paired", "slate IPS, paired"]
     assert [p["position"] for p in slate["support"]["positions"]] == [1, 2, 3]
     assert yaml.safe_load(cfg.read_text())["mode"] == "top_slot"
+    jsonschema.validate(doc, load_schema("gate"))
+    top = next(c for c in doc["candidates"] if c["name"] == "new-softmax")
+    assert top["mode"] == "top_slot" and "data_quality" not in top and "positions" not in top["support"]
 
 
 needs_mode = pytest.mark.skipif("mode" not in inspect.signature(evaluate_policies).parameters,
