@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from recsys_causal.errors import EstimationError
+from recsys_causal.errors import ConfigError, EstimationError
 from recsys_causal.estimate import Estimate
 from recsys_causal.gate.modes import (
     _logged_position_lifts,
@@ -58,7 +58,7 @@ class Lifts:
     clusters: np.ndarray | None = None
     cluster_col: str | None = None  # the request column of the clusters (logged_position mode reads it)
     _rewards: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
-    _predictions: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
+    _predictions: dict[Any, np.ndarray] = field(default_factory=dict, init=False, repr=False)
 
     def reward(self, spec: str | Mapping[str, float], with_model: bool) -> tuple[np.ndarray, np.ndarray | None]:
         """Per-candidate rewards and, when ``with_model``, the reward model's predictions (cached per reward)."""
@@ -79,6 +79,8 @@ class Lifts:
         slate = mode == "ranking"
         est = resolve_estimators([estimator], slate=slate)[0]
         y, q = self.reward(spec, est.needs_reward_model and not slate)
+        if slate and est.needs_reward_model:  # a slate estimator with a reward model (cascade-DR)
+            q = self.slate_predictions(spec, y)
         log, probs, base = self.log, policy.probs, None if self.baseline is None else self.baseline.probs
         clusters = self.clusters
         if mask is not None:
@@ -88,6 +90,7 @@ class Lifts:
             clusters = None if clusters is None else clusters[mask]
         label = reward_label(spec)
         c = _components(log, probs, y, q, label, slate, policy.deterministic)
+        c = c if q is None or not slate else _with_model(c, log, probs, q)
         cols = estimator_columns([est], c, c.y @ c.alpha if slate else c.y)
         ref = None
         if base is not None:
@@ -96,7 +99,8 @@ class Lifts:
                                       f"{policy.name!r} {probs.shape[1]}: a ranking lift compares equal slates",
                                       column="baseline", fix="give the baseline the candidate's slate_size")
             base_det = self.baseline.deterministic
-            cols.update(block_columns(1, est, _components(log, base, y, q, label, slate, base_det)))
+            cb = _components(log, base, y, q, label, slate, base_det)
+            cols.update(block_columns(1, est, cb if q is None or not slate else _with_model(cb, log, base, q)))
             ref = (self.baseline.name, 1)
         mom = Moments.from_columns(cols, clusters=None if clusters is None else clusters[c.requests])
         # exclusions are counted by the screen's data accounting, not repeated on every estimate
@@ -110,6 +114,15 @@ class Lifts:
                                   "a relative lift is undefined", column=label,
                                   fix="use an absolute lift (relative: false) or a reward with events here")
         return _named(found[0], policy.name, kind, label, est.name, mode), c
+
+    def slate_predictions(self, spec, y: np.ndarray) -> np.ndarray:
+        """Reward-model predictions per candidate (and position) for a slate estimator that reads them, from
+        ``recsys_causal.ope.cascade_dr.slate_reward_predictions`` (cached per reward)."""
+        key = ("slate", reward_label(spec))
+        if key not in self._predictions:
+            self._predictions[key] = _cascade_dr().slate_reward_predictions(self.log, self.reward_model, y, key[1],
+                                                                            seed=self.seed)
+        return self._predictions[key]
 
     def screened(self, policy: TargetPolicy, spec: str | Mapping[str, float], estimator: Estimator | str, *,
                  relative: bool, mode: str = "top_slot", thresholds: SupportThresholds | None = None
@@ -142,6 +155,22 @@ def _components(log, probs, y, q, label, slate, deterministic):
     if slate:
         return slate_components(log, probs, y, deterministic=deterministic, reward_name=label)
     return components(log, probs, y, q, label)
+
+
+def _cascade_dr():
+    """The cascade-DR helpers of :mod:`recsys_causal.ope`, or a :class:`ConfigError` when this installation
+    has none."""
+    import importlib
+
+    try:
+        return importlib.import_module("recsys_causal.ope.cascade_dr")
+    except ImportError:
+        raise ConfigError("this slate estimator reads a reward model, which needs recsys_causal.ope.cascade_dr",
+                          column="estimator", fix="use PI-IPS, SN-PI-IPS, RIPS (cascade) or slate IPS") from None
+
+
+def _with_model(c, log, probs, q):
+    return _cascade_dr().with_reward_model(c, log, probs, q)
 
 
 def _named(e: Estimate, policy: str, kind: str, label: str, est: str, mode: str) -> Estimate:

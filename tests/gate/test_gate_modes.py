@@ -210,3 +210,18 @@ def test_logged_position_ips_lift_by_hand():
     assert prim.value == pytest.approx(d.mean(), rel=1e-10)
     assert prim.se == pytest.approx(d.std(ddof=1) / np.sqrt(d.size), rel=1e-9)
     assert prim.details["mode"] == "logged_position"
+
+
+def test_cascade_dr_with_a_zero_reward_model_is_cascade_ips(slate_log):
+    """With predictions 0 every model part of cascade-DR vanishes: its lift is the cascade (RIPS) lift exactly
+    (runs where the library has cascade-DR)."""
+    pytest.importorskip("recsys_causal.ope.cascade_dr")
+    log = slate_log.select_requests(np.ones(slate_log.n_requests, dtype=bool))
+    log.candidates["pred_zero"] = 0.0
+    pol = {"t": policies.top_k(log, "pred_new", 3, name="t")}
+    kw = {"primary": "click", "mode": "ranking", "cross_check": [], "relative": False}
+    dr = screen(log, pol, estimator="cascade-DR", reward_model="pred_zero", **kw).candidates[0].primary
+    ips = screen(log, pol, estimator="RIPS (cascade)", **kw).candidates[0].primary
+    assert dr.value == pytest.approx(ips.value, rel=1e-12) and dr.se == pytest.approx(ips.se, rel=1e-10)
+    fitted = screen(log, pol, estimator="cascade-DR", **kw).candidates[0].primary  # a fitted per-position model
+    assert np.isfinite(fitted.value) and fitted.value != pytest.approx(ips.value, rel=1e-9)
