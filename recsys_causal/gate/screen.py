@@ -212,6 +212,8 @@ def _candidate(cname: str, policy: TargetPolicy, lifts: Lifts, quality: DataQual
     verdict, reasons = _decide(prim, lb, ub, support, g_rows, s_rows, reward_label(primary), min_lift, alpha)
     reasons += [f"cross-check {e.details['estimator']}: {e.value:.4g} [{e.ci_low:.4g}, {e.ci_high:.4g}] "
                 f"({interval_label(e.alpha)})" for e in cross]
+    if mode != "top_slot":  # assumption checks of the mode's estimators (e.g. slate IPS disagreement)
+        reasons += [f"warning ({e.details['estimator']}): {w}" for e in [prim, *cross] for w in e.warnings]
     blocking = quality.blocking_reasons()
     if blocking:
         verdict = "inconclusive" if verdict == "pass" else verdict

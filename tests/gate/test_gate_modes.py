@@ -225,3 +225,16 @@ def test_cascade_dr_with_a_zero_reward_model_is_cascade_ips(slate_log):
     assert dr.value == pytest.approx(ips.value, rel=1e-12) and dr.se == pytest.approx(ips.se, rel=1e-10)
     fitted = screen(log, pol, estimator="cascade-DR", **kw).candidates[0].primary  # a fitted per-position model
     assert np.isfinite(fitted.value) and fitted.value != pytest.approx(ips.value, rel=1e-9)
+
+
+def test_ranking_assumption_warnings_reach_the_reasons():
+    """The estimators' own caveats and the disagreement check against standard slate IPS (ope.slate_checks)
+    are listed with the candidate's reasons in ranking mode."""
+    log = simulate_decision_log(n_requests=3000, n_candidates=6, slate_size=3, epsilon=0.3, seed=2,
+                                click_model="cascade").log
+    c = screen(log, {"t": policies.top_k(log, "pred_new", 3)}, primary="click", mode="ranking",
+               estimator="RIPS (cascade)").candidates[0]
+    warned = [r for r in c.reasons if r.startswith("warning (")]
+    assert any("marginal propensities" in r for r in warned)
+    assert warned == [f"warning ({e.details['estimator']}): {w}" for e in [c.primary, *c.cross_checks]
+                      for w in e.warnings]
