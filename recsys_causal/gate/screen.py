@@ -197,6 +197,7 @@ def _candidate(cname: str, policy: TargetPolicy, lifts: Lifts, quality: DataQual
     log, (opts, est, checks) = lifts.log, plan
     mode = opts.mode
     check_policy(log, policy)
+    _check_positions(log, cname, policy, mode)
     prim, support, n_used, positions = lifts.screened(policy, primary, est, relative=relative, mode=mode,
                                                       thresholds=thresholds)
     if n_used is not None and n_used != quality.rewards[0].used:
@@ -220,6 +221,17 @@ def _candidate(cname: str, policy: TargetPolicy, lifts: Lifts, quality: DataQual
         reasons = blocking + reasons
     return CandidateVerdict(cname, verdict, reasons, prim, lb, cross, g_rows, s_rows, support, mode=mode,
                             positions=positions, data_quality=quality if own_quality else None)
+
+
+def _check_positions(log: DecisionLog, cname: str, policy: TargetPolicy, mode: str) -> None:
+    """A ranking target may not rank more positions than the log ever shows (they would count as reward 0)."""
+    shown = log.position[log.shown]
+    longest = int(shown.max()) if shown.size else 0
+    if mode == "ranking" and policy.slate_size > longest:
+        raise ConfigError(f"candidate {cname!r} ranks {policy.slate_size} positions but the log shows at most "
+                          f"{longest}: positions {longest + 1}..{policy.slate_size} cannot be evaluated",
+                          source=log.source, column="slate_size",
+                          fix=f"set slate_size to at most {longest} (the longest logged slate)")
 
 
 def _lift(lifts: Lifts, policy, spec, estimator, relative, mode, mask=None, where=""):

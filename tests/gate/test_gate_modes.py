@@ -238,3 +238,9 @@ def test_ranking_assumption_warnings_reach_the_reasons():
     assert any("marginal propensities" in r for r in warned)
     assert warned == [f"warning ({e.details['estimator']}): {w}" for e in [c.primary, *c.cross_checks]
                       for w in e.warnings]
+
+
+def test_ranking_more_positions_than_logged_is_a_typed_error(slate_log):
+    with pytest.raises(ConfigError, match="ranks 5 positions but the log shows at most 3") as exc:
+        screen(slate_log, {"t": policies.top_k(slate_log, "pred_new", 5)}, primary="click", mode="ranking")
+    assert exc.value.column == "slate_size" and "at most 3" in str(exc.value)
