@@ -244,3 +244,19 @@ def test_ranking_more_positions_than_logged_is_a_typed_error(slate_log):
     with pytest.raises(ConfigError, match="ranks 5 positions but the log shows at most 3") as exc:
         screen(slate_log, {"t": policies.top_k(slate_log, "pred_new", 5)}, primary="click", mode="ranking")
     assert exc.value.column == "slate_size" and "at most 3" in str(exc.value)
+
+
+@needs_mode
+def test_logged_position_from_the_yaml(tmp_path):
+    for d in ("reports/examples", "decision_logs"):
+        shutil.copytree(ROOT / d, tmp_path / d)
+    cfg = yaml.safe_load((ROOT / "reports" / "examples" / "screen.yaml").read_text())
+    cfg.update(mode="logged_position", protected_segments=[])
+    cfg.pop("output")
+    path = tmp_path / "reports" / "examples" / "lp.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    assert main([str(path), "--json", str(tmp_path / "g.json")]) in (0, 1, 3)
+    doc = json.loads((tmp_path / "g.json").read_text())
+    assert doc["settings"]["mode"] == "logged_position" and doc["data_quality"]["reconciles"]
+    for c in doc["candidates"]:
+        assert c["mode"] == "logged_position" and [p["position"] for p in c["support"]["positions"]] == [1, 2, 3]
