@@ -86,6 +86,10 @@ def to_markdown(result) -> str:
     for c in result.candidates:
         mode = "" if c.mode == "top_slot" else f" ({c.mode})"
         lines += ["", f"**{md(c.name)}: {c.verdict}**{mode}"] + [f"- {md(r)}" for r in c.reasons]
+        if c.data_quality is not None:  # its mode counts requests differently from the screen's
+            lines += [f"- data quality ({c.mode}), {md(r.reward)}: used {r.used} of {c.data_quality.read}; excluded "
+                      f"{md(', '.join(f'{k} {v}' for k, v in r.excluded.items()) or 'none')}"
+                      for r in c.data_quality.rewards]
     return "\n".join(lines) + "\n"
 
 

@@ -131,6 +131,8 @@ def test_ranking_accounting_counts_immature_slates_and_reconciles(slate_log):
     doc = json.loads(res.to_json())
     assert next(c for c in doc["candidates"] if c["name"] == "top")["data_quality"]["requests_read"] == log.n_requests
     assert doc["data_quality"]["rewards"][0]["excluded"] == {"missing_reward": 7}
+    md = res.to_markdown()  # the top-slot candidate's own accounting is listed under it
+    assert f"- data quality (top_slot), click: used {log.n_requests} of {log.n_requests}; excluded none" in md
 
 
 def test_ranking_example_runs_from_the_yaml(tmp_path):
