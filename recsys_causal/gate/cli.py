@@ -25,24 +25,44 @@ from pathlib import Path
 from recsys_causal.cli_errors import add_common_options, guarded_run
 from recsys_causal.config_io import resolve
 from recsys_causal.errors import ConfigError, DataValidationError
-from recsys_causal.gate.config import GateConfig, PolicySpec, load_gate_config
+from recsys_causal.gate.config import MODEL_KEYS, GateConfig, PolicySpec, RewardModelSpec, load_gate_config
 from recsys_causal.gate.screen import GateResult, Guardrail, screen
+from recsys_causal.ope.evaluate import reward_label
 
 EXIT_INTERNAL = 4
 
 
-def build_policy(log, spec: PolicySpec):
+def build_policy(log, spec: PolicySpec, mode: str = "top_slot"):
+    """The target policy of a candidate over ``spec.slate_size`` positions (default: 1 in top_slot mode, else
+    the largest logged position)."""
     from recsys_causal.ope import policies
 
+    k = spec.slate_size or (1 if mode == "top_slot" else max(int(log.position[log.shown].max()), 1))
     if spec.kind == "softmax":
-        return policies.softmax(log, spec.score, 1, temperature=spec.temperature, name=spec.name)
+        return policies.softmax(log, spec.score, k, temperature=spec.temperature, name=spec.name)
     if spec.kind == "top_k":
-        return policies.top_k(log, spec.score, 1, name=spec.name)
+        return policies.top_k(log, spec.score, k, name=spec.name)
     if spec.kind == "epsilon_greedy":
-        return policies.epsilon_greedy(log, policies.top_k(log, spec.score, 1), spec.epsilon, name=spec.name)
+        return policies.epsilon_greedy(log, policies.top_k(log, spec.score, k), spec.epsilon, name=spec.name)
     if spec.kind == "column":
         return policies.from_column(log, spec.column, name=spec.name)
-    return policies.uniform(log, 1, name=spec.name)
+    return policies.uniform(log, k, name=spec.name)
+
+
+def build_reward_model(spec, seed: int = 0):
+    """The reward model of the config: prediction column(s) as given, or a cross-fitted
+    :class:`~recsys_causal.ope.reward_model.RewardModel` with the chosen learner (single-threaded)."""
+    if not isinstance(spec, RewardModelSpec):
+        return spec
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.linear_model import LinearRegression, Ridge
+
+    from recsys_causal.ope.reward_model import RewardModel
+
+    learner = {"hgb": None, "ridge": Ridge(alpha=1.0), "linear": LinearRegression(),
+               "forest": RandomForestRegressor(n_estimators=100, min_samples_leaf=20, random_state=seed, n_jobs=1)}
+    return RewardModel(estimator=learner[spec.learner], features=None if spec.features is None else
+                       tuple(spec.features), folds=spec.folds, seed=seed, clip=spec.clip)
 
 
 def check_against_log(cfg: GateConfig, log) -> None:
@@ -88,10 +108,21 @@ def check_against_log(cfg: GateConfig, log) -> None:
 
 
 def _check_model_and_clusters(cfg: GateConfig, log) -> None:
-    """The reward-model prediction columns are candidate columns, the cluster column a request column."""
+    """The reward-model prediction columns (or features) are candidate columns, each mapped reward a reward of
+    the config, the cluster column a request column."""
     model = cfg.reward_model
-    columns = {"reward_model": model} if isinstance(model, str) else {f"reward_model.{r}": c
-                                                                       for r, c in (model or {}).items()}
+    if isinstance(model, RewardModelSpec):
+        columns = {f"reward_model.features[{i}]": c for i, c in enumerate(model.features or [])}
+    elif isinstance(model, dict):
+        named = [cfg.primary.reward] + [g.reward for g in cfg.guardrails]
+        labels = [reward_label(r) for r in named]
+        for r in model:
+            _known(f"reward_model.{r}", r, labels, "rewards of this config (or model keys)",
+                   "map each reward to its prediction column, or give {features, learner, folds}",
+                   shown=labels + list(MODEL_KEYS))
+        columns = {f"reward_model.{r}": c for r, c in model.items()}
+    else:
+        columns = {"reward_model": model} if isinstance(model, str) else {}
     for key, column in columns.items():
         _known(key, column, log.candidates.columns, "candidate columns",
                "name the column of reward-model predictions per candidate, or leave reward_model out")
@@ -117,25 +148,31 @@ def run_config(cfg: GateConfig, base: Path) -> GateResult:
 
     lg = cfg.log
     log, report = read_decision_log(
-        resolve(base, lg.path, "log.path"), require_propensity=True,
+        resolve(base, lg.path, "log.path"), require_propensity=True, rewards=lg.rewards,
         outcome_events=resolve(base, lg.outcome_events, "log.outcome_events"), labels=lg.labels or None,
         as_of=lg.as_of, filters=LogFilters(start=lg.start, end=lg.end, surfaces=lg.surfaces,
                                            policy_versions=lg.policy_versions))
     check_against_log(cfg, log)
     if cfg.reward_ranges:  # declared ranges win over the binary presumption of the reward check
         log.metadata["reward_ranges"] = {**(log.metadata.get("reward_ranges") or {}), **cfg.reward_ranges}
-    cands = {c.name: build_policy(log, c) for c in cfg.candidates}
-    baseline = None if cfg.baseline == "logging" else build_policy(log, cfg.baseline)
+    cands = {c.name: build_policy(log, c, c.mode or cfg.mode) for c in cfg.candidates}
+    per_candidate = {c.name: dict(zip(("mode", "estimator", "cross_check"), (c.mode or cfg.mode,
+                                                                           *cfg.estimators_of(c)), strict=True))
+                     for c in cfg.candidates}
+    baseline = None if cfg.baseline == "logging" else build_policy(log, cfg.baseline, cfg.mode)
     th = SupportThresholds(min_ess_ratio=cfg.support.min_ess_ratio, max_weight_share=cfg.support.max_weight_share,
                            max_unsupported_mass=cfg.support.max_unsupported_mass)
     return screen(log, cands, primary=cfg.primary.reward, min_lift=cfg.primary.min_lift,
                   relative=cfg.primary.relative,
                   guardrails=[Guardrail(g.reward, g.direction, g.margin, g.relative) for g in cfg.guardrails],
-                  baseline=baseline, estimator=cfg.estimator, cross_check=cfg.cross_check, alpha=cfg.alpha,
+                  baseline=baseline, estimator=cfg.estimator if "estimator" in cfg.model_fields_set else None,
+                  cross_check=cfg.cross_check if "cross_check" in cfg.model_fields_set else None, alpha=cfg.alpha,
                   multiplicity=cfg.multiplicity, thresholds=th,
                   protected_segments=[(s.column, s.values) for s in cfg.protected_segments], name=cfg.name,
                   seed=cfg.seed, validation=report, max_quarantine_share=cfg.max_quarantine_share,
-                  reward_model=cfg.reward_model, cluster_col=cfg.cluster_col)
+                  reward_model=build_reward_model(cfg.reward_model, cfg.seed), cluster_col=cfg.cluster_col,
+                  mode=cfg.mode,
+                  per_candidate=per_candidate)
 
 
 def gate_inputs(cfg: GateConfig, base: Path, config_path: str | Path) -> dict[str, Path]:

@@ -1,7 +1,12 @@
 """The screening config ``screen.yaml`` of ``causal-gate`` (pydantic; unknown keys are errors).
 
-``estimator`` and ``cross_check`` name registered single-slot estimators (:mod:`recsys_causal.ope.estimators`),
-as a name or ``{name: IPS, clip: 10}``; ``reward_model`` names the candidate column of reward-model
+``mode`` (``top_slot``, ``logged_position`` or ``ranking``; per candidate ``mode:`` overrides it, with
+``slate_size:`` the positions a ranking candidate fills) chooses the evaluation (:mod:`recsys_causal.gate.modes`).
+``log.rewards`` declares the outcome columns (other numeric columns are not rewards), ``reward_ranges`` the
+range of non-binary rewards, ``reward_model`` a column of predictions, a mapping reward → column or a
+cross-fitted model ``{features: [...], learner: hgb | ridge | linear | forest, folds: 2}``.
+``estimator`` and ``cross_check`` (top level or per candidate) name registered estimators of the mode's kind
+(:mod:`recsys_causal.ope.estimators`), as a name or ``{name: IPS, clip: 10}``; left out, the mode's defaults; ``reward_model`` names the candidate column of reward-model
 predictions (or maps each reward to one; default: a cross-fitted model); ``cluster_col`` a request column of
 independent clusters (cluster-robust intervals).
 
@@ -18,7 +23,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
 from recsys_causal.config_io import (
     Alpha,
@@ -41,6 +46,7 @@ class LogSpec(StrictModel):
     end: Timestamp | None = None
     surfaces: list[str] | None = None
     policy_versions: list[str] | None = None
+    rewards: list[str] | None = None  # the outcome columns (labels included); default: every numeric column
 
     @model_validator(mode="after")
     def _window(self) -> LogSpec:
@@ -50,18 +56,20 @@ class LogSpec(StrictModel):
 
 
 def _estimator(value: str | dict[str, Any]) -> str | dict[str, Any]:
-    """A registered single-slot estimator: its name, or ``{name: ..., <parameter>: ...}``."""
+    """A registered estimator: its name, or ``{name: ..., <parameter>: ...}`` (its kind is checked against the
+    mode of each candidate by :meth:`GateConfig._modes`)."""
     from recsys_causal.errors import ConfigError
     from recsys_causal.ope.estimators import resolve_estimators
 
     try:
-        resolve_estimators([value], slate=False)
+        resolve_estimators([value])
     except ConfigError as exc:
         raise ValueError(exc.message) from None
     return value
 
 
 EstimatorSpec = Annotated[str | dict[str, Any], AfterValidator(_estimator)]
+Mode = Literal["top_slot", "logged_position", "ranking"]
 
 
 class PolicySpec(StrictModel):
@@ -71,6 +79,10 @@ class PolicySpec(StrictModel):
     temperature: float = Field(default=1.0, gt=0)
     epsilon: float = Field(default=0.1, ge=0, le=1)
     column: str | None = None
+    mode: Mode | None = None  # default: the config's mode
+    slate_size: int | None = Field(default=None, ge=1)  # ranked positions (default: 1 in top_slot, else the log's)
+    estimator: EstimatorSpec | None = None  # default: the config's estimator (or the mode's default)
+    cross_check: list[EstimatorSpec] | None = None
 
     @model_validator(mode="after")
     def _needs(self) -> PolicySpec:
@@ -118,6 +130,37 @@ class SegmentSpec(StrictModel):
     values: list[str] | None = None
 
 
+LEARNERS = ("hgb", "ridge", "linear", "forest")
+MODEL_KEYS = ("features", "learner", "folds", "clip")
+
+
+def _learner(value: str) -> str:
+    from recsys_causal.suggest import choices_text, did_you_mean
+
+    if value not in LEARNERS:
+        raise ValueError(f"unknown learner {value!r}: not one of {choices_text(LEARNERS)}{did_you_mean(value, LEARNERS)}")
+    return value
+
+
+class RewardModelSpec(StrictModel):
+    """A cross-fitted reward model (:class:`~recsys_causal.ope.reward_model.RewardModel`): candidate ``features``
+    (default: every feature_*, pred_* and score column), the ``learner`` (hgb: histogram gradient boosting,
+    ridge, linear, forest), the number of cross-fitting ``folds`` and the ``clip`` range of its predictions
+    (default [0, 1]; null: none)."""
+
+    features: list[str] | None = None
+    learner: Annotated[str, AfterValidator(_learner)] = "hgb"
+    folds: int = Field(default=2, ge=2, le=20)
+    clip: tuple[float, float] | None = (0.0, 1.0)
+
+
+def _reward_model(value: Any) -> Any:
+    """A model spec when the mapping has a key of :class:`RewardModelSpec`, else as given (column names)."""
+    if isinstance(value, dict) and set(value) & set(MODEL_KEYS):
+        return RewardModelSpec.model_validate(value)
+    return value
+
+
 class GateOutput(StrictModel):
     json_path: str | None = Field(default=None, alias="json")
     markdown: str | None = None
@@ -131,9 +174,11 @@ class GateConfig(StrictModel):
     baseline: PolicySpec | Literal["logging"] = "logging"
     primary: PrimarySpec
     guardrails: list[GuardrailSpec] = Field(default_factory=list)
+    mode: Mode = "top_slot"
     estimator: EstimatorSpec = "DR"
     cross_check: list[EstimatorSpec] = Field(default_factory=lambda: ["IPS", "SNIPS"])
-    reward_model: str | dict[str, str] | None = None  # prediction column(s); default: a fitted reward model
+    # prediction column(s), or {features, learner, folds, clip}; default: a cross-fitted hgb reward model
+    reward_model: Annotated[str | RewardModelSpec | dict[str, str] | None, BeforeValidator(_reward_model)] = None
     cluster_col: str | None = None
     alpha: Alpha = 0.05
     multiplicity: Literal["holm", "fdr_bh", "none"] = "holm"
@@ -148,6 +193,29 @@ class GateConfig(StrictModel):
     @classmethod
     def _unique_candidates(cls, v: list[PolicySpec]) -> list[PolicySpec]:
         return unique_names(v)
+
+    @model_validator(mode="after")
+    def _modes(self) -> GateConfig:
+        """Every candidate's estimator and cross-checks are of its mode's kind (slate estimators for ranking)."""
+        from recsys_causal.errors import ConfigError
+        from recsys_causal.gate.modes import mode_estimators
+
+        for i, c in enumerate(self.candidates):
+            set_here = {"estimator", "cross_check", "mode"} & c.model_fields_set
+            key = f"candidates[{i}].estimator" if set_here else "estimator"
+            try:
+                mode_estimators(c.mode or self.mode, *self.estimators_of(c), key=key)
+            except ConfigError as exc:
+                raise ValueError(exc.message) from None
+        return self
+
+    def estimators_of(self, c: PolicySpec) -> tuple[Any, Any]:
+        """The estimator and cross-checks a candidate asks for (None: its mode's defaults)."""
+        est = c.estimator if c.estimator is not None else (
+            self.estimator if "estimator" in self.model_fields_set else None)
+        checks = c.cross_check if c.cross_check is not None else (
+            self.cross_check if "cross_check" in self.model_fields_set else None)
+        return est, checks
 
     @field_validator("reward_ranges")
     @classmethod

@@ -2,7 +2,9 @@
 :func:`~recsys_causal.ope.evaluate_policies`: policy → components → moments →
 :func:`~recsys_causal.ope.estimates.estimates_from_moments`.
 
-The screen evaluates the item at position 1. The baseline is the logging policy (its on-policy mean) or a
+The screen evaluates the item at position 1 (``mode="top_slot"``), the slate of the target's ``K`` positions with
+the slate estimators (``mode="ranking"``), or every impression at its logged position (``"logged_position"``,
+:mod:`recsys_causal.gate.modes`). The baseline is the logging policy (its on-policy mean) or a
 target policy evaluated by the same estimator on the same requests. Reward-model predictions are computed
 once per reward, only when an estimator needs them.
 
@@ -23,16 +25,23 @@ from typing import Any
 
 import numpy as np
 
-from recsys_causal.errors import EstimationError
+from recsys_causal.errors import ConfigError, EstimationError
 from recsys_causal.estimate import Estimate
+from recsys_causal.gate.modes import (
+    _logged_position_lifts,
+    logged_position_weights,
+    position_support,
+    with_positions,
+)
 from recsys_causal.kernel.moments import Moments
 from recsys_causal.logs.model import DecisionLog
-from recsys_causal.ope.components import SlotComponents, components
+from recsys_causal.ope.components import SlateComponents, SlotComponents, components, slate_components
 from recsys_causal.ope.estimates import block_columns, estimates_from_moments, estimator_columns
 from recsys_causal.ope.estimators import Estimator, resolve_estimators
-from recsys_causal.ope.evaluate import resolve_reward, reward_label
+from recsys_causal.ope.evaluate import estimator_warnings, policy_support, resolve_reward, reward_label
 from recsys_causal.ope.policies import TargetPolicy
 from recsys_causal.ope.reward_model import reward_predictions
+from recsys_causal.ope.support import SupportReport, SupportThresholds
 
 
 @dataclass
@@ -47,8 +56,9 @@ class Lifts:
     reward_model: Any = None
     seed: int = 0
     clusters: np.ndarray | None = None
+    cluster_col: str | None = None  # the request column of the clusters (logged_position mode reads it)
     _rewards: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
-    _predictions: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
+    _predictions: dict[Any, np.ndarray] = field(default_factory=dict, init=False, repr=False)
 
     def reward(self, spec: str | Mapping[str, float], with_model: bool) -> tuple[np.ndarray, np.ndarray | None]:
         """Per-candidate rewards and, when ``with_model``, the reward model's predictions (cached per reward)."""
@@ -61,11 +71,16 @@ class Lifts:
         return y, self._predictions.get(key) if with_model else None
 
     def lift(self, policy: TargetPolicy, spec: str | Mapping[str, float], estimator: Estimator | str, *,
-             relative: bool, mask: np.ndarray | None = None, where: str = "") -> tuple[Estimate, SlotComponents]:
+             relative: bool, mask: np.ndarray | None = None, where: str = "", mode: str = "top_slot"
+             ) -> tuple[Estimate, SlotComponents | SlateComponents]:
         """The (relative) lift of ``policy`` over the baseline in reward ``spec`` by ``estimator``, on the
-        requests where ``mask`` (all by default; ``where`` names them in errors), and the policy's components."""
-        est = resolve_estimators([estimator], slate=False)[0]
-        y, q = self.reward(spec, est.needs_reward_model)
+        requests where ``mask`` (all by default; ``where`` names them in errors), and the policy's components
+        (``mode`` top_slot or ranking; see :meth:`screened` for every mode)."""
+        slate = mode == "ranking"
+        est = resolve_estimators([estimator], slate=slate)[0]
+        y, q = self.reward(spec, est.needs_reward_model and not slate)
+        if slate and est.needs_reward_model:  # a slate estimator with a reward model (cascade-DR)
+            q = self.slate_predictions(spec, y)
         log, probs, base = self.log, policy.probs, None if self.baseline is None else self.baseline.probs
         clusters = self.clusters
         if mask is not None:
@@ -74,23 +89,93 @@ class Lifts:
             q, base = (None if q is None else q[rows]), (None if base is None else base[rows])
             clusters = None if clusters is None else clusters[mask]
         label = reward_label(spec)
-        c = components(log, probs, y, q, label)
-        cols = estimator_columns([est], c, c.y)
+        c = _components(log, probs, y, q, label, slate, policy.deterministic)
+        c = c if q is None or not slate else _with_model(c, log, probs, q)
+        cols = estimator_columns([est], c, c.y @ c.alpha if slate else c.y)
         ref = None
         if base is not None:
-            cols.update(block_columns(1, est, components(log, base, y, q, label)))
+            if slate and base.shape[1] != probs.shape[1]:
+                raise EstimationError(f"the baseline {self.baseline.name!r} ranks {base.shape[1]} positions, "
+                                      f"{policy.name!r} {probs.shape[1]}: a ranking lift compares equal slates",
+                                      column="baseline", fix="give the baseline the candidate's slate_size")
+            base_det = self.baseline.deterministic
+            cb = _components(log, base, y, q, label, slate, base_det)
+            cols.update(block_columns(1, est, cb if q is None or not slate else _with_model(cb, log, base, q)))
             ref = (self.baseline.name, 1)
         mom = Moments.from_columns(cols, clusters=None if clusters is None else clusters[c.requests])
         # exclusions are counted by the screen's data accounting, not repeated on every estimate
+        warn = estimator_warnings([est], c, slate=True)[0] if slate else ()
         rows_out = estimates_from_moments(mom, [est, est] if ref else [est], policy=policy.name, reward=label,
-                                          alpha=2 * self.alpha, baseline=ref)
+                                          alpha=2 * self.alpha, baseline=ref, warnings=warn)
         kind = "relative lift" if relative else "lift"
         found = [e for e in rows_out if e.details["quantity"] == kind]
         if not found:
             raise EstimationError(f"the {ref[0] if ref else 'logging'} policy's value of {label!r} is 0{where}: "
                                   "a relative lift is undefined", column=label,
                                   fix="use an absolute lift (relative: false) or a reward with events here")
-        e = found[0]
-        return replace(e, name=f"{policy.name}: {kind} in {label} ({est.name})", method=f"{est.name}, paired",
-                       details={"estimator": est.name, "reward": label, "quantity": kind,
-                                "policy": policy.name}), c
+        return _named(found[0], policy.name, kind, label, est.name, mode), c
+
+    def slate_predictions(self, spec, y: np.ndarray) -> np.ndarray:
+        """Reward-model predictions per candidate (and position) for a slate estimator that reads them, from
+        ``recsys_causal.ope.cascade_dr.slate_reward_predictions`` (cached per reward)."""
+        key = ("slate", reward_label(spec))
+        if key not in self._predictions:
+            self._predictions[key] = _cascade_dr().slate_reward_predictions(self.log, self.reward_model, y, key[1],
+                                                                            seed=self.seed)
+        return self._predictions[key]
+
+    def screened(self, policy: TargetPolicy, spec: str | Mapping[str, float], estimator: Estimator | str, *,
+                 relative: bool, mode: str = "top_slot", thresholds: SupportThresholds | None = None
+                 ) -> tuple[Estimate, SupportReport, int, list[dict]]:
+        """The primary lift of ``policy`` in ``mode``, its support report (at most *weak* when a position is
+        weakly supported), the number of requests evaluated (None when not known here) and the support per
+        position (empty in top_slot mode)."""
+        if mode == "logged_position":
+            e, support = _logged_position_lifts(self, policy, spec, estimator, relative=relative,
+                                                thresholds=thresholds)
+            w, pos = logged_position_weights(self.log, policy, self.reward(spec, False)[0])
+            rows, reasons = position_support(w, pos, thresholds)
+            excluded = e.details.get("excluded")
+            n_used = None if excluded is None else self.log.n_requests - int(sum(excluded.values()))
+            return _named(e, policy.name, e.details["quantity"], reward_label(spec), e.details["estimator"],
+                          mode), with_positions(support, reasons), n_used, rows
+        e, c = self.lift(policy, spec, estimator, relative=relative, mode=mode)
+        if mode == "top_slot":
+            return e, policy_support(self.log, policy, c.w, c.p_log, c.requests, thresholds=thresholds), \
+                c.requests.size, []
+        p_diag = self.log.propensity[self.log.shown & (self.log.position <= policy.slate_size)]
+        support = policy_support(self.log, policy, c.w.mean(axis=1), p_diag, c.requests, thresholds=thresholds,
+                                 slate=True, contributions=(c.w * c.y) @ c.alpha)
+        shown = np.ones(c.w.shape, dtype=bool) if c.shown is None else c.shown
+        rows, reasons = position_support(c.w[shown], np.nonzero(shown)[1] + 1, thresholds)
+        return e, with_positions(support, reasons), c.requests.size, rows
+
+
+def _components(log, probs, y, q, label, slate, deterministic):
+    if slate:
+        return slate_components(log, probs, y, deterministic=deterministic, reward_name=label)
+    return components(log, probs, y, q, label)
+
+
+def _cascade_dr():
+    """The cascade-DR helpers of :mod:`recsys_causal.ope`, or a :class:`ConfigError` when this installation
+    has none."""
+    import importlib
+
+    try:
+        return importlib.import_module("recsys_causal.ope.cascade_dr")
+    except ImportError:
+        raise ConfigError("this slate estimator reads a reward model, which needs recsys_causal.ope.cascade_dr",
+                          column="estimator", fix="use PI-IPS, SN-PI-IPS, RIPS (cascade) or slate IPS") from None
+
+
+def _with_model(c, log, probs, q):
+    return _cascade_dr().with_reward_model(c, log, probs, q)
+
+
+def _named(e: Estimate, policy: str, kind: str, label: str, est: str, mode: str) -> Estimate:
+    """The gate's name, method and details of a lift row (``excluded`` kept when the estimate has it)."""
+    details = {"estimator": est, "reward": label, "quantity": kind, "policy": policy, "mode": mode}
+    if "excluded" in e.details:
+        details["excluded"] = e.details["excluded"]
+    return replace(e, name=f"{policy}: {kind} in {label} ({est})", method=f"{est}, paired", details=details)

@@ -1,10 +1,16 @@
 """Data accounting of a screen: every request read is used, quarantined (by the reader, with its reason code) or
 excluded by the screen (with its reason), per reward: ``read = used + quarantined + excluded``.
 
-The screen evaluates the item shown at position 1 of each request and needs its reward, so it excludes
-requests that showed nothing (``nothing_shown``), requests whose shown items sit only at other positions
-(``position_outside_evaluated``), and requests whose reward at position 1 is missing because its label window
-had not closed at ``as_of`` (``immature_label``) or because it was not logged (``missing_reward``).
+In ``top_slot`` mode the screen evaluates the item shown at position 1 of each request and needs its reward, so
+it excludes requests that showed nothing (``nothing_shown``), requests whose shown items sit only at other
+positions (``position_outside_evaluated``), and requests whose reward at position 1 is missing because its label
+window had not closed at ``as_of`` (``immature_label``) or because it was not logged (``missing_reward``). In
+``ranking`` mode the evaluated positions are ``1..K`` and a request is excluded when any reward of its slate is
+missing; in ``logged_position`` mode every impression shown at positions ``1..K`` is evaluated at its position,
+and a request is likewise excluded when it shows nothing there or any of those rewards is missing (the same
+counts as ``details["excluded"]`` of ``evaluate_policies``, whose ``immature_reward`` is ``immature_label`` +
+``missing_reward`` here and ``no_item_at_evaluated_positions`` is ``nothing_shown`` +
+``position_outside_evaluated``).
 
 >>> import pandas as pd
 >>> from recsys_causal.logs import DecisionLog
@@ -30,8 +36,8 @@ from recsys_causal.logs.model import DecisionLog
 
 EXCLUSIONS = {
     "nothing_shown": "no item was shown",
-    "position_outside_evaluated": "the shown items sit only at positions other than 1 (the screen evaluates "
-                                  "position 1)",
+    "position_outside_evaluated": "the shown items sit only at positions the mode does not evaluate (top_slot: "
+                                  "position 1; ranking: positions 1..K)",
     "immature_label": "the reward's label window had not closed at as_of (missing, not 0)",
     "missing_reward": "the reward of the item at position 1 was not logged",
 }
@@ -108,9 +114,12 @@ class DataQuality:
 
 
 def account(log: DecisionLog, rewards: Sequence[tuple[str, str, str | Mapping[str, float]]], validation=None, *,
-            max_quarantine_share: float = 0.01, max_excluded_share: float | None = None) -> DataQuality:
+            max_quarantine_share: float = 0.01, max_excluded_share: float | None = None, mode: str = "top_slot",
+            slate_size: int | None = 1) -> DataQuality:
     """Accounting of ``log`` for each ``(label, role, reward spec)``; ``validation`` is the reader's
-    ``ValidationReport`` (requests read and quarantined); without it the log's requests are all that was read."""
+    ``ValidationReport`` (requests read and quarantined); without it the log's requests are all that was read.
+    ``mode`` and ``slate_size`` (the evaluated positions ``1..slate_size``; None: every position) say which
+    impressions are evaluated (module docstring)."""
     _check_share("max_quarantine_share", max_quarantine_share)
     if max_excluded_share is not None:
         _check_share("max_excluded_share", max_excluded_share)
@@ -129,8 +138,12 @@ def account(log: DecisionLog, rewards: Sequence[tuple[str, str, str | Mapping[st
         read, quarantined = log.n_requests, {}
         notes.append("no validation report: requests quarantined while reading are not known here")
     immature_cols = {i.column for i in getattr(validation, "issues", []) if i.code == "immature_label"}
-    rows, outside = _evaluated_rows(log)
-    out = [_reward(log, label, role, spec, rows, outside, immature_cols) for label, role, spec in rewards]
+    if mode == "top_slot":
+        rows, outside = _evaluated_rows(log)
+        out = [_reward(log, label, role, spec, rows, outside, immature_cols) for label, role, spec in rewards]
+    else:
+        rows, outside = _slate_rows(log, slate_size)
+        out = [_request_reward(log, label, role, spec, rows, outside, immature_cols) for label, role, spec in rewards]
     source = Path(str(log.source)).name if log.source else None
     q = DataQuality(read, quarantined, out, source, validation is not None, notes, max_quarantine_share,
                     max_excluded_share)
@@ -150,6 +163,35 @@ def _evaluated_rows(log: DecisionLog) -> tuple[np.ndarray, dict[str, int]]:
     has_pos1 = log.per_request_sum(pos1.astype(float)) > 0
     return np.nonzero(pos1)[0], {"nothing_shown": int((~shown_any).sum()),
                                  "position_outside_evaluated": int((shown_any & ~has_pos1).sum())}
+
+
+def _slate_rows(log: DecisionLog, slate_size: int | None) -> tuple[np.ndarray, dict[str, int]]:
+    """Shown rows at the evaluated positions ``1..slate_size`` (every position when None) and the requests
+    left out because nothing was shown or nothing at those positions."""
+    inside = log.shown & (log.position <= slate_size) if slate_size is not None else log.shown
+    shown_any = log.per_request_sum(log.shown.astype(float)) > 0
+    has = log.per_request_sum(inside.astype(float)) > 0
+    return np.nonzero(inside)[0], {"nothing_shown": int((~shown_any).sum()),
+                                   "position_outside_evaluated": int((shown_any & ~has).sum())}
+
+
+def _request_reward(log, label, role, spec, rows, outside, immature_cols) -> RewardAccounting:
+    """Accounting when a request holds several evaluated impressions: it is used when every one has its reward;
+    else excluded as ``immature_label`` when a missing one is immature, ``missing_reward`` otherwise."""
+    y = (log.reward(spec) if isinstance(spec, str) else log.composite_reward(spec))[rows]
+    missing = ~np.isfinite(y)
+    immature = np.zeros(rows.size, dtype=bool)
+    for c in [spec] if isinstance(spec, str) else list(spec):
+        if c in immature_cols:
+            immature |= ~np.isfinite(log.reward(c)[rows])
+    req, n = log.request_index[rows], log.n_requests
+    has = np.bincount(req, minlength=n) > 0
+    miss = np.bincount(req, weights=missing.astype(float), minlength=n) > 0
+    imm = np.bincount(req, weights=(missing & immature).astype(float), minlength=n) > 0
+    excluded = dict(outside)
+    excluded["immature_label"] = int((has & imm).sum())
+    excluded["missing_reward"] = int((has & miss & ~imm).sum())
+    return RewardAccounting(label, role, int((has & ~miss).sum()), {k: v for k, v in excluded.items() if v})
 
 
 def _reward(log, label, role, spec, rows, outside, immature_cols) -> RewardAccounting:

@@ -84,12 +84,23 @@ def to_markdown(result) -> str:
         lines += ["| " + " | ".join([md(row[0]), *row[1:]]) + " |" for row in quality_rows(q)]
         lines += [f"- {md(n)}" for n in q.notes]
     for c in result.candidates:
-        lines += ["", f"**{md(c.name)}: {c.verdict}**"] + [f"- {md(r)}" for r in c.reasons]
+        mode = "" if c.mode == "top_slot" else f" ({c.mode})"
+        lines += ["", f"**{md(c.name)}: {c.verdict}**{mode}"] + [f"- {md(r)}" for r in c.reasons]
+        if c.data_quality is not None:  # its mode counts requests differently from the screen's
+            lines += [f"- data quality ({c.mode}), {md(r.reward)}: used {r.used} of {c.data_quality.read}; excluded "
+                      f"{md(', '.join(f'{k} {v}' for k, v in r.excluded.items()) or 'none')}"
+                      for r in c.data_quality.rewards]
     return "\n".join(lines) + "\n"
 
 
+OVERALL = {0: "pass", 1: "fail", 3: "inconclusive"}
+
+
 def to_html(result) -> str:
-    """A self-contained page (Jinja autoescaping on for every template and string)."""
+    """A self-contained page (Jinja autoescaping on for every template and string): the overall verdict, then per
+    candidate its tables, support per position, data accounting and a lift chart, and when it was generated."""
+    from datetime import UTC, datetime
+
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     from recsys_causal.textsafe import visible_text
@@ -97,6 +108,24 @@ def to_html(result) -> str:
     env = Environment(loader=PackageLoader("recsys_causal.gate", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True),
                       finalize=lambda v: visible_text(v) if isinstance(v, str) else v)
+    q = result.data_quality
     return env.get_template("gate.html.j2").render(
-        r=result, q=result.data_quality, rows=quality_rows(result.data_quality) if result.data_quality else [],
-        fmt=_num, labels=result.intervals)
+        r=result, q=q, rows=quality_rows(q) if q else [], fmt=_num, labels=result.intervals,
+        overall=OVERALL.get(result.exit_code, "inconclusive"), charts=[lift_chart(c, result) for c in result.candidates],
+        own_rows=[quality_rows(c.data_quality) if c.data_quality else [] for c in result.candidates],
+        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"))
+
+
+def lift_chart(c, result):
+    """The primary lift and its cross-checks with their intervals, as inline SVG markup (no network)."""
+    from markupsafe import Markup
+
+    from recsys_causal.plotting import bar_intervals, figure_svg
+
+    rows = [c.primary, *c.cross_checks]
+    rel = bool(result.settings.get("relative", True))
+    fig = bar_intervals([e.details.get("estimator", e.method) for e in rows], [e.value for e in rows],
+                        [e.ci_low for e in rows], [e.ci_high for e in rows], title="primary lift by estimator",
+                        xlabel=f"{'relative ' if rel else ''}lift over the baseline",
+                        interval=result.intervals["primary"])
+    return Markup(figure_svg(fig))  # matplotlib escapes every text it writes into the SVG

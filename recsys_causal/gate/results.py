@@ -33,9 +33,12 @@ class CandidateVerdict:
     guardrails: list[dict]
     segments: list[dict]
     support: SupportReport
+    mode: str = "top_slot"
+    positions: list[dict] = field(default_factory=list)  # support per position (ranking, logged_position)
+    data_quality: DataQuality | None = None  # this candidate's accounting when its mode differs from the screen's
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "verdict": self.verdict, "reasons": self.reasons,
+        out = {"name": self.name, "mode": self.mode, "verdict": self.verdict, "reasons": self.reasons,
                 "primary": estimate_json(self.primary), "lower_bound": json_number(self.lower_bound),
                 "cross_checks": [estimate_json(e) for e in self.cross_checks], "guardrails": self.guardrails,
                 "segments": self.segments,
@@ -45,6 +48,12 @@ class CandidateVerdict:
                             "mean_weight": json_number(self.support.mean_weight),
                             "unsupported_mass": json_number(self.support.unsupported_mass),
                             "outside_mass": json_number(self.support.outside_mass)}}
+        if self.positions:
+            out["support"]["positions"] = [{k: json_number(v) if isinstance(v, float) else v for k, v in r.items()}
+                                           for r in self.positions]
+        if self.data_quality is not None:
+            out["data_quality"] = self.data_quality.to_dict()
+        return out
 
 
 @dataclass
