@@ -247,6 +247,7 @@ def _breakdown(g: pd.DataFrame) -> pd.DataFrame:
                         "mean_weight": (g["sum_w"] / g["n"]).to_numpy(dtype=float),
                         "max_weight": g["max_w"].to_numpy(dtype=float)})
     out["ess_ratio"] = out["ess"] / out["n"]
+    out["max_weight_share"] = (g["max_w"] / g["sum_w"].where(g["sum_w"] > 0)).fillna(1.0).to_numpy(dtype=float)
     return out
 
 
