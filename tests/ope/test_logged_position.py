@@ -149,3 +149,15 @@ def test_extreme_weight_at_position_2_shows_in_the_support_report():
     assert any(r.startswith("position 2: one impression carries") for r in rep.reasons)
     others = rep.by_position.set_index("position").loc[[1, 3], "max_weight_share"]
     assert (others < 0.05).all()
+
+
+def test_engine_path_refuses_and_bootstrap_resamples_requests(tmp_path):
+    log, pol = _hand_log()
+    with pytest.raises(ConfigError, match="logged_position"):
+        evaluate_policies(str(tmp_path / "log.parquet"), {"t": pol}, mode="logged_position")
+    sim = simulate_decision_log(n_requests=600, n_candidates=5, slate_size=3, seed=9)
+    p3 = policies.softmax(sim.log, "pred_new", 3)
+    res = evaluate_policies(sim.log, {"t": p3}, mode="logged_position", estimators=["IPS"], bootstrap=400)
+    ips = _value(res, "IPS")
+    width = ips.details["bootstrap_ci_high"] - ips.details["bootstrap_ci_low"]
+    assert 0.7 < width / (ips.ci_high - ips.ci_low) < 1.4  # request-level resampling ≈ the clustered interval
