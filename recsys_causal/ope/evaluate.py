@@ -24,7 +24,7 @@ from recsys_causal.errors import ConfigError
 from recsys_causal.estimate import Estimate, EstimateTable
 from recsys_causal.kernel.moments import Moments
 from recsys_causal.logs.model import DecisionLog
-from recsys_causal.ope.components import components, slate_components
+from recsys_causal.ope.components import components, logged_actions, slate_components
 from recsys_causal.ope.estimates import (  # noqa: F401  (re-exported: the final step's former home)
     block_columns,
     estimates_from_moments,
@@ -32,6 +32,14 @@ from recsys_causal.ope.estimates import (  # noqa: F401  (re-exported: the final
     term_columns,
 )
 from recsys_causal.ope.estimators import Estimator, resolve_estimators
+from recsys_causal.ope.logged_position import (
+    evaluated_impressions,
+    logged_position_components,
+    resolve_mode,
+    top_slot_excluded,
+    with_mode_details,
+)
+from recsys_causal.ope.multi_logger import DEFAULT_VERSION_COLUMN, multi_logger_options, multi_logger_setup
 from recsys_causal.ope.policies import TargetPolicy, check_policy
 from recsys_causal.ope.reward_model import RewardModel, reward_predictions
 from recsys_causal.ope.rewards import check_reward_range
@@ -82,6 +90,7 @@ def evaluate_policies(
     *,
     rewards: Sequence[str | Mapping[str, float]] = ("click",),
     estimators: Sequence[EstimatorSpec] | None = None,
+    mode: str | None = None,
     slate: bool = False,
     position_weights: np.ndarray | None = None,
     reward_model: RewardModel | str | Mapping[str, str] | None = None,
@@ -92,6 +101,9 @@ def evaluate_policies(
     bootstrap: int = 0,
     seed: int = 0,
     reward_ranges: Mapping[str, tuple[float, float]] | None = None,
+    multi_logger: str | None = None,
+    version_col: str = DEFAULT_VERSION_COLUMN,
+    version_propensities: Mapping[str, str] | None = None,
 ) -> OPEResult:
     """Off-policy estimates of each policy's value and its lift over the logging policy, per reward.
 
@@ -102,7 +114,9 @@ def evaluate_policies(
     ``DecisionLog``). ``estimators``: instances, registered names (``"DR"``) or ``{"name": "IPS", "clip": 10}``
     (:mod:`recsys_causal.ope.estimators`); default DM, IPS, SNIPS, DR, SNDR (slates: PI-IPS, SN-PI-IPS;
     engines: IPS, SNIPS, plus DR, SNDR with a reward model).
-    Single-slot (default) evaluates position 1; ``slate=True`` evaluates slates with position-level rewards.
+    ``mode``: ``"top_slot"`` (default), ``"logged_position"`` or ``"ranking"`` (``slate=True``, deprecated), see
+    :mod:`recsys_causal.ope.logged_position`; rows carry ``details["mode"]`` and ``details["excluded"]``.
+    ``multi_logger``, ``version_col``, ``version_propensities``: see :mod:`recsys_causal.ope.multi_logger`.
     A reward is an outcome column or a weighted composite ``{"click": 1, "purchase": 5}`` (missing wherever a
     component is). ``reward_model``: a :class:`RewardModel` (default) or the candidate column of precomputed
     predictions (one for every reward, or a mapping reward → column). ``cluster_col`` (e.g. ``"user_id"``)
@@ -115,22 +129,26 @@ def evaluate_policies(
     the estimates and in ``OPEResult.warnings``. Deprecated names: ``log`` for ``data``, ``cluster_by`` for
     ``cluster_col``.
     """
+    slate = (mode := resolve_mode(mode, slate)) == "ranking"
     if not isinstance(data, DecisionLog):
         return _on_engine(data, policies, rewards=rewards, estimators=estimators, reward_model=reward_model,
                           cluster_col=cluster_col, support_groups=support_groups, alpha=alpha,
                           thresholds=thresholds, reward_ranges=reward_ranges,
                           memory_only={"slate": slate, "position_weights": position_weights is not None,
-                                       "bootstrap": bootstrap > 0})
+                                       "bootstrap": bootstrap > 0, "logged_position": mode == "logged_position",
+                                       "multi_logger": multi_logger is not None})
     ests = resolve_estimators(estimators if estimators is not None else
                               (SLATE_ESTIMATORS if slate else DEFAULT_ESTIMATORS), slate=slate)
-    return _evaluate_log(data, policies, ests, rewards=rewards, slate=slate, position_weights=position_weights,
+    multi = multi_logger_options(multi_logger, mode, version_col, version_propensities)
+    return _evaluate_log(data, policies, ests, rewards=rewards, mode=mode, position_weights=position_weights,
                          reward_model=reward_model, cluster_col=cluster_col, alpha=alpha, thresholds=thresholds,
-                         support_groups=support_groups, bootstrap=bootstrap, seed=seed, reward_ranges=reward_ranges)
+                         support_groups=support_groups, bootstrap=bootstrap, seed=seed, reward_ranges=reward_ranges,
+                         multi=multi)
 
 
-def _evaluate_log(log: DecisionLog, policies: Mapping[str, Any], ests: list[Estimator], *, rewards, slate,
+def _evaluate_log(log: DecisionLog, policies: Mapping[str, Any], ests: list[Estimator], *, rewards, mode,
                   position_weights, reward_model, cluster_col, alpha, thresholds, support_groups, bootstrap, seed,
-                  reward_ranges) -> OPEResult:
+                  reward_ranges, multi=None) -> OPEResult:
     """The in-memory path of :func:`evaluate_policies`: per reward and policy, components → moments →
     estimates, and the support report."""
     clusters_all = log.request_column(cluster_col) if cluster_col else None
@@ -138,6 +156,7 @@ def _evaluate_log(log: DecisionLog, policies: Mapping[str, Any], ests: list[Esti
     out: list[Estimate] = []
     run_warnings: list[str] = []
     support: dict[tuple[str, str], SupportReport] = {}
+    slate = mode == "ranking"
     for spec in rewards:
         rname, y = resolve_reward(log, spec, reward_ranges)
         q_hat = None
@@ -145,16 +164,23 @@ def _evaluate_log(log: DecisionLog, policies: Mapping[str, Any], ests: list[Esti
             q_hat = reward_predictions(log, reward_model, y, rname, seed=seed)
         for pname, pol in policies.items():
             policy = target_policy(log, pname, pol)
-            c, logged_v, w_req, p_diag, contrib = _policy_components(log, policy, y, q_hat, rname, slate,
-                                                                     position_weights)
-            cl = None if clusters_all is None else clusters_all[c.requests]
-            block, warns = _estimates(c, logged_v, ests, pname, rname, slate=slate, clusters=cl, alpha=alpha,
+            c, logged_v, w_req, p_diag, contrib, extra = _policy_components(log, policy, y, q_hat, rname, mode,
+                                                                            position_weights)
+            groups = None if groups_all is None else groups_all[c.requests]
+            used, more = ests, {}
+            if multi is not None:
+                rows = extra["rows"] if extra["rows"] is not None else logged_actions(log, y, rname)[0]
+                c, used, versions = multi_logger_setup(log, c, rows, ests, **multi)
+                w_req, p_diag, contrib = c.w, c.p_log, c.w * c.y
+                groups, more = (versions if groups is None else groups), {"multi_logger": multi["method"]}
+            cl = _clusters(clusters_all, c, mode)
+            block, warns = _estimates(c, logged_v, used, pname, rname, slate=slate, clusters=cl, alpha=alpha,
                                       bootstrap=bootstrap, seed=seed)
-            out += block
+            out += with_mode_details(block, mode, extra["excluded"], more)
             run_warnings += warns
             support[(pname, rname)] = policy_support(
-                log, policy, w_req, p_diag, c.requests, thresholds=thresholds, slate=slate,
-                groups=None if groups_all is None else groups_all[c.requests], contributions=contrib)
+                log, policy, w_req, p_diag, c.requests, thresholds=thresholds, slate=slate, groups=groups,
+                contributions=contrib, positions=extra.get("positions"))
     return OPEResult(EstimateTable(out, title="Off-policy evaluation"), support, list(dict.fromkeys(run_warnings)))
 
 
@@ -199,16 +225,30 @@ def _on_engine(data: Any, policies: Mapping[str, Any], *, memory_only: Mapping[s
     return evaluate_on_engine(data, policies, **options)
 
 
-def _policy_components(log, policy, y, q_hat, rname, slate, position_weights):
-    """The estimators' components of one policy and reward, the logged value per request, the per-request
-    weights and logged propensities for the support diagnostics, and the per-request contributions ``w · r``."""
-    if slate:
+def _clusters(clusters_all: np.ndarray | None, c, mode: str) -> np.ndarray | None:
+    """Cluster labels of the evaluated entries: ``cluster_col``'s, else (logged-position mode) the request."""
+    if clusters_all is not None:
+        return clusters_all[c.requests]
+    return c.requests if mode == "logged_position" else None
+
+
+def _policy_components(log, policy, y, q_hat, rname, mode, position_weights):
+    """The estimators' components of one policy and reward, the logged value per entry, the per-entry
+    weights and logged propensities for the support diagnostics, the per-entry contributions ``w · r``, and
+    extras: excluded requests by reason, candidate rows (single-slot modes), positions (logged-position)."""
+    if mode == "ranking":
         c = slate_components(log, policy.probs, y, position_weights=position_weights,
                              deterministic=policy.deterministic, reward_name=rname)
         p_diag = log.propensity[log.shown & (log.position <= policy.slate_size)]
-        return c, c.y @ c.alpha, c.w.mean(axis=1), p_diag, (c.w * c.y) @ c.alpha
+        excluded = evaluated_impressions(log, policy.slate_size, y, rname)[1]
+        return c, c.y @ c.alpha, c.w.mean(axis=1), p_diag, (c.w * c.y) @ c.alpha, {"excluded": excluded}
+    if mode == "logged_position":
+        c, excluded, rows = logged_position_components(log, policy.probs, y, q_hat, rname)
+        extra = {"excluded": excluded, "rows": rows, "positions": log.position[rows].astype(np.int64)}
+        return c, c.y, c.w, c.p_log, c.w * c.y, extra
     c = components(log, policy.probs, y, q_hat, rname)
-    return c, c.y, c.w, c.p_log, c.w * c.y
+    extra = {"excluded": top_slot_excluded(log, y), "rows": None}
+    return c, c.y, c.w, c.p_log, c.w * c.y, extra
 
 
 def estimator_warnings(estimators: Sequence[Estimator], c, *, slate: bool, clusters: np.ndarray | None = None,
@@ -239,15 +279,17 @@ def resolve_reward(log: DecisionLog, spec: str | Mapping[str, float],
 
 def policy_support(log: DecisionLog, policy: TargetPolicy, w: np.ndarray, logged_propensity: np.ndarray,
                    requests: np.ndarray, *, thresholds: SupportThresholds | None = None, slate: bool = False,
-                   groups: np.ndarray | None = None, contributions: np.ndarray | None = None) -> SupportReport:
+                   groups: np.ndarray | None = None, contributions: np.ndarray | None = None,
+                   positions: np.ndarray | None = None) -> SupportReport:
     """The support report of one policy on the evaluated requests; ``contributions`` (per evaluated request,
-    ``w · r``) adds the influential-observation check."""
+    ``w · r``) adds the influential-observation check; ``positions`` (per evaluated impression) adds support per
+    logged position."""
     filled = np.stack([log.per_request_sum(policy.probs[:, k]) for k in range(policy.slate_size)], axis=1)
     outside = float(np.mean(1 - filled[requests].mean(axis=1)))
     return support_report(w, logged_propensity, outside_mass=max(outside, 0.0),
                           unsupported_mass=None if slate else _unsupported(log, policy, requests),
                           thresholds=thresholds, groups=groups, contributions=contributions,
-                          request_ids=log.request_ids[requests])
+                          request_ids=log.request_ids[requests], positions=positions)
 
 
 def _unsupported(log: DecisionLog, policy: TargetPolicy, req: np.ndarray) -> np.ndarray | None:

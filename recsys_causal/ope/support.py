@@ -59,10 +59,11 @@ class SupportReport:
     breakdown: pd.DataFrame | None = field(default=None)
     max_contribution_share: float | None = None  # largest share of Σ|w·r| carried by one request
     influential_requests: list | None = None  # ids of the largest contributors to Σ|w·r|, largest first
+    by_position: pd.DataFrame | None = None  # logged-position mode: support per logged position
 
     def to_frame(self) -> pd.DataFrame:
         row = {k: v for k, v in self.__dict__.items()
-               if k not in ("breakdown", "weight_quantiles", "reasons", "influential_requests")}
+               if k not in ("breakdown", "weight_quantiles", "reasons", "influential_requests", "by_position")}
         row.update({f"w_{k}": v for k, v in self.weight_quantiles.items()})
         row["reasons"] = "; ".join(self.reasons)
         row["influential_requests"] = ", ".join(map(str, self.influential_requests or []))
@@ -109,10 +110,14 @@ def support_report(
     groups: np.ndarray | None = None,
     contributions: np.ndarray | None = None,
     request_ids: np.ndarray | None = None,
+    positions: np.ndarray | None = None,
 ) -> SupportReport:
     """Diagnostics from per-request weights; ``unsupported_mass`` is per request when known; ``groups`` (e.g.
     policy version or segment per request) adds a breakdown table; ``contributions`` (per-request ``w · r``,
-    with their ``request_ids``) adds the influential-observation check."""
+    with their ``request_ids``) adds the influential-observation check; ``positions`` (the logged position of
+    each weight, logged-position mode) adds support per position (:func:`position_support`), and a position
+    where one impression carries more than ``max_weight_share`` of that position's weight makes the verdict at
+    least weak."""
     from recsys_causal.ope.rewards import contribution_share
 
     w = np.asarray(w, dtype=float)
@@ -129,9 +134,52 @@ def support_report(
         frame = pd.DataFrame({"group": groups, "w": w, "w2": w**2})
         by_group = frame.groupby("group", sort=False).agg(n=("w", "size"), sum_w=("w", "sum"), sum_w2=("w2", "sum"),
                                                           max_w=("w", "max")).reset_index()
-    return support_from_stats(WeightStats.from_weights(w, logged_propensity), outside_mass=outside_mass,
-                              unsupported=unsupported, thresholds=thresholds, by_group=by_group,
-                              contributions=contrib)
+    rep = support_from_stats(WeightStats.from_weights(w, logged_propensity), outside_mass=outside_mass,
+                             unsupported=unsupported, thresholds=thresholds, by_group=by_group,
+                             contributions=contrib)
+    if positions is None:
+        return rep
+    return with_position_support(rep, position_support(w, positions), thresholds or SupportThresholds())
+
+
+def position_support(w: np.ndarray, positions: np.ndarray) -> pd.DataFrame:
+    """Per logged position: impressions ``n``, ESS and its ratio, mean and largest weight, and the largest
+    weight's share of the position's total weight.
+
+    >>> position_support(np.array([1.0, 1.0, 8.0, 0.5, 0.5]), np.array([1, 1, 2, 2, 2]))[["position", "n",
+    ...                  "max_weight_share"]].to_dict("list")
+    {'position': [1, 2], 'n': [2, 3], 'max_weight_share': [0.5, 0.8888888888888888]}
+    """
+    frame = pd.DataFrame({"position": np.asarray(positions, dtype=np.int64), "w": w, "w2": np.asarray(w) ** 2})
+    g = frame.groupby("position", sort=True).agg(n=("w", "size"), sum_w=("w", "sum"), sum_w2=("w2", "sum"),
+                                                 max_w=("w", "max")).reset_index()
+    out = pd.DataFrame({"position": g["position"].to_numpy(), "n": g["n"].astype(int).to_numpy()})
+    out["ess"] = (g["sum_w"] ** 2 / np.maximum(g["sum_w2"], 1e-300)).to_numpy(dtype=float)
+    out["ess_ratio"] = out["ess"] / out["n"]
+    out["mean_weight"] = (g["sum_w"] / g["n"]).to_numpy(dtype=float)
+    out["max_weight"] = g["max_w"].to_numpy(dtype=float)
+    out["max_weight_share"] = np.where(g["sum_w"] > 0, g["max_w"] / np.where(g["sum_w"] > 0, g["sum_w"], 1), 1.0)
+    return out
+
+
+def with_position_support(rep: SupportReport, table: pd.DataFrame, t: SupportThresholds) -> SupportReport:
+    """The report with its per-position table and a reason (verdict at least weak) for every position where one
+    impression carries more than ``max_weight_share`` of the position's weight or the ESS ratio is below
+    ``min_ess_ratio``."""
+    from dataclasses import replace
+
+    reasons = list(rep.reasons)
+    for row in table.itertuples(index=False):
+        if row.max_weight_share > t.max_weight_share:
+            reasons.append(f"position {row.position}: one impression carries {row.max_weight_share:.1%} of the "
+                           f"position's total weight (> {t.max_weight_share:.0%})")
+        if row.ess_ratio < t.min_ess_ratio:
+            reasons.append(f"position {row.position}: effective sample size ratio {row.ess_ratio:.3f} < "
+                           f"{t.min_ess_ratio}")
+    verdict = rep.verdict
+    if len(reasons) > len(rep.reasons) and verdict == "supported":
+        verdict = "weak"
+    return replace(rep, by_position=table, reasons=reasons, verdict=verdict)
 
 
 def support_from_stats(
@@ -199,6 +247,7 @@ def _breakdown(g: pd.DataFrame) -> pd.DataFrame:
                         "mean_weight": (g["sum_w"] / g["n"]).to_numpy(dtype=float),
                         "max_weight": g["max_w"].to_numpy(dtype=float)})
     out["ess_ratio"] = out["ess"] / out["n"]
+    out["max_weight_share"] = (g["max_w"] / g["sum_w"].where(g["sum_w"] > 0)).fillna(1.0).to_numpy(dtype=float)
     return out
 
 

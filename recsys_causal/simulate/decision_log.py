@@ -37,7 +37,14 @@ from recsys_causal.plackett_luce import (
     uniform_slate_marginals,
 )
 from recsys_causal.simulate.assign import draw_arms
-from recsys_causal.simulate.slates import Slates, sample_items, show_slates, slate_outcomes
+from recsys_causal.simulate.slates import (
+    Slates,
+    one_logged_position,
+    sample_items,
+    show_slates,
+    slate_outcomes,
+)
+from recsys_causal.simulate.versions import add_version_columns, version_marginals, version_setup
 from recsys_causal.simulate.world import World, make_world
 
 START = pd.Timestamp("2026-06-01", tz="UTC")
@@ -103,9 +110,27 @@ class SimulatedLog:
         target_position_probs: np.ndarray,
         reward: str | Mapping[str, float] = "click",
         position_weights: np.ndarray | None = None,
+        *,
+        mode: str = "ranking",
     ) -> float:
-        """Exact mean expected slate value over the simulated requests (their contexts held fixed)."""
+        """Exact mean expected slate value over the simulated requests (their contexts held fixed); with
+        ``mode="logged_position"`` the estimand of that evaluation mode (:meth:`logged_position_value`)."""
+        if mode == "logged_position":
+            return self.logged_position_value(target_position_probs, reward)
         return float(self.request_values(target_position_probs, reward, position_weights).mean())
+
+    def logged_position_value(self, target_position_probs: np.ndarray,
+                              reward: str | Mapping[str, float] = "click") -> float:
+        """Exact estimand of ``mode="logged_position"``: the mean over the shown impressions at positions the
+        target covers (of requests with one there) of ``Σ_i π(i at k) E[reward | i at k]`` at the impression's
+        logged position ``k`` (position-based click model; every reward observed)."""
+        probs = np.asarray(target_position_probs, dtype=np.float64)
+        k_max = probs.shape[1]
+        exp = self.expected_reward(reward) if isinstance(reward, str) else self.expected_composite_reward(reward)
+        per_position = np.stack([self.log.per_request_sum(probs[:, j] * exp[:, j]) for j in range(k_max)], axis=1)
+        pos = np.nan_to_num(self.log.position, nan=0.0)
+        rows = np.nonzero(self.log.shown & (pos >= 1) & (pos <= k_max))[0]
+        return float(per_position[self.log.request_index[rows], pos[rows].astype(np.int64) - 1].mean())
 
     def _cascade_values(self, probs: np.ndarray, reward, position_weights) -> np.ndarray:
         if not np.all((probs == 0) | (probs == 1)):
@@ -137,7 +162,8 @@ def simulate_decision_log(
     temperature: float = 1.0, position_bias: float = 0.8, logging_noise: float = 1.0, ineligible_share: float = 0.05,
     days: int = 14, world: World | None = None, experiment: Mapping[str, float] | None = None,
     treatment_score: str = "pred_new", with_events: bool = False, click_model: str = "position",
-    log_prefix_propensity: bool = False, seed: int = 0,
+    log_prefix_propensity: bool = False, logged_positions: tuple[float, ...] | None = None,
+    policy_versions: tuple[Mapping[str, float], ...] | None = None, seed: int = 0,
 ) -> SimulatedLog:
     """Simulate ``n_requests`` ranking decisions.
 
@@ -148,6 +174,9 @@ def simulate_decision_log(
     logged for every candidate. ``with_events`` also returns an outcome-events table with event times.
     ``click_model``: ``"position"`` (position-based, default) or ``"cascade"`` (see the module docstring);
     ``log_prefix_propensity`` adds the exact prefix propensity of every shown candidate.
+    ``logged_positions`` (probabilities of positions ``1..slate_size``): each request shows ONE item, the one
+    at a position drawn with them (position-based clicks; :func:`~recsys_causal.simulate.slates.one_logged_position`).
+    ``policy_versions``: several logging versions (:mod:`recsys_causal.simulate.versions`).
     """
     if click_model not in ("position", "cascade"):
         raise ValueError(f"click_model must be 'position' or 'cascade', not {click_model!r}")
@@ -165,10 +194,11 @@ def simulate_decision_log(
     variant, ranker_score = _assign_variants(rng, world, user, req, c, experiment, treatment_score)
 
     theta = np.arange(1, slate_size + 1, dtype=float) ** -position_bias
-    pl = plackett_luce_marginals(ranker_score, offsets, slate_size, temperature, eligible=c.eligible)
-    uni = uniform_slate_marginals(offsets, slate_size, eligible=c.eligible)
-    probs = (1 - epsilon) * pl + epsilon * uni
-    slates = show_slates(rng, ranker_score, offsets, c.eligible, slate_size, temperature, epsilon, probs)
+    ver = version_setup(policy_versions, n_requests) if policy_versions else None
+    probs, slates, each = _rank_and_show(rng, ranker_score, offsets, req, c.eligible, slate_size, temperature,
+                                         epsilon, ver)
+    if logged_positions is not None:
+        slates = one_logged_position(rng, slates, np.asarray(logged_positions, dtype=float), click_model)
     outcomes = slate_outcomes(rng, theta, slates, c.relevance, c.purchase_given_click, c.hide_rate,
                               cascade=click_model == "cascade")
 
@@ -178,6 +208,8 @@ def simulate_decision_log(
         prefix = slate_prefix_probabilities(ranker_score, offsets, slates.position, temperature, epsilon=epsilon,
                                             eligible=c.eligible)
         candidates.insert(candidates.columns.get_loc("propensity") + 1, "prefix_propensity", prefix)
+    if ver is not None:
+        add_version_columns(requests, candidates, ver, each, slates.shown, slates.pos_idx)
     log = DecisionLog(requests, candidates, offsets, ("click", "purchase", "hide"), source="simulated")
     events = _events(rng, requests, candidates, req) if with_events else pd.DataFrame()
     return SimulatedLog(
@@ -185,6 +217,20 @@ def simulate_decision_log(
         purchase_given_click=c.purchase_given_click, hide_rate=c.hide_rate, logging_position_probs=probs,
         epsilon=epsilon, temperature=temperature, outcome_events=events, click_model=click_model,
     )
+
+
+def _rank_and_show(rng, score, offsets, req, eligible, slate_size, temperature, epsilon, ver):
+    """Exact marginal position probabilities of the logging ranker, the sampled slates and (several versions)
+    every version's marginals; with versions each request ranks with its version's temperature and ε."""
+    if ver is None:
+        pl = plackett_luce_marginals(score, offsets, slate_size, temperature, eligible=eligible)
+        uni = uniform_slate_marginals(offsets, slate_size, eligible=eligible)
+        probs = (1 - epsilon) * pl + epsilon * uni
+        return probs, show_slates(rng, score, offsets, eligible, slate_size, temperature, epsilon, probs), None
+    each = version_marginals(ver, score, offsets, slate_size, eligible)
+    probs = np.choose(ver.of_request[req][:, None], each)
+    slates = show_slates(rng, score / ver.temperature[req], offsets, eligible, slate_size, 1.0, ver.epsilon, probs)
+    return probs, slates, each
 
 
 @dataclass(frozen=True)

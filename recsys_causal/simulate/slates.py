@@ -48,6 +48,24 @@ def show_slates(rng: np.random.Generator, score: np.ndarray, offsets: np.ndarray
     return Slates(slate_rows, slate_prob, position, shown, pos_idx, propensity)
 
 
+def one_logged_position(rng: np.random.Generator, slates: Slates, position_probs: np.ndarray,
+                        click_model: str = "position") -> Slates:
+    """Keep one shown item per request: the one at a position drawn with ``position_probs`` (independently of
+    the slate), so its logged propensity stays the marginal probability of that item at that position; the
+    joint slate probability no longer applies (NaN). Requests whose slate is shorter show nothing."""
+    if click_model != "position" or position_probs.size != slates.rows.shape[1]:
+        raise ValueError("logged_positions needs click_model='position' and one probability per position")
+    k = rng.choice(position_probs.size, size=slates.rows.shape[0], p=position_probs / position_probs.sum())
+    keep_rows = slates.rows[np.arange(k.size), k]
+    rows = np.full_like(slates.rows, -1)
+    rows[np.arange(k.size), k] = keep_rows
+    shown = np.zeros_like(slates.shown)
+    shown[keep_rows[keep_rows >= 0]] = True
+    position = np.where(shown, slates.position, np.nan)
+    return Slates(rows, np.full(k.size, np.nan), position, shown, np.where(shown, slates.pos_idx, 0),
+                  np.where(shown, slates.propensity, np.nan))
+
+
 def slate_outcomes(rng: np.random.Generator, theta: np.ndarray, slates: Slates, relevance: np.ndarray,
                    purchase_given_click: np.ndarray, hide_rate: np.ndarray, *, cascade: bool,
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
