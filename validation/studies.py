@@ -46,7 +46,7 @@ def _ope(runs: int, seed: int, *, slate_size: int, family: str) -> list[Row]:
                                     seed=seed + (20_000 if slate else 10_000) + s)
         pol = policies.softmax(sim.log, "pred_new", slate_size, temperature=0.5)
         truth = sim.true_value(pol.probs, "click")
-        res = evaluate_policies(sim.log, {"p": pol}, slate=slate, estimators=estimators, seed=s)
+        res = evaluate_policies(sim.log, {"p": pol}, mode="ranking" if slate else "top_slot", estimators=estimators, seed=s)
         for e in res.estimates:
             if e.details["quantity"] == "value" and e.details["policy"] == "p":
                 hits[e.method].append(e.ci_low <= truth <= e.ci_high)

@@ -76,7 +76,7 @@ def _simulated(runs: int, seed: int, click_model: str):
         pol = policies.top_k(sim.log, "pred_new", SIM["slate_size"])
         truth = sim.true_value(pol.probs, "click")
         truths.append(truth)
-        res = evaluate_policies(sim.log, {"p": pol}, slate=True, estimators=ests)
+        res = evaluate_policies(sim.log, {"p": pol}, mode="ranking", estimators=ests)
         for e in res.estimates:
             if e.details["quantity"] == "value" and e.details["policy"] == "p":
                 hits[e.method].append(e.ci_low <= truth <= e.ci_high)

@@ -21,7 +21,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -120,10 +119,6 @@ def _logged_position_lifts(lifts, policy, spec, estimator, *, relative: bool, ma
     from recsys_causal.ope.evaluate import reward_label
     from recsys_causal.ope.policies import TargetPolicy
 
-    if "mode" not in inspect.signature(ope_evaluate.evaluate_policies).parameters:
-        raise ConfigError("mode 'logged_position' needs evaluate_policies(..., mode='logged_position') from "
-                          "recsys_causal.ope, which this installation does not have", column="mode",
-                          fix="use mode: top_slot or ranking, or upgrade recsys-causal")
     if lifts.baseline is not None:
         raise ConfigError("mode 'logged_position' compares with the logging policy only", column="baseline",
                           fix="use baseline: logging, or mode: top_slot / ranking for a target baseline")

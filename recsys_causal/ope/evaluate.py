@@ -24,6 +24,7 @@ from recsys_causal.errors import ConfigError
 from recsys_causal.estimate import Estimate, EstimateTable
 from recsys_causal.kernel.moments import Moments
 from recsys_causal.logs.model import DecisionLog
+from recsys_causal.ope.cascade_dr import slate_reward_predictions, with_reward_model
 from recsys_causal.ope.components import components, logged_actions, slate_components
 from recsys_causal.ope.estimates import (  # noqa: F401  (re-exported: the final step's former home)
     block_columns,
@@ -160,8 +161,9 @@ def _evaluate_log(log: DecisionLog, policies: Mapping[str, Any], ests: list[Esti
     for spec in rewards:
         rname, y = resolve_reward(log, spec, reward_ranges)
         q_hat = None
-        if not slate and any(e.needs_reward_model for e in ests):
-            q_hat = reward_predictions(log, reward_model, y, rname, seed=seed)
+        if any(e.needs_reward_model for e in ests):
+            q_hat = (slate_reward_predictions(log, reward_model, y, rname, seed=seed) if slate
+                     else reward_predictions(log, reward_model, y, rname, seed=seed))
         for pname, pol in policies.items():
             policy = target_policy(log, pname, pol)
             c, logged_v, w_req, p_diag, contrib, extra = _policy_components(log, policy, y, q_hat, rname, mode,
@@ -239,6 +241,8 @@ def _policy_components(log, policy, y, q_hat, rname, mode, position_weights):
     if mode == "ranking":
         c = slate_components(log, policy.probs, y, position_weights=position_weights,
                              deterministic=policy.deterministic, reward_name=rname)
+        if q_hat is not None:  # slate estimators with a reward model (cascade-DR)
+            c = with_reward_model(c, log, policy.probs, q_hat)
         p_diag = log.propensity[log.shown & (log.position <= policy.slate_size)]
         excluded = evaluated_impressions(log, policy.slate_size, y, rname)[1]
         return c, c.y @ c.alpha, c.w.mean(axis=1), p_diag, (c.w * c.y) @ c.alpha, {"excluded": excluded}

@@ -4,7 +4,6 @@ and logged_position through evaluate_policies (skipped until evaluate_policies t
 
 from __future__ import annotations
 
-import inspect
 import json
 import shutil
 from pathlib import Path
@@ -19,7 +18,7 @@ from recsys_causal.errors import ConfigError
 from recsys_causal.gate import main, screen
 from recsys_causal.gate.config import GateConfig
 from recsys_causal.gate.modes import position_support
-from recsys_causal.ope import evaluate_policies, policies
+from recsys_causal.ope import policies
 from recsys_causal.schemas import load_schema
 from recsys_causal.simulate import simulate_decision_log
 
@@ -152,10 +151,6 @@ def test_ranking_example_runs_from_the_yaml(tmp_path):
     assert top["mode"] == "top_slot" and "data_quality" not in top and "positions" not in top["support"]
 
 
-needs_mode = pytest.mark.skipif("mode" not in inspect.signature(evaluate_policies).parameters,
-                                reason="evaluate_policies does not take mode= yet (logged_position)")
-
-
 def _one_per_request(seed=3, n=3000):
     """A log showing one item per request at a logged position 1..3 (the layout of public bandit data)."""
     log = simulate_decision_log(n_requests=n, n_candidates=6, slate_size=3, epsilon=0.3, seed=seed).log
@@ -165,15 +160,6 @@ def _one_per_request(seed=3, n=3000):
     return log.select_requests(np.ones(log.n_requests, dtype=bool))
 
 
-def test_logged_position_without_evaluate_mode_is_a_clear_config_error(slate_log):
-    if "mode" in inspect.signature(evaluate_policies).parameters:
-        pytest.skip("evaluate_policies takes mode=: the guard is not reached")
-    with pytest.raises(ConfigError, match="mode 'logged_position' needs"):
-        screen(slate_log, {"p": policies.softmax(slate_log, "pred_new", 3)}, primary="click",
-               mode="logged_position")
-
-
-@needs_mode
 def test_logged_position_uses_every_request():
     log = _one_per_request()
     res = screen(log, {"p": policies.softmax(log, "pred_new", 3)}, primary="click", mode="logged_position")
@@ -183,7 +169,6 @@ def test_logged_position_uses_every_request():
     assert [p["position"] for p in res.candidates[0].positions] == [1, 2, 3]
 
 
-@needs_mode
 def test_logged_position_extreme_weight_at_position_2_is_inconclusive():
     log = _one_per_request()
     pol = policies.softmax(log, "pred_new", 3)
@@ -196,7 +181,6 @@ def test_logged_position_extreme_weight_at_position_2_is_inconclusive():
     assert any(r.startswith("position 2") for r in c.support.reasons)
 
 
-@needs_mode
 def test_logged_position_ips_lift_by_hand():
     """One impression per request: the IPS lift is mean(π(a at k) / p · y − y) with the i.i.d. standard error."""
     log = _one_per_request(seed=8)
@@ -248,7 +232,6 @@ def test_ranking_more_positions_than_logged_is_a_typed_error(slate_log):
     assert exc.value.column == "slate_size" and "at most 3" in str(exc.value)
 
 
-@needs_mode
 def test_logged_position_from_the_yaml(tmp_path):
     for d in ("reports/examples", "decision_logs"):
         shutil.copytree(ROOT / d, tmp_path / d)

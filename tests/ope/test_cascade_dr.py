@@ -216,8 +216,6 @@ def test_per_position_reward_model_is_cross_fitted_per_position():
                                   log.column("score"))
 
 
-@pytest.mark.xfail(strict=True, reason="evaluate_policies does not yet hand reward-model predictions to the slate "
-                                       "components (the wiring hunk in evaluate.py); remove this mark with it")
 def test_through_evaluate_policies_with_a_prediction_column():
     """The same estimate through evaluate_policies(mode ranking, reward_model=column) as by hand."""
     from recsys_causal.ope import evaluate_policies
@@ -226,7 +224,7 @@ def test_through_evaluate_policies_with_a_prediction_column():
                                 log_prefix_propensity=True, seed=9)
     log, pol = sim.log, policies.top_k(sim.log, "pred_new", 2)
     log.candidates["q_click"] = sim.relevance
-    res = evaluate_policies(log, {"t": pol}, slate=True, estimators=["cascade-DR"], reward_model="q_click")
+    res = evaluate_policies(log, {"t": pol}, mode="ranking", estimators=["cascade-DR"], reward_model="q_click")
     got = next(e for e in res.estimates if e.details["quantity"] == "value" and e.method == "cascade-DR")
     c = with_reward_model(slate_components(log, pol.probs, log.reward("click"), deterministic=True), log,
                           pol.probs, sim.relevance)

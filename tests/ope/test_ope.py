@@ -111,7 +111,7 @@ def test_bias_and_coverage_over_200_simulated_logs():
         pol = policies.softmax(sim.log, "pred_new", 3, temperature=0.5)
         t1, t3 = sim.true_value(pol.probs[:, :1], "click"), sim.true_value(pol.probs, "click")
         single = evaluate_policies(sim.log, {"p": pol.probs[:, :1]}, estimators=[IPS(), SNIPS(), DR(), SNDR()])
-        slate = evaluate_policies(sim.log, {"p": pol}, slate=True, estimators=[PositionIPS(), SNPositionIPS()])
+        slate = evaluate_policies(sim.log, {"p": pol}, mode="ranking", estimators=[PositionIPS(), SNPositionIPS()])
         for e in list(single.estimates) + list(slate.estimates):
             if e.details["quantity"] != "value" or e.details["policy"] != "p":
                 continue
@@ -127,14 +127,14 @@ def test_bias_and_coverage_over_200_simulated_logs():
 def test_standard_slate_ips_for_a_deterministic_target(sim):
     pol = policies.top_k(sim.log, "pred_new", 3)
     truth = sim.true_value(pol.probs, "click")
-    res = evaluate_policies(sim.log, {"top3": pol}, slate=True,
+    res = evaluate_policies(sim.log, {"top3": pol}, mode="ranking",
                             estimators=[StandardSlateIPS(), StandardSlateIPS(normalise=True), PositionIPS()])
     vals = [e for e in res.estimates if e.details["quantity"] == "value" and e.details["policy"] == "top3"]
     for e in vals:
         assert abs(e.value - truth) < 4 * e.se, e
     assert vals[0].se > vals[2].se  # whole-slate weights are far noisier than position-wise ones
     with pytest.raises(EstimationError, match="as long as the logged slates"):
-        evaluate_policies(sim.log, {"top2": policies.top_k(sim.log, "pred_new", 2)}, slate=True,
+        evaluate_policies(sim.log, {"top2": policies.top_k(sim.log, "pred_new", 2)}, mode="ranking",
                           estimators=[StandardSlateIPS()])
 
 

@@ -126,16 +126,16 @@ def test_enumeration_without_replacement(epsilon):
 def test_marginal_warning_on_estimates_and_result():
     slates, joint, mu, prefix = pl_slates([3.0, 1.0, 2.0], 0.0)
     log_m, _, pol = enumeration_log(slates, joint, mu)
-    res = evaluate_policies(log_m, {"t": pol}, slate=True, estimators=[CascadeIPS()])
+    res = evaluate_policies(log_m, {"t": pol}, mode="ranking", estimators=[CascadeIPS()])
     row = next(e for e in res.estimates if e.details["quantity"] == "value" and e.details["policy"] == "t")
     assert any("marginal propensities" in w and "without-replacement" in w for w in row.warnings)
     assert any("marginal propensities" in w for w in res.warnings)
     log, _, pol = enumeration_log(slates, joint, mu, prefix)
-    res = evaluate_policies(log, {"t": pol}, slate=True, estimators=[CascadeIPS()])
+    res = evaluate_policies(log, {"t": pol}, mode="ranking", estimators=[CascadeIPS()])
     assert not any("marginal" in w for w in res.warnings)
     # an unusable prefix column is said, not silently used
     log.candidates.loc[log.candidates["shown"].to_numpy().nonzero()[0][:2], "prefix_propensity"] = np.nan
-    res = evaluate_policies(log, {"t": pol}, slate=True, estimators=[CascadeIPS()])
+    res = evaluate_policies(log, {"t": pol}, mode="ranking", estimators=[CascadeIPS()])
     assert any("prefix_propensity is missing" in w for w in res.warnings)
     assert any("marginal propensities" in w for w in res.warnings)
 
@@ -233,8 +233,8 @@ def test_prefix_column_survives_a_file_round_trip_and_is_not_an_outcome(tmp_path
     log, _ = read_decision_log(write_decision_log(sim.log, tmp_path / "log.parquet"), require_propensity=True)
     assert "prefix_propensity" not in log.reward_columns
     pol = policies.top_k(log, "pred_new", 2)
-    got = evaluate_policies(log, {"t": pol}, slate=True, estimators=[CascadeIPS()])
-    direct = evaluate_policies(sim.log, {"t": policies.top_k(sim.log, "pred_new", 2)}, slate=True,
+    got = evaluate_policies(log, {"t": pol}, mode="ranking", estimators=[CascadeIPS()])
+    direct = evaluate_policies(sim.log, {"t": policies.top_k(sim.log, "pred_new", 2)}, mode="ranking",
                                estimators=[CascadeIPS()])
     assert got.estimates[1].value == pytest.approx(direct.estimates[1].value, rel=1e-12)
     assert not any("marginal propensities" in w for w in got.warnings)
@@ -263,7 +263,7 @@ def _log_from_components(rng, n, cascade):
 def test_disagreement_warning_reaches_the_result(cascade):
     """One seeded log per world through evaluate_policies (the rates are measured in the test above)."""
     log, pol = _log_from_components(np.random.default_rng(5), 20_000, cascade)
-    res = evaluate_policies(log, {"t": pol}, slate=True, estimators=[PositionIPS(), StandardSlateIPS()])
+    res = evaluate_policies(log, {"t": pol}, mode="ranking", estimators=[PositionIPS(), StandardSlateIPS()])
     fired = [w for w in res.warnings if "disagrees with standard slate IPS" in w]
     pbm = next(e for e in res.estimates if e.details["quantity"] == "value" and e.method == "PI-IPS")
     assert bool(fired) == cascade and bool([w for w in pbm.warnings if "disagrees" in w]) == cascade
