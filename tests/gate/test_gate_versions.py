@@ -124,3 +124,23 @@ def test_json_with_versions_follows_the_schema(mixed):
     doc = screen(log, {"new": pol}, primary="click", reward_model="pred_new", per_version=True).to_dict()
     jsonschema.validate(doc, load_schema("gate"))
     assert doc["settings"]["per_version"] is True and len(doc["candidates"][0]["support"]["versions"]) == 2
+
+
+def test_yaml_per_version_and_multi_logger_run_from_causal_gate(mixed, tmp_path):
+    import json
+
+    import yaml
+
+    from recsys_causal.gate import main
+    from recsys_causal.logs.writers import write_decision_log
+
+    write_decision_log(mixed[0], tmp_path / "log.parquet")
+    cfg = {"name": "versions", "log": {"path": "log.parquet", "rewards": ["click"]},
+           "candidates": [{"name": "new", "score": "pred_new", "temperature": 0.5}],
+           "primary": {"reward": "click", "min_lift": -1.0}, "reward_model": "pred_new",
+           "support": {"per_version": True}, "multi_logger": "stratified"}
+    (tmp_path / "screen.yaml").write_text(yaml.safe_dump(cfg))
+    assert main([str(tmp_path / "screen.yaml"), "--json", str(tmp_path / "g.json")]) == 3  # inconclusive
+    c = json.loads((tmp_path / "g.json").read_text())["candidates"][0]
+    assert c["primary"]["method"] == "DR (stratified by version), paired"
+    assert any(r.startswith("version v2:") for r in c["support"]["reasons"])
