@@ -144,3 +144,17 @@ def test_yaml_per_version_and_multi_logger_run_from_causal_gate(mixed, tmp_path)
     c = json.loads((tmp_path / "g.json").read_text())["candidates"][0]
     assert c["primary"]["method"] == "DR (stratified by version), paired"
     assert any(r.startswith("version v2:") for r in c["support"]["reasons"])
+
+
+def test_logged_position_mode_reports_versions_and_stratifies():
+    log = simulate_decision_log(n_requests=3000, n_candidates=6, slate_size=3, seed=2, policy_versions=VERSIONS,
+                                logged_positions=(0.5, 0.3, 0.2)).log
+    pol = policies.softmax(log, "pred_new", 3, name="lp")
+    kw = {"primary": "click", "mode": "logged_position", "estimator": "IPS", "cross_check": [], "per_version": True}
+    pooled = screen(log, {"lp": pol}, **kw).candidates[0]
+    strat = screen(log, {"lp": pol}, multi_logger="stratified", **kw).candidates[0]
+    counts = log.requests["ranking_policy_version"].value_counts()
+    assert [(v["version"], v["n"]) for v in pooled.versions] == [("v1", counts["v1"]), ("v2", counts["v2"])]
+    assert "stratified" in strat.primary.name
+    assert strat.primary.value == pytest.approx(pooled.primary.value, rel=1e-12)  # IPS: Σ_v (n_v/n)·mean_v = mean
+    assert pooled.verdict == "inconclusive" and any(r.startswith("version v2:") for r in pooled.support.reasons)
