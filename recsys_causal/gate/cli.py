@@ -171,8 +171,8 @@ def run_config(cfg: GateConfig, base: Path) -> GateResult:
                   protected_segments=[(s.column, s.values) for s in cfg.protected_segments], name=cfg.name,
                   seed=cfg.seed, validation=report, max_quarantine_share=cfg.max_quarantine_share,
                   reward_model=build_reward_model(cfg.reward_model, cfg.seed), cluster_col=cfg.cluster_col,
-                  mode=cfg.mode,
-                  per_candidate=per_candidate)
+                  mode=cfg.mode, per_candidate=per_candidate, per_version=cfg.support.per_version,
+                  multi_logger=cfg.multi_logger, version_col=cfg.version_col)
 
 
 def gate_inputs(cfg: GateConfig, base: Path, config_path: str | Path) -> dict[str, Path]:

@@ -8,7 +8,9 @@ cross-fitted model ``{features: [...], learner: hgb | ridge | linear | forest, f
 ``estimator`` and ``cross_check`` (top level or per candidate) name registered estimators of the mode's kind
 (:mod:`recsys_causal.ope.estimators`), as a name or ``{name: IPS, clip: 10}``; left out, the mode's defaults; ``reward_model`` names the candidate column of reward-model
 predictions (or maps each reward to one; default: a cross-fitted model); ``cluster_col`` a request column of
-independent clusters (cluster-robust intervals).
+independent clusters (cluster-robust intervals). ``support: {per_version: true}`` requires support in every
+logging-policy version (``version_col``, default ``ranking_policy_version``); ``multi_logger: stratified |
+balance`` estimates with a multiple-logger estimator when the log mixes versions.
 
 >>> cfg = GateConfig.model_validate({"name": "x", "log": {"path": "log.parquet"},
 ...     "candidates": [{"name": "new", "score": "pred_new"}], "primary": {"reward": "click"}})
@@ -123,6 +125,7 @@ class SupportSpec(StrictModel):
     min_ess_ratio: float = 0.05
     max_unsupported_mass: float = 0.01
     max_weight_share: float = 0.05
+    per_version: bool = False  # a weakly supported logging-policy version makes the candidate inconclusive
 
 
 class SegmentSpec(StrictModel):
@@ -180,6 +183,8 @@ class GateConfig(StrictModel):
     # prediction column(s), or {features, learner, folds, clip}; default: a cross-fitted hgb reward model
     reward_model: Annotated[str | RewardModelSpec | dict[str, str] | None, BeforeValidator(_reward_model)] = None
     cluster_col: str | None = None
+    multi_logger: Literal["stratified", "balance"] | None = None  # estimation when the log mixes versions
+    version_col: str = "ranking_policy_version"  # the request column of the logging-policy version
     alpha: Alpha = 0.05
     multiplicity: Literal["holm", "fdr_bh", "none"] = "holm"
     support: SupportSpec = Field(default_factory=SupportSpec)

@@ -33,12 +33,20 @@ from recsys_causal.gate.modes import (
     position_support,
     with_positions,
 )
+from recsys_causal.gate.versions import DEFAULT_VERSION_COLUMN, request_versions_or_none, version_support
 from recsys_causal.kernel.moments import Moments
 from recsys_causal.logs.model import DecisionLog
-from recsys_causal.ope.components import SlateComponents, SlotComponents, components, slate_components
+from recsys_causal.ope.components import (
+    SlateComponents,
+    SlotComponents,
+    components,
+    logged_actions,
+    slate_components,
+)
 from recsys_causal.ope.estimates import block_columns, estimates_from_moments, estimator_columns
 from recsys_causal.ope.estimators import Estimator, resolve_estimators
 from recsys_causal.ope.evaluate import estimator_warnings, policy_support, resolve_reward, reward_label
+from recsys_causal.ope.multi_logger import multi_logger_options, multi_logger_setup
 from recsys_causal.ope.policies import TargetPolicy
 from recsys_causal.ope.reward_model import reward_predictions
 from recsys_causal.ope.support import SupportReport, SupportThresholds
@@ -57,6 +65,8 @@ class Lifts:
     seed: int = 0
     clusters: np.ndarray | None = None
     cluster_col: str | None = None  # the request column of the clusters (logged_position mode reads it)
+    version_col: str | None = DEFAULT_VERSION_COLUMN  # the logging-policy version per request
+    multi_logger: str | None = None  # "stratified" or "balance" when the log mixes versions
     _rewards: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
     _predictions: dict[Any, np.ndarray] = field(default_factory=dict, init=False, repr=False)
 
@@ -91,6 +101,8 @@ class Lifts:
         label = reward_label(spec)
         c = _components(log, probs, y, q, label, slate, policy.deterministic)
         c = c if q is None or not slate else _with_model(c, log, probs, q)
+        one = est
+        c, est = self._multi_logger(log, c, est, mode, y, label)
         cols = estimator_columns([est], c, c.y @ c.alpha if slate else c.y)
         ref = None
         if base is not None:
@@ -100,6 +112,7 @@ class Lifts:
                                       column="baseline", fix="give the baseline the candidate's slate_size")
             base_det = self.baseline.deterministic
             cb = _components(log, base, y, q, label, slate, base_det)
+            cb = self._multi_logger(log, cb, one, mode, y, label)[0]
             cols.update(block_columns(1, est, cb if q is None or not slate else _with_model(cb, log, base, q)))
             ref = (self.baseline.name, 1)
         mom = Moments.from_columns(cols, clusters=None if clusters is None else clusters[c.requests])
@@ -124,31 +137,59 @@ class Lifts:
                                                                             seed=self.seed)
         return self._predictions[key]
 
+    def _multi_logger(self, log: DecisionLog, c, est: Estimator, mode: str, y: np.ndarray, label: str):
+        """``c`` and ``est`` of the multiple-logger estimate (``multi_logger``: stratified by version, or the
+        balance heuristic) when the evaluated requests mix versions; else unchanged."""
+        if self.multi_logger is None:
+            return c, est
+        multi_logger_options(self.multi_logger, mode, self.version_col or DEFAULT_VERSION_COLUMN, None)
+        if request_versions_or_none(log, self.version_col, c.requests) is None:
+            return c, est
+        c, used, _ = multi_logger_setup(log, c, logged_actions(log, y, label)[0], [est], method=self.multi_logger,
+                                        version_col=self.version_col)
+        return c, used[0]
+
+    def by_version(self, support: SupportReport, w: np.ndarray, requests: np.ndarray,
+                   thresholds: SupportThresholds | None, per_version: bool) -> tuple[SupportReport, list[dict]]:
+        """Support per logging-policy version (rows when the evaluated requests mix versions); with
+        ``per_version`` a weakly supported version makes ``support`` at most *weak*."""
+        versions = request_versions_or_none(self.log, self.version_col, requests)
+        if versions is None:
+            return support, []
+        rows, reasons = version_support(w, versions, thresholds)
+        return (with_positions(support, reasons) if per_version else support), rows
+
     def screened(self, policy: TargetPolicy, spec: str | Mapping[str, float], estimator: Estimator | str, *,
-                 relative: bool, mode: str = "top_slot", thresholds: SupportThresholds | None = None
-                 ) -> tuple[Estimate, SupportReport, int, list[dict]]:
-        """The primary lift of ``policy`` in ``mode``, its support report (at most *weak* when a position is
-        weakly supported), the number of requests evaluated (None when not known here) and the support per
-        position (empty in top_slot mode)."""
+                 relative: bool, mode: str = "top_slot", thresholds: SupportThresholds | None = None,
+                 per_version: bool = False) -> tuple[Estimate, SupportReport, int, list[dict], list[dict]]:
+        """The primary lift of ``policy`` in ``mode``, its support report (at most *weak* when a position, or
+        with ``per_version`` a logging-policy version, is weakly supported), the number of requests evaluated
+        (None when not known here), the support per position (empty in top_slot mode) and per version."""
+        e, support, n_used, rows, (w, req) = self._screened(policy, spec, estimator, relative=relative, mode=mode,
+                                                             thresholds=thresholds)
+        support, vrows = self.by_version(support, w, req, thresholds, per_version)
+        return e, support, n_used, rows, vrows
+
+    def _screened(self, policy, spec, estimator, *, relative, mode, thresholds):
         if mode == "logged_position":
             e, support = _logged_position_lifts(self, policy, spec, estimator, relative=relative,
                                                 thresholds=thresholds)
-            w, pos = logged_position_weights(self.log, policy, self.reward(spec, False)[0])
+            w, pos, req = logged_position_weights(self.log, policy, self.reward(spec, False)[0])
             rows, reasons = position_support(w, pos, thresholds)
             excluded = e.details.get("excluded")
             n_used = None if excluded is None else self.log.n_requests - int(sum(excluded.values()))
             return _named(e, policy.name, e.details["quantity"], reward_label(spec), e.details["estimator"],
-                          mode), with_positions(support, reasons), n_used, rows
+                          mode), with_positions(support, reasons), n_used, rows, (w, req)
         e, c = self.lift(policy, spec, estimator, relative=relative, mode=mode)
         if mode == "top_slot":
             return e, policy_support(self.log, policy, c.w, c.p_log, c.requests, thresholds=thresholds), \
-                c.requests.size, []
+                c.requests.size, [], (c.w, c.requests)
         p_diag = self.log.propensity[self.log.shown & (self.log.position <= policy.slate_size)]
         support = policy_support(self.log, policy, c.w.mean(axis=1), p_diag, c.requests, thresholds=thresholds,
                                  slate=True, contributions=(c.w * c.y) @ c.alpha)
         shown = np.ones(c.w.shape, dtype=bool) if c.shown is None else c.shown
         rows, reasons = position_support(c.w[shown], np.nonzero(shown)[1] + 1, thresholds)
-        return e, with_positions(support, reasons), c.requests.size, rows
+        return e, with_positions(support, reasons), c.requests.size, rows, (c.w.mean(axis=1), c.requests)
 
 
 def _components(log, probs, y, q, label, slate, deterministic):

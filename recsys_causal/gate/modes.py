@@ -100,15 +100,15 @@ def with_positions(support: SupportReport, reasons: Sequence[str]) -> SupportRep
     return replace(support, verdict=verdict, reasons=[*support.reasons, *reasons])
 
 
-def logged_position_weights(log, policy, reward: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def logged_position_weights(log, policy, reward: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per impression shown at positions ``1..K`` of a request whose rewards there are all observed: the weight
-    ``π(a, k) / p`` at its logged position ``k`` and ``k``, for the per-position support diagnostics."""
+    ``π(a, k) / p`` at its logged position ``k``, ``k`` and its request, for the support diagnostics."""
     K = policy.slate_size
     inside = log.shown & (np.nan_to_num(log.position) >= 1) & (np.nan_to_num(log.position) <= K)
     missing = np.bincount(log.request_index[inside & ~np.isfinite(reward)], minlength=log.n_requests) > 0
     rows = np.nonzero(inside & ~missing[log.request_index])[0]
     pos = log.position[rows].astype(np.int64)
-    return policy.probs[rows, pos - 1] / log.propensity[rows], pos
+    return policy.probs[rows, pos - 1] / log.propensity[rows], pos, log.request_index[rows]
 
 
 def _logged_position_lifts(lifts, policy, spec, estimator, *, relative: bool, mask=None, where: str = "",
@@ -129,7 +129,7 @@ def _logged_position_lifts(lifts, policy, spec, estimator, *, relative: bool, ma
     res = ope_evaluate.evaluate_policies(log, {pol.name: pol}, rewards=[spec], estimators=[estimator],
                                          mode="logged_position", reward_model=lifts.reward_model,
                                          cluster_col=lifts.cluster_col, alpha=2 * lifts.alpha,
-                                         thresholds=thresholds, seed=lifts.seed)
+                                         thresholds=thresholds, seed=lifts.seed, **_multi(lifts, log))
     label, kind = reward_label(spec), "relative lift" if relative else "lift"
     found = [e for e in res.estimates if e.details.get("quantity") == kind]
     if not found:
@@ -137,3 +137,12 @@ def _logged_position_lifts(lifts, policy, spec, estimator, *, relative: bool, ma
                               column=label, fix="use an absolute lift (relative: false) or a reward with events")
     e = found[0]
     return e, res.support[(pol.name, label)]
+
+
+def _multi(lifts, log) -> dict:
+    """The multiple-logger arguments of ``evaluate_policies`` when the log mixes versions (else none)."""
+    from recsys_causal.gate.versions import request_versions_or_none
+
+    if lifts.multi_logger is None or request_versions_or_none(log, lifts.version_col, np.arange(log.n_requests)) is None:
+        return {}
+    return {"multi_logger": lifts.multi_logger, "version_col": lifts.version_col}

@@ -36,6 +36,7 @@ class CandidateVerdict:
     mode: str = "top_slot"
     positions: list[dict] = field(default_factory=list)  # support per position (ranking, logged_position)
     data_quality: DataQuality | None = None  # this candidate's accounting when its mode differs from the screen's
+    versions: list[dict] = field(default_factory=list)  # support per logging-policy version (mixed logs)
 
     def to_dict(self) -> dict:
         out = {"name": self.name, "mode": self.mode, "verdict": self.verdict, "reasons": self.reasons,
@@ -48,9 +49,10 @@ class CandidateVerdict:
                             "mean_weight": json_number(self.support.mean_weight),
                             "unsupported_mass": json_number(self.support.unsupported_mass),
                             "outside_mass": json_number(self.support.outside_mass)}}
-        if self.positions:
-            out["support"]["positions"] = [{k: json_number(v) if isinstance(v, float) else v for k, v in r.items()}
-                                           for r in self.positions]
+        for key, rows in (("positions", self.positions), ("versions", self.versions)):
+            if rows:
+                out["support"][key] = [{k: json_number(v) if isinstance(v, float) else v for k, v in r.items()}
+                                       for r in rows]
         if self.data_quality is not None:
             out["data_quality"] = self.data_quality.to_dict()
         return out

@@ -62,6 +62,7 @@ from recsys_causal.gate.results import (
     GateResult,
     json_number,
 )
+from recsys_causal.gate.versions import DEFAULT_VERSION_COLUMN
 from recsys_causal.logs.model import DecisionLog
 from recsys_causal.ope.estimators import Estimator
 from recsys_causal.ope.evaluate import reward_label
@@ -100,6 +101,7 @@ def screen(
     cluster_col: str | None = None,
     mode: str = "top_slot",
     per_candidate: Mapping[str, Mapping[str, Any]] | None = None,
+    per_version: bool = False, multi_logger: str | None = None, version_col: str = DEFAULT_VERSION_COLUMN,
 ) -> GateResult:
     """Screen candidate policies against the logging policy (or ``baseline``); see the module docstring.
 
@@ -107,10 +109,11 @@ def screen(
     ``per_candidate`` maps a candidate name to overrides of ``mode``, ``estimator`` and ``cross_check``.
     ``estimator`` and ``cross_check``: registered estimators of the mode's kind (names or instances; None: the
     mode's defaults, :mod:`recsys_causal.gate.modes`); guardrails and protected segments use DR (PI-IPS for
-    rankings). ``reward_model``: a :class:`RewardModel` (default, fitted per reward) or the candidate column of precomputed predictions (one
-    for every reward, or a mapping reward → column). ``cluster_col`` (a request column such as ``user_id``)
-    makes every interval cluster-robust. ``validation``: the reader's ``ValidationReport`` (requests read and
-    quarantined; default: the one in ``data.metadata`` when it describes this log).
+    rankings). ``reward_model``: a :class:`RewardModel` (default, fitted per reward) or the candidate column
+    of predictions (one for every reward, or a mapping reward → column). ``cluster_col`` (e.g. ``user_id``)
+    makes every interval cluster-robust. ``per_version``, ``multi_logger``, ``version_col``: logs mixing policy
+    versions (:mod:`~recsys_causal.gate.versions`). ``validation``: the reader's ``ValidationReport`` (default:
+    the one in ``data.metadata`` when it describes this log).
     Deprecated names: ``log`` for ``data``, ``cluster_by`` for ``cluster_col``.
     """
     log = data
@@ -121,19 +124,18 @@ def screen(
     quality_of = _Accounting(log, primary, guardrails, validation, max_quarantine_share, max_excluded_share)
     keys = {c: (plans[c][0].mode, _evaluated_size(plans[c][0].mode, p)) for c, p in candidates.items()}
     overall = next((k for k in keys.values() if k[0] == mode), (mode, 1))  # the screen's own accounting
-    lifts = Lifts(log, alpha, baseline, reward_model, seed,
-                  None if cluster_col is None else log.request_column(cluster_col), cluster_col)
+    clusters = None if cluster_col is None else log.request_column(cluster_col)
+    lifts = Lifts(log, alpha, baseline, reward_model, seed, clusters, cluster_col, version_col, multi_logger)
     verdicts = [_candidate(c, p, lifts, quality_of(keys[c]), plans[c], primary=primary, relative=relative,
                            min_lift=min_lift, guardrails=guardrails, protected_segments=protected_segments,
                            thresholds=thresholds, alpha=alpha, multiplicity=multiplicity,
-                           own_quality=keys[c] != overall) for c, p in candidates.items()]
+                           own_quality=keys[c] != overall, per_version=per_version) for c, p in candidates.items()]
     verdicts.sort(key=lambda v: -v.lower_bound)
     settings = {"primary": reward_label(primary), "min_lift": min_lift, "relative": relative, "estimator": est.name,
-                "alpha": alpha, "multiplicity": multiplicity, "seed": seed, "mode": mode,
-                "baseline": "logging" if baseline is None else baseline.name,
-                "max_quarantine_share": max_quarantine_share, "max_excluded_share": max_excluded_share,
-                "reward_model": _model_label(reward_model),
-                "cluster_col": cluster_col}
+                "alpha": alpha, "multiplicity": multiplicity, "seed": seed, "mode": mode, "cluster_col": cluster_col,
+                "baseline": "logging" if baseline is None else baseline.name, "reward_model": _model_label(reward_model),
+                "max_quarantine_share": max_quarantine_share, "max_excluded_share": max_excluded_share}
+    settings |= {k: v for k, v in (("per_version", per_version), ("multi_logger", multi_logger)) if v}
     return GateResult(name, verdicts, settings, quality_of(overall))
 
 
@@ -192,14 +194,14 @@ def _evaluated_size(mode: str, policy: TargetPolicy) -> int | None:
 
 def _candidate(cname: str, policy: TargetPolicy, lifts: Lifts, quality: DataQuality, plan, *, primary,
                relative, min_lift, guardrails, protected_segments, thresholds, alpha, multiplicity,
-               own_quality: bool) -> CandidateVerdict:
+               own_quality: bool, per_version: bool = False) -> CandidateVerdict:
     """The verdict of one candidate: primary lift, support, cross-checks, guardrails and protected segments."""
     log, (opts, est, checks) = lifts.log, plan
     mode = opts.mode
     check_policy(log, policy)
     _check_positions(log, cname, policy, mode)
-    prim, support, n_used, positions = lifts.screened(policy, primary, est, relative=relative, mode=mode,
-                                                      thresholds=thresholds)
+    prim, support, n_used, positions, versions = lifts.screened(policy, primary, est, relative=relative, mode=mode,
+                                                                thresholds=thresholds, per_version=per_version)
     if n_used is not None and n_used != quality.rewards[0].used:
         raise EstimationError(f"internal accounting mismatch: {n_used} requests evaluated, "
                               f"{quality.rewards[0].used} counted as used", fix="report this as a bug")
@@ -220,7 +222,7 @@ def _candidate(cname: str, policy: TargetPolicy, lifts: Lifts, quality: DataQual
         verdict = "inconclusive" if verdict == "pass" else verdict
         reasons = blocking + reasons
     return CandidateVerdict(cname, verdict, reasons, prim, lb, cross, g_rows, s_rows, support, mode=mode,
-                            positions=positions, data_quality=quality if own_quality else None)
+                            positions=positions, data_quality=quality if own_quality else None, versions=versions)
 
 
 def _check_positions(log: DecisionLog, cname: str, policy: TargetPolicy, mode: str) -> None:
