@@ -144,8 +144,8 @@ def relative_lift(t: ArmMean, c: ArmMean, *, alpha: float = 0.05, df: float | No
     ``[0, sd_c]`` (``se = √(v_t + r² v_c) / |m_c|``) and :func:`fieller_bounds` with zero covariance."""
     if c.mean == 0:
         return (math.nan,) * 4
-    r, lin = delta_ratio(t.mean, c.mean, np.array([math.sqrt(t.var_mean), 0.0]),
-                         np.array([0.0, math.sqrt(c.var_mean)]))
+    sd_t, sd_c = np.sqrt(np.maximum([t.var_mean, c.var_mean], 0.0))  # a variance of 0 may round below 0
+    r, lin = delta_ratio(t.mean, c.mean, np.array([sd_t, 0.0]), np.array([0.0, sd_c]))
     lo, hi = fieller_bounds(t.mean, c.mean, t.var_mean, c.var_mean, 0.0, reference_quantile(alpha, df))
     return float(r - 1), float(np.sqrt(np.sum(lin**2))), float(lo) - 1, float(hi) - 1
 

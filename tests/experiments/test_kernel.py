@@ -178,3 +178,12 @@ def test_guardrail_with_zero_standard_error_follows_the_point_estimate():
     above = Estimate.from_normal(name="x", value=0.03, se=0.0, n=100, method="m")
     r = noninferiority(above, direction="increase_is_bad", margin=0.02, alpha=0.05)
     assert (r.verdict, r.p_noninferiority, r.p_violation) == ("violated", 1.0, 0.0)
+
+
+def test_relative_lift_with_a_variance_rounded_below_zero():
+    """A constant linearised ratio has variance 0, which the moments may round to -1e-18 (the A/A study at two
+    units per arm hit this): the relative lift's se is that of the other arm, not a math domain error."""
+    t, c = ArmMean(2.0, 0.01, 2), ArmMean(1.0, -1e-18, 2)
+    value, se, lo, hi = relative_lift(t, c, df=None)
+    assert value == 1.0 and se == pytest.approx(0.1, rel=1e-12)
+    assert np.isnan(relative_lift(ArmMean(2.0, float("nan"), 2), ArmMean(1.0, 0.01, 2), df=None)[1])
