@@ -31,6 +31,7 @@ from recsys_causal.gate.modes import (
     _logged_position_lifts,
     logged_position_weights,
     position_support,
+    support_rows,
     with_positions,
 )
 from recsys_causal.gate.versions import DEFAULT_VERSION_COLUMN, request_versions_or_none, version_support
@@ -174,12 +175,13 @@ class Lifts:
         if mode == "logged_position":
             e, support = _logged_position_lifts(self, policy, spec, estimator, relative=relative,
                                                 thresholds=thresholds)
-            w, pos, req = logged_position_weights(self.log, policy, self.reward(spec, False)[0])
-            rows, reasons = position_support(w, pos, thresholds)
+            w, _, req = logged_position_weights(self.log, policy, self.reward(spec, False)[0])
+            # the library's support per position (its reasons are already on the report)
+            rows = [] if support.by_position is None else support_rows(support.by_position, "position")
             excluded = e.details.get("excluded")
             n_used = None if excluded is None else self.log.n_requests - int(sum(excluded.values()))
             return _named(e, policy.name, e.details["quantity"], reward_label(spec), e.details["estimator"],
-                          mode), with_positions(support, reasons), n_used, rows, (w, req)
+                          mode), support, n_used, rows, (w, req)
         e, c = self.lift(policy, spec, estimator, relative=relative, mode=mode)
         if mode == "top_slot":
             return e, policy_support(self.log, policy, c.w, c.p_log, c.requests, thresholds=thresholds), \

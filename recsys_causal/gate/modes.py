@@ -25,10 +25,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 
 from recsys_causal.errors import ConfigError, EstimationError
 from recsys_causal.ope.estimators import Estimator, available_estimators, resolve_estimators
-from recsys_causal.ope.support import SupportReport, SupportThresholds
+from recsys_causal.ope.support import SupportReport, SupportThresholds, group_support
 
 MODES = ("top_slot", "logged_position", "ranking")
 DEFAULT_ESTIMATORS = {"top_slot": ("DR", ("IPS", "SNIPS")), "logged_position": ("DR", ("IPS", "SNIPS")),
@@ -69,25 +70,29 @@ def mode_estimators(mode: str, estimator, cross_check, *, key: str = "estimator"
     return est, [e for e in out[1:] if e != est]
 
 
+def support_rows(table: pd.DataFrame, column: str) -> list[dict]:
+    """JSON rows of a support-per-group table (:func:`~recsys_causal.ope.support.group_support`): the largest
+    weight's share is reported as 0 for a group the target puts no weight on."""
+    return [{column: row[column], "n": int(row["n"]), "ess": float(row["ess"]), "ess_ratio": float(row["ess_ratio"]),
+             "max_weight": float(row["max_weight"]),
+             "max_weight_share": float(row["max_weight_share"]) if row["mean_weight"] > 0 else 0.0}
+            for row in table.to_dict("records")]
+
+
 def position_support(w: np.ndarray, position: np.ndarray, thresholds: SupportThresholds | None = None
                      ) -> tuple[list[dict], list[str]]:
     """ESS, ESS ratio and largest weight share per logged position from per-impression importance weights
     ``w`` at ``position``, and the reasons a position is weakly supported (thresholds of the support report)."""
     th = thresholds or SupportThresholds()
-    position = np.asarray(position, dtype=np.int64)
-    rows, reasons = [], []
-    for k in np.unique(position):
-        wk = np.asarray(w, dtype=float)[position == k]
-        s, s2 = float(wk.sum()), float((wk**2).sum())
-        ess = s * s / s2 if s2 > 0 else 0.0
-        share = float(wk.max() / s) if s > 0 else 0.0
-        rows.append({"position": int(k), "n": int(wk.size), "ess": ess, "ess_ratio": ess / wk.size,
-                     "max_weight": float(wk.max()), "max_weight_share": share})
+    rows = support_rows(group_support(w, np.asarray(position, dtype=np.int64), "position"), "position")
+    reasons = []
+    for r in rows:
+        k, n, ess, share = r["position"], r["n"], r["ess"], r["max_weight_share"]
         if share > th.max_weight_share:
             reasons.append(f"position {k}: one impression carries {share:.1%} of the weight (at most "
                            f"{th.max_weight_share:.1%})")
-        if ess / wk.size < th.min_ess_ratio:
-            reasons.append(f"position {k}: ESS {ess:.0f} of {wk.size} ({ess / wk.size:.1%}) is below "
+        if ess / n < th.min_ess_ratio:
+            reasons.append(f"position {k}: ESS {ess:.0f} of {n} ({ess / n:.1%}) is below "
                            f"{th.min_ess_ratio:.1%}")
     return rows, reasons
 

@@ -18,8 +18,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from recsys_causal.gate.modes import support_rows
 from recsys_causal.logs.model import DecisionLog
-from recsys_causal.ope.support import SupportThresholds
+from recsys_causal.ope.support import SupportThresholds, group_support
 
 DEFAULT_VERSION_COLUMN = "ranking_policy_version"
 
@@ -29,18 +30,12 @@ def version_support(w: np.ndarray, versions: np.ndarray, thresholds: SupportThre
     """ESS, ESS ratio and largest weight share per version from per-request weights ``w`` (one per evaluated
     request, ``versions`` its version), and the reasons a version is weakly supported."""
     th = thresholds or SupportThresholds()
-    frame = pd.DataFrame({"version": pd.Series(versions).astype(str).to_numpy(), "w": np.asarray(w, dtype=float)})
-    frame["w2"] = frame["w"] ** 2
-    g = frame.groupby("version", sort=True).agg(n=("w", "size"), s=("w", "sum"), s2=("w2", "sum"),
-                                                 top=("w", "max"))
-    rows, reasons = [], []
-    for version, r in g.iterrows():
-        n, s, s2 = int(r["n"]), float(r["s"]), float(r["s2"])
-        ess = s * s / s2 if s2 > 0 else 0.0
-        share = float(r["top"]) / s if s > 0 else 0.0
-        rows.append({"version": str(version), "n": n, "ess": ess, "ess_ratio": ess / n,
-                     "max_weight": float(r["top"]), "max_weight_share": share})
-        if s <= 0:
+    labels = pd.Series(versions).astype(str).to_numpy()
+    rows = support_rows(group_support(w, labels, "version"), "version")
+    reasons = []
+    for r in rows:
+        version, n, ess, share = r["version"], r["n"], r["ess"], r["max_weight_share"]
+        if ess == 0:  # the target puts no weight on this version
             reasons.append(f"version {version}: the target puts no weight on its {n} logged requests (no support)")
             continue
         if ess / n < th.min_ess_ratio:

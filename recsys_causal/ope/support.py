@@ -142,24 +142,26 @@ def support_report(
     return with_position_support(rep, position_support(w, positions), thresholds or SupportThresholds())
 
 
-def position_support(w: np.ndarray, positions: np.ndarray) -> pd.DataFrame:
-    """Per logged position: impressions ``n``, ESS and its ratio, mean and largest weight, and the largest
-    weight's share of the position's total weight.
+def group_support(w: np.ndarray, groups: np.ndarray, column: str = "group") -> pd.DataFrame:
+    """Support per group (sorted by ``column``): units ``n``, ESS and its ratio, mean and largest weight, and the
+    largest weight's share of the group's total weight (1 when the group has no weight).
 
-    >>> position_support(np.array([1.0, 1.0, 8.0, 0.5, 0.5]), np.array([1, 1, 2, 2, 2]))[["position", "n",
-    ...                  "max_weight_share"]].to_dict("list")
+    >>> group_support(np.array([1.0, 1.0, 8.0, 0.5, 0.5]), np.array([1, 1, 2, 2, 2]), "position")[["position", "n",
+    ...               "max_weight_share"]].to_dict("list")
     {'position': [1, 2], 'n': [2, 3], 'max_weight_share': [0.5, 0.8888888888888888]}
     """
-    frame = pd.DataFrame({"position": np.asarray(positions, dtype=np.int64), "w": w, "w2": np.asarray(w) ** 2})
-    g = frame.groupby("position", sort=True).agg(n=("w", "size"), sum_w=("w", "sum"), sum_w2=("w2", "sum"),
-                                                 max_w=("w", "max")).reset_index()
-    out = pd.DataFrame({"position": g["position"].to_numpy(), "n": g["n"].astype(int).to_numpy()})
-    out["ess"] = (g["sum_w"] ** 2 / np.maximum(g["sum_w2"], 1e-300)).to_numpy(dtype=float)
-    out["ess_ratio"] = out["ess"] / out["n"]
-    out["mean_weight"] = (g["sum_w"] / g["n"]).to_numpy(dtype=float)
-    out["max_weight"] = g["max_w"].to_numpy(dtype=float)
-    out["max_weight_share"] = np.where(g["sum_w"] > 0, g["max_w"] / np.where(g["sum_w"] > 0, g["sum_w"], 1), 1.0)
-    return out
+    w = np.asarray(w, dtype=float)
+    frame = pd.DataFrame({column: np.asarray(groups), "w": w, "w2": w**2})
+    g = frame.groupby(column, sort=True).agg(n=("w", "size"), sum_w=("w", "sum"), sum_w2=("w2", "sum"),
+                                             max_w=("w", "max")).reset_index()
+    table = _breakdown(g.rename(columns={column: "group"})).rename(columns={"group": column})
+    return table[[column, "n", "ess", "ess_ratio", "mean_weight", "max_weight", "max_weight_share"]]
+
+
+def position_support(w: np.ndarray, positions: np.ndarray) -> pd.DataFrame:
+    """Per logged position: impressions ``n``, ESS and its ratio, mean and largest weight, and the largest
+    weight's share of the position's total weight (:func:`group_support` by position)."""
+    return group_support(w, np.asarray(positions, dtype=np.int64), "position")
 
 
 def with_position_support(rep: SupportReport, table: pd.DataFrame, t: SupportThresholds) -> SupportReport:

@@ -179,6 +179,8 @@ def test_logged_position_extreme_weight_at_position_2_is_inconclusive():
     c = screen(log, {"p": pol}, primary="click", mode="logged_position").candidates[0]
     assert c.verdict == "inconclusive"
     assert any(r.startswith("position 2") for r in c.support.reasons)
+    # one reason per finding: the library's support per position, not a second copy worded by the gate
+    assert sum("one impression carries" in r for r in c.support.reasons) == 1
 
 
 def test_logged_position_ips_lift_by_hand():
