@@ -75,7 +75,7 @@ class Quantile(Metric, kind="quantile"):
         first = engine.query(f"SELECT COUNT(*) AS n, {engine.quantiles('y', [self.q])} AS qs FROM ({rows}) a").iloc[0]
         n = int(first["n"])
         qhat = float(np.asarray(first["qs"], dtype=np.float64)[0])
-        at, one, zero = engine.double(qhat), engine.double(1.0), engine.double(0.0)
+        at, one, zero = engine.number(qhat), engine.one, engine.zero
         second = engine.query(f"SELECT AVG(CASE WHEN y <= {at} THEN {one} ELSE {zero} END) AS below, "
                               f"AVG(CASE WHEN y = {at} THEN {one} ELSE {zero} END) AS equal FROM ({rows}) a").iloc[0]
         p = float(second["below"])

@@ -120,7 +120,7 @@ def unit_metrics_sql(
     with :meth:`SQLUnitMetrics.drop` when done.
     """
     engine = as_engine(data)
-    zero = engine.double(0.0)
+    zero = engine.zero
     window = pd.Timedelta(window)
     if window <= pd.Timedelta(0):
         raise ConfigError(f"window must be positive, got {window}", fix="pass e.g. window='7D'")
@@ -169,7 +169,7 @@ def _units_sql(engine: Engine, *, window: pd.Timedelta, as_of: pd.Timestamp, uni
                experiment_id: str | None, outcomes: list[str], request_metrics: list[str]) -> str:
     """Candidates → requests → units (every unit, with its quarantine and maturity flags)."""
     q = engine.quote
-    one, zero = engine.double(1.0), engine.double(0.0)
+    one, zero = engine.one, engine.zero
     shown = f"COALESCE(CAST({q(schema.SHOWN)} AS BOOLEAN), FALSE)"
     per_request = [f"{q(schema.REQUEST_ID)} AS request_key", f"MIN({q(unit_col)}) AS unit_key",
                    f"MIN({q(variant_col)}) AS variant_key", f"MIN({q(schema.DECISION_TIME)}) AS decision_time",

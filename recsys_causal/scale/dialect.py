@@ -5,7 +5,7 @@ A plain ``1.0`` is a DECIMAL literal in Spark SQL, so numbers are written as DOU
 read alike.
 
 >>> SQL.number(0.5), SQL.one, SQL.zero
-('CAST(0.5 AS DOUBLE)', 'CAST(1 AS DOUBLE)', 'CAST(0.0 AS DOUBLE)')
+("CAST('0.5' AS DOUBLE)", 'CAST(1 AS DOUBLE)', "CAST('0.0' AS DOUBLE)")
 """
 
 from __future__ import annotations
@@ -30,11 +30,12 @@ class SQLDialect:
         return self.number(0)
 
     def number(self, x: float) -> str:
-        """A finite number as a DOUBLE literal."""
+        """A finite number as a DOUBLE literal that round-trips ``x`` exactly (cast from its shortest text, so
+        no engine reads it as a DECIMAL first)."""
         x = float(x)
         if not math.isfinite(x):
             raise ConfigError(f"{x!r} cannot be written as a SQL number", fix="use a finite value")
-        return f"CAST({x!r} AS DOUBLE)"
+        return f"CAST('{x!r}' AS DOUBLE)"
 
 
 SQL = SQLDialect()  # the literals shared by every engine (for SQL rendered before an engine is chosen)

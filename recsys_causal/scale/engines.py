@@ -89,10 +89,6 @@ class Engine(SQLDialect):
         """``expr`` cast to a string (variant labels are compared as strings)."""
         return f"CAST({expr} AS STRING)"
 
-    def double(self, value: float) -> str:
-        """A double literal that round-trips ``value`` exactly (a bare decimal literal may be typed DECIMAL)."""
-        return f"CAST('{float(value)!r}' AS DOUBLE)"
-
     def interval(self, td: pd.Timedelta) -> str:
         """A time interval literal of ``td`` (microsecond precision)."""
         seconds, frac = divmod(int(td // pd.Timedelta(microseconds=1)), 1_000_000)
