@@ -1,10 +1,13 @@
 """Every number the shipped examples produce, frozen so a refactor cannot move them unnoticed.
 
+    python tests/golden/golden_numbers.py --add-new  # freeze new paths only; refuses if a frozen value moved
     python tests/golden/golden_numbers.py --update   # rewrite tests/golden/*.json after an intended change
 
 The examples are the three experiment reports (``reports/examples/{ab,holdout,switchback}.yaml``) and the
 pre-launch screen (``reports/examples/screen.yaml``). Numbers are collected from their JSON by path (strings,
-timestamps and hashes are left out); a change is accepted only with a listed reason in the commit.
+timestamps and hashes are left out); a change is accepted only with a listed reason in the commit. Candidates
+are keyed by name (``candidates[new-softmax].primary.value``), not by their place in the verdict order, so adding
+a candidate to an example moves no frozen path.
 """
 
 from __future__ import annotations
@@ -31,12 +34,19 @@ def numbers(node, path: str = "") -> dict[str, float | None]:
                 out.update(numbers(value, f"{path}.{key}" if path else str(key)))
     elif isinstance(node, list):
         for i, value in enumerate(node):
-            out.update(numbers(value, f"{path}[{i}]"))
+            out.update(numbers(value, f"{path}[{_item_key(path, node, i)}]"))
     elif isinstance(node, bool):
         out[path] = float(node)
     elif isinstance(node, int | float):
         out[path] = float(node)
     return out
+
+
+def _item_key(path: str, items: list, i: int) -> str:
+    """A candidate's name when the list is a list of uniquely named candidates, else the index."""
+    names = [item.get("name") if isinstance(item, dict) else None for item in items]
+    named = path.rsplit(".", 1)[-1] == "candidates" and all(isinstance(n, str) for n in names)
+    return str(names[i]) if named and len(set(names)) == len(names) else str(i)
 
 
 def current() -> dict[str, dict[str, float | None]]:
@@ -80,13 +90,21 @@ def differences(expected: dict, got: dict, rtol: float = 1e-12, atol: float = 1e
 
 
 def main() -> int:
-    if "--update" not in sys.argv:
+    if "--update" not in sys.argv and "--add-new" not in sys.argv:
         print(__doc__)
         return 2
     sys.path.insert(0, str(ROOT))
     from recsys_causal.io_utils import atomic_write_text
 
-    for name, values in current().items():
+    found = current()
+    if "--add-new" in sys.argv:
+        moved = {name: [d for d in differences(load(name), values) if not d.startswith("new: ")]
+                 for name, values in found.items()}
+        if any(moved.values()):
+            print("frozen values moved; nothing written:", {k: v[:5] for k, v in moved.items() if v})
+            return 1
+        found = {name: values | load(name) for name, values in found.items()}
+    for name, values in found.items():
         atomic_write_text(GOLDEN / f"{name}.json", json.dumps(values, indent=1, sort_keys=True, allow_nan=True) + "\n")
         print(f"{name}: {len(values)} numbers")
     return 0
