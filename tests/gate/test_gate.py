@@ -88,7 +88,8 @@ def test_example_config_runs_with_outputs_and_exit_code(workdir, capsys):
     out = capsys.readouterr().out
     data = json.loads((workdir.parent / "out" / "screen.json").read_text())
     assert code == data["exit_code"] and code in (0, 1, 3)
-    assert data["schema_version"] == 1 and {c["name"] for c in data["candidates"]} == {"new-softmax", "bold-top1"}
+    assert data["schema_version"] == 1 and {c["name"] for c in data["candidates"]} == {
+        "new-softmax", "bold-top1", "new-top3"}
     import jsonschema
 
     jsonschema.validate(data, json.loads((ROOT / "recsys_causal" / "schemas" / "gate.schema.json").read_text()))

@@ -238,7 +238,8 @@ def test_logged_position_from_the_yaml(tmp_path):
     for d in ("reports/examples", "decision_logs"):
         shutil.copytree(ROOT / d, tmp_path / d)
     cfg = yaml.safe_load((ROOT / "reports" / "examples" / "screen.yaml").read_text())
-    cfg.update(mode="logged_position", protected_segments=[])
+    cfg.update(mode="logged_position", protected_segments=[],
+               candidates=[c for c in cfg["candidates"] if "mode" not in c])  # the single-slot candidates
     cfg.pop("output")
     path = tmp_path / "reports" / "examples" / "lp.yaml"
     path.write_text(yaml.safe_dump(cfg))

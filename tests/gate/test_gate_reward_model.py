@@ -31,6 +31,7 @@ def write(tmp_path):
     cfg["log"]["outcome_events"] = "decision_logs/sample_outcome_events.parquet"
     cfg.pop("output")
     cfg["protected_segments"] = []
+    cfg["candidates"] = [c for c in cfg["candidates"] if "mode" not in c]  # the top-slot candidates
 
     def _write(**changes) -> Path:
         path = tmp_path / "screen.yaml"

@@ -177,7 +177,8 @@ def test_report_ope_screen_section_names_it(tmp_path):
     shutil.copytree(ROOT / "decision_logs", tmp_path / "decision_logs")
     examples = tmp_path / "reports" / "examples"
     screen_cfg = yaml.safe_load((examples / "screen.yaml").read_text())
-    screen_cfg.update(estimator={"name": "capped-SNIPS", "cap": 3.0}, cross_check=["capped-SNIPS", "IPS"])
+    screen_cfg.update(estimator={"name": "capped-SNIPS", "cap": 3.0}, cross_check=["capped-SNIPS", "IPS"],
+                      candidates=[c for c in screen_cfg["candidates"] if c.get("mode", "top_slot") == "top_slot"])
     (examples / "capped_screen.yaml").write_text(yaml.safe_dump(screen_cfg))
     ab = yaml.safe_load((examples / "ab.yaml").read_text())
     ab["ope_screen"] = "capped_screen.yaml"
