@@ -162,7 +162,7 @@ def _evaluate_log(log: DecisionLog, policies: Mapping[str, Any], ests: list[Esti
         rname, y = resolve_reward(log, spec, reward_ranges)
         q_hat = None
         if any(e.needs_reward_model for e in ests):
-            q_hat = (slate_reward_predictions(log, reward_model, y, rname, seed=seed) if slate
+            q_hat = (slate_reward_predictions(log, reward_model, y, rname, seed=seed) if mode != "top_slot"
                      else reward_predictions(log, reward_model, y, rname, seed=seed))
         for pname, pol in policies.items():
             policy = target_policy(log, pname, pol)

@@ -17,9 +17,11 @@ intervals are cluster-robust by request by default (impressions of one request a
 
 Requests are evaluated whole or not at all: a request without a shown item at a position the target covers is
 excluded as ``no_item_at_evaluated_positions``, one with any such impression whose reward is not yet observed
-as ``immature_reward`` (counts by reason in ``details["excluded"]``). The reward model's predictions ``q̂`` are
-per candidate (fitted at position 1): DM is biased when rewards depend on the position; DR stays unbiased with
-correct propensities.
+as ``immature_reward`` (counts by reason in ``details["excluded"]``). The reward model is per position: a
+:class:`~recsys_causal.ope.reward_model.RewardModel` is cross-fitted on the impressions logged at each position
+(``q̂(i, k)``, columns of ``q_hat``), so DM estimates ``Σ_i π(i at k) q̂(i, k)`` at each impression's position; a
+prediction column is one ``q̂(i)`` for every position (DM is then biased when rewards depend on the position;
+DR stays unbiased with correct propensities either way).
 
 >>> import numpy as np
 >>> from recsys_causal.simulate import simulate_decision_log
@@ -69,7 +71,9 @@ def logged_position_components(log: DecisionLog, target_probs: np.ndarray, rewar
                                q_hat: np.ndarray | None, reward_name: str = "reward"
                                ) -> tuple[SlotComponents, dict[str, int], np.ndarray]:
     """Per-impression single-slot components of a target policy (``target_probs``: candidate rows × positions),
-    the excluded requests by reason and the candidate rows of the impressions."""
+    the excluded requests by reason and the candidate rows of the impressions. ``q_hat`` is one prediction per
+    candidate, or one per candidate and position (column ``k − 1`` for position ``k``, at least as many columns
+    as the highest evaluated position)."""
     K = target_probs.shape[1]
     rows, excluded = evaluated_impressions(log, K, reward, reward_name)
     req = log.request_index[rows]
@@ -87,9 +91,22 @@ def logged_position_components(log: DecisionLog, target_probs: np.ndarray, rewar
         zeros = np.zeros(rows.size)
         return (SlotComponents(w=w, y=reward[rows], q_a=zeros, dm=zeros, requests=req, n_excluded=n_excl, p_log=p),
                 excluded, rows)
-    dm = np.stack([log.per_request_sum(target_probs[:, j] * q_hat) for j in range(K)], axis=1)[req, k]
-    return (SlotComponents(w=w, y=reward[rows], q_a=q_hat[rows], dm=dm, requests=req, n_excluded=n_excl, p_log=p),
+    q = _per_position(q_hat, int(k.max()) + 1)
+    dm = np.stack([log.per_request_sum(target_probs[:, j] * q[:, j]) for j in range(q.shape[1])], axis=1)[req, k]
+    return (SlotComponents(w=w, y=reward[rows], q_a=q[rows, k], dm=dm, requests=req, n_excluded=n_excl, p_log=p),
             excluded, rows)
+
+
+def _per_position(q_hat: np.ndarray, n_positions: int) -> np.ndarray:
+    """Predictions as (candidates × n_positions): a single column repeated, or the first ``n_positions`` columns."""
+    q = np.asarray(q_hat, dtype=float)
+    if q.ndim == 1:
+        return np.broadcast_to(q[:, None], (q.size, n_positions))
+    if q.shape[1] < n_positions:
+        raise EstimationError(f"the reward model predicts {q.shape[1]} positions but impressions are evaluated at "
+                              f"positions up to {n_positions}", column="reward_model",
+                              fix="fit the reward model per logged position (RewardModel.predict_positions)")
+    return q[:, :n_positions]
 
 
 def top_slot_excluded(log: DecisionLog, reward: np.ndarray) -> dict[str, int]:
