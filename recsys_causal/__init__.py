@@ -28,7 +28,13 @@ from recsys_causal.experiments import (
     srm_test,
     unit_metrics_from_log,
 )
-from recsys_causal.incrementality import HoldoutReadout, analyze_holdout, holdout_mde, holdout_units_needed
+from recsys_causal.incrementality import (
+    HoldoutReadout,
+    analyze_holdout,
+    holdout_mde,
+    holdout_units_from_log,
+    holdout_units_needed,
+)
 from recsys_causal.logs import (
     DecisionLog,
     LabelSpec,
@@ -64,6 +70,7 @@ from recsys_causal.simulate import (
     SimulatedLog,
     simulate_decision_log,
     simulate_holdout,
+    simulate_holdout_log,
     simulate_switchback,
 )
 from recsys_causal.switchback import SwitchbackDesign, SwitchbackReadout, analyze_switchback, make_schedule
@@ -121,11 +128,13 @@ __all__ = [
     "attach_labels",
     "holdout_mde",
     "holdout_units_needed",
+    "holdout_units_from_log",
     "lifecycle_segment",
     "make_schedule",
     "read_decision_log",
     "simulate_decision_log",
     "simulate_holdout",
+    "simulate_holdout_log",
     "simulate_switchback",
     "write_decision_log",
 ]

@@ -20,7 +20,7 @@ from scipy import stats
 
 from recsys_causal.checks import check_alpha, require_columns, require_frame, unique_units
 from recsys_causal.deprecation import renamed_arguments
-from recsys_causal.errors import DataValidationError, EstimationError
+from recsys_causal.errors import ConfigError, DataValidationError, EstimationError
 from recsys_causal.estimate import Estimate, EstimatesView, EstimateTable
 from recsys_causal.experiments.covariate_checks import check_cuped_covariates
 from recsys_causal.kernel import (
@@ -30,6 +30,7 @@ from recsys_causal.kernel import (
     group_mean,
     ratio,
 )
+from recsys_causal.logs.model import DecisionLog
 
 ASSUMPTIONS = (
     "Randomisation: holdout membership is random and independent of outcomes.",
@@ -105,15 +106,20 @@ def analyze_holdout(
     allow_holdout_exposure: bool = False,
     alpha: float = 0.05,
     source: str | None = None,
+    **log_options: Any,
 ) -> HoldoutReadout:
     """Analyse a holdout from a unit-level table ``data`` (one row per unit; the old keyword ``units`` is
-    deprecated).
+    deprecated), or from a :class:`~recsys_causal.logs.model.DecisionLog` with a holdout arm (``log_options``:
+    ``window``, ``as_of``, ``module``, ``unit_table``, ... of :func:`~recsys_causal.incrementality.from_log.
+    analyze_holdout_log`; ``outcome_col`` names the outcome, ``group_col`` defaults to the log's ``variant``).
 
     Group labels are compared as text (``str(label)``), so integer labels such as ``0`` / ``1`` work. Units with
     a missing outcome are excluded and counted (unknown is not zero). Exact duplicate rows of a ``unit_col``
     value are removed and counted (``counts["duplicate_rows_removed"]``); repeated units whose rows differ are
     an error. ``covariates`` are pre-period columns used for CUPED adjustment of the ITT and Wald estimates.
     """
+    if isinstance(data, DecisionLog):
+        return _from_log(data, locals())
     src = source or "holdout units"
     require_frame(data, "analyze_holdout", "pass the unit table (one row per unit, with group and outcome columns)")
     alpha = check_alpha(alpha)
@@ -128,8 +134,7 @@ def analyze_holdout(
     assumptions, wald_warn = _exposure_assumptions(units, allow_holdout_exposure, exposed_col, src)
     if attributed_col is not None:
         _check_attribution(units, attributed_col, src)
-    n_t, n_h = int(units.treated.sum()), int(units.holdout.sum())
-    if min(n_t, n_h) < 2:
+    if min(units.treated.sum(), units.holdout.sum()) < 2:
         raise EstimationError("each group needs at least 2 units", source=src, fix="check the group labels")
     warnings = units.warnings
     warnings += check_cuped_covariates(units.rows, covariates, {outcome_col: units.y}, units.treated,
@@ -142,11 +147,36 @@ def analyze_holdout(
     est.incremental(revenue_col, cost_col)
     if attributed_col is not None:
         est.over_credit(attributed_col)
-    counts = {"units": units.n_read - units.n_dup, "used": n_t + n_h, "treated": n_t, "holdout": n_h,
-              "missing_outcome": units.missing, "holdout_exposed": int(units.leak.sum()),
-              "rows_read": units.n_read, "duplicate_rows_removed": units.n_dup}
-    return HoldoutReadout(EstimateTable(est.out, title="Incrementality holdout"), counts, assumptions,
+    return HoldoutReadout(EstimateTable(est.out, title="Incrementality holdout"), _counts(units), assumptions,
                           warnings + est.warnings)
+
+
+def _counts(units: _Units) -> dict[str, int]:
+    n_t, n_h = int(units.treated.sum()), int(units.holdout.sum())
+    return {"units": units.n_read - units.n_dup, "used": n_t + n_h, "treated": n_t, "holdout": n_h,
+            "missing_outcome": units.missing, "holdout_exposed": int(units.leak.sum()),
+            "rows_read": units.n_read, "duplicate_rows_removed": units.n_dup}
+
+
+def _from_log(log: DecisionLog, args: dict[str, Any]) -> HoldoutReadout:
+    """``analyze_holdout`` on a decision log: its table options mapped onto :func:`analyze_holdout_log`."""
+    from recsys_causal.incrementality.from_log import analyze_holdout_log
+
+    options = dict(args.pop("log_options"))
+    group = args["group_col"]
+    if "variant_col" not in options and (group != "group" or group in log.requests.columns):
+        options["variant_col"] = group
+    if args["unit_col"] != "unit_id":
+        options.setdefault("unit_col", args["unit_col"])
+    table_only = {"exposed_col": "exposed", "ghost_col": "ghost_exposed"}
+    changed = [k for k, v in table_only.items() if args[k] != v]
+    if changed:
+        raise ConfigError(f"{changed[0]} names a unit-table column; from a decision log exposure and ghost "
+                          "exposure are derived from shown and suppressed module items", column=changed[0],
+                          fix="drop it, or pass the unit table instead of the log")
+    keep = ("holdout_label", "treated_label", "revenue_col", "attributed_col", "cost_col", "covariates",
+            "allow_holdout_exposure", "alpha", "source")
+    return analyze_holdout_log(log, outcome=args["outcome_col"], **{k: args[k] for k in keep}, **options)
 
 
 def _validated_units(data: pd.DataFrame, *, group_col: str, holdout_label: str, treated_label: str,

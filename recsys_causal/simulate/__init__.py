@@ -8,11 +8,13 @@
 from recsys_causal.logs.segments import lifecycle_segment
 from recsys_causal.simulate.decision_log import SimulatedLog, simulate_decision_log
 from recsys_causal.simulate.holdout import SimulatedHoldout, simulate_holdout
+from recsys_causal.simulate.holdout_log import SimulatedHoldoutLog, simulate_holdout_log
 from recsys_causal.simulate.switchback import SimulatedSwitchback, simulate_switchback
 from recsys_causal.simulate.world import World, make_world
 
 __all__ = [
     "SimulatedHoldout",
+    "SimulatedHoldoutLog",
     "SimulatedLog",
     "SimulatedSwitchback",
     "World",
@@ -20,5 +22,6 @@ __all__ = [
     "make_world",
     "simulate_decision_log",
     "simulate_holdout",
+    "simulate_holdout_log",
     "simulate_switchback",
 ]
