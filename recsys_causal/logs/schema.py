@@ -38,7 +38,7 @@ REQUEST_COLUMNS: tuple[str, ...] = REQUIRED_REQUEST_COLUMNS + OPTIONAL_REQUEST_C
 #: ``feature_<name>`` columns are candidate features; every other numeric candidate column is an outcome.
 REQUIRED_CANDIDATE_COLUMNS: tuple[str, ...] = (ITEM_ID, SHOWN)
 OPTIONAL_CANDIDATE_COLUMNS: tuple[str, ...] = (POSITION, "score", PROPENSITY, "sources", ELIGIBLE, "filter_reason",
-                                               "prefix_propensity")
+                                               "prefix_propensity", "suppressed")
 CANDIDATE_COLUMNS: tuple[str, ...] = REQUIRED_CANDIDATE_COLUMNS + OPTIONAL_CANDIDATE_COLUMNS
 
 PREDICTION_PREFIX = "pred_"

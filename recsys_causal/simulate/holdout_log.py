@@ -64,7 +64,10 @@ def simulate_holdout_log(
     rid = np.concatenate([browse["request_id"].to_numpy(), np.repeat(home["request_id"].to_numpy(), slate_size)])
     shown = np.concatenate([np.ones(n_units, dtype=bool), np.repeat(~held, slate_size)])
     k = np.concatenate([np.ones(n_units), np.tile(np.arange(1.0, slate_size + 1), home_units.size)])
-    candidates = pd.DataFrame({"request_id": rid, "item_id": np.char.add("i", rng.integers(0, 500, rid.size).astype(str)),
+    start = np.repeat(rng.integers(0, 500, n_units + home_units.size),
+                      np.concatenate([np.ones(n_units, dtype=int), np.full(home_units.size, slate_size)]))
+    item = (start + k.astype(int) - 1) % 500  # consecutive items from a random start: unique within a request
+    candidates = pd.DataFrame({"request_id": rid, "item_id": np.char.add("i", item.astype(str)),
                                "shown": shown, "suppressed": np.concatenate([np.zeros(n_units, dtype=bool),
                                                                              np.repeat(held, slate_size)]),
                                "position": k, "propensity": 1.0})

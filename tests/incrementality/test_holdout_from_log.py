@@ -99,3 +99,17 @@ def test_table_options_and_unknown_outcomes_are_typed_errors():
         analyze_holdout(log, outcome_col="revenue", **opts)
     with pytest.raises(SchemaError, match="surfce"):
         analyze_holdout(log, outcome_col="orders", module={"surfce": "home"}, **opts)
+
+
+def test_a_parquet_log_read_back_gives_the_same_readout(tmp_path):
+    """The suppressed marker survives write → Parquet → read_decision_log (not taken for an outcome)."""
+    from recsys_causal import read_decision_log, write_decision_log
+
+    sim = simulate_holdout_log(n_units=3000, seed=2)
+    path = tmp_path / "holdout_log.parquet"
+    write_decision_log(sim.log, path)
+    log, report = read_decision_log(path, unit_column="user_id", request_columns=["orders"])
+    assert log.reward_columns == () and report.n_requests_quarantined == 0
+    opts = dict(window="7D", as_of=sim.as_of, outcome_col="orders", module={"surface": "home"})
+    a, b = analyze_holdout(log, **opts).estimates.to_frame(), analyze_holdout(sim.log, **opts).estimates.to_frame()
+    np.testing.assert_allclose(a[["value", "se"]].to_numpy(float), b[["value", "se"]].to_numpy(float), rtol=1e-12)
