@@ -344,7 +344,7 @@ def plot_cumulative(table: pd.DataFrame, *, x: str | None = None, alpha: float =
     if x != "look" and pd.api.types.is_datetime64_any_dtype(table[x]):
         ax.xaxis_date()
         fig.autofmt_xdate()
-    ax.set(title=f"{metric}: cumulative effect", xlabel=x.replace("_", " "),
+    ax.set(title=f"{metric}: cumulative effect", xlabel="enrolled up to" if x == "time" else x.replace("_", " "),
            ylabel=f"effect on {metric} (treatment − control)")
     ax.legend(loc="best", frameon=False, fontsize=8)
     fig.tight_layout()
