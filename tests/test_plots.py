@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from recsys_causal import plotting
 from recsys_causal.errors import ConfigError, EstimationError, SchemaError
@@ -111,17 +112,22 @@ def test_every_entry_point_leaves_global_matplotlib_state_alone(results):
     matplotlib.use("template")
     try:
         rc = dict(matplotlib.rcParams)
+        literal = set()
         for name, make in entry_points(results).items():
             fig = make()
             assert isinstance(fig, Figure), name
             assert fig.axes and all(ax.get_children() for ax in fig.axes), name
             assert any(ax.lines or ax.collections for ax in fig.axes), name
+            data_texts = [t for t in fig.findobj(Text) if "$" in t.get_text()]
+            assert all(not t.get_parse_math() and not t.get_usetex() for t in data_texts), name  # drawn literally
+            literal |= {name} if data_texts else set()
             assert matplotlib.get_backend() == "template", name
             assert dict(matplotlib.rcParams) == rc, name
             assert plt.get_fignums() == [], name
             if name.endswith(".plot()") or name.endswith("')") or name.endswith("(None)"):
                 assert fig._repr_png_().startswith(b"\x89PNG"), name  # shows inline in a notebook
                 assert plt.get_fignums() == [] and matplotlib.get_backend() == "template", name
+        assert {"ABReadout.plot('segments')", "SegmentReadout.plot()", "forest_plot"} <= literal
     finally:
         matplotlib.use(previous)
 
