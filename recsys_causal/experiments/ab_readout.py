@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from recsys_causal.checks import Deduplication, Quarantine
+from recsys_causal.errors import ConfigError
 from recsys_causal.estimate import Estimate, EstimateTable
 from recsys_causal.experiments.srm import SRMResult
 from recsys_causal.results import ResultProtocol
@@ -51,6 +52,28 @@ class ABReadout(ResultProtocol):
     @property
     def guardrail_verdicts(self) -> dict[str, str]:
         return {e.name: e.details["verdict"] for e in self.guardrails}
+
+    def plot(self, kind: str = "lifts"):
+        """A matplotlib Figure of ``kind`` (shown inline in Jupyter; global matplotlib state is left alone):
+        ``"lifts"``, the relative lift of each metric and variant with its interval; ``"guardrails"``, each
+        guardrail's harm with its one-sided bounds against its margin; ``"segments"``, the per-segment relative
+        lifts. The readout holds no daily data: for the cumulative effect over time, plot
+        ``plotting.plot_cumulative(cumulative_looks(data, metric=..., time_col=...))``."""
+        from recsys_causal.plotting import Rows, rows_figure
+
+        if kind == "guardrails":
+            return rows_figure(guardrail_rows(self.guardrails), what="guardrails")
+        if kind not in ("lifts", "segments"):
+            raise ConfigError(f"A/B readouts have no {kind!r} plot" + (
+                ": the readout holds no daily data" if kind == "cumulative" else ""), fix=(
+                "plot recsys_causal.plotting.plot_cumulative(cumulative_looks(data, metric=..., time_col=...))"
+                if kind == "cumulative" else "use kind='lifts', 'guardrails' or 'segments'"))
+        es = [e for e in (self.metrics if kind == "lifts" else self.segments or [])
+              if e.details.get("quantity") == "relative lift"]
+        labels = [f"{e.details.get('metric')} ({e.details.get('variant')})"
+                  + (f" [{e.details['segment']}]" if "segment" in e.details else "") for e in es]
+        return rows_figure(Rows.of(es, labels, title="Relative lift" + (" by segment" if kind == "segments" else ""),
+                                   xlabel="relative lift (treatment / control − 1)"), what=f"relative {kind}")
 
     def _title(self) -> str:
         return "A/B readout"
@@ -105,6 +128,19 @@ class ABReadout(ResultProtocol):
         return "\n".join(out)
 
 
+def guardrail_rows(guardrails: EstimateTable | list[Estimate], title: str = "Guardrails: harm against the margin"):
+    """Plot rows (:class:`~recsys_causal.plotting.Rows`) of guardrail verdicts: each guardrail's harm in its bad
+    direction with its one-sided bounds, its margin as a mark, and its verdict in the label."""
+    from recsys_causal.estimate import interval_label
+    from recsys_causal.plotting import Rows
+
+    g = list(guardrails)
+    return Rows([f"{e.details.get('guardrail')}: {e.details.get('verdict')}" for e in g],
+                [e.details["harm"] for e in g], [e.details["harm_lower"] for e in g],
+                [e.details["harm_upper"] for e in g], title=title, xlabel="harm in the bad direction",
+                interval=interval_label(g[0].alpha, "bounds") if g else None, marks=[e.details["margin"] for e in g])
+
+
 def _line(e: Estimate) -> str:
     lvl = round(100 * (1 - e.alpha))
     pa = e.details.get("p_adjusted")
@@ -113,4 +149,4 @@ def _line(e: Estimate) -> str:
     return f"{e.name}: {e.value:.4g} {lvl}% CI [{e.ci_low:.4g}, {e.ci_high:.4g}]{p}{padj}"
 
 
-__all__ = ["ABReadout"]
+__all__ = ["ABReadout", "guardrail_rows"]

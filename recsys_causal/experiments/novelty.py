@@ -150,6 +150,14 @@ class DecayFit(ResultProtocol):
     def _headline(self) -> str:
         return repr(self)
 
+    def plot(self):
+        """A matplotlib Figure: the daily effects by days since exposure with their normal intervals (``±z·se``
+        at the fit's alpha), the fitted decay curve and the reported effect's interval as a band."""
+        z = stats.norm.ppf(1 - self.long_run.alpha / 2)
+        table = pd.DataFrame({"days_since_exposure": self.days, "effect": self.effects,
+                              "ci_low": self.effects - z * self.ses, "ci_high": self.effects + z * self.ses})
+        return plot_decay(self, table)
+
     def _title(self) -> str:
         return "Novelty / primacy decay fit"
 

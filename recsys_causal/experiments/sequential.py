@@ -319,5 +319,9 @@ def cumulative_looks(
         var = (s2[k] - n * mean**2) / np.maximum(n - 1, 1)
         arms[label] = (mean, var / np.maximum(n, 1), n)
     (mt, vt, nt), (mc, vc, nc) = arms[treatment], arms[control]
+    # each look's cut-off in time_col's units: the time axis of recsys_causal.plotting.plot_cumulative
+    time = (pd.to_datetime(cuts, unit="s", utc=True).tz_convert(tvals.dt.tz) if tvals.dt.tz is not None
+            else pd.to_datetime(cuts, unit="s")) if pd.api.types.is_datetime64_any_dtype(tvals) else cuts
     return pd.DataFrame({"look": np.arange(1, n_looks + 1), "n_treatment": nt.astype(int),
-                         "n_control": nc.astype(int), "value": mt - mc, "estimate": mt - mc, "se": np.sqrt(vt + vc)})
+                         "n_control": nc.astype(int), "value": mt - mc, "estimate": mt - mc, "se": np.sqrt(vt + vc),
+                         "time": time})

@@ -115,6 +115,18 @@ class GateResult(ResultProtocol):
     def _title(self) -> str:
         return f"OPE screen: {self.name}"
 
+    def plot(self):
+        """A matplotlib Figure (shown inline in Jupyter): per candidate, its verdict and its primary lift by
+        estimator (primary first, then the cross-checks) with the intervals the screen used."""
+        from recsys_causal.plotting import Rows, rows_figure
+
+        rel = "relative " if self.settings.get("relative", True) else ""
+        return rows_figure(*(Rows.of([c.primary, *c.cross_checks],
+                                     [e.details.get("estimator", e.method) for e in [c.primary, *c.cross_checks]],
+                                     title=f"{c.name}: {c.verdict}", xlabel=f"{rel}lift over the baseline",
+                                     interval=self.intervals["primary"]) for c in self.candidates),
+                           what="candidates")
+
     def _sections(self) -> list[tuple[str, EstimateTable]]:
         return [(c.name, EstimateTable([c.primary, *c.cross_checks], title=f"{c.name}: {c.verdict}"))
                 for c in self.candidates]

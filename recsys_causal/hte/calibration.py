@@ -59,6 +59,16 @@ class CalibrationResult(ResultProtocol):
     def _sections(self) -> list[tuple[str, Any]]:
         return [("BLP and GATES", self._table("BLP and GATES"))]
 
+    def plot(self):
+        """A matplotlib Figure (shown inline in Jupyter): the GATES group effects, their top − bottom contrast
+        and the BLP average effect with their intervals, and below them the BLP heterogeneity loading (0: no
+        heterogeneity found, 1: well calibrated)."""
+        from recsys_causal.plotting import Rows, rows_figure
+
+        return rows_figure(Rows.of([*self.gates, self.top_minus_bottom, self.blp_ate], title="Group average effects "
+                                   "(GATES)", xlabel="effect (treated − untreated)"),
+                           Rows.of([self.blp_heterogeneity], title="BLP heterogeneity loading", xlabel="β₂"))
+
     def _title(self) -> str:
         return "BLP and GATES"
 

@@ -80,6 +80,20 @@ class CateFit(ResultProtocol):
     def __repr__(self) -> str:
         return f"{self._headline()}, ate={self.ate!r})"
 
+    def plot(self, quantiles: Sequence[float] = (0.1, 0.5, 0.9)):
+        """A matplotlib Figure (shown inline in Jupyter): the average effect with its interval above the units at
+        the given ``quantiles`` of the estimated CATE, each with its own interval."""
+        from recsys_causal.estimate import interval_label
+        from recsys_causal.plotting import Rows, rows_figure
+
+        order = np.argsort(self.effects, kind="stable")
+        at = order[np.round(np.asarray(quantiles, dtype=float) * (len(order) - 1)).astype(int)]
+        rows = Rows([f"{self.ate.name}", *(f"unit at CATE quantile {q:g}" for q in quantiles)],
+                    [self.ate.value, *self.effects[at]], [self.ate.ci_low, *self.effects_low[at]],
+                    [self.ate.ci_high, *self.effects_high[at]], title=f"CATE ({self.method})",
+                    xlabel="effect (treated − untreated)", interval=interval_label(self.ate.alpha))
+        return rows_figure(rows)
+
     def _sections(self) -> list[tuple[str, Any]]:
         return [("average effect", EstimateTable([self.ate], title="Average effect"))]
 

@@ -63,6 +63,23 @@ class SegmentReadout(ResultProtocol):
             frame = frame[frame["dimension"] == dimension]
         return forest_plot(frame, title=f"{metric}: effect by segment")
 
+    def plot(self, metric: str | None = None, dimension: str | None = None):
+        """A matplotlib forest plot (Figure, shown inline in Jupyter) of the segment effects of ``metric``
+        (default: the only one) in ``dimension`` (default: every dimension), labelled ``dimension=segment``."""
+        from recsys_causal.estimate import interval_label
+        from recsys_causal.plotting import Rows, rows_figure
+
+        frame = self.to_frame()
+        metrics = frame["metric"].unique().tolist()
+        metric = metrics[0] if metric is None and len(metrics) == 1 else metric
+        if metric not in metrics:
+            raise SchemaError(f"no segment effects of metric {metric!r}", fix=f"pass metric= one of {metrics}")
+        rows = frame[(frame["metric"] == metric) & ((frame["dimension"] == dimension) if dimension else True)]
+        return rows_figure(Rows([f"{d}={s}" for d, s in zip(rows["dimension"], rows["segment"], strict=True)],
+                                rows["value"], rows["ci_low"], rows["ci_high"], title=f"{metric}: effect by segment",
+                                xlabel="effect (treatment − control)", interval=interval_label(rows["alpha"].max())),
+                           what=f"segments of dimension {dimension!r}")
+
     def __repr__(self) -> str:
         lines = [f"SegmentReadout({len(self.effects)} segment effects)"]
         lines += [f"  {e!r}" for e in self.effects]

@@ -67,6 +67,23 @@ class HoldoutReadout(EstimatesView):
     def _data(self) -> dict[str, Any]:
         return {"counts": self.counts}
 
+    def plot(self, quantities: Sequence[str] | None = ("lift", "effect on exposed", "relative lift")):
+        """A matplotlib Figure (shown inline in Jupyter) of the estimates of ``quantities`` (``None``: all) with
+        their intervals, one panel per scale: the absolute effects on an outcome (ITT lift and effects on the
+        exposed) together, every other quantity and metric apart."""
+        from recsys_causal.plotting import Rows, rows_figure
+
+        def scale(e: Estimate) -> tuple[str, str]:
+            q = e.details.get("quantity", e.name)
+            return ("effect" if q in ("lift", "effect on exposed") else q, e.details.get("metric", ""))
+
+        chosen = [e for e in self.estimates if quantities is None or e.details.get("quantity") in quantities]
+        groups: dict[tuple[str, str], list[Estimate]] = {}
+        for e in chosen:
+            groups.setdefault(scale(e), []).append(e)
+        return rows_figure(*(Rows.of(es, title=f"{q} on {m}" if m else q, xlabel=q) for (q, m), es in groups.items()),
+                           what=f"estimates of {list(quantities or [])}")
+
 
 @dataclass
 class _Units:

@@ -80,6 +80,23 @@ class OPEResult(ResultProtocol):
     def _title(self) -> str:
         return "Off-policy evaluation"
 
+    def plot(self, quantity: str = "relative lift"):
+        """A matplotlib Figure (shown inline in Jupyter): per reward, every policy's ``quantity`` (``"relative
+        lift"``, ``"lift"`` or ``"value"``) by estimator with its interval, each row labelled with its support
+        verdict and effective-sample-size ratio."""
+        from recsys_causal.plotting import Rows, rows_figure
+
+        def tag(e: Estimate) -> str:
+            s = self.support.get((e.details.get("policy"), e.details.get("reward")))
+            return f"  [{s.verdict}, ESS {s.ess_ratio:.1%}]" if s is not None else ""
+
+        rewards = dict.fromkeys(e.details.get("reward") for e in self.estimates)
+        panels = [[e for e in self.estimates if e.details.get("reward") == r and e.details.get("quantity") == quantity]
+                  for r in rewards]
+        return rows_figure(*(Rows.of(es, [f"{e.details.get('policy')} · {e.details.get('estimator')}{tag(e)}"
+                                          for e in es], title=f"{quantity} of {r}", xlabel=quantity)
+                             for r, es in zip(rewards, panels, strict=True)), what=f"{quantity} estimates")
+
     def _sections(self) -> list[tuple[str, Any]]:
         return [("estimates", self.estimates), ("Support", self.support_frame())]
 

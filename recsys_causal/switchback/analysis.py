@@ -68,6 +68,24 @@ class SwitchbackReadout(EstimatesView):
             parts.append(("guardrails", self.guardrails))
         return [*parts, ("randomization", self.randomization)]
 
+    def plot(self, kind: str = "effects"):
+        """A matplotlib Figure (shown inline in Jupyter) of ``kind``: ``"effects"``, the effect at every assumed
+        carryover order (design-based and regression) with its interval, and the guardrails against their
+        margins; ``"periods"``, the outcome of every block over calendar time by arm."""
+        from recsys_causal.experiments.ab_readout import guardrail_rows
+        from recsys_causal.plotting import Rows, points_over_time, rows_figure
+
+        if kind == "periods":
+            b = self.blocks.dropna(subset=["y"])
+            metric = self.estimates[0].details.get("metric", "outcome")
+            return points_over_time(b["block_start"], b["y"], b["treated"].map({True: "treatment", False: "control"}),
+                                    title=f"{metric} of each block by arm", ylabel=f"block {metric}")
+        if kind != "effects":
+            raise ConfigError(f"switchback readouts have no {kind!r} plot", fix="use kind='effects' or 'periods'")
+        return rows_figure(Rows.of(self.carryover, title="Effect by assumed carryover order m",
+                                   xlabel="always-treat minus never-treat effect"),
+                           guardrail_rows(self.guardrails or []))
+
     def _estimates(self) -> list[Estimate]:
         """The effect estimates and the guardrails (the carryover table: ``readout.carryover``)."""
         return [*self.estimates, *(self.guardrails or [])]

@@ -5,7 +5,8 @@
 Each notebook's code cells run in-process, in order, in one namespace (as a kernel would run them, with the
 notebooks folder as working directory and a non-interactive matplotlib backend). The value of every cell whose
 last line is an expression is turned into numbers by path: a table cell by row and column, a field of a result
-object by name, an element of a tuple by position. Strings are left out.
+object by name, an element of a tuple by position. Strings are left out. Code cells are numbered ``cell{k}`` in
+order, skipping the cells tagged ``figure`` (plots): adding a figure cell moves no frozen key.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,6 +29,7 @@ GOLDEN = Path(__file__).resolve().parent
 NOTEBOOKS = ROOT / "notebooks"
 FROZEN = GOLDEN / "notebooks.json"
 MAX_ROWS = 200  # tables longer than this contribute their first rows only
+FIGURE_TAG = "figure"  # cells with this tag show a plot: they run, but are not numbered (see numbered_cells)
 
 
 def numbers_of(value, path: str, out: dict[str, float | None]) -> None:
@@ -54,6 +57,18 @@ def numbers_of(value, path: str, out: dict[str, float | None]) -> None:
             numbers_of(getattr(value, f.name), f"{path}.{f.name}", out)
 
 
+def numbered_cells(nb) -> list[tuple[int | None, Any]]:
+    """The code cells in order with their key index ``k``: cells tagged ``figure`` (plots, which show no
+    numbers) run but get ``None`` and are not counted, so adding a figure cell moves no other cell's key."""
+    out: list[tuple[int | None, Any]] = []
+    k = 0
+    for cell in (c for c in nb.cells if c.cell_type == "code"):
+        figure = FIGURE_TAG in cell.get("metadata", {}).get("tags", [])
+        out.append((None if figure else k, cell))
+        k += not figure
+    return out
+
+
 def run_notebook(path: Path) -> dict[str, float | None]:
     """Run one notebook's code cells in-process and collect the numbers of every displayed value."""
     import matplotlib
@@ -68,7 +83,7 @@ def run_notebook(path: Path) -> dict[str, float | None]:
     cwd = os.getcwd()
     os.chdir(path.parent)
     try:
-        for k, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
+        for k, cell in numbered_cells(nb):
             tree = ast.parse(cell.source)
             last = tree.body[-1] if tree.body and isinstance(tree.body[-1], ast.Expr) else None
             body = tree.body[:-1] if last is not None else tree.body
@@ -76,7 +91,8 @@ def run_notebook(path: Path) -> dict[str, float | None]:
                 exec(compile(ast.Module(body=body, type_ignores=[]), str(path), "exec"), namespace)
                 if last is not None and not cell.source.rstrip().endswith(";"):
                     shown = eval(compile(ast.Expression(body=last.value), str(path), "eval"), namespace)
-                    numbers_of(shown, f"cell{k}", out)
+                    if k is not None:
+                        numbers_of(shown, f"cell{k}", out)
             plt.close("all")
     finally:
         os.chdir(cwd)
