@@ -5,6 +5,7 @@ from recsys_causal.switchback.analysis import SwitchbackGuardrail, SwitchbackRea
 from recsys_causal.switchback.blocks import aggregate_events
 from recsys_causal.switchback.design import make_schedule
 from recsys_causal.switchback.estimators import carryover_table, design_based_estimate, regression_estimate
+from recsys_causal.switchback.from_log import switchback_events_from_log, switchback_log_from_events
 from recsys_causal.switchback.randomization import RandomizationResult, randomization_test
 from recsys_causal.switchback.schedule import (
     ScheduleError,
@@ -27,5 +28,7 @@ __all__ = [
     "minimax_coins",
     "randomization_test",
     "regression_estimate",
+    "switchback_events_from_log",
+    "switchback_log_from_events",
     "validate_schedule",
 ]

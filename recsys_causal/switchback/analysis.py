@@ -17,6 +17,7 @@ import pandas as pd
 from recsys_causal.checks import unique_units
 from recsys_causal.errors import ConfigError
 from recsys_causal.estimate import Estimate, EstimatesView, EstimateTable
+from recsys_causal.logs.model import DecisionLog
 from recsys_causal.switchback.blocks import aggregate_events
 from recsys_causal.switchback.estimators import carryover_table, design_based_estimate, regression_estimate
 from recsys_causal.switchback.randomization import RandomizationResult, randomization_test
@@ -97,7 +98,7 @@ class SwitchbackReadout(EstimatesView):
 
 def analyze_switchback(
     schedule: pd.DataFrame,
-    events: pd.DataFrame | None = None,
+    events: pd.DataFrame | DecisionLog | None = None,
     *,
     block_outcomes: pd.DataFrame | None = None,
     design: SwitchbackDesign | None = None,
@@ -111,18 +112,29 @@ def analyze_switchback(
     n_draws: int = 10_000,
     seed: int = 0,
     alpha: float = 0.05,
+    **log_options: Any,
 ) -> SwitchbackReadout:
     """Analyse a switchback from its schedule and either timestamped ``events`` or per-block ``block_outcomes``
     (columns ``cluster``, ``block_start``, ``y``). ``aggregate="ratio"`` with ``denominator_col`` reads out a
     ratio metric; each guardrail gets the m-aware design-based estimate and an ok / violated / inconclusive
-    verdict from a one-sided non-inferiority test against its margin (as in the A/B readout)."""
+    verdict from a one-sided non-inferiority test against its margin (as in the A/B readout).
+
+    ``events`` may be a :class:`~recsys_causal.logs.model.DecisionLog` whose requests carry the cluster and
+    the variant (``log_options``: ``cluster_col="region"``, ``variant_col``, labels; see
+    :func:`~recsys_causal.switchback.from_log.switchback_events_from_log`): every request's variant is checked
+    against the schedule, mismatches counted in ``counts`` and warned about."""
     design = design or SwitchbackDesign()
     sched = validate_schedule(schedule, design)
+    from_log = None
+    if isinstance(events, DecisionLog):
+        from_log = _log_events(events, sched, value_col, denominator_col, guardrails, log_options)
+        events = from_log.events
     if guardrails and events is None:
         raise ConfigError("guardrails need timestamped events", fix="pass events= with the guardrail columns")
     blocks, counts = _blocks(sched, events, block_outcomes, value_col=value_col, burn_in_minutes=burn_in_minutes,
                              aggregate=aggregate, denominator_col=denominator_col)
-    warnings = []
+    warnings = [] if from_log is None else from_log.warnings()
+    counts = counts if from_log is None else {**counts, **from_log.counts}
     if blocks["y"].isna().any():
         warnings.append(f"{int(blocks['y'].isna().sum())} blocks have no usable outcome (burn-in or missing) and "
                         "are left out of the design-based estimate")
@@ -160,6 +172,16 @@ def _blocks(sched: pd.DataFrame, events: pd.DataFrame | None, block_outcomes: pd
     bo, _ = unique_units(bo[["cluster", "block_start", "y"]], ["cluster", "block_start"], table="block outcomes")
     blocks = sched.merge(bo, on=["cluster", "block_start"], how="left", validate="one_to_one")
     return blocks, {"blocks": len(blocks), "blocks_without_outcome": int(blocks["y"].isna().sum())}
+
+
+def _log_events(log: DecisionLog, sched: pd.DataFrame, value_col: str, denominator_col: str | None,
+                guardrails, options: dict[str, Any]):
+    """The events of every outcome the readout needs (metric, denominator, guardrails) from a decision log."""
+    from recsys_causal.switchback.from_log import switchback_events_from_log
+
+    names = [value_col, *([denominator_col] if denominator_col else [])]
+    names += [c for g in guardrails for c in (g.value_col, g.denominator_col) if c]
+    return switchback_events_from_log(log, sched, value_col=names, **options)
 
 
 def _guardrail_table(guardrails, events, sched, design, carryover_order, burn_in_minutes, alpha) -> EstimateTable:
