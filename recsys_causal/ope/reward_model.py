@@ -18,6 +18,7 @@ import numpy as np
 from recsys_causal.errors import ConfigError, DataValidationError, EstimationError
 from recsys_causal.logs import schema
 from recsys_causal.logs.model import DecisionLog
+from recsys_causal.threads import model_threads
 
 
 @dataclass
@@ -58,8 +59,9 @@ class RewardModel:
             if fit_rows.sum() < 10:
                 raise EstimationError("too few logged rewards to fit the reward model",
                                       fix="use more data, fewer folds, or a precomputed prediction column")
-            model = clone(base).fit(X[fit_rows], r[fit_rows])
-            out[fold == f] = model.predict(X[fold == f])
+            with model_threads():
+                model = clone(base).fit(X[fit_rows], r[fit_rows])
+                out[fold == f] = model.predict(X[fold == f])
         if self.clip is not None:
             out = np.clip(out, *self.clip)
         return out
