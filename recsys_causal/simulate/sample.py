@@ -11,6 +11,8 @@ Files written (atomically) into the target directory:
   (users randomised 50/50) with outcomes, and per-user pre-period covariates (``prior_interactions``,
   ``pre_clicks``) and attributes (``region``).
 - ``sample_holdout_units.parquet``: a 10% holdout of a recommendation module with ghost exposures.
+- ``sample_holdout_log.parquet`` + ``sample_holdout_pre_period.parquet``: the same holdout as a decision log
+  (module slates shown to treated units, logged as ``suppressed`` for the holdout) and its pre-period table.
 - ``sample_switchback_schedule.parquet`` + ``sample_switchback_events.parquet``: 4 regions × 7 days of hourly
   blocks with a carryover of one block.
 """
@@ -87,15 +89,19 @@ def write_sample(directory: str | Path) -> list[Path]:
     ab_sim, ab_users = make_ab()
     ab_frame = ab_sim.log.to_long_frame()
     from recsys_causal.simulate.holdout import simulate_holdout
+    from recsys_causal.simulate.holdout_log import simulate_holdout_log
     from recsys_causal.simulate.switchback import simulate_switchback
 
     holdout = simulate_holdout(n_units=40_000, holdout_share=0.1, exposure_rate=0.3, seed=SEED).units
+    holdout_log = simulate_holdout_log(n_units=40_000, holdout_share=0.1, exposure_rate=0.3, seed=SEED)
     switchback = simulate_switchback(n_clusters=4, n_blocks=168, direct_effect=0.5, carryover_effect=0.2,
                                      events_per_block=20, seed=SEED)
     writers = {
         "sample_ab_decision_log.parquet": lambda p: ab_frame.to_parquet(p, index=False),
         "sample_ab_users.parquet": lambda p: ab_users.to_parquet(p, index=False),
         "sample_holdout_units.parquet": lambda p: holdout.to_parquet(p, index=False),
+        "sample_holdout_log.parquet": lambda p: holdout_log.log.to_long_frame().to_parquet(p, index=False),
+        "sample_holdout_pre_period.parquet": lambda p: holdout_log.units.to_parquet(p, index=False),
         "sample_switchback_schedule.parquet": lambda p: switchback.schedule.to_parquet(p, index=False),
         "sample_switchback_events.parquet": lambda p: switchback.events.to_parquet(p, index=False),
         "sample_decision_log.parquet": lambda p: frame.to_parquet(p, index=False),

@@ -113,3 +113,25 @@ def test_a_parquet_log_read_back_gives_the_same_readout(tmp_path):
     opts = dict(window="7D", as_of=sim.as_of, outcome_col="orders", module={"surface": "home"})
     a, b = analyze_holdout(log, **opts).estimates.to_frame(), analyze_holdout(sim.log, **opts).estimates.to_frame()
     np.testing.assert_allclose(a[["value", "se"]].to_numpy(float), b[["value", "se"]].to_numpy(float), rtol=1e-12)
+
+
+def test_the_shipped_holdout_log_gives_the_shipped_unit_tables_readout():
+    """decision_logs/sample_holdout_log.parquet encodes sample_holdout_units.parquet (same units): read with the
+    reader, its readout equals the unit table's to 1e-12."""
+    from pathlib import Path
+
+    from recsys_causal import read_decision_log
+
+    data = Path(__file__).resolve().parents[2] / "decision_logs"
+    log, report = read_decision_log(data / "sample_holdout_log.parquet", unit_column="user_id",
+                                    request_columns=["orders"])
+    pre = pd.read_parquet(data / "sample_holdout_pre_period.parquet")
+    got = analyze_holdout(log, window="7D", as_of="2026-05-11T00:00:00Z", outcome_col="orders",
+                          module={"surface": "home"}, unit_table=pre, covariates=["pre_conversions"])
+    units = pd.read_parquet(data / "sample_holdout_units.parquet").rename(columns={"converted": "orders"})
+    want = analyze_holdout(units[["unit_id", "group", "exposed", "ghost_exposed", "orders", "pre_conversions"]],
+                           outcome_col="orders", covariates=["pre_conversions"])
+    cols = ["value", "se", "ci_low", "ci_high"]
+    np.testing.assert_allclose(got.estimates.to_frame()[cols].to_numpy(float),
+                               want.estimates.to_frame()[cols].to_numpy(float), rtol=1e-12, atol=1e-15)
+    assert report.n_requests_quarantined == 0 and got.counts["requests_read"] == log.n_requests
