@@ -114,6 +114,29 @@ def within_arm_r2(y: np.ndarray, x: np.ndarray, treated: np.ndarray) -> float:
     return float(1 - (resid @ resid) / sst)
 
 
+def within_arm_r2_many(outcomes: dict[str, np.ndarray], x: np.ndarray, treated: np.ndarray) -> dict[str, float]:
+    """:func:`within_arm_r2` of every outcome on the same covariates: when every value is finite, one pass over
+    the data (the arm-centred cross-product matrix of the covariates and all outcomes, then a small solve per
+    outcome); otherwise outcome by outcome."""
+    treated = np.asarray(treated, dtype=bool)
+    x = np.asarray(x, dtype=np.float64).reshape(len(treated), -1)
+    z = np.column_stack([x, *(np.asarray(y, dtype=np.float64) for y in outcomes.values())])
+    if not np.isfinite(z).all():
+        return {name: within_arm_r2(y, x, treated) for name, y in outcomes.items()}
+    t = treated.astype(np.float64)
+    n_t, n_c = t.sum(), len(t) - t.sum()
+    mean_t = t @ z / max(n_t, 1.0)
+    mean_c = (z.sum(axis=0) - t @ z) / max(n_c, 1.0)
+    z -= np.where(treated[:, None], mean_t, mean_c)
+    gram = z.T @ z
+    p = x.shape[1]
+    out = {}
+    for j, name in enumerate(outcomes):
+        sxy, syy = gram[:p, p + j], gram[p + j, p + j]
+        out[name] = float(np.linalg.lstsq(gram[:p, :p], sxy, rcond=None)[0] @ sxy / syy) if syy > 0 else float("nan")
+    return out
+
+
 def refuse_collinear(y: np.ndarray, x: np.ndarray, treated: np.ndarray, *, max_r2: float = MAX_R2) -> None:
     """Raise when the covariates (columns of ``x``) reproduce ``y`` within arms (pooled R² above ``max_r2``)."""
     x = np.asarray(x, dtype=np.float64).reshape(len(y), -1)
@@ -143,8 +166,8 @@ def check_cuped_covariates(
     if not covariates:
         return []
     x = np.column_stack([df[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in covariates])
-    for metric, y in outcomes.items():
-        r2 = within_arm_r2(y, x, treated)
+    for metric, r2 in within_arm_r2_many(outcomes, x, treated).items():
+        y = outcomes[metric]
         if np.isfinite(r2) and r2 > max_r2:
             single = [within_arm_r2(y, x[:, j], treated) for j in range(len(covariates))]
             worst = covariates[int(np.nanargmax(single))] if np.isfinite(single).any() else covariates[0]

@@ -142,7 +142,8 @@ def _analyze_frame(
                         unit_col=id_col)
     warnings += guard_cuped(df, analysed_metrics(metric_list, guardrails), covariates, variant_col=variant_col,
                             control=control, cluster_col=cluster_col, pre_verified=bool(covariate_times))
-    arms = _FrameArms(df, variant_col, control, covariates, cluster_col)
+    used = [c for m in analysed_metrics(metric_list, guardrails) for c in [*m.columns, *m.covariates_for(covariates)]]
+    arms = _FrameArms(df, variant_col, control, covariates, cluster_col, list(dict.fromkeys(used)))
     treatments = [v for v in known if v != control]
     n_units = {v: int((df.drop_duplicates(id_col) if cluster_col else df)[variant_col].eq(v).sum()) for v in known}
     lifts, guard_estimates = lifts_and_guardrails(metric_list, guardrails, treatments, control, alpha=alpha,
@@ -204,19 +205,49 @@ class _FrameArms:
     covariates: Sequence[str]
     cluster_col: str | None
 
+    columns: Sequence[str] = ()  # every numeric column the metrics read: their moments are computed once per arm
+
     def __post_init__(self) -> None:
         self.variant = self.df[self.variant_col].astype(str).to_numpy()
+        self._masks: dict[str, np.ndarray] = {}
+        self._checked: set[tuple[str, str]] = set()
+        self._moments: dict[str, ArmMoments | None] = {}
 
     def __call__(self, m: Metric, v: str, level: float, within: np.ndarray | None = None) -> ArmSummaries:
-        t_mask, c_mask = self.variant == v, self.variant == self.control
-        if within is None:
-            for col in m.columns:
-                for label, mask in ((v, t_mask), (self.control, c_mask)):
-                    check_variance(as_float(self.df, col)[mask], metric=col, variant=label)
-        else:
-            t_mask, c_mask = t_mask & within, c_mask & within
-        return m.arms_frame(self.df, t_mask, c_mask, covariates=m.covariates_for(self.covariates),
-                            cluster_col=self.cluster_col, alpha=level)
+        t_mask, c_mask = self.mask(v), self.mask(self.control)
+        covariates = m.covariates_for(self.covariates)
+        if within is not None:
+            return m.arms_frame(self.df, t_mask & within, c_mask & within, covariates=covariates,
+                                cluster_col=self.cluster_col, alpha=level)
+        for col in m.columns:
+            for label in (v, self.control):
+                if (col, label) not in self._checked:
+                    check_variance(as_float(self.df, col)[self.mask(label)], metric=col, variant=label)
+                    self._checked.add((col, label))
+        names = list(dict.fromkeys([*m.columns, *covariates]))
+        t, c = self.arm_moments(v, names, m), self.arm_moments(self.control, names, m)
+        if t is not None and c is not None:
+            return m.summaries(t, c, covariates)
+        return m.arms_frame(self.df, t_mask, c_mask, covariates=covariates, cluster_col=self.cluster_col,
+                            alpha=level)
+
+    def mask(self, label: str) -> np.ndarray:
+        if label not in self._masks:
+            self._masks[label] = self.variant == label
+        return self._masks[label]
+
+    def arm_moments(self, label: str, names: list[str], m: Metric) -> ArmMoments | None:
+        """The moments of ``names`` in arm ``label`` from one pass over every metric column of the arm, when
+        the metric summarises plain column moments, units are not clustered and every value is finite (else
+        None: the metric computes its own)."""
+        plain = type(m).values is Metric.values and type(m).arms_frame is Metric.arms_frame
+        if not plain or self.cluster_col is not None or not set(names) <= set(self.columns):
+            return None
+        if label not in self._moments:
+            z = np.column_stack([as_float(self.df, c) for c in self.columns])[self.mask(label)]
+            self._moments[label] = ArmMoments.from_array(z, self.columns) if np.isfinite(z).all() else None
+        whole = self._moments[label]
+        return None if whole is None else whole.select(names)
 
 
 def _segment_lifts(arms: _FrameArms, metrics: Sequence[Metric], treatments: Sequence[str], segment_col: str,

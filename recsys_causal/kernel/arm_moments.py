@@ -74,6 +74,11 @@ class ArmMoments:
     def index(self, name: str) -> int:
         return self.names.index(name)
 
+    def select(self, names: Sequence[str]) -> ArmMoments:
+        """The moments of a subset of the columns (same units)."""
+        idx = [self.index(k) for k in names]
+        return ArmMoments(tuple(names), self.n, self.mean[idx], self.cross[np.ix_(idx, idx)])
+
     def with_linear(self, name: str, coef: Mapping[str, float], constant: float = 0.0) -> ArmMoments:
         """These moments plus a derived column ``constant + Σ_j coef_j z_j`` (mean, variance, cross-products)."""
         w = np.zeros(len(self.names))

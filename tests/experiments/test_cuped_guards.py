@@ -247,3 +247,23 @@ def test_holdout_imbalanced_covariate_is_a_warning():
     r = analyze_holdout(shifted, covariates=["post"])
     assert any("'post' differs between arms (treated vs holdout" in w and "measured after exposure" in w
                for w in r.warnings)
+
+
+def test_the_one_pass_r2_of_many_outcomes_equals_the_regression_of_each():
+    """within_arm_r2_many (one cross-product matrix) equals within_arm_r2 (a least-squares fit per outcome), also
+    with collinear covariates, and falls back outcome by outcome when a value is missing."""
+    from recsys_causal.experiments.covariate_checks import within_arm_r2_many
+
+    rng = np.random.default_rng(4)
+    n = 5000
+    t = rng.random(n) < 0.5
+    x = rng.normal(size=(n, 3)) + 5.0
+    x = np.column_stack([x, x[:, 0] + x[:, 1]])  # a collinear column
+    ys = {"a": x @ [0.5, -1.0, 2.0, 0.0] + rng.normal(size=n) + 3 * t, "b": rng.normal(size=n) * 10 + 100,
+          "c": 2 * x[:, 2] + 1e-4 * rng.normal(size=n)}
+    many = within_arm_r2_many(ys, x, t)
+    for name, y in ys.items():
+        assert many[name] == pytest.approx(within_arm_r2(y, x, t), rel=1e-9, abs=1e-12)
+    ys["b"] = ys["b"].copy()
+    ys["b"][7] = np.nan
+    assert within_arm_r2_many(ys, x, t)["b"] == within_arm_r2(ys["b"], x, t)
