@@ -48,9 +48,12 @@ def guarded_run(prog: str, action: Callable[[], T], *, debug: bool, exit_interna
 
 
 def add_common_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """The options both command-line tools share: ``--debug`` (full traceback on an error) and ``--version``."""
+    """The options both command-line tools share: ``--quiet`` / ``--verbose`` (what goes to stderr, see
+    :mod:`recsys_causal.cli_logging`), ``--debug`` (full traceback on an error) and ``--version``."""
+    from recsys_causal.cli_logging import add_verbosity_options
     from recsys_causal.version import version_line
 
+    add_verbosity_options(parser)
     parser.add_argument("--debug", action="store_true",
                         help="on an error, show the full traceback instead of one line")
     parser.add_argument("--version", action="version", version=version_line(),

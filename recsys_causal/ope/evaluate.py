@@ -19,6 +19,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from recsys_causal.caveats import (
+    AssumptionWarning,
+    SupportWarning,
+    category_of,
+    caveat,
+    emits_caveats,
+    prefixed,
+)
 from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import ConfigError
 from recsys_causal.estimate import Estimate, EstimateTable
@@ -80,11 +88,17 @@ class OPEResult(ResultProtocol):
     def _title(self) -> str:
         return "Off-policy evaluation"
 
+    def _caveats(self) -> list[tuple[type, str]]:
+        """The run's warnings, and each policy and reward whose support is not ``supported``."""
+        return [(category_of(w), w) for w in self.warnings] + [
+            (SupportWarning, r.caveat(f"{p} | {w}")) for (p, w), r in self.support.items() if r.verdict != "supported"]
+
     def _sections(self) -> list[tuple[str, Any]]:
         return [("estimates", self.estimates), ("Support", self.support_frame())]
 
 
 @renamed_arguments(log="data", cluster_by="cluster_col")
+@emits_caveats
 def evaluate_policies(
     data: DecisionLog | Any,
     policies: Mapping[str, Any],
@@ -192,7 +206,7 @@ def _estimates(c, logged_v, ests, pname, rname, *, slate, clusters, alpha, boots
     and the run warnings they raise."""
     mom = Moments.from_columns(estimator_columns(ests, c, logged_v), clusters=clusters)
     est_warn = estimator_warnings(ests, c, slate=slate, clusters=clusters, alpha=alpha)
-    warns = [f"{pname} | {rname} | {e.name}: {w}" for e, ws in zip(ests, est_warn, strict=True) for w in ws]
+    warns = [prefixed(f"{pname} | {rname} | {e.name}: ", w) for e, ws in zip(ests, est_warn, strict=True) for w in ws]
     block = estimates_from_moments(mom, ests, policy=pname, reward=rname, n_excluded=c.n_excluded, alpha=alpha,
                                    estimator_warnings=est_warn)
     if bootstrap:
@@ -263,7 +277,7 @@ def estimator_warnings(estimators: Sequence[Estimator], c, *, slate: bool, clust
     if slate:
         for i, check in enumerate(slate_ips_disagreement(c, estimators, clusters=clusters, alpha=alpha)):
             if check is not None and check["warning"]:
-                out[i].append(check["warning"])
+                out[i].append(caveat(check["warning"], AssumptionWarning))
     return out
 
 

@@ -14,11 +14,24 @@ from typing import Any
 
 import pandas as pd
 
+from recsys_causal.caveats import (
+    AssumptionWarning,
+    DataQualityWarning,
+    category_of,
+    caveat,
+    emits_caveats,
+    estimate_caveats,
+)
 from recsys_causal.checks import unique_units
 from recsys_causal.errors import ConfigError
 from recsys_causal.estimate import Estimate, EstimatesView, EstimateTable
 from recsys_causal.switchback.blocks import aggregate_events
-from recsys_causal.switchback.estimators import carryover_table, design_based_estimate, regression_estimate
+from recsys_causal.switchback.estimators import (
+    carryover_disagreements,
+    carryover_table,
+    design_based_estimate,
+    regression_estimate,
+)
 from recsys_causal.switchback.randomization import RandomizationResult, randomization_test
 from recsys_causal.switchback.schedule import SwitchbackDesign, validate_schedule
 
@@ -68,6 +81,11 @@ class SwitchbackReadout(EstimatesView):
             parts.append(("guardrails", self.guardrails))
         return [*parts, ("randomization", self.randomization)]
 
+    def _caveats(self) -> list[tuple[type, str]]:
+        """Its warnings, its estimates' and guardrails', and carryover orders that disagree with the chosen one."""
+        return [(category_of(w), w) for w in self.warnings] + estimate_caveats(self._estimates(), self.warnings) + [
+            (AssumptionWarning, t) for t in carryover_disagreements(self.carryover, self.carryover_order)]
+
     def _estimates(self) -> list[Estimate]:
         """The effect estimates and the guardrails (the carryover table: ``readout.carryover``)."""
         return [*self.estimates, *(self.guardrails or [])]
@@ -77,6 +95,7 @@ class SwitchbackReadout(EstimatesView):
                 "burn_in_minutes": self.burn_in_minutes}
 
 
+@emits_caveats
 def analyze_switchback(
     schedule: pd.DataFrame,
     events: pd.DataFrame | None = None,
@@ -106,8 +125,8 @@ def analyze_switchback(
                              aggregate=aggregate, denominator_col=denominator_col)
     warnings = []
     if blocks["y"].isna().any():
-        warnings.append(f"{int(blocks['y'].isna().sum())} blocks have no usable outcome (burn-in or missing) and "
-                        "are left out of the design-based estimate")
+        warnings.append(caveat(f"{int(blocks['y'].isna().sum())} blocks have no usable outcome (burn-in or "
+                               "missing) and are left out of the design-based estimate", DataQualityWarning))
     details = {"quantity": "lift", "metric": value_col}
     design_est = design_based_estimate(blocks, design, carryover_order, alpha=alpha)
     reg_est, _ = regression_estimate(blocks, carryover_order, alpha=alpha)

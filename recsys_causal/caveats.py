@@ -1,0 +1,155 @@
+"""Statistical caveats as Python warnings of one filterable class hierarchy.
+
+Every caveat a result carries in a field (``Estimate.warnings``, ``ABReadout.warnings``, weak OPE support, a
+flagged sample-ratio test, quarantined rows, ...) is also emitted once per call of a public analysis function,
+with :func:`warnings.warn`, pointing at the user's line:
+
+- :class:`StatisticalWarning` — the base class (e.g. a relative lift that is undefined);
+- :class:`SupportWarning` — the target policy is weakly supported by the logging policy (positivity);
+- :class:`DataQualityWarning` — rows quarantined, deduplicated or excluded, labels not yet mature;
+- :class:`AssumptionWarning` — an assumption of the design or estimator is in doubt (sample-ratio mismatch,
+  CUPED covariates, holdout exposure, few clusters, slate estimator assumptions).
+
+Filter them as any warning: ``warnings.simplefilter("ignore", StatisticalWarning)`` silences them,
+``python -W error::recsys_causal.StatisticalWarning`` turns them into exceptions. The result fields are unchanged.
+
+>>> import warnings
+>>> @emits_caveats
+... def analysis():
+...     return Bag([caveat("3 rows quarantined", DataQualityWarning), "relative lift undefined"])
+>>> class Bag:
+...     def __init__(self, warnings):
+...         self.warnings = warnings
+>>> with warnings.catch_warnings(record=True) as caught:
+...     warnings.simplefilter("always")
+...     _ = analysis()
+>>> [(w.category.__name__, str(w.message)) for w in caught]
+[('DataQualityWarning', '3 rows quarantined'), ('StatisticalWarning', 'relative lift undefined')]
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import warnings
+from collections.abc import Callable, Iterable
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+PACKAGE_DIR = str(Path(__file__).resolve().parent)
+_DEPTH: ContextVar[int] = ContextVar("recsys_causal_caveat_depth", default=0)
+
+
+class StatisticalWarning(UserWarning):
+    """A statistical caveat of a result: the number is computed, but read it with this in mind."""
+
+
+class SupportWarning(StatisticalWarning):
+    """The target policy puts weight where the logging policy rarely or never acts (weak or no support)."""
+
+
+class DataQualityWarning(StatisticalWarning):
+    """Input rows were quarantined, deduplicated or excluded, or labels had not matured."""
+
+
+class AssumptionWarning(StatisticalWarning):
+    """An assumption of the design or estimator is in doubt (sample ratio, covariates, exposure, clusters)."""
+
+
+class Caveat(str):
+    """A caveat's text (a ``str``, so every result field reads as before) carrying its warning category."""
+
+    category: type[StatisticalWarning] = StatisticalWarning
+
+    def __new__(cls, text: str, category: type[StatisticalWarning] = StatisticalWarning) -> Caveat:
+        out = super().__new__(cls, text)
+        out.category = category
+        return out
+
+    def __reduce__(self) -> tuple:
+        return Caveat, (str(self), self.category)
+
+
+def caveat(text: str, category: type[StatisticalWarning] = StatisticalWarning) -> Caveat:
+    """``text`` tagged with its warning ``category``."""
+    return Caveat(text, category)
+
+
+def category_of(message: Any) -> type[StatisticalWarning]:
+    """The category a caveat was tagged with (:class:`StatisticalWarning` when untagged)."""
+    return getattr(message, "category", StatisticalWarning)
+
+
+def prefixed(prefix: str, message: Any) -> Caveat:
+    """``prefix + message``, keeping the message's category."""
+    return Caveat(f"{prefix}{message}", category_of(message))
+
+
+def prefixed_warnings(estimates: Iterable[Any]) -> list[Caveat]:
+    """Every warning of ``estimates`` as ``"<estimate name>: <warning>"``, keeping its category."""
+    return [prefixed(f"{e.name}: ", w) for e in estimates for w in e.warnings]
+
+
+def estimate_caveats(estimates: Iterable[Any], known: Iterable[str] = ()) -> list[tuple[type[StatisticalWarning], str]]:
+    """Each distinct warning of ``estimates`` once, naming the estimates it concerns (a caveat shared by many rows
+    is one warning); warnings in ``known`` (as given or prefixed by the estimate's name) are left out."""
+    known = set(known)
+    names: dict[str, list[str]] = {}
+    for e in estimates:
+        for w in e.warnings:
+            if w not in known and f"{e.name}: {w}" not in known:
+                names.setdefault(w, []).append(e.name)
+    out = []
+    for w, who in names.items():
+        more = f" and {len(who) - 3} more" if len(who) > 3 else ""
+        out.append((category_of(w), f"{w} ({', '.join(who[:3])}{more})"))
+    return out
+
+
+def caveats_of(result: Any) -> list[tuple[type[StatisticalWarning], str]]:
+    """The distinct ``(category, text)`` caveats of a result: its ``_caveats()`` hook if it has one, else its
+    ``_warnings()`` (results protocol) or ``warnings`` field."""
+    hook = getattr(result, "_caveats", None)
+    if callable(hook):
+        items = list(hook())
+    else:
+        found = result._warnings() if hasattr(result, "_warnings") else getattr(result, "warnings", None)
+        items = [(category_of(m), str(m)) for m in found or ()]
+    return list(dict.fromkeys((cat, str(text)) for cat, text in items))
+
+
+def emit(items: Iterable[tuple[type[StatisticalWarning], str]]) -> None:
+    """Warn each ``(category, text)`` once, at the first calling frame outside the package."""
+    level, frame = 2, sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    for category, text in items:
+        warnings.warn(text, category=category, stacklevel=level if frame is not None else 2)
+
+
+def emits_caveats(fn: F | None = None, *, of: Callable[[Any], Any] | None = None) -> Any:
+    """Decorate a public analysis function: after it returns, emit the caveats of its result (``of(result)``
+    when the caveats are on a part of it). Calls nested inside another decorated call stay silent, so a
+    caveat is emitted once per user call."""
+
+    def wrap(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            token = _DEPTH.set(_DEPTH.get() + 1)
+            try:
+                result = func(*args, **kwargs)
+            finally:
+                _DEPTH.reset(token)
+            if _DEPTH.get() == 0:
+                emit(caveats_of(of(result) if of is not None else result))
+            return result
+
+        return wrapper  # type: ignore[return-value]
+
+    return wrap(fn) if fn is not None else wrap
+
+
+__all__ = ["AssumptionWarning", "Caveat", "DataQualityWarning", "StatisticalWarning", "SupportWarning", "caveat",
+           "caveats_of", "category_of", "emit", "emits_caveats", "estimate_caveats", "prefixed", "prefixed_warnings"]
