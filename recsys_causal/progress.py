@@ -2,9 +2,10 @@
 sections): ``tqdm.auto``, so a widget in a notebook and a text bar in a terminal.
 
 A bar is shown only when someone is watching: standard error is a terminal or the code runs in a Jupyter
-kernel. It is off when asked: ``progress=False`` on the API, the environment variable
-``RECSYS_CAUSAL_PROGRESS=0`` (``=1`` forces it on), or inside :func:`quiet` (the CLIs' ``--quiet``). The
-argument wins over the quiet switch, the quiet switch over the environment, the environment over the detection.
+kernel. It is off when asked: ``progress=False`` on the API (a public function passes it down with
+:func:`asked`), inside :func:`quiet` (the CLIs' ``--quiet``), or with the environment variable
+``RECSYS_CAUSAL_PROGRESS=0`` (``=1`` forces it on). An explicit argument wins over the environment, the
+environment over the detection.
 
 >>> import os
 >>> os.environ["RECSYS_CAUSAL_PROGRESS"] = "0"
@@ -21,16 +22,18 @@ False
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 ENV = "RECSYS_CAUSAL_PROGRESS"
 OFF, ON = frozenset({"0", "false", "no", "off"}), frozenset({"1", "true", "yes", "on"})
-_QUIET: ContextVar[bool] = ContextVar("recsys_causal_quiet", default=False)
+_ASKED: ContextVar[bool | None] = ContextVar("recsys_causal_progress", default=None)
 
 
 def _watched() -> bool:
@@ -44,24 +47,29 @@ def _watched() -> bool:
 
 
 def enabled(progress: bool | None = None) -> bool:
-    """Whether to show a bar: ``progress`` if given, else not inside :func:`quiet`, else
-    ``RECSYS_CAUSAL_PROGRESS`` if set, else whether someone is watching."""
+    """Whether to show a bar: ``progress`` if given, else the setting of the enclosing :func:`asked` /
+    :func:`quiet` block, else ``RECSYS_CAUSAL_PROGRESS`` if set, else whether someone is watching."""
+    if progress is None:
+        progress = _ASKED.get()
     if progress is not None:
         return bool(progress)
-    if _QUIET.get():
-        return False
     env = os.environ.get(ENV, "").strip().lower()
     return env in ON if env in OFF | ON else _watched()
 
 
 @contextlib.contextmanager
-def quiet(on: bool = True) -> Iterator[None]:
-    """Within the block, bars are off unless a call asks for one with ``progress=True``."""
-    token = _QUIET.set(on)
+def asked(progress: bool | None) -> Iterator[None]:
+    """Within the block, bars follow ``progress`` (``None``: the enclosing setting, the environment, detection)."""
+    token = _ASKED.set(_ASKED.get() if progress is None else bool(progress))
     try:
         yield
     finally:
-        _QUIET.reset(token)
+        _ASKED.reset(token)
+
+
+def quiet(on: bool = True) -> contextlib.AbstractContextManager[None]:
+    """Within the block (when ``on``), bars are off unless a call asks for one with ``progress=True``."""
+    return asked(False if on else None)
 
 
 def track(iterable: Iterable[T], *, desc: str, total: int | None = None, unit: str = "it",
@@ -98,9 +106,20 @@ class Steps:
             self.bar.close()
 
 
+def progress_option(fn: F) -> F:
+    """Decorate a public function with a ``progress`` keyword: every bar inside the call follows it."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with asked(kwargs.get("progress")):
+            return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 def steps(total: int, desc: str, progress: bool | None = None) -> Steps:
     """A :class:`Steps` bar (inert when :func:`enabled` is false)."""
     return Steps(total, desc, progress)
 
 
-__all__ = ["ENV", "Steps", "enabled", "quiet", "steps", "track"]
+__all__ = ["ENV", "Steps", "asked", "enabled", "progress_option", "quiet", "steps", "track"]

@@ -54,6 +54,7 @@ from recsys_causal.ope.reward_model import RewardModel, reward_predictions
 from recsys_causal.ope.rewards import check_reward_range
 from recsys_causal.ope.slate_checks import slate_ips_disagreement
 from recsys_causal.ope.support import SupportReport, SupportThresholds, support_report
+from recsys_causal.progress import progress_option, track
 from recsys_causal.results import ResultProtocol
 
 DEFAULT_ESTIMATORS = ("DM", "IPS", "SNIPS", "DR", "SNDR")  # registered names (recsys_causal.ope.estimators)
@@ -99,6 +100,7 @@ class OPEResult(ResultProtocol):
 
 @renamed_arguments(log="data", cluster_by="cluster_col")
 @emits_caveats
+@progress_option
 def evaluate_policies(
     data: DecisionLog | Any,
     policies: Mapping[str, Any],
@@ -113,12 +115,11 @@ def evaluate_policies(
     alpha: float = 0.05,
     thresholds: SupportThresholds | None = None,
     support_groups: str | None = None,
-    bootstrap: int = 0,
-    seed: int = 0,
+    bootstrap: int = 0, seed: int = 0,
     reward_ranges: Mapping[str, tuple[float, float]] | None = None,
-    multi_logger: str | None = None,
-    version_col: str = DEFAULT_VERSION_COLUMN,
+    multi_logger: str | None = None, version_col: str = DEFAULT_VERSION_COLUMN,
     version_propensities: Mapping[str, str] | None = None,
+    progress: bool | None = None,
 ) -> OPEResult:
     """Off-policy estimates of each policy's value and its lift over the logging policy, per reward.
 
@@ -141,8 +142,9 @@ def evaluate_policies(
     raise :class:`~recsys_causal.errors.DataValidationError` (:mod:`recsys_causal.ope.rewards`). For a
     deterministic slate target with logged slate propensities, each slate estimator is compared with standard
     slate IPS and a warning names it when they disagree (:mod:`recsys_causal.ope.slate_checks`). Warnings are on
-    the estimates and in ``OPEResult.warnings``. Deprecated names: ``log`` for ``data``, ``cluster_by`` for
-    ``cluster_col``.
+    the estimates and in ``OPEResult.warnings``, also emitted as ``StatisticalWarning`` (weak support:
+    ``SupportWarning``). ``progress``: bars over bootstrap resamples and engine scans (:mod:`recsys_causal.progress`).
+    Deprecated names: ``log`` for ``data``, ``cluster_by`` for ``cluster_col``.
     """
     slate = (mode := resolve_mode(mode, slate)) == "ranking"
     if not isinstance(data, DecisionLog):
@@ -327,7 +329,7 @@ def bootstrap_interval(est: Estimator, c, n_boot: int, *, alpha: float = 0.05, c
     rng = np.random.default_rng(seed)
     codes = pd.factorize(clusters)[0] if clusters is not None else np.arange(c.requests.size)
     values = []
-    for start in range(0, n_boot, chunk):
+    for start in track(range(0, n_boot, chunk), desc=f"bootstrap {est.name}", unit="chunk"):
         b = min(chunk, n_boot - start)
         weights = rng.poisson(1.0, size=(b, codes.max() + 1))[:, codes].astype(float)
         values.append(est.resampled(c, weights))

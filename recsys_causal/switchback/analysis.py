@@ -25,6 +25,7 @@ from recsys_causal.caveats import (
 from recsys_causal.checks import unique_units
 from recsys_causal.errors import ConfigError
 from recsys_causal.estimate import Estimate, EstimatesView, EstimateTable
+from recsys_causal.progress import progress_option
 from recsys_causal.switchback.blocks import aggregate_events
 from recsys_causal.switchback.estimators import (
     carryover_disagreements,
@@ -96,6 +97,7 @@ class SwitchbackReadout(EstimatesView):
 
 
 @emits_caveats
+@progress_option
 def analyze_switchback(
     schedule: pd.DataFrame,
     events: pd.DataFrame | None = None,
@@ -112,11 +114,14 @@ def analyze_switchback(
     n_draws: int = 10_000,
     seed: int = 0,
     alpha: float = 0.05,
+    progress: bool | None = None,
 ) -> SwitchbackReadout:
     """Analyse a switchback from its schedule and either timestamped ``events`` or per-block ``block_outcomes``
     (columns ``cluster``, ``block_start``, ``y``). ``aggregate="ratio"`` with ``denominator_col`` reads out a
     ratio metric; each guardrail gets the m-aware design-based estimate and an ok / violated / inconclusive
-    verdict from a one-sided non-inferiority test against its margin (as in the A/B readout)."""
+    verdict from a one-sided non-inferiority test against its margin (as in the A/B readout). Caveats are also
+    emitted as :class:`~recsys_causal.caveats.StatisticalWarning`; ``progress`` shows a bar over the
+    randomization draws (:mod:`recsys_causal.progress`)."""
     design = design or SwitchbackDesign()
     sched = validate_schedule(schedule, design)
     if guardrails and events is None:
