@@ -11,7 +11,10 @@ with :func:`warnings.warn`, pointing at the user's line:
   CUPED covariates, holdout exposure, few clusters, slate estimator assumptions).
 
 Filter them as any warning: ``warnings.simplefilter("ignore", StatisticalWarning)`` silences them,
-``python -W error::recsys_causal.StatisticalWarning`` turns them into exceptions. The result fields are unchanged.
+``python -W error::recsys_causal.StatisticalWarning`` (or ``PYTHONWARNINGS``) turns them into exceptions. The
+result fields are unchanged. (CPython reads ``-W`` before site-packages are importable, prints "Invalid -W option
+ignored" for these classes and drops the option; :func:`apply_warning_options` installs it when the package is
+imported, before any caveat can be emitted.)
 
 >>> import warnings
 >>> @emits_caveats
@@ -30,6 +33,7 @@ Filter them as any warning: ``warnings.simplefilter("ignore", StatisticalWarning
 from __future__ import annotations
 
 import functools
+import re
 import sys
 import warnings
 from collections.abc import Callable, Iterable
@@ -110,12 +114,13 @@ def estimate_caveats(estimates: Iterable[Any], known: Iterable[str] = ()) -> lis
 
 def caveats_of(result: Any) -> list[tuple[type[StatisticalWarning], str]]:
     """The distinct ``(category, text)`` caveats of a result: its ``_caveats()`` hook if it has one, else its
-    ``_warnings()`` (results protocol) or ``warnings`` field."""
+    ``_warnings()`` (results protocol) or ``warnings`` field; a list or tuple is taken as the caveats' texts."""
     hook = getattr(result, "_caveats", None)
     if callable(hook):
         items = list(hook())
     else:
-        found = result._warnings() if hasattr(result, "_warnings") else getattr(result, "warnings", None)
+        found = (result if isinstance(result, list | tuple) else result._warnings() if hasattr(result, "_warnings")
+                 else getattr(result, "warnings", None))
         items = [(category_of(m), str(m)) for m in found or ()]
     return list(dict.fromkeys((cat, str(text)) for cat, text in items))
 
@@ -151,5 +156,28 @@ def emits_caveats(fn: F | None = None, *, of: Callable[[Any], Any] | None = None
     return wrap(fn) if fn is not None else wrap
 
 
-__all__ = ["AssumptionWarning", "Caveat", "DataQualityWarning", "StatisticalWarning", "SupportWarning", "caveat",
+ACTIONS = ("default", "always", "ignore", "module", "once", "error")
+
+
+def apply_warning_options(options: Iterable[str]) -> int:
+    """Install the ``-W`` / ``PYTHONWARNINGS`` options (``action:message:category:module:lineno``) whose
+    category is a class of this module (``recsys_causal.X`` or ``recsys_causal.caveats.X``), as the
+    interpreter would have; returns how many were installed."""
+    classes = {f"{prefix}.{c.__name__}": c for prefix in ("recsys_causal", __name__)
+               for c in (StatisticalWarning, SupportWarning, DataQualityWarning, AssumptionWarning)}
+    done = 0
+    for option in options:
+        action, message, category, module, lineno = ([s.strip() for s in option.split(":")] + [""] * 5)[:5]
+        chosen = [a for a in ACTIONS if action and a.startswith(action)]
+        if category not in classes or not chosen or (lineno and not lineno.isdigit()):
+            continue
+        warnings.filterwarnings(chosen[0], re.escape(message), classes[category],
+                                re.escape(module) + r"\Z" if module else "", int(lineno or 0))
+        done += 1
+    return done
+
+
+apply_warning_options(sys.warnoptions)
+
+__all__ = ["AssumptionWarning", "Caveat", "apply_warning_options", "DataQualityWarning", "StatisticalWarning", "SupportWarning", "caveat",
            "caveats_of", "category_of", "emit", "emits_caveats", "estimate_caveats", "prefixed", "prefixed_warnings"]
