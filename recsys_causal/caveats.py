@@ -125,13 +125,20 @@ def caveats_of(result: Any) -> list[tuple[type[StatisticalWarning], str]]:
     return list(dict.fromkeys((cat, str(text)) for cat, text in items))
 
 
-def emit(items: Iterable[tuple[type[StatisticalWarning], str]]) -> None:
-    """Warn each ``(category, text)`` once, at the first calling frame outside the package."""
-    level, frame = 2, sys._getframe(1)
+def user_stacklevel() -> int:
+    """The ``stacklevel`` with which the function calling this one makes ``warnings.warn`` point at the first
+    frame outside the package (the user's line), however many package frames lie between."""
+    level, frame = 1, sys._getframe(1)
     while frame is not None and frame.f_code.co_filename.startswith(PACKAGE_DIR):
         frame, level = frame.f_back, level + 1
+    return level if frame is not None else 1
+
+
+def emit(items: Iterable[tuple[type[StatisticalWarning], str]]) -> None:
+    """Warn each ``(category, text)`` once, at the first calling frame outside the package."""
+    level = user_stacklevel()
     for category, text in items:
-        warnings.warn(text, category=category, stacklevel=level if frame is not None else 2)
+        warnings.warn(text, category=category, stacklevel=level)
 
 
 def emits_caveats(fn: F | None = None, *, of: Callable[[Any], Any] | None = None) -> Any:
@@ -180,4 +187,5 @@ def apply_warning_options(options: Iterable[str]) -> int:
 apply_warning_options(sys.warnoptions)
 
 __all__ = ["AssumptionWarning", "Caveat", "apply_warning_options", "DataQualityWarning", "StatisticalWarning", "SupportWarning", "caveat",
-           "caveats_of", "category_of", "emit", "emits_caveats", "estimate_caveats", "prefixed", "prefixed_warnings"]
+           "caveats_of", "category_of", "emit", "emits_caveats", "estimate_caveats", "prefixed", "prefixed_warnings",
+           "user_stacklevel"]
