@@ -209,3 +209,19 @@ def test_python_W_error_turns_a_caveat_into_an_exception(flag):
     else:
         assert run.returncode == 0 and run.stdout.strip() == "finished"
         assert "AssumptionWarning: no expected_split given" in run.stderr
+
+
+def test_immature_units_are_a_data_quality_warning_with_their_count():
+    from recsys_causal.experiments import unit_metrics_from_log
+
+    path = ROOT / "decision_logs" / "sample_ab_decision_log.parquet"
+    raw = pd.read_parquet(path, columns=["user_id", "decision_time"])
+    first = pd.to_datetime(raw["decision_time"], utc=True).groupby(raw["user_id"]).min()
+    as_of = pd.Timestamp("2026-06-20T00:00:00Z")
+    immature = int((first + pd.Timedelta("7D") > as_of).sum())  # independent count from the raw file
+    assert immature > 0
+    log = read_decision_log(path).log
+    with pytest.warns(rc.DataQualityWarning, match=f"^{immature} units whose 7 days") as caught:
+        um = unit_metrics_from_log(log, window="7D", as_of=as_of)
+    assert um.n_immature == immature
+    assert sum(w.category is rc.DataQualityWarning for w in caught) == 1
