@@ -1,7 +1,8 @@
 """How both command-line tools turn what goes wrong into an exit code and one line on stderr.
 
-A user error (any :class:`~recsys_causal.errors.RecsysCausalError`) is exit 2 with its message, an interrupt is
-exit 130, anything else is the tool's internal-error code with the exception named; ``--debug`` re-raises instead,
+A user error (any :class:`~recsys_causal.errors.RecsysCausalError`, or a warning made an error with ``-W error::...``
+or ``PYTHONWARNINGS``, such as a :class:`~recsys_causal.caveats.StatisticalWarning`) is exit 2 with its message, an
+interrupt is exit 130, anything else is the tool's internal-error code with the exception named; ``--debug`` re-raises instead,
 so the traceback shows.
 
 >>> from recsys_causal.errors import ConfigError
@@ -34,6 +35,12 @@ def guarded_run(prog: str, action: Callable[[], T], *, debug: bool, exit_interna
         if debug:
             raise
         print(f"{prog}: error: {exc}", file=sys.stderr)
+        return EXIT_USER, None
+    except Warning as exc:  # a warning turned into an error by the interpreter's warning filters
+        if debug:
+            raise
+        print(f"{prog}: error: {type(exc).__name__}: {exc} (a warning made an error by -W or PYTHONWARNINGS)",
+              file=sys.stderr)
         return EXIT_USER, None
     except KeyboardInterrupt:
         if debug:

@@ -138,3 +138,17 @@ def test_gate_progress_goes_through_the_module_logger(project, tmp_path, caplog)
     run_config(*load_gate_config(project / "screen.yaml"))
     names = {(r.name, r.getMessage().split(" ")[0]) for r in caplog.records if r.levelno == logging.INFO}
     assert ("recsys_causal.gate.cli", "reading") in names and ("recsys_causal.gate.cli", "screening") in names
+
+
+def test_a_caveat_made_an_error_by_W_is_exit_2_with_one_line(project, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    run = subprocess.run([sys.executable, "-W", "error::recsys_causal.SupportWarning", "-m", "recsys_causal.gate",
+                          str(project / "screen.yaml"), "--json", str(tmp_path / "g.json")],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 2 and not (tmp_path / "g.json").exists()
+    assert "causal-gate: error: SupportWarning: bold-top1: support is weak" in run.stderr
+    assert "Traceback" not in run.stderr
