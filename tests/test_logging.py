@@ -152,3 +152,12 @@ def test_a_caveat_made_an_error_by_W_is_exit_2_with_one_line(project, tmp_path):
     assert run.returncode == 2 and not (tmp_path / "g.json").exists()
     assert "causal-gate: error: SupportWarning: bold-top1: support is weak" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize("flag", ["--verbose", None])
+def test_verbose_adds_the_inputs_and_outputs(project, tmp_path, capsys, flag):
+    argv = [str(project / "holdout.yaml"), "--out", str(tmp_path / "r.html"), "--json", str(tmp_path / "r.json")]
+    assert report_main(argv + ([flag] if flag else [])) == 0
+    err = capsys.readouterr().err
+    assert ("] inputs: config=" in err and f"--out={tmp_path / 'r.html'}" in err) is (flag is not None)
+    assert "] analysing the holdout" in err

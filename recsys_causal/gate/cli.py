@@ -202,7 +202,10 @@ def _run(args) -> tuple:
             outs[f"--{kind}"] = Path(arg)
         elif value:
             outs[f"output.{kind}"] = config_output(base, value)
-    plan = OutputPlan(outs, gate_inputs(cfg, base, args.config))
+    inputs = gate_inputs(cfg, base, args.config)
+    LOG.debug("inputs: %s", ", ".join(f"{k}={v}" for k, v in inputs.items()))
+    LOG.debug("outputs: %s", ", ".join(f"{k}={v}" for k, v in outs.items()) or "none")
+    plan = OutputPlan(outs, inputs)
     result = run_config(cfg, base)
     log_gate_quality(LOG, result)
     LOG.info("writing %s", ", ".join(outs) or "no file (summary only)")
@@ -220,11 +223,17 @@ outputs:
   standard output unless an output is sent there with '-'. Outputs are checked against the inputs before
   the log is read and replaced all together or not at all; missing directories are created.
 
+stderr:
+  Progress steps, data-quality counts (requests read, used, quarantined and excluded by reason) and each
+  statistical caveat on one 'warning:' line; --verbose adds detail, --quiet leaves errors only. Progress
+  bars show when stderr is a terminal (RECSYS_CAUSAL_PROGRESS=0 turns them off, =1 on).
+
 exit codes:
   0    every candidate passes
   1    some candidate fails (exit 1 only ever means "fail")
   3    inconclusive, and no candidate fails
   2    invalid config, input or output path: one line naming the problem and the fix
+       (also a caveat made an error with -W error::recsys_causal.StatisticalWarning)
   4    unexpected internal error (rerun with --debug for the traceback)
   130  interrupted
 """

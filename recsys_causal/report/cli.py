@@ -69,7 +69,10 @@ def build_report(config_path: str | Path, out: str | Path | None = None, json_ou
     json_key = "--json" if json_out else "output.json"
     html_path = Path(out) if out else config_output(base, cfg.output.html)
     json_path = Path(json_out) if json_out else config_output(base, cfg.output.json_path)
-    plan = OutputPlan({html_key: html_path, json_key: json_path}, report_inputs(cfg, base, config_path))
+    inputs = report_inputs(cfg, base, config_path)
+    LOG.debug("inputs: %s", ", ".join(f"{k}={v}" for k, v in inputs.items()))
+    LOG.debug("outputs: %s=%s, %s=%s", html_key, html_path, json_key, json_path)
+    plan = OutputPlan({html_key: html_path, json_key: json_path}, inputs)
     result = run_plan(cfg, base, Path(config_path).read_bytes(), progress)
     progress("rendering HTML")
     page = render_html(result)
@@ -86,9 +89,15 @@ outputs:
   checked against every input before the analysis runs and replaced together or not at all; missing
   directories are created. '-' sends one of the two to standard output (the summary line then goes to stderr).
 
+stderr:
+  Progress steps, data-quality counts (requests read, used, quarantined and excluded by reason) and each
+  statistical caveat on one 'warning:' line; --verbose adds detail, --quiet leaves errors only. Progress
+  bars show when stderr is a terminal (RECSYS_CAUSAL_PROGRESS=0 turns them off, =1 on).
+
 exit codes:
   0    report written (the verdict is in the report, not in the exit code)
   2    invalid config, data or output path: one line naming the key, file or path and the fix
+       (also a caveat made an error with -W error::recsys_causal.StatisticalWarning)
   1    unexpected internal error (rerun with --debug for the traceback)
   130  interrupted; previous outputs are unchanged unless the summary line says 'wrote'
 """
