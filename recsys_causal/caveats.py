@@ -91,7 +91,7 @@ def prefixed(prefix: str, message: Any) -> Caveat:
     return Caveat(f"{prefix}{message}", category_of(message))
 
 
-def prefixed_warnings(estimates: Iterable[Any]) -> list[Caveat]:
+def prefixed_warnings(estimates: Iterable[Any]) -> list[str]:
     """Every warning of ``estimates`` as ``"<estimate name>: <warning>"``, keeping its category."""
     return [prefixed(f"{e.name}: ", w) for e in estimates for w in e.warnings]
 
