@@ -8,7 +8,11 @@ with :func:`warnings.warn`, pointing at the user's line:
 - :class:`SupportWarning` — the target policy is weakly supported by the logging policy (positivity);
 - :class:`DataQualityWarning` — rows quarantined, deduplicated or excluded, labels not yet mature;
 - :class:`AssumptionWarning` — an assumption of the design or estimator is in doubt (sample-ratio mismatch,
-  CUPED covariates, holdout exposure, few clusters, slate estimator assumptions).
+  CUPED covariates, holdout exposure, few clusters, switchback carryover, slate estimator assumptions).
+
+A caveat's text is tagged with its class where it is made (:func:`caveat`; untagged text is a plain
+``StatisticalWarning``); a result may list its caveats in a ``_caveats()`` hook (e.g. support verdicts that are
+not in its ``warnings``); :func:`emits_caveats` on a public function emits them after it returns.
 
 Filter them as any warning: ``warnings.simplefilter("ignore", StatisticalWarning)`` silences them,
 ``python -W error::recsys_causal.StatisticalWarning`` (or ``PYTHONWARNINGS``) turns them into exceptions. The
@@ -17,12 +21,12 @@ ignored" for these classes and drops the option; :func:`apply_warning_options` i
 imported, before any caveat can be emitted.)
 
 >>> import warnings
->>> @emits_caveats
-... def analysis():
-...     return Bag([caveat("3 rows quarantined", DataQualityWarning), "relative lift undefined"])
->>> class Bag:
+>>> class Readout:
 ...     def __init__(self, warnings):
 ...         self.warnings = warnings
+>>> @emits_caveats
+... def analysis():
+...     return Readout([caveat("3 rows quarantined", DataQualityWarning), "relative lift undefined"])
 >>> with warnings.catch_warnings(record=True) as caught:
 ...     warnings.simplefilter("always")
 ...     _ = analysis()
