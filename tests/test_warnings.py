@@ -225,3 +225,18 @@ def test_immature_units_are_a_data_quality_warning_with_their_count():
         um = unit_metrics_from_log(log, window="7D", as_of=as_of)
     assert um.n_immature == immature
     assert sum(w.category is rc.DataQualityWarning for w in caught) == 1
+
+
+def test_an_exploratory_cate_tree_warns_once_not_once_per_leaf():
+    from recsys_causal.hte import fit_cate, segment_tree
+
+    rng = np.random.default_rng(4)
+    n = 1200
+    frame = pd.DataFrame({"x": rng.normal(size=n), "z": rng.normal(size=n), "t": rng.integers(0, 2, n)})
+    frame["y"] = (frame["x"] > 0) * frame["t"] + rng.normal(size=n)
+    fit = fit_cate(frame, outcome="y", treatment="t", covariates=["x", "z"], treatment_probability=0.5,
+                   method="linear", progress=False)
+    with pytest.warns(rc.StatisticalWarning, match="^exploratory: segment found by search") as caught:
+        leaves = segment_tree(frame, fit, outcome="y", treatment="t", max_depth=2)
+    assert len(leaves) >= 2
+    assert sum("exploratory" in str(w.message) for w in caught) == 1
