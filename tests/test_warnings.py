@@ -240,3 +240,32 @@ def test_an_exploratory_cate_tree_warns_once_not_once_per_leaf():
         leaves = segment_tree(frame, fit, outcome="y", treatment="t", max_depth=2)
     assert len(leaves) >= 2
     assert sum("exploratory" in str(w.message) for w in caught) == 1
+
+
+def test_exposed_holdout_units_and_missing_outcomes_warn_in_their_families():
+    rng = np.random.default_rng(5)
+    n = 2000
+    treated = rng.random(n) < 0.5
+    exposed = treated | (rng.random(n) < 0.02)  # a few holdout units exposed: a leak
+    units = pd.DataFrame({"unit_id": np.arange(n), "group": np.where(treated, "treated", "holdout"),
+                          "exposed": exposed, "converted": (rng.random(n) < 0.1).astype(float)})
+    units.loc[:4, "converted"] = np.nan
+    n_leak = int((exposed & ~treated)[5:].sum())  # worked from the table: exposed holdout units kept
+    r, caught = _caught(lambda: rc.analyze_holdout(units, allow_holdout_exposure=True))
+    by = {w.category: str(w.message) for w in caught}
+    assert by[rc.AssumptionWarning].startswith(f"{n_leak} holdout units were exposed")
+    assert by[rc.DataQualityWarning] == "5 units with missing converted excluded (not counted as 0)"
+    assert r.counts["holdout_exposed"] == n_leak
+
+
+def test_an_imbalanced_cuped_covariate_of_a_holdout_is_an_assumption_warning():
+    rng = np.random.default_rng(6)
+    n = 2000
+    t = rng.random(n) < 0.5
+    units = pd.DataFrame({"unit_id": np.arange(n), "group": np.where(t, "treated", "holdout"), "exposed": t,
+                          "converted": (rng.random(n) < 0.1).astype(float), "pre": rng.normal(size=n) + 0.5 * t})
+    welch = stats.ttest_ind(units["pre"][t], units["pre"][~t], equal_var=False)  # independent: the imbalance
+    assert welch.pvalue < 0.001
+    with pytest.warns(rc.AssumptionWarning, match=r"CUPED covariate 'pre' differs between arms .*Welch p = "
+                                                  f"{welch.pvalue:.2g} < 0.001"):
+        rc.analyze_holdout(units, covariates=["pre"])
