@@ -7,6 +7,9 @@
 True
 """
 
+import logging as _logging
+
+from recsys_causal.caveats import AssumptionWarning, DataQualityWarning, StatisticalWarning, SupportWarning
 from recsys_causal.errors import (
     ConfigError,
     DataValidationError,
@@ -77,8 +80,13 @@ from recsys_causal.switchback import SwitchbackDesign, SwitchbackReadout, analyz
 from recsys_causal.version import package_version
 
 __version__ = package_version()
+_logging.getLogger(__name__).addHandler(_logging.NullHandler())  # the CLIs (or the application) configure output
 
 __all__ = [
+    "AssumptionWarning",
+    "DataQualityWarning",
+    "StatisticalWarning",
+    "SupportWarning",
     "DuckDBEngine",
     "SparkEngine",
     "analyze_ab_sql",

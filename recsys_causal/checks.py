@@ -29,6 +29,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from recsys_causal.caveats import DataQualityWarning, caveat
 from recsys_causal.errors import (
     ConfigError,
     DataValidationError,
@@ -47,7 +48,7 @@ class _Removal:
     TEMPLATE: ClassVar[str] = ""
 
     def message(self) -> str:
-        return self.TEMPLATE.format(self, ex=format_examples(self.examples[:5]))
+        return caveat(self.TEMPLATE.format(self, ex=format_examples(self.examples[:5])), DataQualityWarning)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """How both command-line tools turn what goes wrong into an exit code and one line on stderr.
 
-A user error (any :class:`~recsys_causal.errors.RecsysCausalError`) is exit 2 with its message, an interrupt is
-exit 130, anything else is the tool's internal-error code with the exception named; ``--debug`` re-raises instead,
+A user error (any :class:`~recsys_causal.errors.RecsysCausalError`, or a warning made an error with ``-W error::...``
+or ``PYTHONWARNINGS``, such as a :class:`~recsys_causal.caveats.StatisticalWarning`) is exit 2 with its message, an
+interrupt is exit 130, anything else is the tool's internal-error code with the exception named; ``--debug`` re-raises instead,
 so the traceback shows.
 
 >>> from recsys_causal.errors import ConfigError
@@ -35,6 +36,12 @@ def guarded_run(prog: str, action: Callable[[], T], *, debug: bool, exit_interna
             raise
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_USER, None
+    except Warning as exc:  # a warning turned into an error by the interpreter's warning filters
+        if debug:
+            raise
+        print(f"{prog}: error: {type(exc).__name__}: {exc} (a warning made an error by -W or PYTHONWARNINGS)",
+              file=sys.stderr)
+        return EXIT_USER, None
     except KeyboardInterrupt:
         if debug:
             raise
@@ -48,9 +55,12 @@ def guarded_run(prog: str, action: Callable[[], T], *, debug: bool, exit_interna
 
 
 def add_common_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """The options both command-line tools share: ``--debug`` (full traceback on an error) and ``--version``."""
+    """The options both command-line tools share: ``--quiet`` / ``--verbose`` (what goes to stderr, see
+    :mod:`recsys_causal.cli_logging`), ``--debug`` (full traceback on an error) and ``--version``."""
+    from recsys_causal.cli_logging import add_verbosity_options
     from recsys_causal.version import version_line
 
+    add_verbosity_options(parser)
     parser.add_argument("--debug", action="store_true",
                         help="on an error, show the full traceback instead of one line")
     parser.add_argument("--version", action="version", version=version_line(),

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from recsys_causal.caveats import prefixed_warnings
 from recsys_causal.results import ResultProtocol, fmt, lookup, markdown_table, md_escape
 
 SIDES = ("two-sided", "lower", "upper", "bounds")
@@ -222,7 +223,7 @@ class EstimateTable(ResultProtocol):
         return list(self.estimates)
 
     def _warnings(self) -> list[str]:
-        return [f"{e.name}: {w}" for e in self.estimates for w in e.warnings]
+        return prefixed_warnings(self.estimates)
 
     def to_dict(self) -> dict[str, Any]:
         """``{"title": ..., "estimates": [row, ...]}``, JSON-ready."""

@@ -238,7 +238,7 @@ class ResultProtocol:
         return None
 
     def _warnings(self) -> list[str]:
-        return [str(w) for w in (getattr(self, "warnings", None) or [])]
+        return [w if isinstance(w, str) else str(w) for w in (getattr(self, "warnings", None) or [])]
 
     def _data(self) -> dict[str, Any]:
         """Further fields of :meth:`to_dict` (counts, settings, labels)."""

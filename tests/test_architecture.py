@@ -21,7 +21,7 @@ MIN_REPEATED_LINES = 6
 LAYERS = {
     0: {"errors", "suggest", "textsafe", "deprecation", "output_paths", "output_commit", "outputs", "io_utils",
         "cli_errors", "plackett_luce", "checks", "estimate", "results", "kernel", "moments", "inference", "contrast",
-        "pvalues", "plotting", "schemas", "version", "threads"},
+        "pvalues", "plotting", "schemas", "version", "caveats", "progress", "cli_logging", "threads"},
     1: {"logs"},
     2: {"ope", "experiments", "switchback", "incrementality", "hte", "scale", "simulate"},
     3: {"gate", "config_io"},

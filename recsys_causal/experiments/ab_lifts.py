@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from recsys_causal.caveats import AssumptionWarning, caveat
 from recsys_causal.checks import Quarantine
 from recsys_causal.errors import ConfigError
 from recsys_causal.estimate import Estimate, EstimateTable
@@ -111,7 +112,8 @@ def finish_readout(
         warnings.append(w)
     warnings += [f"{e.name}: {w}" for e in lifts for w in e.warnings if "unbounded" in w]
     if srm.flagged:
-        warnings.insert(0, f"sample-ratio mismatch (p={srm.p_value:.3g} < {srm_threshold:g}): lifts are suspect")
+        warnings.insert(0, caveat(f"sample-ratio mismatch (p={srm.p_value:.3g} < {srm_threshold:g}): lifts are suspect",
+                                  AssumptionWarning))
     return ABReadout(srm, EstimateTable(lifts, title="Metric lifts"), EstimateTable(guardrails, title="Guardrails"),
                      segments, n_units, control, quarantine, warnings)
 

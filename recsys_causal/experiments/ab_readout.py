@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from recsys_causal.caveats import category_of, estimate_caveats
 from recsys_causal.checks import Deduplication, Quarantine
 from recsys_causal.errors import ConfigError
 from recsys_causal.estimate import Estimate, EstimateTable
@@ -77,6 +78,11 @@ class ABReadout(ResultProtocol):
 
     def _title(self) -> str:
         return "A/B readout"
+
+    def _caveats(self) -> list[tuple[type, str]]:
+        """The readout's warnings (sample-ratio mismatch first), then each other warning of its estimates once."""
+        rows = [*self.metrics, *self.guardrails, *(self.segments or [])]
+        return [(category_of(w), w) for w in self.warnings] + estimate_caveats(rows, self.warnings)
 
     def _sections(self) -> list[tuple[str, Any]]:
         parts: list[tuple[str, Any]] = [("SRM", self.srm), ("metrics", self.metrics)]

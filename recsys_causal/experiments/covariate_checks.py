@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from recsys_causal.caveats import AssumptionWarning, caveat
 from recsys_causal.errors import DataValidationError
 from recsys_causal.estimate import reference_distribution
 from recsys_causal.kernel.arm_moments import ArmMoments
@@ -187,13 +188,13 @@ def check_cuped_covariates(
         text = (f"CUPED covariate {cov!r} differs between arms ({comparison}: difference {b.difference:.4g}, "
                 f"standardised {b.smd:.3g}, Welch p = {b.p_value:.2g} < {balance_threshold:g})")
         if pre_verified:
-            warnings.append(text + "; its timestamps are pre-exposure, so this is a chance imbalance that CUPED "
-                                   "corrects")
+            warnings.append(caveat(text + "; its timestamps are pre-exposure, so this is a chance imbalance that "
+                                          "CUPED corrects", AssumptionWarning))
             continue
         if not refuse_imbalance:
-            warnings.append(text + ": if it was measured after exposure it is moved by the treatment and biases the "
-                                   f"CUPED-adjusted estimates (a pre-period covariate differs this much by chance in "
-                                   f"{balance_threshold:.1%} of experiments)")
+            warnings.append(caveat(text + ": if it was measured after exposure it is moved by the treatment and "
+                                   f"biases the CUPED-adjusted estimates (a pre-period covariate differs this much by "
+                                   f"chance in {balance_threshold:.1%} of experiments)", AssumptionWarning))
             continue
         raise DataValidationError(
             text + ": randomisation cannot produce such a difference in a pre-period covariate, so it is probably "

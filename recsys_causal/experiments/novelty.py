@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from recsys_causal.caveats import emits_caveats
 from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import EstimationError
 from recsys_causal.estimate import Estimate, EstimateTable
@@ -174,6 +175,7 @@ class DecayFit(ResultProtocol):
                 "identified": self.identified}
 
 
+@emits_caveats(of=lambda fit: fit.long_run.warnings)
 def fit_decay(days: np.ndarray, effects: np.ndarray, ses: np.ndarray, *, cov: np.ndarray | None = None,
               alpha: float = 0.05) -> DecayFit:
     """Weighted (or, with ``cov``, generalised) least-squares fit of the decay curve (see module docstring)."""
@@ -255,6 +257,7 @@ def _not_identified(label: str, tau: float, span: float, long_run: Estimate, y: 
     return ""
 
 
+@emits_caveats(of=lambda out: out[1].long_run.warnings)
 def decay_from_panel(
     panel: pd.DataFrame, *, metric: str, unit_col: str = "unit_id", variant_col: str = "variant",
     control: str = "control", treatment: str = "treatment", alpha: float = 0.05, min_units: int = 2,

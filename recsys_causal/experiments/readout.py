@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from recsys_causal.caveats import AssumptionWarning, caveat, emits_caveats
 from recsys_causal.checks import (
     as_float,
     check_alpha,
@@ -62,6 +63,7 @@ ENGINE_OPTIONS = ("covariates_table", "window", "as_of", "experiment_id", "outco
 
 
 @renamed_arguments(units_df="data")
+@emits_caveats
 def analyze_ab(
     data: Any, *, variant_col: str = "variant", control: str = "control",
     metrics: Sequence[str | Metric] = (), guardrails: Sequence[Guardrail] = (),
@@ -135,7 +137,7 @@ def _analyze_frame(
     id_col = cluster_col or unit_col
     split = dict(prepared.split) if prepared.split else {v: 1.0 for v in known}
     if not prepared.split:
-        warnings.append("no expected_split given; SRM tested against equal shares")
+        warnings.append(caveat("no expected_split given; SRM tested against equal shares", AssumptionWarning))
     srm = srm_test(df, expected_split=split, variant_col=variant_col, segment_col=segment_col, day_col=day_col,
                    unit_col=id_col if cluster_col else None, threshold=srm_threshold)
     check_pre_treatment(df, covariates, first_exposure_col=first_exposure_col, covariate_times=covariate_times,

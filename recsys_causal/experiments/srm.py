@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from recsys_causal.caveats import AssumptionWarning, emits_caveats
 from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import ConfigError
 from recsys_causal.results import ResultProtocol
@@ -57,6 +58,11 @@ class SRMResult(ResultProtocol):
     def _headline(self) -> str:
         return repr(self)
 
+    def _caveats(self) -> list[tuple[type, str]]:
+        """A flagged test: the observed split is not the configured one, so the assignment is suspect."""
+        return [(AssumptionWarning, f"{self!r}: the observed split differs from the expected one; find the cause "
+                 "before trusting any lift")] if self.flagged else []
+
     def _title(self) -> str:
         return "Sample-ratio mismatch (chi-square)"
 
@@ -91,6 +97,7 @@ def srm_from_counts(observed: Mapping[str, int], expected_split: Mapping[str, fl
 
 
 @renamed_arguments(df="data")
+@emits_caveats
 def srm_test(
     data: pd.DataFrame, *, expected_split: Mapping[str, float], variant_col: str = "variant",
     segment_col: str | None = None, day_col: str | None = None, unit_col: str | None = None,

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from recsys_causal.caveats import DataQualityWarning, emits_caveats
 from recsys_causal.checks import Quarantine, quarantine_multi_assigned, require_columns, utc_timestamp
 from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import DataValidationError
@@ -79,6 +80,18 @@ class UnitMetrics:
         rows += [(f"excluded: {k}", v) for k, v in self.requests_excluded.items()]
         return pd.DataFrame(rows, columns=["requests", "count"])
 
+    def _caveats(self) -> list[tuple[type, str]]:
+        """Immature units excluded and requests quarantined, as data-quality caveats (once each)."""
+        out = []
+        if self.n_immature:
+            out.append((DataQualityWarning, f"{self.n_immature} units whose {self.window} window had not closed by "
+                        f"{self.as_of} were excluded, not counted as 0 (e.g. {self.immature_examples[:5]})"))
+        if self.n_requests_quarantined:
+            reasons = ", ".join(f"{k}: {v}" for k, v in self.requests_quarantined.items() if v)
+            out.append((DataQualityWarning, f"{self.n_requests_quarantined} of {self.n_requests_read} requests "
+                        f"quarantined ({reasons})"))
+        return out
+
     def __repr__(self) -> str:
         q = self.quarantine.count if self.quarantine else 0
         return (f"UnitMetrics({len(self.units)} units, window {self.window}, as of {self.as_of}; "
@@ -88,6 +101,7 @@ class UnitMetrics:
 
 
 @renamed_arguments(log="data")
+@emits_caveats
 def unit_metrics_from_log(
     data: DecisionLog, *, window: str | pd.Timedelta, as_of: str | pd.Timestamp, unit_col: str = "user_id",
     variant_col: str = "variant", experiment_id: str | None = None, outcomes: Sequence[str] | None = None,

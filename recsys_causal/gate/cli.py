@@ -1,4 +1,4 @@
-"""``causal-gate screen.yaml [--json PATH] [--markdown PATH] [--html PATH] [--debug]``.
+"""``causal-gate screen.yaml [--json PATH] [--markdown PATH] [--html PATH] [--quiet | --verbose] [--debug]``.
 
 Exit codes: 0 every candidate passes; 1 some candidate fails; 3 inconclusive and none fails; 2 invalid config,
 input or output path (a message naming the problem and the fix, no traceback unless ``--debug``); 4 an
@@ -14,15 +14,19 @@ the file system's case rules) to the config, the decision log (or a file inside 
 events or another output is refused (exit 2), as is a directory, a device node, a symbolic link or a path under a
 regular file. Every file is written to a temporary beside its target and all are renamed together: a run
 replaces all of its outputs or none (nothing is left behind on exit 2) and files follow the umask. Paths given on
-the command line are relative to the working directory, paths in ``output:`` relative to the YAML.
+the command line are relative to the working directory, paths in ``output:`` relative to the YAML. Progress
+steps, the data accounting and caveats go to stderr through the ``recsys_causal`` logger
+(:mod:`recsys_causal.cli_logging`).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 from recsys_causal.cli_errors import add_common_options, guarded_run
+from recsys_causal.cli_logging import cli_logging, log_counts
 from recsys_causal.config_io import resolve
 from recsys_causal.errors import ConfigError, DataValidationError
 from recsys_causal.gate.config import MODEL_KEYS, GateConfig, PolicySpec, RewardModelSpec, load_gate_config
@@ -30,6 +34,7 @@ from recsys_causal.gate.screen import GateResult, Guardrail, screen
 from recsys_causal.ope.evaluate import reward_label
 
 EXIT_INTERNAL = 4
+LOG = logging.getLogger(__name__)
 
 
 def build_policy(log, spec: PolicySpec, mode: str = "top_slot"):
@@ -147,6 +152,7 @@ def run_config(cfg: GateConfig, base: Path) -> GateResult:
     from recsys_causal.ope.support import SupportThresholds
 
     lg = cfg.log
+    LOG.info("reading decision log %s", lg.path)
     log, report = read_decision_log(
         resolve(base, lg.path, "log.path"), require_propensity=True, rewards=lg.rewards,
         outcome_events=resolve(base, lg.outcome_events, "log.outcome_events"), labels=lg.labels or None,
@@ -160,6 +166,7 @@ def run_config(cfg: GateConfig, base: Path) -> GateResult:
                                                                            *cfg.estimators_of(c)), strict=True))
                      for c in cfg.candidates}
     baseline = None if cfg.baseline == "logging" else build_policy(log, cfg.baseline, cfg.mode)
+    LOG.info("screening %d candidate(s) on %d requests", len(cands), log.n_requests)
     th = SupportThresholds(min_ess_ratio=cfg.support.min_ess_ratio, max_weight_share=cfg.support.max_weight_share,
                            max_unsupported_mass=cfg.support.max_unsupported_mass)
     return screen(log, cands, primary=cfg.primary.reward, min_lift=cfg.primary.min_lift,
@@ -195,8 +202,13 @@ def _run(args) -> tuple:
             outs[f"--{kind}"] = Path(arg)
         elif value:
             outs[f"output.{kind}"] = config_output(base, value)
-    plan = OutputPlan(outs, gate_inputs(cfg, base, args.config))
+    inputs = gate_inputs(cfg, base, args.config)
+    LOG.debug("inputs: %s", ", ".join(f"{k}={v}" for k, v in inputs.items()))
+    LOG.debug("outputs: %s", ", ".join(f"{k}={v}" for k, v in outs.items()) or "none")
+    plan = OutputPlan(outs, inputs)
     result = run_config(cfg, base)
+    log_gate_quality(LOG, result)
+    LOG.info("writing %s", ", ".join(outs) or "no file (summary only)")
     texts = {"json": result.to_json, "markdown": result.to_markdown, "html": result.to_html}
     plan.write({label: texts[label.split(".")[-1].lstrip("-")]() for label in outs})
     return plan, result
@@ -211,11 +223,17 @@ outputs:
   standard output unless an output is sent there with '-'. Outputs are checked against the inputs before
   the log is read and replaced all together or not at all; missing directories are created.
 
+stderr:
+  Progress steps, data-quality counts (requests read, used, quarantined and excluded by reason) and each
+  statistical caveat on one 'warning:' line; --verbose adds detail, --quiet leaves errors only. Progress
+  bars show when stderr is a terminal (RECSYS_CAUSAL_PROGRESS=0 turns them off, =1 on).
+
 exit codes:
   0    every candidate passes
   1    some candidate fails (exit 1 only ever means "fail")
   3    inconclusive, and no candidate fails
   2    invalid config, input or output path: one line naming the problem and the fix
+       (also a caveat made an error with -W error::recsys_causal.StatisticalWarning)
   4    unexpected internal error (rerun with --debug for the traceback)
   130  interrupted
 """
@@ -236,9 +254,23 @@ def build_parser() -> argparse.ArgumentParser:
     return add_common_options(ap)
 
 
+def log_gate_quality(logger: logging.Logger, result: GateResult) -> None:
+    """The screen's data accounting as INFO lines: requests read and quarantined by reason, then per reward
+    used and excluded by reason (read = used + quarantined + excluded)."""
+    qualities = [("log", result.data_quality)] + [(f"candidate {c.name}", c.data_quality) for c in result.candidates]
+    for label, q in qualities:
+        if q is None:
+            continue
+        log_counts(logger, f"{label} {q.source or ''}".rstrip(), {"requests read": q.read,
+                                                                  "quarantined": q.quarantined})
+        for r in q.rewards:
+            log_counts(logger, f"{label} reward {r.reward} ({r.role})", {"used": r.used, "excluded": r.excluded})
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    code, ran = guarded_run("causal-gate", lambda: _run(args), debug=args.debug, exit_internal=EXIT_INTERNAL)
+    with cli_logging("causal-gate", quiet=args.quiet, verbose=args.verbose):
+        code, ran = guarded_run("causal-gate", lambda: _run(args), debug=args.debug, exit_internal=EXIT_INTERNAL)
     if code is not None:
         return code
     assert ran is not None  # guarded_run returns the action's result whenever the code is None

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from recsys_causal.caveats import DataQualityWarning, SupportWarning, estimate_caveats
 from recsys_causal.estimate import Estimate, EstimateTable, interval_label
 from recsys_causal.gate.quality import DataQuality
 from recsys_causal.ope.support import SupportReport
@@ -133,6 +134,16 @@ class GateResult(ResultProtocol):
 
     def _warnings(self) -> list[str]:
         return [f"{c.name}: {r}" for c in self.candidates for r in c.reasons]
+
+    def _caveats(self) -> list[tuple[type, str]]:
+        """Data quality that blocks a pass, then per candidate weak support and its estimates' warnings."""
+        qualities = [q for q in (self.data_quality, *(c.data_quality for c in self.candidates)) if q is not None]
+        out = [(DataQualityWarning, r) for q in qualities for r in q.blocking_reasons()]
+        for c in self.candidates:
+            if c.support.verdict != "supported":
+                out.append((SupportWarning, c.support.caveat(c.name)))
+            out += estimate_caveats([c.primary, *c.cross_checks])
+        return out
 
 
 def json_number(v):

@@ -39,6 +39,7 @@ from typing import Any
 
 from scipy import stats
 
+from recsys_causal.caveats import emits_caveats
 from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import ConfigError, EstimationError
 from recsys_causal.estimate import interval_label
@@ -77,6 +78,7 @@ SEGMENT_ESTIMATOR = SEGMENT_ESTIMATORS["top_slot"]  # guardrails and segments: D
 
 
 @renamed_arguments(log="data", cluster_by="cluster_col")
+@emits_caveats
 def screen(
     data: DecisionLog,
     candidates: Mapping[str, TargetPolicy],

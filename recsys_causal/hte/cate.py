@@ -31,6 +31,7 @@ from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import DataValidationError, SchemaError
 from recsys_causal.estimate import Estimate, EstimateTable
 from recsys_causal.experiments import pretreatment
+from recsys_causal.progress import steps
 from recsys_causal.results import ResultProtocol
 
 METHODS = ("forest", "linear", "dr")
@@ -126,11 +127,13 @@ def fit_cate(
     seed: int = 0,
     covariate_times: Mapping[str, str] | None = None,
     first_exposure_col: str | None = None,
+    progress: bool | None = None,
 ) -> CateFit:
     """Fit a CATE model on the unit table ``data`` (old keyword ``frame``); ``treatment_probability=None`` fits
     a propensity model (observational data). Covariates equal to the outcome, or measured at or after first
     exposure (``covariate_times`` against ``first_exposure_col``; old names ``measured_at`` and
-    ``exposure_time_col``), are rejected by the one pre-treatment check."""
+    ``exposure_time_col``), are rejected by the one pre-treatment check. ``progress``: a bar over the fitting
+    steps (default: when watched, :mod:`recsys_causal.progress`)."""
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
     if method not in METHODS:
@@ -151,10 +154,14 @@ def fit_cate(
     model_t = (KnownPropensity(treatment_probability) if treatment_probability is not None
                else HistGradientBoostingClassifier(max_iter=100, random_state=seed))
     est = _make(method, model_y, model_t, n_estimators, cv, seed)
-    est.fit(y, t, X=X)
-    eff = np.ravel(est.effect(X))
-    lo, hi = (np.ravel(a) for a in est.effect_interval(X, alpha=alpha))
-    ate = aipw_ate(y, t, X, treatment_probability, cv=max(cv, 2), alpha=alpha, seed=seed)
+    with steps(3, f"CATE ({method})", progress) as bar:
+        est.fit(y, t, X=X)
+        bar.advance("model fitted")
+        eff = np.ravel(est.effect(X))
+        lo, hi = (np.ravel(a) for a in est.effect_interval(X, alpha=alpha))
+        bar.advance("intervals")
+        ate = aipw_ate(y, t, X, treatment_probability, cv=max(cv, 2), alpha=alpha, seed=seed)
+        bar.advance("average effect")
     return CateFit(method, est, tuple(covariates), eff, lo, hi, ate)
 
 

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from recsys_causal.caveats import DataQualityWarning, caveat, emits_caveats
 from recsys_causal.checks import require_columns, unique_units
 from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import DataValidationError, SchemaError
@@ -99,6 +100,7 @@ class SegmentReadout(ResultProtocol):
 
 
 @renamed_arguments(units="data", correction="multiplicity")
+@emits_caveats
 def segment_effects(
     data: pd.DataFrame,
     *,
@@ -146,7 +148,8 @@ def segment_effects(
             y = pd.to_numeric(u[metric], errors="coerce").to_numpy(dtype=float)
             ok = ~np.isnan(y)
             if (~ok).any():
-                warnings.append(f"{metric}: {int((~ok).sum())} units with a missing value excluded (not 0)")
+                warnings.append(caveat(f"{metric}: {int((~ok).sum())} units with a missing value excluded (not 0)",
+                                       DataQualityWarning))
             seg_est = _dimension_effects(y, ok, seg, treated, x, metric, dim, str(treatment), alpha, rest_rows)
             effects.extend(seg_est)
             het_rows.append(_heterogeneity(metric, dim, seg_est, y[ok], treated[ok], seg[ok],

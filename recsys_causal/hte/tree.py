@@ -21,11 +21,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from recsys_causal.caveats import emits_caveats
 from recsys_causal.estimate import Estimate, EstimateTable
 from recsys_causal.hte.cate import CateFit
 from recsys_causal.kernel import group_mean
 
 
+@emits_caveats(of=lambda table: sorted({w for e in table for w in e.warnings}))
 def segment_tree(
     frame: pd.DataFrame,
     fit: CateFit,

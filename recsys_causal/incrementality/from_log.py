@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from recsys_causal.caveats import DataQualityWarning, caveat
 from recsys_causal.checks import join_units, require_columns
 from recsys_causal.errors import SchemaError
 from recsys_causal.experiments.unit_metrics import UnitMetrics, unit_metrics_from_log
@@ -157,6 +158,7 @@ def analyze_holdout_log(
     reasons = {f"quarantined: {k}": v for k, v in hu.metrics.requests_quarantined.items()}
     readout.counts.update(reasons | {f"excluded: {k}": v for k, v in hu.metrics.requests_excluded.items()})
     if hu.counts["suppressed_in_treated"]:
-        readout.warnings.append(f"{hu.counts['suppressed_in_treated']} treated units have suppressed module items: "
-                                "the suppression should apply to the holdout only; check the holdout assignment")
+        readout.warnings.append(caveat(f"{hu.counts['suppressed_in_treated']} treated units have suppressed module "
+                                       "items: the suppression should apply to the holdout only; check the holdout "
+                                       "assignment", DataQualityWarning))
     return readout

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from recsys_causal.caveats import AssumptionWarning, DataQualityWarning, caveat, emits_caveats
 from recsys_causal.checks import check_alpha, require_columns, require_frame, unique_units
 from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import ConfigError, DataValidationError, EstimationError
@@ -106,6 +107,7 @@ class _Units:
 
 
 @renamed_arguments(units="data")
+@emits_caveats
 def analyze_holdout(
     data: pd.DataFrame,
     *,
@@ -213,7 +215,8 @@ def _validated_units(data: pd.DataFrame, *, group_col: str, holdout_label: str, 
     keep = ~np.isnan(y_all)
     warnings = [dedup.message()] if dedup is not None and dedup.rows_removed else []
     if (~keep).any():
-        warnings.append(f"{int((~keep).sum())} units with missing {outcome_col} excluded (not counted as 0)")
+        warnings.append(caveat(f"{int((~keep).sum())} units with missing {outcome_col} excluded (not counted as 0)",
+                               DataQualityWarning))
     for c in covariates:
         cv = pd.to_numeric(units[c], errors="coerce").to_numpy(dtype=float)
         if np.isnan(cv[keep]).any():
@@ -245,7 +248,8 @@ def _exposure_assumptions(units: _Units, allow_holdout_exposure: bool, exposed_c
                         for a in ASSUMPTIONS)
     wald_warn = (f"{int(leak.sum())} holdout units were exposed (allow_holdout_exposure): the Wald estimate is "
                  "the effect on compliers, not on all exposed units (two-sided non-compliance)",)
-    units.warnings.append(wald_warn[0] + "; fix the holdout suppression to measure the effect on the exposed")
+    units.warnings.append(caveat(wald_warn[0] + "; fix the holdout suppression to measure the effect on the exposed",
+                                 AssumptionWarning))
     return assumptions, wald_warn
 
 

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from recsys_causal.caveats import emits_caveats
 from recsys_causal.checks import require_columns
 from recsys_causal.errors import InputFileError, SchemaError
 from recsys_causal.logs import schema
@@ -76,6 +77,7 @@ class _Source:
     extra: dict = field(default_factory=dict)
 
 
+@emits_caveats(of=lambda read: read.report)
 def read_decision_log(
     source: str | os.PathLike[str] | pd.DataFrame,
     *,

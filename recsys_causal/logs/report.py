@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from recsys_causal.caveats import DataQualityWarning
 from recsys_causal.errors import DataValidationError, format_examples
 from recsys_causal.io_utils import atomic_write, source_inputs
 from recsys_causal.results import ResultProtocol
@@ -237,6 +238,11 @@ class ValidationReport(ResultProtocol):
 
     def _warnings(self) -> list[str]:
         return []  # every issue, warnings included, is a row of the issues table
+
+    def _caveats(self) -> list[tuple[type, str]]:
+        """Each quarantine and warning issue (one per reason code, with its count) as a data-quality caveat."""
+        where = f"{self.source}: " if self.source else ""
+        return [(DataQualityWarning, f"{where}{i}") for i in self.issues if i.severity in ("quarantine", "warning")]
 
     def _data(self) -> dict[str, Any]:
         return {"source": self.source, "reconciles": self.reconciles(),

@@ -19,6 +19,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from recsys_causal.caveats import (
+    AssumptionWarning,
+    SupportWarning,
+    category_of,
+    caveat,
+    emits_caveats,
+    prefixed,
+)
 from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import ConfigError
 from recsys_causal.estimate import Estimate, EstimateTable
@@ -46,6 +54,7 @@ from recsys_causal.ope.reward_model import RewardModel, reward_predictions
 from recsys_causal.ope.rewards import check_reward_range
 from recsys_causal.ope.slate_checks import slate_ips_disagreement
 from recsys_causal.ope.support import SupportReport, SupportThresholds, support_report
+from recsys_causal.progress import progress_option, track
 from recsys_causal.results import ResultProtocol
 
 DEFAULT_ESTIMATORS = ("DM", "IPS", "SNIPS", "DR", "SNDR")  # registered names (recsys_causal.ope.estimators)
@@ -97,11 +106,18 @@ class OPEResult(ResultProtocol):
                                           for e in es], title=f"{quantity} of {r}", xlabel=quantity)
                              for r, es in zip(rewards, panels, strict=True)), what=f"{quantity} estimates")
 
+    def _caveats(self) -> list[tuple[type, str]]:
+        """The run's warnings, and each policy and reward whose support is not ``supported``."""
+        return [(category_of(w), w) for w in self.warnings] + [
+            (SupportWarning, r.caveat(f"{p} | {w}")) for (p, w), r in self.support.items() if r.verdict != "supported"]
+
     def _sections(self) -> list[tuple[str, Any]]:
         return [("estimates", self.estimates), ("Support", self.support_frame())]
 
 
 @renamed_arguments(log="data", cluster_by="cluster_col")
+@emits_caveats
+@progress_option
 def evaluate_policies(
     data: DecisionLog | Any,
     policies: Mapping[str, Any],
@@ -116,12 +132,11 @@ def evaluate_policies(
     alpha: float = 0.05,
     thresholds: SupportThresholds | None = None,
     support_groups: str | None = None,
-    bootstrap: int = 0,
-    seed: int = 0,
+    bootstrap: int = 0, seed: int = 0,
     reward_ranges: Mapping[str, tuple[float, float]] | None = None,
-    multi_logger: str | None = None,
-    version_col: str = DEFAULT_VERSION_COLUMN,
+    multi_logger: str | None = None, version_col: str = DEFAULT_VERSION_COLUMN,
     version_propensities: Mapping[str, str] | None = None,
+    progress: bool | None = None,
 ) -> OPEResult:
     """Off-policy estimates of each policy's value and its lift over the logging policy, per reward.
 
@@ -144,8 +159,9 @@ def evaluate_policies(
     raise :class:`~recsys_causal.errors.DataValidationError` (:mod:`recsys_causal.ope.rewards`). For a
     deterministic slate target with logged slate propensities, each slate estimator is compared with standard
     slate IPS and a warning names it when they disagree (:mod:`recsys_causal.ope.slate_checks`). Warnings are on
-    the estimates and in ``OPEResult.warnings``. Deprecated names: ``log`` for ``data``, ``cluster_by`` for
-    ``cluster_col``.
+    the estimates and in ``OPEResult.warnings``, also emitted as ``StatisticalWarning`` (weak support:
+    ``SupportWarning``). ``progress``: bars over bootstrap resamples and engine scans (:mod:`recsys_causal.progress`).
+    Deprecated names: ``log`` for ``data``, ``cluster_by`` for ``cluster_col``.
     """
     slate = (mode := resolve_mode(mode, slate)) == "ranking"
     if not isinstance(data, DecisionLog):
@@ -209,7 +225,7 @@ def _estimates(c, logged_v, ests, pname, rname, *, slate, clusters, alpha, boots
     and the run warnings they raise."""
     mom = Moments.from_columns(estimator_columns(ests, c, logged_v), clusters=clusters)
     est_warn = estimator_warnings(ests, c, slate=slate, clusters=clusters, alpha=alpha)
-    warns = [f"{pname} | {rname} | {e.name}: {w}" for e, ws in zip(ests, est_warn, strict=True) for w in ws]
+    warns = [prefixed(f"{pname} | {rname} | {e.name}: ", w) for e, ws in zip(ests, est_warn, strict=True) for w in ws]
     block = estimates_from_moments(mom, ests, policy=pname, reward=rname, n_excluded=c.n_excluded, alpha=alpha,
                                    estimator_warnings=est_warn)
     if bootstrap:
@@ -280,7 +296,7 @@ def estimator_warnings(estimators: Sequence[Estimator], c, *, slate: bool, clust
     if slate:
         for i, check in enumerate(slate_ips_disagreement(c, estimators, clusters=clusters, alpha=alpha)):
             if check is not None and check["warning"]:
-                out[i].append(check["warning"])
+                out[i].append(caveat(check["warning"], AssumptionWarning))
     return out
 
 
@@ -330,7 +346,7 @@ def bootstrap_interval(est: Estimator, c, n_boot: int, *, alpha: float = 0.05, c
     rng = np.random.default_rng(seed)
     codes = pd.factorize(clusters)[0] if clusters is not None else np.arange(c.requests.size)
     values = []
-    for start in range(0, n_boot, chunk):
+    for start in track(range(0, n_boot, chunk), desc=f"bootstrap {est.name}", unit="chunk"):
         b = min(chunk, n_boot - start)
         weights = rng.poisson(1.0, size=(b, codes.max() + 1))[:, codes].astype(float)
         values.append(est.resampled(c, weights))

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from recsys_causal.caveats import user_stacklevel
 from recsys_causal.errors import EstimationError
 from recsys_causal.logs.model import DecisionLog
 from recsys_causal.ope.components import SlotComponents
@@ -127,7 +128,7 @@ def resolve_mode(mode: str | None, slate: bool) -> str:
     from recsys_causal.suggest import choices_text, did_you_mean
 
     if slate:
-        warnings.warn("slate=True is deprecated: use mode='ranking'", DeprecationWarning, stacklevel=4)
+        warnings.warn("slate=True is deprecated: use mode='ranking'", DeprecationWarning, stacklevel=user_stacklevel())
         if mode not in (None, "ranking"):
             raise ConfigError(f"slate=True contradicts mode={mode!r}", column="mode",
                               fix="drop slate=True (it means mode='ranking')")

@@ -78,6 +78,11 @@ class SupportReport:
     def _repr_html_(self) -> str:
         return self.to_frame().to_html(index=False)
 
+    def caveat(self, label: str) -> str:
+        """``"<label>: support is weak: <reasons>"`` (a :class:`~recsys_causal.caveats.SupportWarning` text)."""
+        why = "; ".join(self.reasons) or f"ESS {self.ess:.1f} of {self.n}"
+        return f"{label}: support is {self.verdict}: {why}"
+
 
 @dataclass(frozen=True)
 class WeightStats:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from recsys_causal.progress import track
 from recsys_causal.report.config import ReportConfig
 from recsys_causal.report.context import Progress, ReportContext
 from recsys_causal.report.records import reproducibility
@@ -30,7 +31,7 @@ def run_plan(cfg: ReportConfig, base: Path, config_bytes: bytes, progress: Progr
     every registered one)."""
     plan = sections() if plan is None else sorted(plan, key=lambda s: s.order)
     ctx = ReportContext(cfg, base, progress)
-    for s in sorted(plan, key=lambda s: s.summary):  # stable: page order, summaries last
+    for s in track(sorted(plan, key=lambda s: s.summary), desc="report sections", unit="section"):  # summaries last
         ctx.results[s.name] = s.run(ctx) if s.applies(cfg) else None
     result: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "experiment": cfg.experiment.model_dump(),
                               "alpha": cfg.alpha}

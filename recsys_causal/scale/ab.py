@@ -43,6 +43,7 @@ from typing import Any
 
 import pandas as pd
 
+from recsys_causal.caveats import AssumptionWarning, DataQualityWarning, caveat, emits_caveats
 from recsys_causal.checks import check_alpha
 from recsys_causal.errors import ConfigError, DataValidationError
 from recsys_causal.experiments.ab_lifts import (
@@ -72,6 +73,7 @@ def is_engine_data(data: Any) -> bool:
             or (hasattr(data, "sparkSession") and hasattr(data, "createOrReplaceTempView")))
 
 
+@emits_caveats
 def analyze_on_engine(
     data: SQLUnitMetrics | Engine | Any, *, metrics: Sequence[str | Metric], control: str = "control",
     covariates: Sequence[str] | None = None, covariates_table: pd.DataFrame | str | None = None,
@@ -167,10 +169,10 @@ def _readout(src: ABSource, units: SQLUnitMetrics, metric_list: list[Metric], gu
     if units.quarantine is not None and units.quarantine.count:
         warnings.append(units.quarantine.message())
     if units.n_immature:
-        warnings.append(f"{units.n_immature} units whose {units.window} window had not closed by {units.as_of} "
-                        "were excluded")
+        warnings.append(caveat(f"{units.n_immature} units whose {units.window} window had not closed by "
+                               f"{units.as_of} were excluded", DataQualityWarning))
     if not expected_split:
-        warnings.append("no expected_split given; SRM tested against equal shares")
+        warnings.append(caveat("no expected_split given; SRM tested against equal shares", AssumptionWarning))
     split = dict(expected_split) if expected_split else {v: 1.0 for v in known}
     srm = srm_from_counts({v: counts.get(v, 0) for v in known}, split, threshold=srm_threshold)
     n_units = {v: counts.get(v, 0) for v in known}

@@ -40,6 +40,7 @@ from recsys_causal.ope.estimators import Estimator, resolve_estimators
 from recsys_causal.ope.evaluate import OPEResult, estimates_from_moments, reward_label, term_columns
 from recsys_causal.ope.rewards import BINARY_SHARE, range_error
 from recsys_causal.ope.support import SupportThresholds, WeightStats, support_from_stats
+from recsys_causal.progress import track
 from recsys_causal.scale.engines import Engine, as_engine
 from recsys_causal.scale.engines import count_value as _count
 from recsys_causal.scale.policies import ONE, ZERO, SQLPolicy
@@ -105,7 +106,7 @@ def evaluate_on_engine(
     try:
         n_requests, known_unsupported = _check_requests(engine, req_table, policies, pol_index, q_alias)
         out, support = [], {}
-        for r_i, rname in enumerate(reward_specs):
+        for r_i, rname in track(list(enumerate(reward_specs)), desc="engine scans (per reward)", unit="reward"):
             q = q_alias[q_cols[rname]] if rname in q_cols else None
             for pname, p in pol_index.items():
                 mom, st, extra, by_group = _policy_sums(engine, req_table, ests, p, r_i, q,

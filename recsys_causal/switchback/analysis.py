@@ -14,12 +14,26 @@ from typing import Any
 
 import pandas as pd
 
+from recsys_causal.caveats import (
+    AssumptionWarning,
+    DataQualityWarning,
+    category_of,
+    caveat,
+    emits_caveats,
+    estimate_caveats,
+)
 from recsys_causal.checks import unique_units
 from recsys_causal.errors import ConfigError
 from recsys_causal.estimate import Estimate, EstimatesView, EstimateTable
 from recsys_causal.logs.model import DecisionLog
+from recsys_causal.progress import progress_option
 from recsys_causal.switchback.blocks import aggregate_events
-from recsys_causal.switchback.estimators import carryover_table, design_based_estimate, regression_estimate
+from recsys_causal.switchback.estimators import (
+    carryover_disagreements,
+    carryover_table,
+    design_based_estimate,
+    regression_estimate,
+)
 from recsys_causal.switchback.randomization import RandomizationResult, randomization_test
 from recsys_causal.switchback.schedule import SwitchbackDesign, validate_schedule
 
@@ -87,6 +101,11 @@ class SwitchbackReadout(EstimatesView):
                                    xlabel="always-treat minus never-treat effect"),
                            guardrail_rows(self.guardrails or []))
 
+    def _caveats(self) -> list[tuple[type, str]]:
+        """Its warnings, its estimates' and guardrails', and carryover orders that disagree with the chosen one."""
+        return [(category_of(w), w) for w in self.warnings] + estimate_caveats(self._estimates(), self.warnings) + [
+            (AssumptionWarning, t) for t in carryover_disagreements(self.carryover, self.carryover_order)]
+
     def _estimates(self) -> list[Estimate]:
         """The effect estimates and the guardrails (the carryover table: ``readout.carryover``)."""
         return [*self.estimates, *(self.guardrails or [])]
@@ -96,6 +115,8 @@ class SwitchbackReadout(EstimatesView):
                 "burn_in_minutes": self.burn_in_minutes}
 
 
+@emits_caveats
+@progress_option
 def analyze_switchback(
     schedule: pd.DataFrame,
     events: pd.DataFrame | DecisionLog | None = None,
@@ -112,12 +133,15 @@ def analyze_switchback(
     n_draws: int = 10_000,
     seed: int = 0,
     alpha: float = 0.05,
+    progress: bool | None = None,
     **log_options: Any,
 ) -> SwitchbackReadout:
     """Analyse a switchback from its schedule and either timestamped ``events`` or per-block ``block_outcomes``
     (columns ``cluster``, ``block_start``, ``y``). ``aggregate="ratio"`` with ``denominator_col`` reads out a
     ratio metric; each guardrail gets the m-aware design-based estimate and an ok / violated / inconclusive
-    verdict from a one-sided non-inferiority test against its margin (as in the A/B readout).
+    verdict from a one-sided non-inferiority test against its margin (as in the A/B readout). Caveats are also
+    emitted as :class:`~recsys_causal.caveats.StatisticalWarning`; ``progress`` shows a bar over the
+    randomization draws (:mod:`recsys_causal.progress`).
 
     ``events`` may be a :class:`~recsys_causal.logs.model.DecisionLog` whose requests carry the cluster and
     the variant (``log_options``: ``cluster_col="region"``, ``variant_col``, labels; see
@@ -136,8 +160,8 @@ def analyze_switchback(
     warnings = [] if from_log is None else from_log.warnings()
     counts = counts if from_log is None else {**counts, **from_log.counts}
     if blocks["y"].isna().any():
-        warnings.append(f"{int(blocks['y'].isna().sum())} blocks have no usable outcome (burn-in or missing) and "
-                        "are left out of the design-based estimate")
+        warnings.append(caveat(f"{int(blocks['y'].isna().sum())} blocks have no usable outcome (burn-in or "
+                               "missing) and are left out of the design-based estimate", DataQualityWarning))
     details = {"quantity": "lift", "metric": value_col}
     design_est = design_based_estimate(blocks, design, carryover_order, alpha=alpha)
     reg_est, _ = regression_estimate(blocks, carryover_order, alpha=alpha)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from recsys_causal.caveats import AssumptionWarning, caveat
 from recsys_causal.errors import EstimationError
 from recsys_causal.estimate import Estimate, EstimateTable
 from recsys_causal.switchback.schedule import SwitchbackDesign, window_probabilities
@@ -108,9 +109,9 @@ def design_based_estimate(
     warnings = ()
     if any((p["trAD"] <= 1e-12 * p["trD"]).any() for p in parts):
         var, df = float("nan"), float("nan")
-        warnings = (f"with carryover order m={m} a cluster has all its all-treated (or all-control) windows sharing "
-                    "one randomisation unit: no variance estimate, so no interval (use a smaller m or a longer "
-                    "schedule)",)
+        warnings = (caveat(f"with carryover order m={m} a cluster has all its all-treated (or all-control) windows "
+                           "sharing one randomisation unit: no variance estimate, so no interval (use a smaller m or "
+                           "a longer schedule)", AssumptionWarning),)
     return Estimate.from_normal(
         name=f"effect (m={m})", value=tau, se=float(np.sqrt(var)), n=int(elig.sum()), alpha=alpha, df=df,
         method=f"{label}, Student t with {df:.1f} df", warnings=warnings,
@@ -183,3 +184,21 @@ def carryover_table(blocks: pd.DataFrame, design: SwitchbackDesign, max_order: i
                                 n=0, method="Hajek", warnings=(str(exc),), details={"carryover_order": m}))
         out.append(regression_estimate(blocks, m, alpha=alpha)[0])
     return EstimateTable(out, title="Carryover: estimates by order m")
+
+
+def carryover_disagreements(carryover: EstimateTable, m: int) -> list[str]:
+    """Design-based estimates at other carryover orders that differ from the one at ``m`` in sign or in
+    significance at their level (the chosen order then decides the conclusion)."""
+    design = {e.details.get("carryover_order"): e for e in carryover if e.name.startswith("effect (m=")}
+    main = design.get(m)
+    if main is None or main.p_value is None or not np.isfinite(main.value):
+        return []
+    out = []
+    for k, e in design.items():
+        if k == m or e.p_value is None or not (np.isfinite(e.value) and np.isfinite(e.p_value)):
+            continue
+        if np.sign(e.value) != np.sign(main.value) or (e.p_value < e.alpha) != (main.p_value < main.alpha):
+            out.append(f"carryover order m={k} gives {e.value:.4g} (p = {e.p_value:.2g}) against {main.value:.4g} "
+                       f"(p = {main.p_value:.2g}) at the chosen m={m}: the conclusion depends on the carryover "
+                       "assumed; check the carryover table before reading the verdict")
+    return out

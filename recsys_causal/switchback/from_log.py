@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from recsys_causal.caveats import DataQualityWarning, caveat
 from recsys_causal.checks import require_columns
 from recsys_causal.errors import SchemaError
 from recsys_causal.logs.model import DecisionLog
@@ -44,9 +45,9 @@ class SwitchbackLogEvents:
         n, read = self.counts["assignment_mismatch"], self.counts["requests_read"]
         if not n:
             return []
-        return [f"{n} of {read} requests ({n / read:.1%}) logged a variant other than the schedule's for their "
+        return [caveat(f"{n} of {read} requests ({n / read:.1%}) logged a variant other than the schedule's for their "
                 f"block (e.g. {', '.join(self.examples['assignment_mismatch'])}); they are analysed as scheduled "
-                "(intent to treat), which dilutes the effect: check the assignment service"]
+                "(intent to treat), which dilutes the effect: check the assignment service", DataQualityWarning)]
 
 
 def switchback_events_from_log(

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from recsys_causal.errors import EstimationError
+from recsys_causal.progress import progress_option, track
 from recsys_causal.results import ResultProtocol
 from recsys_causal.switchback.estimators import window_indicators
 from recsys_causal.switchback.schedule import SwitchbackDesign, draw_assignments, window_probabilities
@@ -66,11 +67,13 @@ def _statistic(w: np.ndarray, x: np.ndarray, keep, period, p1, p0, codes, n_clus
     return (m1 - m0) @ share
 
 
+@progress_option
 def randomization_test(
     blocks: pd.DataFrame, design: SwitchbackDesign, m: int = 0, *, n_draws: int = 10_000, seed: int = 0,
-    alpha: float = 0.05, chunk: int = 2_000,
+    alpha: float = 0.05, chunk: int = 2_000, progress: bool | None = None,
 ) -> RandomizationResult:
-    """Fisher p-value for the sharp null of no effect and a test-inversion interval for a constant effect."""
+    """Fisher p-value for the sharp null of no effect and a test-inversion interval for a constant effect
+    (``progress``: a bar over the draws, :mod:`recsys_causal.progress`)."""
     keep = blocks["y"].notna().to_numpy()
     y = blocks["y"].to_numpy(dtype=float)
     y = np.where(keep, y, 0.0)
@@ -90,7 +93,7 @@ def randomization_test(
                               fix="use a smaller carryover order")
     rng = np.random.default_rng(seed)
     a_parts, b_parts = [], []
-    for start in range(0, n_draws, chunk):
+    for start in track(range(0, n_draws, chunk), desc="randomization draws", unit="chunk"):
         w = draw_assignments(blocks, design, min(chunk, n_draws - start), rng)
         a_parts.append(_statistic(w, y, *args))
         b_parts.append(_statistic(w, w_obs.astype(float), *args))
