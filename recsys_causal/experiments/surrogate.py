@@ -180,10 +180,11 @@ def estimate_surrogate_index(
     arms = _arms(experiment, variant_col, control, treatment)
     hist, exp = _samples(historical, experiment, long_term, features, variant_col, arms, validate, unit_col, folds)
     fold_labels = sf.fold_ids(len(hist.y), folds, seed=seed)
-    r2 = sf.r_squared(hist.y, sf.cross_fit(learner, hist.z, hist.y, fold_labels))
-    index = sf.fit(learner, hist.z, hist.y).predict(exp.z)
-    boot, realised = sf.bootstrap_arm_means(learner, hist.z, hist.y, exp.z, exp.treated,
-                                            exp.y if validate else None, n_boot=int(n_boot), seed=seed + 1)
+    with sf.one_thread():
+        r2 = sf.r_squared(hist.y, sf.cross_fit(learner, hist.z, hist.y, fold_labels))
+        index = sf.fit(learner, hist.z, hist.y).predict(exp.z)
+        boot, realised = sf.bootstrap_arm_means(learner, hist.z, hist.y, exp.z, exp.treated,
+                                                exp.y if validate else None, n_boot=int(n_boot), seed=seed + 1)
     details = {"metric": long_term, "variant": arms[1], "n_historical": int(hist.y.size), "n_boot": int(n_boot),
                "learner": sf.learner_name(learner)}
     rows = index_estimates(index, exp.treated, boot, alpha=alpha, details=details)

@@ -2,8 +2,8 @@
 over both samples.
 
 Any scikit-learn regressor can be the learner (it is cloned for every fit); ``"linear"`` is ordinary least squares
-with an intercept (:class:`LinearIndex`, numpy ``lstsq``). Every fit runs with one BLAS / OpenMP thread
-(threadpoolctl), so results do not depend on the machine's thread pool.
+with an intercept (:class:`LinearIndex`, numpy ``lstsq``). An analysis runs its fits with one BLAS / OpenMP
+thread (:func:`one_thread`, threadpoolctl), so results do not depend on the machine's thread pool.
 
 >>> import numpy as np
 >>> z = np.array([[0.0], [1.0], [2.0], [3.0]]); y = 1.0 + 2.0 * z[:, 0]
@@ -57,12 +57,17 @@ def make_learner(learner: Any) -> Any:
     return clone(learner)
 
 
-def fit(learner: Any, z: np.ndarray, y: np.ndarray) -> Any:
-    """``learner`` fitted on ``(z, y)`` with one thread."""
+def one_thread() -> Any:
+    """A context in which BLAS / OpenMP use one thread (wrap every fit of an analysis in one such context: entering
+    it costs a scan of the loaded libraries)."""
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=1):
-        return make_learner(learner).fit(z, y)
+    return threadpool_limits(limits=1)
+
+
+def fit(learner: Any, z: np.ndarray, y: np.ndarray) -> Any:
+    """A fresh ``learner`` fitted on ``(z, y)``."""
+    return make_learner(learner).fit(z, y)
 
 
 def fold_ids(n: int, folds: int | Sequence[int], *, seed: int = 0) -> np.ndarray:
@@ -94,13 +99,12 @@ def r_squared(y: np.ndarray, pred: np.ndarray) -> float:
     return float(1 - np.sum((y - pred) ** 2) / np.sum((y - y.mean()) ** 2))
 
 
-def arm_weights(treated: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """Bootstrap weights of the experiment units, resampled within arm: ``(n_boot, n)``, each row averaging each
-    arm (weights of one arm sum to 1)."""
-    w = np.zeros((n_boot, treated.size))
+def arm_weights(treated: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One bootstrap draw of experiment-unit weights, resampled within arm: each arm's weights sum to 1."""
+    w = np.zeros(treated.size)
     for arm in (treated, ~treated):
         m = int(arm.sum())
-        w[:, arm] = rng.multinomial(m, np.full(m, 1.0 / m), size=n_boot) / m
+        w[arm] = np.bincount(rng.integers(0, m, m), minlength=m) / m
     return w
 
 
@@ -110,14 +114,15 @@ def bootstrap_arm_means(
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Replicates of the arm means of the index (``(n_boot, 2)``: treatment, control), resampling historical units
     (and refitting) and experiment units within arm; with ``exp_y`` the replicates of the realised arm means on
-    the same resampled experiment units."""
+    the same resampled experiment units. Memory is linear in the sample sizes."""
     rng = np.random.default_rng(seed)
-    w = arm_weights(treated, n_boot, rng)
-    preds = np.empty((n_boot, exp_z.shape[0]))
+    index, realised = np.empty((n_boot, 2)), np.empty((n_boot, 2))
+    arms = np.column_stack([treated, ~treated]).astype(np.float64)
     for b in range(n_boot):
         rows = rng.integers(0, hist_y.size, hist_y.size)
-        preds[b] = fit(learner, hist_z[rows], hist_y[rows]).predict(exp_z)
-    wt, wc = w * treated, w * ~treated
-    index = np.column_stack([(wt * preds).sum(axis=1), (wc * preds).sum(axis=1)])
-    realised = None if exp_y is None else np.column_stack([wt @ exp_y, wc @ exp_y])
-    return index, realised
+        pred = fit(learner, hist_z[rows], hist_y[rows]).predict(exp_z)
+        w = arms * arm_weights(treated, rng)[:, None]
+        index[b] = pred @ w
+        if exp_y is not None:
+            realised[b] = exp_y @ w
+    return index, None if exp_y is None else realised

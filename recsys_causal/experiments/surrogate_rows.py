@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from recsys_causal.estimate import Estimate
-from recsys_causal.kernel import arm_mean, delta_ratio, fieller_bounds, lift_from_arms, reference_quantile
+from recsys_causal.kernel import arm_mean, delta_ratio, fieller_bounds, lift_from_arms, reference_quantile, welch_df
 
 BOTH = "surrogate index, bootstrap over both samples"
 UNDERSTATES = ("experiment-only standard error: treats the fitted index as known and ignores the historical "
@@ -54,6 +54,12 @@ def _relative(means: np.ndarray, cov: np.ndarray, absolute: Estimate, alpha: flo
                     details={**details, "quantity": "relative lift"})
 
 
+def _welch(values: np.ndarray, treated: np.ndarray, name: str, method: str, alpha: float, details: dict) -> Estimate:
+    """The Welch lift of ``values`` (treatment − control) with Welch–Satterthwaite degrees of freedom."""
+    t, c = arm_mean(values[treated]), arm_mean(values[~treated])
+    return lift_from_arms(t, c, name=name, method=method, alpha=alpha, df=welch_df(t, c), details=details)
+
+
 def index_estimates(index: np.ndarray, treated: np.ndarray, boot: np.ndarray, *, alpha: float = 0.05,
                     details: dict[str, Any] | None = None) -> list[Estimate]:
     """Lift and relative lift of the index over both samples, and the experiment-only lift."""
@@ -66,9 +72,8 @@ def index_estimates(index: np.ndarray, treated: np.ndarray, boot: np.ndarray, *,
                                     se=float(np.sqrt(max(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1], 0.0))),
                                     n=int(treated.size), method=BOTH, alpha=alpha,
                                     details={**base, "quantity": "lift"})
-    known = lift_from_arms(arm_mean(index[treated]), arm_mean(index[~treated]), alpha=alpha,
-                           name="long-term lift (experiment-only SE)", method="surrogate index, Welch (index known)",
-                           details=details)
+    known = _welch(index, treated, "long-term lift (experiment-only SE)", "surrogate index, Welch (index known)",
+                   alpha, details)
     return [absolute, _relative(means, cov, absolute, alpha, base), known.with_warning(UNDERSTATES)]
 
 
@@ -77,9 +82,7 @@ def validation_estimates(y: np.ndarray, treated: np.ndarray, surrogate: Estimate
                          details: dict[str, Any] | None = None) -> list[Estimate]:
     """The realised long-term lift of the experiment (Welch) and the gap ``surrogate − realised``."""
     details = dict(details or {})
-    realised = lift_from_arms(arm_mean(y[treated]), arm_mean(y[~treated]), alpha=alpha,
-                              name="realised long-term lift", method="welch (long-term outcome observed)",
-                              details=details)
+    realised = _welch(y, treated, "realised long-term lift", "welch (long-term outcome observed)", alpha, details)
     diff = (boot[:, 0] - boot[:, 1]) - (realised_boot[:, 0] - realised_boot[:, 1])
     gap = Estimate.from_normal(name="validation gap (surrogate − realised)", value=surrogate.value - realised.value,
                                se=float(np.std(diff, ddof=1)), n=int(treated.size), method=BOTH, alpha=alpha,

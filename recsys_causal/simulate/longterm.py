@@ -22,8 +22,8 @@ historical sample is untreated). These closed forms hold for the linear learner.
 >>> sim = simulate_longterm(n_historical=100, n_experiment=80, direct_effect=0.1, seed=0)
 >>> round(sim.true_effect, 6), round(sim.surrogate_estimand, 6), round(sim.bias, 6)
 (0.9, 0.8, -0.1)
->>> sorted(sim.experiment.columns)[:4]
-['long_term', 'pre_sessions', 'sessions_7d', 'tenure']
+>>> list(sim.experiment.columns)
+['unit_id', 'variant', 'pre_sessions', 'tenure', 'sessions_7d', 'purchases_7d', 'long_term']
 """
 
 from __future__ import annotations
