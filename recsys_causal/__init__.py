@@ -28,6 +28,11 @@ from recsys_causal.experiments import (
     srm_test,
     unit_metrics_from_log,
 )
+from recsys_causal.experiments.surrogate import (
+    SurrogateIndexResult,
+    WeakSurrogateWarning,
+    estimate_surrogate_index,
+)
 from recsys_causal.incrementality import HoldoutReadout, analyze_holdout, holdout_mde, holdout_units_needed
 from recsys_causal.logs import (
     DecisionLog,
@@ -66,6 +71,7 @@ from recsys_causal.simulate import (
     simulate_holdout,
     simulate_switchback,
 )
+from recsys_causal.simulate.longterm import SimulatedLongTerm, simulate_longterm
 from recsys_causal.switchback import SwitchbackDesign, SwitchbackReadout, analyze_switchback, make_schedule
 from recsys_causal.version import package_version
 
@@ -112,13 +118,17 @@ __all__ = [
     "RecsysCausalError",
     "SchemaError",
     "SimulatedLog",
+    "SimulatedLongTerm",
+    "SurrogateIndexResult",
     "SwitchbackDesign",
     "SwitchbackReadout",
     "ValidationIssue",
     "ValidationReport",
+    "WeakSurrogateWarning",
     "analyze_holdout",
     "analyze_switchback",
     "attach_labels",
+    "estimate_surrogate_index",
     "holdout_mde",
     "holdout_units_needed",
     "lifecycle_segment",
@@ -126,6 +136,7 @@ __all__ = [
     "read_decision_log",
     "simulate_decision_log",
     "simulate_holdout",
+    "simulate_longterm",
     "simulate_switchback",
     "write_decision_log",
 ]

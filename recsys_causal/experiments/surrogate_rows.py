@@ -23,7 +23,14 @@ from typing import Any
 import numpy as np
 
 from recsys_causal.estimate import Estimate
-from recsys_causal.kernel import arm_mean, delta_ratio, fieller_bounds, lift_from_arms, reference_quantile, welch_df
+from recsys_causal.kernel import (
+    arm_mean,
+    delta_ratio,
+    fieller_bounds,
+    lift_from_arms,
+    reference_quantile,
+    welch_df,
+)
 
 BOTH = "surrogate index, bootstrap over both samples"
 UNDERSTATES = ("experiment-only standard error: treats the fitted index as known and ignores the historical "
