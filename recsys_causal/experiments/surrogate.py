@@ -55,7 +55,7 @@ class WeakSurrogateWarning(UserWarning):
     """The surrogates (with the covariates) explain little of the long-term outcome out of fold."""
 
 
-@dataclass
+@dataclass(eq=False)
 class SurrogateIndexResult(ResultProtocol):
     """The surrogate-index projection of a long-term effect: ``estimates`` (lift, relative lift, the
     experiment-only row and, when validated, the realised lift and the gap), the out-of-fold R² of the index,
