@@ -42,7 +42,7 @@ from recsys_causal.checks import check_alpha
 from recsys_causal.errors import ConfigError, DataValidationError
 from recsys_causal.estimate import Estimate, EstimateTable
 from recsys_causal.experiments import surrogate_fit as sf
-from recsys_causal.experiments.surrogate_inputs import prepare_sample, require_rows
+from recsys_causal.experiments.surrogate_inputs import overlap_note, prepare_sample, require_rows
 from recsys_causal.experiments.surrogate_rows import index_estimates, validation_estimates
 from recsys_causal.results import ResultProtocol
 
@@ -190,7 +190,7 @@ def estimate_surrogate_index(
     rows = index_estimates(index, exp.treated, boot, alpha=alpha, details=details)
     if validate:
         rows += validation_estimates(exp.y, exp.treated, rows[0], boot, realised, alpha=alpha, details=details)
-    notes = [*hist.notes, *exp.notes]
+    notes = [*hist.notes, *exp.notes, *filter(None, [overlap_note(historical, experiment, unit_col)])]
     weak = _weak_warning(r2, min_r2, long_term)
     if weak:
         _warnings.warn(weak, WeakSurrogateWarning, stacklevel=2)

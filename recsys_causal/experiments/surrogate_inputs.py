@@ -122,3 +122,15 @@ def require_rows(sample: Sample, minimum: int, what: str, fix: str) -> None:
                                   f"(read {sample.counts['read']}, quarantined {sample.counts['quarantined']}, "
                                   f"excluded {sample.counts['excluded']})", source=sample.name,
                                   count=short[first], fix=fix)
+
+
+def overlap_note(historical: pd.DataFrame, experiment: pd.DataFrame, unit_col: str | None) -> str | None:
+    """A note when units of the experiment are in the historical sample too (only with ``unit_col`` in both)."""
+    if not unit_col or unit_col not in historical.columns or unit_col not in experiment.columns:
+        return None
+    shared = np.intersect1d(historical[unit_col].dropna().to_numpy(), experiment[unit_col].dropna().to_numpy())
+    if shared.size == 0:
+        return None
+    return (f"{shared.size} units are in both the historical sample and the experiment (e.g. "
+            f"{format_examples(shared[:5])}): if those rows are the same observations, the index saw their "
+            "long-term outcome and the projection is optimistic; use disjoint samples (e.g. an earlier period)")

@@ -100,3 +100,12 @@ def test_results_protocol(sim):
         r.conf_int(0.1)  # the relative row's interval is Fieller's
     assert r.gap is r["validation gap (surrogate − realised)"]
     assert len(r.to_frame()) == 5
+
+
+def test_units_in_both_samples_are_named(sim):
+    exp = sim.experiment.copy()
+    exp.loc[[0, 1, 2], "unit_id"] = ["h7", "h8", "h9"]
+    r = estimate_surrogate_index(sim.historical, exp, unit_col="unit_id", **KW)
+    assert any(w.startswith("3 units are in both") and "'h7'" in w for w in r.warnings)
+    assert not any("in both" in w for w in estimate_surrogate_index(sim.historical, sim.experiment,
+                                                                    unit_col="unit_id", **KW).warnings)
