@@ -54,6 +54,8 @@ def surrogacy_holds(runs: int, seed: int = 0) -> list[tuple]:
                              ("long-term relative lift (surrogate index)", sim.true_relative_effect),
                              ("long-term lift (experiment-only SE)", sim.true_effect)):
             hits, note = _cover(res[name], target)
+            if "experiment-only" in name:
+                note = f"limitation: ignores the historical sample (docs/longterm.md); {note}"
             rows.append((FAMILY, f"{name}, surrogacy holds, {label}", runs, hits, note))
         p = np.array([r[3] for r in res["validation gap (surrogate − realised)"]], dtype=float)
         rows.append(("false positives", f"surrogate validation gap ≠ 0 (surrogacy holds), {label}", runs,
