@@ -31,6 +31,11 @@ from recsys_causal.experiments import (
     srm_test,
     unit_metrics_from_log,
 )
+from recsys_causal.experiments.surrogate import (
+    SurrogateIndexResult,
+    WeakSurrogateWarning,
+    estimate_surrogate_index,
+)
 from recsys_causal.incrementality import (
     HoldoutReadout,
     analyze_holdout,
@@ -76,6 +81,7 @@ from recsys_causal.simulate import (
     simulate_holdout_log,
     simulate_switchback,
 )
+from recsys_causal.simulate.longterm import SimulatedLongTerm, simulate_longterm
 from recsys_causal.switchback import SwitchbackDesign, SwitchbackReadout, analyze_switchback, make_schedule
 from recsys_causal.version import package_version
 
@@ -127,13 +133,17 @@ __all__ = [
     "RecsysCausalError",
     "SchemaError",
     "SimulatedLog",
+    "SimulatedLongTerm",
+    "SurrogateIndexResult",
     "SwitchbackDesign",
     "SwitchbackReadout",
     "ValidationIssue",
     "ValidationReport",
+    "WeakSurrogateWarning",
     "analyze_holdout",
     "analyze_switchback",
     "attach_labels",
+    "estimate_surrogate_index",
     "holdout_mde",
     "holdout_units_needed",
     "holdout_units_from_log",
@@ -143,6 +153,7 @@ __all__ = [
     "simulate_decision_log",
     "simulate_holdout",
     "simulate_holdout_log",
+    "simulate_longterm",
     "simulate_switchback",
     "write_decision_log",
 ]

@@ -41,6 +41,11 @@ from recsys_causal.experiments.sequential import (
     obrien_fleming_bounds,
 )
 from recsys_causal.experiments.srm import SRMResult, srm_from_counts, srm_test
+from recsys_causal.experiments.surrogate import (
+    SurrogateIndexResult,
+    WeakSurrogateWarning,
+    estimate_surrogate_index,
+)
 from recsys_causal.experiments.unit_metrics import (
     UnitMetrics,
     join_unit_tables,
@@ -61,7 +66,9 @@ __all__ = [
     "Quantile",
     "Ratio",
     "SRMResult",
+    "SurrogateIndexResult",
     "UnitMetrics",
+    "WeakSurrogateWarning",
     "adjust",
     "adjust_by_hypothesis",
     "analyze_ab",
@@ -74,6 +81,7 @@ __all__ = [
     "cumulative_looks",
     "cuped_lift",
     "effect_by_day",
+    "estimate_surrogate_index",
     "effect_covariance",
     "fit_decay",
     "join_unit_tables",

@@ -173,6 +173,20 @@ class HoldoutSpec(StrictModel):
     allow_holdout_exposure: bool = False
 
 
+class SurrogateSpec(StrictModel):
+    """The surrogate-index projection of a long-term effect (``recsys_causal.experiments.estimate_surrogate_index``)."""
+
+    historical: str
+    long_term: str
+    surrogates: list[str] = Field(min_length=1)
+    covariates: list[str] = Field(default_factory=list)
+    learner: Literal["linear", "gradient_boosting", "random_forest"] = "linear"
+    folds: int = Field(default=5, ge=2, le=50)
+    n_boot: int = Field(default=200, ge=50, le=100_000)
+    min_r2: float = Field(default=0.1, ge=0, lt=1)
+    validate_: bool = Field(default=False, alias="validate")
+
+
 class Output(StrictModel):
     html: str = "report.html"
     json_path: str = Field(default="report.json", alias="json")
@@ -192,6 +206,7 @@ class ReportConfig(StrictModel):
     ope_screen: str | None = None
     switchback: SwitchbackSpec | None = None
     holdout: HoldoutSpec | None = None
+    surrogate: SurrogateSpec | None = None
     alpha: Alpha = 0.05
     seed: Seed = 0
     output: Output = Field(default_factory=Output)
@@ -209,6 +224,8 @@ class ReportConfig(StrictModel):
             raise ValueError("design 'holdout' needs data.units")
         if self.novelty is not None and not (d == "ab" and data.decision_log):
             raise ValueError("the novelty section needs design 'ab' with data.decision_log (days since exposure)")
+        if self.surrogate is not None and d != "ab":
+            raise ValueError("the surrogate section needs design 'ab' (the experiment's unit table has the surrogates)")
         unknown = sorted(set(self.covariate_times) - set(self.covariates))
         if unknown:
             raise ValueError(f"covariate_times names {unknown}, which are not in covariates {self.covariates}")

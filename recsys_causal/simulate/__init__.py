@@ -9,6 +9,7 @@ from recsys_causal.logs.segments import lifecycle_segment
 from recsys_causal.simulate.decision_log import SimulatedLog, simulate_decision_log
 from recsys_causal.simulate.holdout import SimulatedHoldout, simulate_holdout
 from recsys_causal.simulate.holdout_log import SimulatedHoldoutLog, simulate_holdout_log
+from recsys_causal.simulate.longterm import SimulatedLongTerm, simulate_longterm
 from recsys_causal.simulate.switchback import SimulatedSwitchback, simulate_switchback
 from recsys_causal.simulate.world import World, make_world
 
@@ -16,6 +17,7 @@ __all__ = [
     "SimulatedHoldout",
     "SimulatedHoldoutLog",
     "SimulatedLog",
+    "SimulatedLongTerm",
     "SimulatedSwitchback",
     "World",
     "lifecycle_segment",
@@ -23,5 +25,6 @@ __all__ = [
     "simulate_decision_log",
     "simulate_holdout",
     "simulate_holdout_log",
+    "simulate_longterm",
     "simulate_switchback",
 ]
