@@ -150,6 +150,14 @@ class NoveltySpec(StrictModel):
     days: int = Field(default=14, ge=4, le=5 * 366)
 
 
+class PowerSpec(StrictModel):
+    """The planned effect and power an inconclusive primary metric is measured against."""
+
+    mde: float | None = Field(default=None, gt=0)
+    relative: bool = True
+    power: float = Field(default=0.8, gt=0, lt=1)
+
+
 class SwitchbackSpec(StrictModel):
     design: Literal["bernoulli", "balanced", "minimax"] = "bernoulli"
     p: float = Field(default=0.5, gt=0, lt=1)
@@ -189,6 +197,7 @@ class ReportConfig(StrictModel):
     first_exposure: str = "first_exposure"
     segments: Segments | None = None
     novelty: NoveltySpec | None = None
+    power: PowerSpec | None = None
     ope_screen: str | None = None
     switchback: SwitchbackSpec | None = None
     holdout: HoldoutSpec | None = None
