@@ -165,6 +165,8 @@ class SwitchbackSpec(StrictModel):
     max_carryover_order: int = Field(default=2, ge=0)
     burn_in_minutes: float = Field(default=0.0, ge=0)
     n_draws: int = Field(default=10_000, ge=100)
+    metric: str = "value"
+    metric_label: str | None = None
 
 
 class HoldoutSpec(StrictModel):
@@ -179,6 +181,7 @@ class HoldoutSpec(StrictModel):
     cost_col: str | None = None
     covariates: list[str] = Field(default_factory=list)
     allow_holdout_exposure: bool = False
+    planned_share: float | None = Field(default=None, gt=0, lt=1)
 
 
 class Output(StrictModel):
