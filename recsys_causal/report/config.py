@@ -158,6 +158,20 @@ class PowerSpec(StrictModel):
     power: float = Field(default=0.8, gt=0, lt=1)
 
 
+class MonitoringSpec(StrictModel):
+    """The sequential-monitoring plan fixed before the first look: exactly one of the planned final number of
+    units (both arms) and the planned final standard error."""
+
+    planned_n: float | None = Field(default=None, gt=0)
+    final_se: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _one(self) -> MonitoringSpec:
+        if (self.planned_n is None) == (self.final_se is None):
+            raise ValueError("monitoring needs exactly one of planned_n and final_se")
+        return self
+
+
 class SwitchbackSpec(StrictModel):
     design: Literal["bernoulli", "balanced", "minimax"] = "bernoulli"
     p: float = Field(default=0.5, gt=0, lt=1)
@@ -201,6 +215,7 @@ class ReportConfig(StrictModel):
     segments: Segments | None = None
     novelty: NoveltySpec | None = None
     power: PowerSpec | None = None
+    monitoring: MonitoringSpec | None = None
     ope_screen: str | None = None
     switchback: SwitchbackSpec | None = None
     holdout: HoldoutSpec | None = None

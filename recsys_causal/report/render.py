@@ -89,7 +89,7 @@ def environment(plan: list[Section] | None = None) -> Environment:
     env = Environment(loader=loader, autoescape=select_autoescape(default=True, default_for_string=True),
                       finalize=_visible)
     env.globals.update(fmt=fmt, interval_label=interval_label, interval_header=interval_header,
-                       row_level=row_level, glance_groups=glance_groups, pct=pct)
+                       row_level=row_level, glance_groups=glance_groups, pct=pct, interval_level=interval_level)
     return env
 
 

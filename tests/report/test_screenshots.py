@@ -15,7 +15,7 @@ from recsys_causal.report import build_report
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make test installs it)")
 
 OUT = ROOT / "reports" / "out"
-PAGES = {"ab": 7200, "holdout": 2600, "switchback": 2400, "screen": 3600, "screen_ranking": 4200}
+PAGES = {"ab": 8400, "holdout": 2600, "switchback": 2400, "screen": 3600, "screen_ranking": 4200}
 
 
 def _page(name: str, project, tmp_path):
