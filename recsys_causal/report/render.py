@@ -24,6 +24,7 @@ import math
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
 
 from recsys_causal.estimate import interval_label, interval_level
+from recsys_causal.report.decision import duration
 from recsys_causal.report.inline_bars import glance_groups
 from recsys_causal.report.sections import Section, sections
 from recsys_causal.textsafe import visible_text
@@ -89,7 +90,8 @@ def environment(plan: list[Section] | None = None) -> Environment:
     env = Environment(loader=loader, autoescape=select_autoescape(default=True, default_for_string=True),
                       finalize=_visible)
     env.globals.update(fmt=fmt, interval_label=interval_label, interval_header=interval_header,
-                       row_level=row_level, glance_groups=glance_groups, pct=pct, interval_level=interval_level)
+                       row_level=row_level, glance_groups=glance_groups, pct=pct, interval_level=interval_level,
+                       duration=duration)
     return env
 
 

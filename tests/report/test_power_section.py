@@ -67,7 +67,9 @@ def test_report_gives_mde_units_and_days_for_each_open_primary(ab):
         assert r["more_days"] == math.ceil(r["more_units"] / r["units_per_day"])
         reason = next(x for x in data["decision"]["reasons"] if x.startswith(f"{r['metric']} ("))
         assert f"keep running for about {r['more_days']} more days" in reason
+        assert reason.endswith("plus the 7 days metric window for the last units).")  # a human duration
         assert f"{100 * r['mde']:.2f}%" in reason
+    assert "Unit metrics over 7 days after first exposure" in html  # not "7 days 00:00:00"
     table = parse_tables(html)["power-table"]
     assert [row[4] for row in table[1:]] == [f"{100 * r['mde']:.2f}%" for r in rows]
     assert [row[9] for row in table[1:]] == [str(r["more_days"]) for r in rows]
@@ -98,3 +100,23 @@ def test_without_a_planned_effect_only_the_mde_is_given(tmp_path):
     rows = result["power"]["rows"]
     assert rows and all(r["units_needed"] is None and r["more_days"] is None and r["mde"] > 0 for r in rows)
     assert any("set power.mde in the YAML" in x for x in result["decision"]["reasons"])
+
+
+def test_the_json_schema_describes_the_new_parts(ab):
+    import copy
+
+    import jsonschema
+
+    from recsys_causal.schemas import load_schema
+
+    _, data = ab
+    schema = load_schema("report")
+    jsonschema.validate(data, schema)
+    for path, value in ((("power", "rows", 0, "n"), "many"), (("timeline", "metrics", 0, "by_day"), None)):
+        bad = copy.deepcopy(data)
+        node = bad
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, schema)

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from closed_forms import delta_ratio_difference
 from report_tables import ROOT, parse_tables
 from scipy import stats
 
@@ -32,25 +33,13 @@ def _cfg(merge_small: bool = False, min_units: int = 30) -> ReportConfig:
         "segments": {"columns": ["region"], "min_units": min_units, "merge_small": merge_small}})
 
 
-def _delta(sub: pd.DataFrame) -> tuple[float, float, float]:
-    """Ratio difference, its delta-method standard error and the Welch–Satterthwaite df, from each arm's sums."""
-    out = {}
-    for arm, g in sub.groupby("variant"):
-        n, d = g["click"].to_numpy(), g["impressions"].to_numpy()
-        r = n.sum() / d.sum()
-        out[arm] = (r, np.var(n - r * d, ddof=1) / (len(g) * d.mean() ** 2), len(g))
-    (rt, vt, nt), (rc, vc, nc) = out["treatment"], out["control"]
-    df = (vt + vc) ** 2 / (vt**2 / (nt - 1) + vc**2 / (nc - 1))
-    return rt - rc, float(np.sqrt(vt + vc)), df
-
-
 def test_segment_effects_equal_the_delta_method_on_the_sums():
     u = _units()
     (r,) = ratio_segment_effects(u, _cfg().metrics.primary[0], _cfg(min_units=20), "treatment")
     effects = {e.details["segment"]: e for e in r.effects}
     assert set(effects) == {"north", "south", "east"}
     for seg, e in effects.items():
-        value, se, df = _delta(u[u["region"] == seg])
+        value, se, df = delta_ratio_difference(u[u["region"] == seg])
         assert e.value == pytest.approx(value, rel=1e-12, abs=1e-15)
         assert e.se == pytest.approx(se, rel=1e-9)
         half = stats.t.ppf(0.975, df) * se  # Welch t interval with the delta-method standard error
@@ -63,7 +52,7 @@ def test_small_segments_are_merged_before_the_ratios_are_taken():
     (r,) = ratio_segment_effects(u, cfg.metrics.primary[0], cfg, "treatment")
     effects = {e.details["segment"]: e for e in r.effects}
     assert set(effects) == {"north", "south", "other (small segments)"}
-    value, se, _ = _delta(u[u["region"] == "east"])
+    value, se, _ = delta_ratio_difference(u[u["region"] == "east"])
     e = effects["other (small segments)"]
     assert e.value == pytest.approx(value, rel=1e-12) and e.se == pytest.approx(se, rel=1e-9)
 

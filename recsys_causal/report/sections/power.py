@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from recsys_causal.report.ab_units import ab_readout, ab_units
 from recsys_causal.report.context import ReportContext
-from recsys_causal.report.decision import Finding, pct
+from recsys_causal.report.decision import Finding, duration, pct
 from recsys_causal.report.power import daily_rate, plan_row
 from recsys_causal.report.records import estimates_json
 from recsys_causal.report.sections.ab import decides, primary_finding
@@ -38,7 +38,7 @@ class SampleSize(Section):
         units = ab_units(ctx).units
         rate = daily_rate(units[cfg.first_exposure]) if cfg.first_exposure in units.columns else None
         rows = [plan_row(r, alpha=cfg.alpha, power=power, effect=effect, rate=rate) for r in chosen]
-        window = cfg.data.metric_window if cfg.data.decision_log else None
+        window = duration(cfg.data.metric_window) if cfg.data.decision_log else None
         findings = [Finding("reason", _sentence(r, window)) for r in rows]
         return SectionResult(rows, {"rows": rows, "metric_window": window}, methods=[METHOD], findings=findings)
 
