@@ -67,7 +67,7 @@ def test_report_gives_mde_units_and_days_for_each_open_primary(ab):
         assert r["more_days"] == math.ceil(r["more_units"] / r["units_per_day"])
         reason = next(x for x in data["decision"]["reasons"] if x.startswith(f"{r['metric']} ("))
         assert f"keep running for about {r['more_days']} more days" in reason
-        assert reason.endswith("plus the 7 days metric window for the last units).")  # a human duration
+        assert reason.endswith("plus the metric window (7 days) for the last units).")  # a human duration
         assert f"{100 * r['mde']:.2f}%" in reason
     assert "Unit metrics over 7 days after first exposure" in html  # not "7 days 00:00:00"
     table = parse_tables(html)["power-table"]

@@ -55,6 +55,6 @@ def _sentence(r: dict, window: str | None) -> str:
     more = f"{r['more_units']} more units"
     if r["more_days"] is None:
         return head + f"; to detect the planned {show(r['planned_effect'])} it needs about {more}."
-    tail = f", plus the {window} metric window for the last units" if window else ""
+    tail = f", plus the metric window ({window}) for the last units" if window else ""
     return (head + f"; to detect the planned {show(r['planned_effect'])}, keep running for about "
             f"{r['more_days']} more days ({more} at {r['units_per_day']:.0f} units a day{tail}).")
