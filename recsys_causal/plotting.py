@@ -136,27 +136,27 @@ def literal_text(fig):
 def bar_intervals(labels: Sequence[object], values: Sequence[float], lows: Sequence[float], highs: Sequence[float],
                   *, title: str, xlabel: str, marks: Sequence[float] | None = None, interval: str | None = None):
     """A figure of point estimates with intervals, one row per label (first at the top), a line at zero and
-    optional per-row ``marks`` (e.g. guardrail margins); ``interval`` names the intervals in the legend.
+    optional per-row ``marks`` (e.g. guardrail margins); ``interval`` names the intervals in the legend, which
+    sits below the axes so none of its symbols reads as a mark on the data.
 
     >>> fig = bar_intervals(["a", "b"], [0.1, -0.2], [0.0, -0.4], [0.2, 0.0], title="t", xlabel="x",
     ...                     interval="95% interval (two-sided)")
-    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    >>> [t.get_text() for t in fig.legends[0].get_texts()]
     ['95% interval (two-sided)']
     """
-    from matplotlib.figure import Figure
 
     labels = list(labels)
-    fig = Figure(figsize=(7, 0.5 * len(labels) + 1.4))
+    legend = marks is not None or bool(interval)
+    fig = new_figure(figsize=(7, 0.5 * len(labels) + 1.4 + 0.3 * legend), layout="constrained")
     ax = fig.subplots()
     interval_plot(ax, values, lows, highs, labels=labels, capsize=4, label=interval)
     if marks is not None:
         ax.scatter(list(marks), list(range(len(labels)))[::-1], marker="|", s=300, color="#b22222", label="margin")
-    if marks is not None or interval:
-        ax.legend(loc="best", frameon=False)
+    if legend:
+        fig.legend(loc="outside lower center", ncol=2, frameon=False)
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     literal_text(fig)
-    fig.tight_layout()
     return fig
 
 
@@ -168,7 +168,7 @@ def forest_plot(frame: pd.DataFrame, title: str = "Effect by segment", label_col
     >>> import pandas as pd
     >>> fig = forest_plot(pd.DataFrame({"segment": ["a"], "value": [0.1], "ci_low": [0.0], "ci_high": [0.2],
     ...                                 "alpha": [0.1]}))
-    >>> fig.axes[0].get_legend().get_texts()[0].get_text()
+    >>> fig.legends[0].get_texts()[0].get_text()
     '90% interval (two-sided)'
     """
     from recsys_causal.estimate import interval_label

@@ -150,6 +150,28 @@ class NoveltySpec(StrictModel):
     days: int = Field(default=14, ge=4, le=5 * 366)
 
 
+class PowerSpec(StrictModel):
+    """The planned effect and power an inconclusive primary metric is measured against."""
+
+    mde: float | None = Field(default=None, gt=0)
+    relative: bool = True
+    power: float = Field(default=0.8, gt=0, lt=1)
+
+
+class MonitoringSpec(StrictModel):
+    """The sequential-monitoring plan fixed before the first look: exactly one of the planned final number of
+    units (both arms) and the planned final standard error."""
+
+    planned_n: float | None = Field(default=None, gt=0)
+    final_se: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _one(self) -> MonitoringSpec:
+        if (self.planned_n is None) == (self.final_se is None):
+            raise ValueError("monitoring needs exactly one of planned_n and final_se")
+        return self
+
+
 class SwitchbackSpec(StrictModel):
     design: Literal["bernoulli", "balanced", "minimax"] = "bernoulli"
     p: float = Field(default=0.5, gt=0, lt=1)
@@ -157,6 +179,8 @@ class SwitchbackSpec(StrictModel):
     max_carryover_order: int = Field(default=2, ge=0)
     burn_in_minutes: float = Field(default=0.0, ge=0)
     n_draws: int = Field(default=10_000, ge=100)
+    metric: str = "value"
+    metric_label: str | None = None
 
 
 class HoldoutSpec(StrictModel):
@@ -171,6 +195,7 @@ class HoldoutSpec(StrictModel):
     cost_col: str | None = None
     covariates: list[str] = Field(default_factory=list)
     allow_holdout_exposure: bool = False
+    planned_share: float | None = Field(default=None, gt=0, lt=1)
 
 
 class SurrogateSpec(StrictModel):
@@ -203,6 +228,8 @@ class ReportConfig(StrictModel):
     first_exposure: str = "first_exposure"
     segments: Segments | None = None
     novelty: NoveltySpec | None = None
+    power: PowerSpec | None = None
+    monitoring: MonitoringSpec | None = None
     ope_screen: str | None = None
     switchback: SwitchbackSpec | None = None
     holdout: HoldoutSpec | None = None

@@ -71,3 +71,22 @@ def pct(v: float | None) -> str:
     ('1.23%', 'n/a')
     """
     return "n/a" if v is None or not math.isfinite(v) else f"{100 * v:.2f}%"
+
+
+def duration(value) -> str:
+    """A duration in words (``7D`` or ``7 days 00:00:00`` → ``7 days``); text that is not a duration unchanged.
+
+    >>> duration("7 days 00:00:00"), duration("90min"), duration("1D"), duration("soon")
+    ('7 days', '1 hour 30 minutes', '1 day', 'soon')
+    """
+    import pandas as pd
+
+    try:
+        td = pd.Timedelta(value)
+    except (ValueError, TypeError):
+        return str(value)
+    hours, rest = divmod(td.seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    parts = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in
+             ((td.days, "day"), (hours, "hour"), (minutes, "minute"), (seconds, "second")) if n]
+    return " ".join(parts) or "0 seconds"

@@ -24,6 +24,8 @@ import math
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
 
 from recsys_causal.estimate import interval_label, interval_level
+from recsys_causal.report.decision import duration
+from recsys_causal.report.inline_bars import glance_groups
 from recsys_causal.report.sections import Section, sections
 from recsys_causal.textsafe import visible_text
 
@@ -37,6 +39,15 @@ def fmt(value) -> str:
             return "—"
         return f"{value:.4g}"
     return str(value)
+
+
+def pct(value) -> str:
+    """A relative quantity as a percentage with two decimals; missing values as an em dash.
+
+    >>> pct(0.0436), pct(None)
+    ('4.36%', '—')
+    """
+    return fmt(value) if not isinstance(value, float) or not math.isfinite(value) else f"{100 * value:.2f}%"
 
 
 def interval_header(rows, alpha: float, sided: str = "two-sided") -> str:
@@ -79,7 +90,8 @@ def environment(plan: list[Section] | None = None) -> Environment:
     env = Environment(loader=loader, autoescape=select_autoescape(default=True, default_for_string=True),
                       finalize=_visible)
     env.globals.update(fmt=fmt, interval_label=interval_label, interval_header=interval_header,
-                       row_level=row_level)
+                       row_level=row_level, glance_groups=glance_groups, pct=pct, interval_level=interval_level,
+                       duration=duration)
     return env
 
 

@@ -50,7 +50,9 @@ class Metrics(Section):
             [f"{e.details.get('metric')} ({e.details.get('variant')})" for e in rel], [e.value for e in rel],
             [e.ci_low for e in rel], [e.ci_high for e in rel], title="Relative lift",
             xlabel="relative lift (treatment / control − 1)", interval=interval_label(rel[0].alpha)))} if rel else {}
-        return SectionResult(ab, estimates_json(ab.metrics), figures=figures, methods=methods,
+        rows = [row | {"feeds": feeds(e, ctx.cfg.alpha)} for row, e in zip(estimates_json(ab.metrics), ab.metrics,
+                                                                            strict=True)]
+        return SectionResult(ab, rows, figures=figures, methods=methods,
                              warnings=list(ab.warnings), quality=quality, findings=self.findings(ab, ctx.cfg.alpha))
 
     @staticmethod
@@ -62,24 +64,39 @@ class Metrics(Section):
                                   "lift can be trusted.") if srm.flagged
                else Finding("reason", f"Sample ratio matches the planned split (p = {srm.p_value:.2g}).")]
         iv = interval_label(alpha)
-        for e in ab.metrics:
-            if e.details.get("role", "primary") != "primary" or lift_kind(e) not in ("relative", None):
-                continue
-            p = json_number(e.details.get("p_adjusted", e.p_value))
-            label = f"{e.details.get('metric', e.name)} ({e.details.get('variant', '')})"
-            interval = f"[{pct(e.ci_low)}, {pct(e.ci_high)}] ({iv})"
-            if e.details.get("degenerate") and json_number(e.ci_low) is None:
-                out.append(Finding("unknown", f"Primary metric {label} is not estimable: {e.details['degenerate']}."))
-            elif p is not None and p < alpha and e.value > 0:
-                out.append(Finding("positive", f"Primary metric {label} is up {pct(e.value)} {interval}, "
-                                               f"adjusted p = {p:.2g}."))
-            elif p is not None and p < alpha:
-                out.append(Finding("blocker", f"Primary metric {label} is down {pct(-e.value)} {interval}, "
-                                              f"adjusted p = {p:.2g}."))
-            else:
-                out.append(Finding("unknown", f"Primary metric {label}: {pct(e.value)} {interval} is not "
-                                              "distinguishable from 0."))
-        return out
+        return out + [primary_finding(e, alpha, iv) for e in ab.metrics if decides(e)]
+
+
+FEEDS = {"positive": "supports ship", "blocker": "blocks ship", "unknown": "leaves it inconclusive"}
+
+
+def decides(e: Estimate) -> bool:
+    """Whether an estimate feeds the decision: a primary metric's relative lift (or its only estimate)."""
+    return e.details.get("role", "primary") == "primary" and lift_kind(e) in ("relative", None)
+
+
+def feeds(e: Estimate, alpha: float) -> str:
+    """What a metric row contributes to the decision, in words (the kind of its finding, or why none)."""
+    if decides(e):
+        return FEEDS[primary_finding(e, alpha, "").kind]
+    if e.details.get("role") == "secondary":
+        return "informs only (secondary)"
+    return "same test as the relative lift"
+
+
+def primary_finding(e: Estimate, alpha: float, iv: str) -> Finding:
+    """A primary lift: up and significant (adjusted p) is positive, down and significant a blocker, else unknown."""
+    p = json_number(e.details.get("p_adjusted", e.p_value))
+    label = f"{e.details.get('metric', e.name)} ({e.details.get('variant', '')})"
+    interval = f"[{pct(e.ci_low)}, {pct(e.ci_high)}] ({iv})"
+    if e.details.get("degenerate") and json_number(e.ci_low) is None:
+        return Finding("unknown", f"Primary metric {label} is not estimable: {e.details['degenerate']}.")
+    if p is not None and p < alpha and e.value > 0:
+        return Finding("positive", f"Primary metric {label} is up {pct(e.value)} {interval}, adjusted p = {p:.2g}.")
+    if p is not None and p < alpha:
+        return Finding("blocker", f"Primary metric {label} is down {pct(-e.value)} {interval}, "
+                                  f"adjusted p = {p:.2g}.")
+    return Finding("unknown", f"Primary metric {label}: {pct(e.value)} {interval} is not distinguishable from 0.")
 
 
 @register

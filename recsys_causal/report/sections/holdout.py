@@ -7,9 +7,9 @@ from recsys_causal.estimate import interval_label
 from recsys_causal.plotting import bar_intervals, figure_svg
 from recsys_causal.report.config import HoldoutSpec
 from recsys_causal.report.context import ReportContext
-from recsys_causal.report.decision import interval_finding
+from recsys_causal.report.decision import Finding, interval_finding, pct
 from recsys_causal.report.inputs import check_columns, check_labels, holdout_columns, unique_table
-from recsys_causal.report.records import estimates_json
+from recsys_causal.report.records import estimates_json, json_number
 from recsys_causal.report.sections.base import Section, SectionResult, register
 
 
@@ -53,7 +53,31 @@ class Holdout(Section):
                                    ": the module costs conversions.", " is not distinguishable from 0.")
         data = {"estimates": estimates_json(r.estimates), "counts": r.counts, "assumptions": list(r.assumptions),
                 "warnings": r.warnings}
+        quality = {"units": {h.treated_label: r.counts["treated"], h.holdout_label: r.counts["holdout"]}}
+        findings = [finding]
+        if h.planned_share is not None:
+            quality["srm"], share_finding = holdout_share_check(quality["units"], h)
+            findings.insert(0, share_finding)
+            method += (" Holdout share: chi-square test of the observed against the planned share "
+                       f"(holdout.planned_share), flagged at p < {quality['srm']['threshold']:g}.")
         return SectionResult(r, data, figures={"holdout": figure}, methods=[method], warnings=list(r.warnings),
-                             quality={"units": {h.treated_label: r.counts["treated"],
-                                                h.holdout_label: r.counts["holdout"]}},
-                             findings=[finding])
+                             quality=quality, findings=findings)
+
+
+def holdout_share_check(units: dict[str, int], h: HoldoutSpec) -> tuple[dict, Finding]:
+    """The sample-ratio check of a holdout: observed units per group against the planned holdout share; a
+    mismatch blocks (the groups were not split as planned, so no comparison between them can be trusted)."""
+    from recsys_causal.experiments.srm import srm_from_counts
+
+    expected = {h.treated_label: 1 - h.planned_share, h.holdout_label: h.planned_share}
+    srm = srm_from_counts(units, expected)
+    share = units[h.holdout_label] / sum(units.values())
+    data = {"observed": dict(units), "expected": expected, "chi2": json_number(srm.chi2),
+            "p_value": json_number(srm.p_value), "threshold": srm.threshold, "flagged": bool(srm.flagged),
+            "observed_share": share}
+    text = (f"Holdout share {pct(share)} against the planned {pct(h.planned_share)} (sample-ratio check "
+            f"p = {srm.p_value:.2g})")
+    if srm.flagged:
+        return data, Finding("blocker", text + ": the groups were not split as planned, so no comparison between "
+                                               "them can be trusted.")
+    return data, Finding("reason", text + ": matches.")
