@@ -43,7 +43,7 @@ from recsys_causal.logs.label_flags import exclude_flagged
 from recsys_causal.logs.model import DecisionLog
 from recsys_causal.logs.report import Reason, ValidationReport
 from recsys_causal.logs.rules_events import EVENT_MESSAGES, EVENT_QUARANTINE, CleanEvents, clean_events
-from recsys_causal.logs.user_windows import chain_values, event_users, user_label
+from recsys_causal.logs.user_windows import EventUsers, chain_values, event_users, user_label
 
 _NAME = r"[A-Za-z_][\w]*"
 _WINDOW = r"(?P<{n}>\d+(?:\.\d+)?)\s*(?P<{u}>s|m|h|d|w)"
@@ -180,7 +180,7 @@ def attach_labels(
             immature_ids = log.request_ids[log.request_index[log.shown & ~mature]]
         if report is not None and len(immature_ids):
             _report_immature(report, spec, immature_ids, horizon)
-    _account(clean, acc, users is not None, report, src)
+    _account(clean, acc, users, report, src)
     out = replace(log, candidates=candidates, requests=requests, reward_columns=tuple(rewards),
                   metadata={**log.metadata, "request_labels": tuple(request_labels)})
     return out if flags is None else exclude_flagged(out, parsed, flags, report=report, source=f"{src} flags")
@@ -201,10 +201,12 @@ _REATTRIBUTED = tuple(str(r) for r in (Reason.MISSING_EVENT_KEY, Reason.ORPHAN_O
                                        Reason.OUTCOME_ON_UNSHOWN, Reason.EVENT_BEFORE_DECISION))
 
 
-def _account(clean: CleanEvents, acc: _Usage, user_level: bool, report: ValidationReport | None, src: str) -> None:
-    """Final event statuses (used, immature only, not labelled) and their counts in ``report``."""
-    if user_level:  # events a user-level label used are used, whatever their request join said
-        clean.status[acc.used & np.isin(clean.status, _REATTRIBUTED)] = ""
+def _account(clean: CleanEvents, acc: _Usage, users: EventUsers | None, report: ValidationReport | None,
+             src: str) -> None:
+    """Final event statuses (used, immature only, not labelled) and their counts in ``report``. With user-level
+    labels, events they used, and events that name their user, are judged by user, not by their request join."""
+    if users is not None:
+        clean.status[(acc.used | users.standalone) & np.isin(clean.status, _REATTRIBUTED)] = ""
     clean.mark(Reason.IMMATURE_LABEL, acc.immature & ~acc.used)
     clean.mark(Reason.EVENT_NOT_LABELLED, ~acc.used)
     if report is not None:

@@ -55,7 +55,8 @@ _USER_BROKEN = tuple(str(r) for r in (Reason.UNPARSABLE_EVENT_TIME, Reason.NAIVE
 @dataclass(frozen=True)
 class EventUsers:
     """Every event's user code (-1: unknown), time (int64 ns, ``NAT`` when unknown), name and value, the
-    statuses it had after cleaning, and the user code of every request of the log."""
+    statuses it had after cleaning, the user code of every request of the log, and which events are user-level
+    by construction (a ``user_id``, a name and a time, whatever their request and item)."""
 
     code: np.ndarray
     time: np.ndarray
@@ -63,6 +64,7 @@ class EventUsers:
     value: np.ndarray
     status: np.ndarray
     request_code: np.ndarray
+    standalone: np.ndarray
 
 
 def event_users(log: DecisionLog, ev: pd.DataFrame, status: np.ndarray) -> EventUsers:
@@ -72,14 +74,17 @@ def event_users(log: DecisionLog, ev: pd.DataFrame, status: np.ndarray) -> Event
     by_request = pd.Series(log_users.to_numpy(), index=log.request_ids.astype(str))
     by_request = by_request[~by_request.index.duplicated()]
     users = ev["request_id"].astype("string").map(by_request)
-    if USER_ID in ev.columns:
+    own = ev[USER_ID].notna().to_numpy() if USER_ID in ev.columns else np.zeros(len(ev), dtype=bool)
+    if own.any():
         users = ev[USER_ID].where(ev[USER_ID].notna(), users)
     all_users = pd.concat([log_users.astype("string"), users.astype("string")], ignore_index=True)
     codes, _ = pd.factorize(all_users, use_na_sentinel=True)
     t = ev["event_time"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]")
     times = np.where(pd.isna(t), NAT, t.astype(np.int64))
-    return EventUsers(codes[len(req):].astype(np.int64), times, ev["event"].to_numpy(object),
-                      ev["value"].to_numpy(dtype=float), status.copy(), codes[:len(req)].astype(np.int64))
+    names = ev["event"].to_numpy(object)
+    standalone = own & ~pd.isna(names) & (times != NAT) & np.isin(status, _USER_USABLE)
+    return EventUsers(codes[len(req):].astype(np.int64), times, names, ev["value"].to_numpy(dtype=float),
+                      status.copy(), codes[:len(req)].astype(np.int64), standalone)
 
 
 @dataclass(frozen=True)
