@@ -43,7 +43,7 @@ from recsys_causal.logs.label_flags import exclude_flagged
 from recsys_causal.logs.model import DecisionLog
 from recsys_causal.logs.report import Reason, ValidationReport
 from recsys_causal.logs.rules_events import EVENT_MESSAGES, EVENT_QUARANTINE, CleanEvents, clean_events
-from recsys_causal.logs.user_windows import EventUsers, chain_values, event_users, user_label
+from recsys_causal.logs.user_windows import RETENTION, EventUsers, chain_values, event_users, user_label
 
 _NAME = r"[A-Za-z_][\w]*"
 _WINDOW = r"(?P<{n}>\d+(?:\.\d+)?)\s*(?P<{u}>s|m|h|d|w)"
@@ -56,8 +56,6 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks
 _GRAMMAR = ("write '[value of] <event> within <N><s|m|h|d|w> [by user | after exposure | after <event> "
             "[within <N><unit>]] [as <column>]', e.g. 'click within 30m' or 'retention within 14d after exposure'")
 EVENT_COLUMNS = ("request_id", "item_id", "event", "event_time")
-#: the user-level event that is any later request of the same user in the log
-RETENTION = "retention"
 
 
 @dataclass(frozen=True)

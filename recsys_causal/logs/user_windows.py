@@ -41,9 +41,11 @@ import pandas as pd
 from recsys_causal.logs import schema
 from recsys_causal.logs.model import DecisionLog
 from recsys_causal.logs.report import Reason
+from recsys_causal.logs.rules_events import clean_events
 from recsys_causal.logs.window_sums import window_sums
 
 USER_ID = "user_id"
+RETENTION = "retention"
 NAT = np.iinfo(np.int64).min
 #: event statuses (set while cleaning) that still leave an event usable for a user-level label
 _USER_USABLE = ("", str(Reason.MISSING_EVENT_KEY))
@@ -64,7 +66,18 @@ class EventUsers:
     value: np.ndarray
     status: np.ndarray
     request_code: np.ndarray
+    request_time: np.ndarray
     standalone: np.ndarray
+    user_index: pd.Index
+
+
+def user_events(log: DecisionLog, events: pd.DataFrame | None, source: str = "outcome events",
+                assume_timezone: str | None = None) -> EventUsers:
+    """Clean ``events`` (:func:`~recsys_causal.logs.rules_events.clean_events`) and resolve their users; no
+    events (``None``) is enough for retention."""
+    ev = pd.DataFrame(columns=["request_id", "item_id", "event", "event_time"]) if events is None else events
+    clean = clean_events(ev, source, value_events=set(), assume_timezone=assume_timezone)
+    return event_users(log, clean.frame, clean.status)
 
 
 def event_users(log: DecisionLog, ev: pd.DataFrame, status: np.ndarray) -> EventUsers:
@@ -78,13 +91,14 @@ def event_users(log: DecisionLog, ev: pd.DataFrame, status: np.ndarray) -> Event
     if own.any():
         users = ev[USER_ID].where(ev[USER_ID].notna(), users)
     all_users = pd.concat([log_users.astype("string"), users.astype("string")], ignore_index=True)
-    codes, _ = pd.factorize(all_users, use_na_sentinel=True)
+    codes, uniques = pd.factorize(all_users, use_na_sentinel=True)
     t = ev["event_time"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]")
     times = np.where(pd.isna(t), NAT, t.astype(np.int64))
     names = ev["event"].to_numpy(object)
     standalone = own & ~pd.isna(names) & (times != NAT) & np.isin(status, _USER_USABLE)
     return EventUsers(codes[len(req):].astype(np.int64), times, names, ev["value"].to_numpy(dtype=float),
-                      status.copy(), codes[:len(req)].astype(np.int64), standalone)
+                      status.copy(), codes[:len(req)].astype(np.int64), _decision_ns(log), standalone,
+                      pd.Index(uniques))
 
 
 @dataclass(frozen=True)
@@ -106,23 +120,40 @@ def user_label(log: DecisionLog, spec, users: EventUsers, horizon: np.datetime64
     mature = np.zeros(len(t_req), bool) if horizon is None else t_req + window <= np.int64(
         pd.Timestamp(horizon).value)
     anchor = np.where(exposed & (users.request_code >= 0), users.request_code, -1)
-    n_ev = len(users.code)
-    if spec.event == "retention":
-        ws = window_sums(anchor, t_req, users.request_code, t_req, np.ones(len(t_req)), window, include_start=False)
-        no_events = np.zeros(n_ev, dtype=bool)
-        values = (ws.counts > 0).astype(float)
-        values[~exposed | ~mature] = np.nan
+    values, ws = _values_at(anchor, t_req, spec, users)
+    values[~exposed | ~mature] = np.nan
+    if ws is None:
+        no_events = np.zeros(len(users.code), dtype=bool)
         return UserLabel(values, no_events, no_events, exposed & ~mature)
+    return UserLabel(values, ws.events_in(exposed & mature), ws.events_in(exposed & ~mature), exposed & ~mature)
+
+
+def values_after(users: EventUsers, spec, unit_ids, times: pd.Series | pd.DatetimeIndex) -> np.ndarray:
+    """The user-level label ``spec`` of each unit after its own anchor time (e.g. its first exposure), with
+    ``spec.window``; maturity is the caller's (a unit table holds only units whose window has closed)."""
+    anchor = users.user_index.get_indexer(pd.Index(pd.Series(unit_ids).astype("string")))
+    t = pd.DatetimeIndex(times).tz_convert("UTC").tz_localize(None).to_numpy("datetime64[ns]").astype(np.int64)
+    return _values_at(anchor.astype(np.int64), t, spec, users)[0]
+
+
+def _values_at(anchor: np.ndarray, t: np.ndarray, spec, users: EventUsers):
+    """Label values at anchors (user code, time ns; -1: no user, NaN) and the window sums over events (None for
+    retention); a 0 (or any summed) value a broken event could change is NaN."""
+    window = np.int64(spec.window.value)
+    if spec.event == RETENTION:
+        ws = window_sums(anchor, t, users.request_code, users.request_time, np.ones(len(users.request_code)),
+                         window, include_start=False)
+        return np.where(anchor >= 0, (ws.counts > 0).astype(float), np.nan), None
     named = users.names == spec.event
     ok = named & np.isin(users.status, _USER_USABLE) & (users.code >= 0) & (users.time != NAT)
-    weight = np.nan_to_num(users.value) if spec.aggregate == "sum" else np.ones(n_ev)
-    ws = window_sums(anchor, t_req, np.where(ok, users.code, -1), users.time, weight, window, include_start=True)
+    weight = np.nan_to_num(users.value) if spec.aggregate == "sum" else np.ones(len(users.code))
+    ws = window_sums(anchor, t, np.where(ok, users.code, -1), users.time, weight, window, include_start=True)
     values = ws.sums.copy() if spec.aggregate == "sum" else (ws.counts > 0).astype(float)
-    touched = _touched(anchor, t_req, window, users, named | pd.isna(users.names))
+    touched = _touched(anchor, t, window, users, named | pd.isna(users.names))
     if spec.aggregate == "any":
         touched &= values == 0
-    values[~exposed | ~mature | touched] = np.nan
-    return UserLabel(values, ws.events_in(exposed & mature), ws.events_in(exposed & ~mature), exposed & ~mature)
+    values[touched | (anchor < 0)] = np.nan
+    return values, ws
 
 
 def _touched(anchor: np.ndarray, t_req: np.ndarray, window: np.int64, users: EventUsers,
