@@ -24,7 +24,9 @@ Truth per arm at horizon ``h`` days after first exposure (closed forms, from the
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -147,3 +149,32 @@ def _flags(rng: np.random.Generator, n_users: int, share: float) -> pd.DataFrame
     flagged = np.flatnonzero(rng.random(n_users) < share)
     return pd.DataFrame({"user_id": np.char.add("u", flagged.astype(str)),
                          "flag": rng.choice(["fraud_flag", "user_deleted"], flagged.size)})
+
+
+#: the shipped long-term sample (``python -m recsys_causal.simulate.longterm decision_logs``)
+SAMPLE_SEED, SAMPLE_USERS = 20260406, 2000
+SAMPLE_FILES = ("sample_longterm_decision_log.parquet", "sample_longterm_events.parquet",
+                "sample_longterm_flags.csv")
+
+
+def write_longterm_sample(directory: str | Path) -> list[Path]:
+    """Write the long-term sample (fixed seed): the decision log in long Parquet (``click`` on candidates), the
+    purchase / return events and the user flags, atomically (all files or none)."""
+    from recsys_causal.logs.model import DecisionLog
+    from recsys_causal.outputs import OutputPlan
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    sim = simulate_longterm(SAMPLE_USERS, seed=SAMPLE_SEED)
+    frame = DecisionLog.from_frames(sim.requests, sim.candidates).to_long_frame()
+    log_file, events_file, flags_file = SAMPLE_FILES
+    writers = {log_file: lambda p: frame.to_parquet(p, index=False),
+               events_file: lambda p: sim.events.to_parquet(p, index=False),
+               flags_file: lambda p: sim.flags.to_csv(p, index=False)}
+    OutputPlan({name: out / name for name in writers}).write(writers)
+    return [out / name for name in writers]
+
+
+if __name__ == "__main__":
+    for path in write_longterm_sample(sys.argv[1] if len(sys.argv) > 1 else "decision_logs"):
+        print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
