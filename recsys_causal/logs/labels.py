@@ -119,8 +119,8 @@ def resolve_anchors(specs: Sequence[LabelSpec]) -> list[LabelSpec]:
             if s.anchor not in plain:
                 raise ConfigError(
                     f"label {s.column!r} follows {s.anchor!r} but no window is given for {s.anchor!r}",
-                    fix=f"write '{s.event} within {s.window} after {s.anchor} within 7d', or add a label "
-                        f"'{s.anchor} within <N><unit>'")
+                    fix=f"give the anchor its window ('... after {s.anchor} within 7d'), or add a label "
+                        f"'{s.anchor} within <N><unit>' to the list")
             s = replace(s, anchor_window=plain[s.anchor])
         out.append(s)
     return out

@@ -60,6 +60,7 @@ def test_retention_boundaries_immaturity_and_non_exposures():
         ("b1", "u2", T0, [("x", True)]),
         ("b2", "u2", T0 + 14 * DAY + SEC, [("x", False)]),  # 1 s too late for b1; not an exposure itself
         ("c1", "u3", T0 + 20 * DAY, [("x", True)]),    # window closes at day 34 > as_of (day 30): immature
+        ("z1", None, T0, [("x", True)]),               # no user: no user-level label
     ])
     report = ValidationReport(source="log")
     out = attach_labels(log, NO_EVENTS, ["retention within 14d after exposure"], as_of=T0 + 30 * DAY,
@@ -68,6 +69,7 @@ def test_retention_boundaries_immaturity_and_non_exposures():
     # a1 and a2: a3 at +14d; a3: nothing later by day 28 (mature: 14 + 14 <= 30); b1: b2 is 1 s late
     assert got[["a1", "a2", "a3", "b1"]].tolist() == [1.0, 1.0, 0.0, 0.0]
     assert np.isnan(got["b2"]) and np.isnan(got["c1"])  # not an exposure; immature (missing, never 0)
+    assert np.isnan(got["z1"])
     assert out.metadata["request_labels"] == ("retention",)
     assert report.issue("immature_label").count == 1
     assert "retention" not in out.reward_columns  # a request column, not a candidate reward
