@@ -97,6 +97,11 @@ def analyze_horizons(
     if events is None and any(s.event != RETENTION for s in specs):
         raise ConfigError("user-level outcomes other than retention need the outcome events",
                           fix="pass events=<outcome-events table>")
+    taken = sorted({s.column for s in specs} & {*data.reward_columns, "impressions", "n_requests", "first_exposure",
+                                               unit_col, variant_col})
+    if taken:
+        raise ConfigError(f"outcome columns {taken} would replace columns of the unit table", column="outcomes",
+                          fix="name the outcomes apart with 'as <column>'")
     users = user_events(data, events) if specs else None
     flagged = read_flags(flags, "flags") if flags is not None else None
     readouts, rows, lifts = {}, [], []

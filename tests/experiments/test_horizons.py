@@ -123,6 +123,7 @@ def test_results_protocol(sim, log):
     ({"outcomes": ["click by user", "purchase by user as click"]}, "more than once"),
     ({"outcomes": ["return after purchase"]}, "not user-level"),
     ({"outcomes": ["purchase by user"]}, "need the outcome events"),
+    ({"outcomes": ["retention after exposure as click"]}, "would replace"),
 ])
 def test_bad_specs_are_config_errors(sim, log, kwargs, match):
     args = {"metrics": ["click"], "horizons": [7], "as_of": sim.as_of, **kwargs}
