@@ -7,6 +7,7 @@ from typing import Any
 
 from recsys_causal.errors import ConfigError
 from recsys_causal.estimate import interval_label
+from recsys_causal.plotting import bar_intervals, figure_svg
 from recsys_causal.report.ab_units import ab_units
 from recsys_causal.report.context import ReportContext
 from recsys_causal.report.decision import Finding, pct
@@ -47,7 +48,12 @@ class LongTerm(Section):
         data: dict[str, Any] = {"horizons_days": [json_number(h) for h in r.horizons], "outcomes": list(lt.outcomes),
                                 "lifts": estimates_json(r.estimates), "units": records(r.counts)}
         quality = {"longterm_units": data["units"]}
-        return SectionResult(r, data, methods=[METHOD], warnings=r._warnings(), quality=quality,
+        rel = [e for e in r.estimates if e.details.get("lift") == "relative"]
+        figures = {"longterm": figure_svg(bar_intervals(
+            [f"{e.details['metric']} at {e.details['horizon_days']:g}d" for e in rel], [e.value for e in rel],
+            [e.ci_low for e in rel], [e.ci_high for e in rel], title="Relative lift by horizon",
+            xlabel="relative lift (treatment / control − 1)", interval=interval_label(cfg.alpha)))} if rel else {}
+        return SectionResult(r, data, figures=figures, methods=[METHOD], warnings=r._warnings(), quality=quality,
                              findings=self.findings(r, cfg.alpha))
 
     @staticmethod
