@@ -102,7 +102,7 @@ def analyze_horizons(
     if taken:
         raise ConfigError(f"outcome columns {taken} would replace columns of the unit table", column="outcomes",
                           fix="name the outcomes apart with 'as <column>'")
-    users = user_events(data, events) if specs else None
+    users = user_events(data, events, user_col=unit_col) if specs else None
     flagged = read_flags(flags, "flags") if flags is not None else None
     readouts, rows, lifts = {}, [], []
     for h in hs:

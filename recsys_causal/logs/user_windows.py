@@ -72,24 +72,24 @@ class EventUsers:
 
 
 def user_events(log: DecisionLog, events: pd.DataFrame | None, source: str = "outcome events",
-                assume_timezone: str | None = None) -> EventUsers:
-    """Clean ``events`` (:func:`~recsys_causal.logs.rules_events.clean_events`) and resolve their users; no
-    events (``None``) is enough for retention."""
+                assume_timezone: str | None = None, user_col: str = USER_ID) -> EventUsers:
+    """Clean ``events`` (:func:`~recsys_causal.logs.rules_events.clean_events`) and resolve their users (the
+    ``user_col`` of the log, e.g. the randomisation unit); no events (``None``) is enough for retention."""
     ev = pd.DataFrame(columns=["request_id", "item_id", "event", "event_time"]) if events is None else events
     clean = clean_events(ev, source, value_events=set(), assume_timezone=assume_timezone)
-    return event_users(log, clean.frame, clean.status)
+    return event_users(log, clean.frame, clean.status, user_col)
 
 
-def event_users(log: DecisionLog, ev: pd.DataFrame, status: np.ndarray) -> EventUsers:
-    """Resolve each event's user (its ``user_id``, else its request's user) before the request join."""
+def event_users(log: DecisionLog, ev: pd.DataFrame, status: np.ndarray, user_col: str = USER_ID) -> EventUsers:
+    """Resolve each event's user (its ``user_col``, else its request's) before the request join."""
     req = log.requests
-    log_users = req[USER_ID] if USER_ID in req.columns else pd.Series([None] * len(req))
+    log_users = req[user_col] if user_col in req.columns else pd.Series([None] * len(req))
     by_request = pd.Series(log_users.to_numpy(), index=log.request_ids.astype(str))
     by_request = by_request[~by_request.index.duplicated()]
     users = ev["request_id"].astype("string").map(by_request)
-    own = ev[USER_ID].notna().to_numpy() if USER_ID in ev.columns else np.zeros(len(ev), dtype=bool)
+    own = ev[user_col].notna().to_numpy() if user_col in ev.columns else np.zeros(len(ev), dtype=bool)
     if own.any():
-        users = ev[USER_ID].where(ev[USER_ID].notna(), users)
+        users = ev[user_col].where(ev[user_col].notna(), users)
     all_users = pd.concat([log_users.astype("string"), users.astype("string")], ignore_index=True)
     codes, uniques = pd.factorize(all_users, use_na_sentinel=True)
     t = ev["event_time"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]")

@@ -145,3 +145,15 @@ def test_unknown_user_outcome_excludes_the_unit_and_counts_it(sim, log):
     assert r.counts.iloc[0]["units_excluded_unknown_outcome"] == expected
     assert r.counts.iloc[0]["units_used"] == len(hand) - expected
     assert np.isfinite(r.lift("repeat_purchase", 7).value)
+
+
+def test_user_level_outcomes_follow_the_unit_column(sim):
+    """With another unit column (an account holding the user), retention is any request of the same account."""
+    req = sim.requests.assign(account=sim.requests["user_id"].str.replace("u", "a"), user_id=None)
+    log = DecisionLog.from_frames(req, sim.candidates)
+    r = analyze_horizons(log, metrics=["retention"], outcomes=["retention after exposure"], horizons=[14],
+                         as_of=sim.as_of, unit_col="account")
+    hand = _hand_units(sim, 14)
+    ref = analyze_ab(hand, metrics=["retention"], unit_col="user_id")
+    assert r.lift("retention", 14).value == pytest.approx(ref.lift("retention", relative=False).value, abs=1e-14)
+
