@@ -142,8 +142,9 @@ def attach_labels(
     Request- and chain-level labels are candidate (reward) columns, computed on shown candidates only (NaN
     elsewhere); user-level labels are request columns, computed on exposures (listed in
     ``metadata["request_labels"]``; :mod:`recsys_causal.logs.user_windows`). ``flags`` (flagged users, items
-    unavailable for a whole window) excludes labels and counts them (:mod:`recsys_causal.logs.label_flags`). ``as_of`` defaults to the latest event time
-    in ``events`` (the data's horizon); a window ending after it is immature and its label is NaN. Broken
+    unavailable for a whole window) excludes labels and counts them (:mod:`recsys_causal.logs.label_flags`).
+    ``as_of`` defaults to the latest event time in ``events`` (the data's horizon); a window ending after it is
+    immature and its label is NaN. Broken
     events (see :mod:`recsys_causal.logs.rules_events`) are quarantined and the labels they would have set are
     NaN. In ``report``, events read = used + quarantined + excluded (duplicates, not shown, before the
     decision, unused by any label, only on immature labels), each reason with a count and example ids.
