@@ -28,6 +28,7 @@ validate: $(STAMP)
 
 sample: $(STAMP)
 	$(BIN)/python -m recsys_causal.simulate.sample decision_logs
+	$(BIN)/python -m recsys_causal.simulate.visits decision_logs
 
 lint: $(STAMP)
 	$(BIN)/ruff check recsys_causal tests benchmarks

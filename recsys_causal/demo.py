@@ -2,9 +2,9 @@
 
 Reads and validates the shipped sample decision log with its outcome events and label windows, prints a
 summary, shows quarantine at work on the deliberately dirty sample, writes the validation results to
-``reports/out/`` (JSON and the quarantined rows as CSV), then runs ``causal-report`` on the three example
-configs in ``reports/examples/`` (A/B, holdout, switchback), writing their HTML and JSON reports to
-``reports/out/``. Exit code 0 on success, 2 on a data or input error.
+``reports/out/`` (JSON and the quarantined rows as CSV), then runs ``causal-report`` on the four example
+configs in ``reports/examples/`` (A/B, holdout, switchback, long-term readouts at 7/14/30 days), writing their
+HTML and JSON reports to ``reports/out/``. Exit code 0 on success, 2 on a data or input error.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def run(data_dir: Path, out_dir: Path) -> dict:
     print(f"wrote {summary}\nwrote {quarantine}\n")
     from recsys_causal.report import build_report
 
-    for name in ("ab", "holdout", "switchback"):
+    for name in ("ab", "holdout", "switchback", "longterm"):
         cfg = ROOT / "reports" / "examples" / f"{name}.yaml"
         html_path, json_path, rep = build_report(cfg, out_dir / f"{name}_report.html", out_dir / f"{name}_report.json")
         print(f"== {name} report: {rep['decision']['verdict']}")

@@ -27,8 +27,13 @@ def test_demo_on_shipped_sample(tmp_path, capsys):
     }
     assert {p.name: p.read_bytes() for p in data.iterdir() if p.is_file()} == before
     written = sorted(p.name for p in tmp_path.iterdir())
+    longterm = json.loads((tmp_path / "longterm_report.json").read_text())["longterm"]
+    units = {u["horizon_days"]: u for u in longterm["units"]}
+    assert longterm["horizons_days"] == [7, 14, 30] and units[30]["units_immature"] > 0
+    assert units[30]["units_used"] < units[7]["units_used"] and all(u["reconciles"] for u in units.values())
     assert written == sorted(["sample_dirty_quarantine.csv", "sample_validation.json"]
-                             + [f"{d}_report.{x}" for d in ("ab", "holdout", "switchback") for x in ("html", "json")])
+                             + [f"{d}_report.{x}" for d in ("ab", "holdout", "switchback", "longterm")
+                                for x in ("html", "json")])
 
 
 def test_demo_missing_data_exits_2_without_traceback(tmp_path, capsys):

@@ -11,6 +11,7 @@ False
 
 from recsys_causal.experiments.cuped import cuped_lift
 from recsys_causal.experiments.guardrails import Guardrail
+from recsys_causal.experiments.horizons import HorizonReadout, analyze_horizons
 from recsys_causal.experiments.means import mean_lift, proportion_lift
 from recsys_causal.experiments.metric_base import as_metric
 from recsys_causal.experiments.metric_quantile import Quantile
@@ -59,6 +60,7 @@ __all__ = [
     "DecayFit",
     "decay_from_panel",
     "Guardrail",
+    "HorizonReadout",
     "Mean",
     "Metric",
     "MonitoringPlan",
@@ -73,6 +75,7 @@ __all__ = [
     "adjust_by_hypothesis",
     "analyze_ab",
     "analyze_by_window",
+    "analyze_horizons",
     "as_metric",
     "check_pre_treatment",
     "cs_radius",

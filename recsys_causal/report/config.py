@@ -172,6 +172,30 @@ class MonitoringSpec(StrictModel):
         return self
 
 
+class LongTermSpec(StrictModel):
+    """The long-term section: A/B readouts at several horizons after first exposure (days), of ``metrics`` on
+    the unit table (log outcomes, ``impressions``, ``n_requests`` and the user-level ``outcomes``, written
+    without a window: the horizon sets it); ``flags`` a table of flagged users excluded and counted."""
+
+    horizons: list[float] = Field(default_factory=lambda: [7, 14, 30])
+    metrics: list[MetricSpec] = Field(min_length=1)
+    outcomes: list[str] = Field(default_factory=list)
+    flags: str | None = None
+
+    @model_validator(mode="after")
+    def _valid(self) -> LongTermSpec:
+        from recsys_causal.errors import ConfigError
+        from recsys_causal.experiments.horizons import check_horizons, outcome_specs
+
+        try:
+            check_horizons(self.horizons)
+            outcome_specs(self.outcomes)
+        except ConfigError as exc:
+            raise ValueError(exc.message) from exc
+        unique_names(self.metrics)
+        return self
+
+
 class SwitchbackSpec(StrictModel):
     design: Literal["bernoulli", "balanced", "minimax"] = "bernoulli"
     p: float = Field(default=0.5, gt=0, lt=1)
@@ -230,6 +254,7 @@ class ReportConfig(StrictModel):
     novelty: NoveltySpec | None = None
     power: PowerSpec | None = None
     monitoring: MonitoringSpec | None = None
+    longterm: LongTermSpec | None = None
     ope_screen: str | None = None
     switchback: SwitchbackSpec | None = None
     holdout: HoldoutSpec | None = None
@@ -253,6 +278,8 @@ class ReportConfig(StrictModel):
             raise ValueError("the novelty section needs design 'ab' with data.decision_log (days since exposure)")
         if self.surrogate is not None and d != "ab":
             raise ValueError("the surrogate section needs design 'ab' (the experiment's unit table has the surrogates)")
+        if self.longterm is not None and not (d == "ab" and data.decision_log):
+            raise ValueError("the longterm section needs design 'ab' with data.decision_log (first exposures)")
         unknown = sorted(set(self.covariate_times) - set(self.covariates))
         if unknown:
             raise ValueError(f"covariate_times names {unknown}, which are not in covariates {self.covariates}")

@@ -4,8 +4,8 @@ Every module of this package is imported here, so a section class defined in a n
 :func:`register`) joins the report with no other edit; its page fragment is ``templates/sections/<name>.html.j2``.
 
 >>> [s.name for s in sections()]  # doctest: +NORMALIZE_WHITESPACE
-['decision', 'data_quality', 'metrics', 'power', 'guardrails', 'timeline', 'novelty', 'surrogate', 'segments',
- 'switchback', 'holdout', 'ope', 'methods']
+['decision', 'data_quality', 'metrics', 'power', 'guardrails', 'timeline', 'novelty', 'longterm', 'surrogate',
+ 'segments', 'switchback', 'holdout', 'ope', 'methods']
 """
 
 import importlib
