@@ -53,7 +53,7 @@ def run(data_dir: Path, out_dir: Path) -> dict:
     print(f"wrote {summary}\nwrote {quarantine}\n")
     from recsys_causal.report import build_report
 
-    for name in ("ab", "holdout", "switchback", "longterm"):
+    for name in ("ab", "holdout", "holdout_log", "switchback", "longterm"):
         cfg = ROOT / "reports" / "examples" / f"{name}.yaml"
         html_path, json_path, rep = build_report(cfg, out_dir / f"{name}_report.html", out_dir / f"{name}_report.json")
         print(f"== {name} report: {rep['decision']['verdict']}")

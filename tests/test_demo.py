@@ -32,7 +32,7 @@ def test_demo_on_shipped_sample(tmp_path, capsys):
     assert longterm["horizons_days"] == [7, 14, 30] and units[30]["units_immature"] > 0
     assert units[30]["units_used"] < units[7]["units_used"] and all(u["reconciles"] for u in units.values())
     assert written == sorted(["sample_dirty_quarantine.csv", "sample_validation.json"]
-                             + [f"{d}_report.{x}" for d in ("ab", "holdout", "switchback", "longterm")
+                             + [f"{d}_report.{x}" for d in ("ab", "holdout", "holdout_log", "switchback", "longterm")
                                 for x in ("html", "json")])
 
 

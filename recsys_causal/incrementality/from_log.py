@@ -155,6 +155,7 @@ def analyze_holdout_log(
                               outcome_col=outcome, unit_col=unit_col, source=options.pop("source", None) or data.source,
                               **options)
     readout.counts.update(hu.counts)
+    readout.log_units = hu
     reasons = {f"quarantined: {k}": v for k, v in hu.metrics.requests_quarantined.items()}
     readout.counts.update(reasons | {f"excluded: {k}": v for k, v in hu.metrics.requests_excluded.items()})
     if hu.counts["suppressed_in_treated"]:

@@ -56,6 +56,7 @@ class HoldoutReadout(EstimatesView):
     counts: dict[str, int]
     assumptions: tuple[str, ...] = ASSUMPTIONS
     warnings: list[str] = field(default_factory=list)
+    log_units: Any = field(default=None, repr=False)  # HoldoutUnits when read from a decision log
 
     def __repr__(self) -> str:
         head = "HoldoutReadout(" + ", ".join(f"{k}={v}" for k, v in self.counts.items()) + ")"

@@ -89,11 +89,11 @@ def _units_from_log(ctx: ReportContext) -> tuple[DecisionLog, pd.DataFrame]:
     ctx.progress("building unit metrics")
     um = unit_metrics_from_log(log, window=d.metric_window, as_of=d.as_of, unit_col=cfg.experiment.unit,
                                variant_col=cfg.variants.column)
-    ctx.data_quality["unit_metrics"] = _accounting(um)
+    ctx.data_quality["unit_metrics"] = unit_accounting(um)
     return log, um.units
 
 
-def _accounting(um) -> dict[str, Any]:
+def unit_accounting(um) -> dict[str, Any]:
     """Where every request of the log went (read = used + quarantined + excluded) and which units were analysed."""
     return {
         "window": str(um.window), "as_of": str(um.as_of), "units": int(len(um.units)),

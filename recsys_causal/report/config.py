@@ -220,6 +220,7 @@ class HoldoutSpec(StrictModel):
     covariates: list[str] = Field(default_factory=list)
     allow_holdout_exposure: bool = False
     planned_share: float | None = Field(default=None, gt=0, lt=1)
+    module: dict[str, str | list[str]] | None = None  # from a decision log: the requests of the module
 
 
 class SurrogateSpec(StrictModel):
@@ -272,8 +273,10 @@ class ReportConfig(StrictModel):
             raise ValueError("design 'ab' needs a metrics section with at least one primary metric")
         if d == "switchback" and not (data.schedule and data.events):
             raise ValueError("design 'switchback' needs data.schedule and data.events")
-        if d == "holdout" and not data.units:
-            raise ValueError("design 'holdout' needs data.units")
+        if d == "holdout" and not (data.units or data.decision_log):
+            raise ValueError("design 'holdout' needs data.units or data.decision_log")
+        if d == "holdout" and data.decision_log and data.as_of is None:
+            raise ValueError("a holdout from data.decision_log needs data.as_of (it decides which windows are mature)")
         if self.novelty is not None and not (d == "ab" and data.decision_log):
             raise ValueError("the novelty section needs design 'ab' with data.decision_log (days since exposure)")
         if self.surrogate is not None and d != "ab":

@@ -3,8 +3,8 @@
     python tests/golden/golden_numbers.py --add-new  # freeze new paths only; refuses if a frozen value moved
     python tests/golden/golden_numbers.py --update   # rewrite tests/golden/*.json after an intended change
 
-The examples are the three experiment reports (``reports/examples/{ab,holdout,switchback}.yaml``) and the
-pre-launch screen (``reports/examples/screen.yaml``). Numbers are collected from their JSON by path (strings,
+The examples are the experiment reports (``reports/examples/{ab,holdout,switchback,holdout_log,longterm}.yaml``)
+and the pre-launch screen (``reports/examples/screen.yaml``). Numbers are collected from their JSON by path (strings,
 timestamps and hashes are left out); a change is accepted only with a listed reason in the commit. Candidates
 are keyed by name (``candidates[new-softmax].primary.value``), not by their place in the verdict order, so adding
 a candidate to an example moves no frozen path.
@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).resolve().parent
-REPORTS = ("ab", "holdout", "switchback")
+REPORTS = ("ab", "holdout", "switchback", "holdout_log", "longterm")
 SKIP_KEYS = {"reproducibility", "generated_at"}
 
 
@@ -71,7 +71,9 @@ def current() -> dict[str, dict[str, float | None]]:
 
 
 def load(name: str) -> dict[str, float | None]:
-    return json.loads((GOLDEN / f"{name}.json").read_text())
+    """The frozen numbers of one example (none yet for an example added since the last freeze)."""
+    path = GOLDEN / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def differences(expected: dict, got: dict, rtol: float = 1e-12, atol: float = 1e-12) -> list[str]:

@@ -24,17 +24,21 @@ class Holdout(Section):
 
         cfg, h = ctx.cfg, ctx.cfg.holdout or HoldoutSpec()
         unit = cfg.experiment.unit
-        units, path = ctx.table(cfg.data.units, "data.units")
-        check_columns(units, holdout_columns(unit, h), f"data.units ({path.name})")
-        units = unique_table(units, unit, path, "data.units", ctx)
-        check_labels(units, h.group_col, [("holdout.holdout_label", h.holdout_label),
-                                          ("holdout.treated_label", h.treated_label)])
-        ctx.progress("analysing the holdout")
-        r = analyze_holdout(units, group_col=h.group_col, holdout_label=h.holdout_label,
-                            treated_label=h.treated_label, exposed_col=h.exposed_col, ghost_col=h.ghost_col,
-                            outcome_col=h.outcome_col, revenue_col=h.revenue_col, attributed_col=h.attributed_col,
-                            cost_col=h.cost_col, covariates=h.covariates, unit_col=unit, alpha=cfg.alpha,
-                            source=path.name, allow_holdout_exposure=h.allow_holdout_exposure)
+        if cfg.data.decision_log:
+            r = holdout_from_log(ctx, h)
+        else:
+            units, path = ctx.table(cfg.data.units, "data.units")
+            check_columns(units, holdout_columns(unit, h), f"data.units ({path.name})")
+            units = unique_table(units, unit, path, "data.units", ctx)
+            check_labels(units, h.group_col, [("holdout.holdout_label", h.holdout_label),
+                                              ("holdout.treated_label", h.treated_label)])
+            ctx.progress("analysing the holdout")
+            r = analyze_holdout(units, group_col=h.group_col, holdout_label=h.holdout_label,
+                                treated_label=h.treated_label, exposed_col=h.exposed_col, ghost_col=h.ghost_col,
+                                outcome_col=h.outcome_col, revenue_col=h.revenue_col,
+                                attributed_col=h.attributed_col, cost_col=h.cost_col, covariates=h.covariates,
+                                unit_col=unit, alpha=cfg.alpha, source=path.name,
+                                allow_holdout_exposure=h.allow_holdout_exposure)
         shown = [e for e in r.estimates if e.name.startswith(("ITT lift (absolute)", "effect on exposed"))]
         figure = figure_svg(bar_intervals(
             [e.name for e in shown], [e.value for e in shown], [e.ci_low for e in shown], [e.ci_high for e in shown],
@@ -62,6 +66,34 @@ class Holdout(Section):
                        f"(holdout.planned_share), flagged at p < {quality['srm']['threshold']:g}.")
         return SectionResult(r, data, figures={"holdout": figure}, methods=[method], warnings=list(r.warnings),
                              quality=quality, findings=findings)
+
+
+def holdout_from_log(ctx: ReportContext, h: HoldoutSpec):
+    """The holdout readout of ``data.decision_log`` (exposure from shown module items, ghost exposures from
+    suppressed slates, the outcome a request column or a column of ``data.covariates_table``); its request
+    accounting joins the data-quality section."""
+    from recsys_causal.incrementality import analyze_holdout
+    from recsys_causal.logs import read_decision_log
+    from recsys_causal.report.ab_units import unit_accounting
+    from recsys_causal.report.records import source_quality
+
+    cfg, d = ctx.cfg, ctx.cfg.data
+    path = ctx.path(d.decision_log, "data.decision_log")
+    table = ctx.table(d.covariates_table, "data.covariates_table")[0] if d.covariates_table else None
+    from_table = table is not None and h.outcome_col in table.columns
+    ctx.progress(f"reading decision log {path.name}")
+    log, report = read_decision_log(path, request_columns=[] if from_table else [h.outcome_col])
+    ctx.data_quality["sources"].append(source_quality(path.name, report))
+    check_columns(log.requests, [("experiment.unit", cfg.experiment.unit), ("holdout.group_col", h.group_col)],
+                  f"the requests of data.decision_log ({path.name})")
+    ctx.progress("analysing the holdout")
+    r = analyze_holdout(log, group_col=h.group_col, holdout_label=h.holdout_label, treated_label=h.treated_label,
+                        outcome_col=h.outcome_col, covariates=h.covariates, unit_col=cfg.experiment.unit,
+                        alpha=cfg.alpha, source=path.name, allow_holdout_exposure=h.allow_holdout_exposure,
+                        window=d.metric_window, as_of=d.as_of, module=h.module, unit_table=table,
+                        variant_col=h.group_col)
+    ctx.data_quality["unit_metrics"] = unit_accounting(r.log_units.metrics)
+    return r
 
 
 def holdout_share_check(units: dict[str, int], h: HoldoutSpec) -> tuple[dict, Finding]:
