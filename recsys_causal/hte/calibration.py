@@ -31,8 +31,10 @@ import pandas as pd
 from scipy import stats
 
 from recsys_causal.deprecation import renamed_arguments
+from recsys_causal.errors import SchemaError
 from recsys_causal.estimate import Estimate, EstimateTable
 from recsys_causal.hte.cate import fit_cate
+from recsys_causal.hte.iv_calibration import split_iv
 from recsys_causal.results import ResultProtocol
 
 
@@ -70,12 +72,14 @@ def calibration_test(
     outcome: str,
     treatment: str,
     covariates: Sequence[str],
-    treatment_probability: float,
+    treatment_probability: float | None = None,
     method: str = "linear",
     n_groups: int = 5,
     n_splits: int = 5,
     alpha: float = 0.05,
     seed: int = 0,
+    instrument: str | None = None,
+    instrument_probability: float | None = None,
 ) -> CalibrationResult:
     """BLP heterogeneity test and GATES for a CATE model of ``method`` fitted on the unit table ``data`` (old
     keyword ``frame``).
@@ -84,18 +88,29 @@ def calibration_test(
     regressions on the other half only, which makes the split's inference valid; over ``n_splits`` splits the
     point estimates and interval bounds are medians and the p-value is ``min(1, 2 × median p)`` (Chernozhukov,
     Demirer, Duflo & Fernández-Val's adjustment for split uncertainty).
+
+    With ``instrument`` (randomised assignment, known probability ``instrument_probability``) and ``treatment``
+    the take-up, the CATE is the complier CATE of ``fit_cate(..., instrument=...)`` and the BLP / GATES
+    regressions instrument take-up by assignment (:mod:`recsys_causal.hte.iv_calibration`): GATES are complier
+    effects by proxy group.
     """
     y = data[outcome].to_numpy(dtype=float)
     t = data[treatment].to_numpy().astype(float)
     X = data[list(covariates)].to_numpy(dtype=float)
+    p = _probability(treatment_probability, instrument, instrument_probability)
+    iv = {"instrument": instrument, "instrument_probability": p} if instrument else {"treatment_probability": p}
     rng = np.random.default_rng(seed)
     per_split: list[dict] = []
     for k in range(n_splits):
         aux = rng.random(len(y)) < 0.5
-        fit = fit_cate(data.loc[aux], outcome=outcome, treatment=treatment, covariates=covariates,
-                       treatment_probability=float(treatment_probability), method=method, n_estimators=100,
-                       seed=seed + k)
-        per_split.append(_split(fit, aux, y, t, X, float(treatment_probability), n_groups, seed))
+        fit = fit_cate(data.loc[aux], outcome=outcome, treatment=treatment, covariates=covariates, method=method,
+                       n_estimators=100, seed=seed + k, **iv)
+        if instrument:
+            z = data[instrument].to_numpy().astype(float)
+            per_split.append(split_iv(np.ravel(fit.model.effect(X)), aux, y, t, z, X, p, n_groups=n_groups,
+                                      seed=seed))
+        else:
+            per_split.append(_split(fit, aux, y, t, X, p, n_groups, seed))
     z = float(stats.norm.ppf(1 - alpha / 2))
     n_half = len(y) // 2
 
@@ -103,7 +118,8 @@ def calibration_test(
         return _median_estimate(name, triples, method_text, z=z, alpha=alpha, n=size or n_half,
                                 n_splits=n_splits, details=details)
 
-    how = f"median over {n_splits} splits (fit on half, test on the other), HC1"
+    how = f"median over {n_splits} splits (fit on half, test on the other), HC1" + (
+        f"; 2SLS, take-up instrumented by {instrument}" if instrument else "")
     ate = combine("BLP average effect (β1)", [d["ate"] for d in per_split], "BLP, " + how,
                   details={"quantity": "lift"})
     het = combine("BLP heterogeneity loading (β2)", [d["het"] for d in per_split],
@@ -115,6 +131,18 @@ def calibration_test(
     tmb = combine("GATES top − bottom", [d["tmb"] for d in per_split], "GATES contrast, " + how,
                   details={"quantity": "lift difference"})
     return CalibrationResult(ate, het, EstimateTable(gates, title="GATES"), tmb)
+
+
+def _probability(treatment_probability: float | None, instrument: str | None,
+                 instrument_probability: float | None) -> float:
+    """The known randomisation probability: of the treatment, or (with an instrument) of the assignment."""
+    if instrument is None and treatment_probability is None:
+        raise SchemaError("the calibration test needs the known treatment_probability of the experiment",
+                          fix="pass treatment_probability= (or instrument= and instrument_probability=)")
+    if instrument is not None and instrument_probability is None:
+        raise SchemaError("the IV calibration test needs the known assignment probability",
+                          column=instrument, fix="pass instrument_probability=")
+    return float(instrument_probability if instrument is not None else treatment_probability)
 
 
 def _split(fit, aux: np.ndarray, y_all: np.ndarray, t_all: np.ndarray, X_all: np.ndarray, p: float,

@@ -68,7 +68,7 @@ def simulate_takeup(
         raise ValueError("segments, segment_shares, segment_effects and takeup must have one entry per segment")
     if np.any(pi + always_taker_rate > 1) or np.any(pi < 0) or not np.isclose(shares.sum(), 1):
         raise ValueError("complier shares plus always_taker_rate must lie in [0, 1]; segment_shares must sum to 1")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng([seed, 20])  # a stream of its own: not the analysis's default_rng(seed)
     seg = rng.choice(len(segments), size=n_units, p=shares)
     active = (rng.random(n_units) < active_share).astype(int)
     x1 = rng.normal(size=n_units)
