@@ -171,6 +171,7 @@ class HoldoutSpec(StrictModel):
     cost_col: str | None = None
     covariates: list[str] = Field(default_factory=list)
     allow_holdout_exposure: bool = False
+    segments: list[str] = Field(default_factory=list)  # effect on the exposed by segment (complier_effects)
 
 
 class Output(StrictModel):

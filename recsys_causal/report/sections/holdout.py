@@ -53,7 +53,26 @@ class Holdout(Section):
                                    ": the module costs conversions.", " is not distinguishable from 0.")
         data = {"estimates": estimates_json(r.estimates), "counts": r.counts, "assumptions": list(r.assumptions),
                 "warnings": r.warnings}
+        if h.segments:
+            check_columns(units, [(f"holdout.segments[{i}]", c) for i, c in enumerate(h.segments)],
+                          f"data.units ({path.name})")
+            data["complier_segments"] = [_complier(units, h, seg, unit, cfg.alpha, path.name) for seg in h.segments]
+            method += (" Effect on the exposed by segment: 2SLS with segment interactions (the Wald ratio per "
+                       "segment, HC1), with a χ² test that the segment effects are equal.")
         return SectionResult(r, data, figures={"holdout": figure}, methods=[method], warnings=list(r.warnings),
                              quality={"units": {h.treated_label: r.counts["treated"],
                                                 h.holdout_label: r.counts["holdout"]}},
                              findings=[finding])
+
+
+def _complier(units, h: HoldoutSpec, segment: str, unit: str, alpha: float, source: str) -> dict:
+    """The effect on the exposed (complier effect) by ``segment``, its differences and the χ² heterogeneity test."""
+    from recsys_causal.incrementality.complier import complier_effects
+
+    c = complier_effects(units, outcome=h.outcome_col, takeup=h.exposed_col, assignment=h.group_col,
+                         labels=(h.treated_label, h.holdout_label), segment=segment, covariates=h.covariates,
+                         unit_col=unit, alpha=alpha, source=source)
+    het = c.heterogeneity.iloc[0]
+    return {"dimension": segment, "estimates": estimates_json(c.estimates), "counts": c.counts,
+            "chi2": float(het["chi2"]), "df": int(het["df"]), "p_value": float(het["p_value"]),
+            "warnings": list(c.warnings)}
