@@ -94,25 +94,10 @@ def calibration_test(
     regressions instrument take-up by assignment (:mod:`recsys_causal.hte.iv_calibration`): GATES are complier
     effects by proxy group.
     """
-    y = data[outcome].to_numpy(dtype=float)
-    t = data[treatment].to_numpy().astype(float)
-    X = data[list(covariates)].to_numpy(dtype=float)
     p = _probability(treatment_probability, instrument, instrument_probability)
-    iv = {"instrument": instrument, "instrument_probability": p} if instrument else {"treatment_probability": p}
-    rng = np.random.default_rng(seed)
-    per_split: list[dict] = []
-    for k in range(n_splits):
-        aux = rng.random(len(y)) < 0.5
-        fit = fit_cate(data.loc[aux], outcome=outcome, treatment=treatment, covariates=covariates, method=method,
-                       n_estimators=100, seed=seed + k, **iv)
-        if instrument:
-            z = data[instrument].to_numpy().astype(float)
-            per_split.append(split_iv(np.ravel(fit.model.effect(X)), aux, y, t, z, X, p, n_groups=n_groups,
-                                      seed=seed))
-        else:
-            per_split.append(_split(fit, aux, y, t, X, p, n_groups, seed))
+    per_split = _per_split(data, outcome, treatment, covariates, p, instrument, method, n_groups, n_splits, seed)
     z = float(stats.norm.ppf(1 - alpha / 2))
-    n_half = len(y) // 2
+    n_half = len(data) // 2
 
     def combine(name, triples, method_text, size=None, details=None):
         return _median_estimate(name, triples, method_text, z=z, alpha=alpha, n=size or n_half,
@@ -131,6 +116,28 @@ def calibration_test(
     tmb = combine("GATES top − bottom", [d["tmb"] for d in per_split], "GATES contrast, " + how,
                   details={"quantity": "lift difference"})
     return CalibrationResult(ate, het, EstimateTable(gates, title="GATES"), tmb)
+
+
+def _per_split(data: pd.DataFrame, outcome: str, treatment: str, covariates: Sequence[str], p: float,
+               instrument: str | None, method: str, n_groups: int, n_splits: int, seed: int) -> list[dict]:
+    """BLP / GATES regressions of each random split (CATE fitted on the auxiliary half)."""
+    y = data[outcome].to_numpy(dtype=float)
+    t = data[treatment].to_numpy().astype(float)
+    X = data[list(covariates)].to_numpy(dtype=float)
+    iv = {"instrument": instrument, "instrument_probability": p} if instrument else {"treatment_probability": p}
+    rng = np.random.default_rng(seed)
+    per_split: list[dict] = []
+    for k in range(n_splits):
+        aux = rng.random(len(y)) < 0.5
+        fit = fit_cate(data.loc[aux], outcome=outcome, treatment=treatment, covariates=covariates, method=method,
+                       n_estimators=100, seed=seed + k, **iv)
+        if instrument:
+            z = data[instrument].to_numpy().astype(float)
+            per_split.append(split_iv(np.ravel(fit.model.effect(X)), aux, y, t, z, X, p, n_groups=n_groups,
+                                      seed=seed))
+        else:
+            per_split.append(_split(fit, aux, y, t, X, p, n_groups, seed))
+    return per_split
 
 
 def _probability(treatment_probability: float | None, instrument: str | None,
