@@ -29,6 +29,7 @@ from recsys_causal.experiments import (
     unit_metrics_from_log,
 )
 from recsys_causal.incrementality import HoldoutReadout, analyze_holdout, holdout_mde, holdout_units_needed
+from recsys_causal.incrementality.complier import ComplierReadout, complier_effects
 from recsys_causal.logs import (
     DecisionLog,
     LabelSpec,
@@ -66,6 +67,7 @@ from recsys_causal.simulate import (
     simulate_holdout,
     simulate_switchback,
 )
+from recsys_causal.simulate.takeup import simulate_takeup
 from recsys_causal.switchback import SwitchbackDesign, SwitchbackReadout, analyze_switchback, make_schedule
 from recsys_causal.version import package_version
 
@@ -94,6 +96,7 @@ __all__ = [
     "monitoring_table",
     "srm_test",
     "unit_metrics_from_log",
+    "ComplierReadout",
     "ConfigError",
     "DataValidationError",
     "DecisionLog",
@@ -119,6 +122,7 @@ __all__ = [
     "analyze_holdout",
     "analyze_switchback",
     "attach_labels",
+    "complier_effects",
     "holdout_mde",
     "holdout_units_needed",
     "lifecycle_segment",
@@ -127,5 +131,6 @@ __all__ = [
     "simulate_decision_log",
     "simulate_holdout",
     "simulate_switchback",
+    "simulate_takeup",
     "write_decision_log",
 ]

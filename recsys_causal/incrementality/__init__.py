@@ -1,6 +1,9 @@
-"""Incrementality holdouts: intent-to-treat, exposure-adjusted effects, ghost exposures, attribution over-credit."""
+"""Incrementality holdouts: intent-to-treat, exposure-adjusted effects, ghost exposures, attribution over-credit;
+complier effects by segment."""
 
+from recsys_causal.incrementality.complier import ComplierReadout, complier_effects
 from recsys_causal.incrementality.holdout import ASSUMPTIONS, HoldoutReadout, analyze_holdout
 from recsys_causal.incrementality.planning import holdout_mde, holdout_units_needed
 
-__all__ = ["ASSUMPTIONS", "HoldoutReadout", "analyze_holdout", "holdout_mde", "holdout_units_needed"]
+__all__ = ["ASSUMPTIONS", "ComplierReadout", "HoldoutReadout", "analyze_holdout", "complier_effects", "holdout_mde",
+           "holdout_units_needed"]

@@ -9,16 +9,19 @@ from recsys_causal.logs.segments import lifecycle_segment
 from recsys_causal.simulate.decision_log import SimulatedLog, simulate_decision_log
 from recsys_causal.simulate.holdout import SimulatedHoldout, simulate_holdout
 from recsys_causal.simulate.switchback import SimulatedSwitchback, simulate_switchback
+from recsys_causal.simulate.takeup import SimulatedTakeup, simulate_takeup
 from recsys_causal.simulate.world import World, make_world
 
 __all__ = [
     "SimulatedHoldout",
     "SimulatedLog",
     "SimulatedSwitchback",
+    "SimulatedTakeup",
     "World",
     "lifecycle_segment",
     "make_world",
     "simulate_decision_log",
     "simulate_holdout",
     "simulate_switchback",
+    "simulate_takeup",
 ]
