@@ -133,8 +133,8 @@ def _binary(col: pd.Series, name: str, ids: np.ndarray, src: str, labels=None) -
         out = np.where(text == str(labels[0]), 1.0, np.where(text == str(labels[1]), 0.0, np.nan))
         bad = pd.isna(out) & pd.notna(text)
     else:
-        out = pd.to_numeric(col.astype("float64") if pd.api.types.is_bool_dtype(col) else col,
-                            errors="coerce").to_numpy(dtype=float)
+        num = col.astype("Float64") if pd.api.types.is_bool_dtype(col) else pd.to_numeric(col, errors="coerce")
+        out = num.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
         bad = ~np.isnan(out) & ~np.isin(out, (0.0, 1.0)) | np.isnan(out) & col.notna().to_numpy()
     if bad.any():
         raise DataValidationError(f"{int(bad.sum())} units have {name} values that are not 0/1",

@@ -115,6 +115,12 @@ def test_counts_reconcile_and_bad_input_is_refused():
     assert (c["missing_outcome"], c["missing_segment"]) == (5, 2)
     assert c["rows_read"] == c["used"] + c["missing_outcome"] + c["missing_takeup"] + c["missing_segment"]
     assert any("missing outcome excluded" in w for w in r.warnings)
+    nullable = u.assign(taken_up=u.taken_up.astype("boolean").mask(u.index.isin([10, 11, 12])))
+    m = complier_effects(nullable, outcome="outcome", takeup="taken_up", assignment="assigned")
+    assert m.counts["missing_takeup"] == 3 and m.counts["used"] == 1000 - 5 - 3
+    text = u.assign(taken_up=u.taken_up.map({True: "yes", False: "no"}))
+    with pytest.raises(DataValidationError, match="taken_up values that are not 0/1"):
+        complier_effects(text, outcome="outcome", takeup="taken_up", assignment="assigned")
     bad = u.assign(assigned=u.assigned.astype(int).where(u.index != 9, 2))
     with pytest.raises(DataValidationError, match=r"assigned.*u9") as err:
         complier_effects(bad, outcome="outcome", takeup="taken_up", assignment="assigned")
