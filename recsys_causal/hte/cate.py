@@ -3,7 +3,9 @@
 ``fit_cate`` fits econml's ``CausalForestDML`` (``method="forest"``), ``LinearDML`` (``"linear"``) or
 ``DRLearner`` (``"dr"``) on pre-treatment covariates. In a randomised experiment the treatment probability is
 known, so the treatment model is :class:`KnownPropensity` (no fitted propensity); the outcome model is a fast
-histogram gradient-boosting regressor. econml is imported only here, when a CATE is asked for.
+histogram gradient-boosting regressor. econml is imported only here, when a CATE is asked for. With
+``instrument=`` (imperfect take-up) the fit is a complier CATE with econml's IV learners
+(:mod:`recsys_causal.hte.iv_cate`).
 
 >>> import numpy as np, pandas as pd
 >>> rng = np.random.default_rng(0)
@@ -173,7 +175,8 @@ def _fit_iv(data, y, X, *, treatment, instrument, covariates, treatment_probabil
                           "instrument the take-up is not randomised", column=treatment,
                           fix="pass the assignment probability as instrument_probability= and leave "
                               "treatment_probability unset")
-    d, z = binary_column(data[treatment], treatment), binary_column(data[instrument], instrument)
+    d = binary_column(data[treatment], treatment, data.index)
+    z = binary_column(data[instrument], instrument, data.index)
     est = fit_iv_models(y, d, z, X, method=method, instrument_probability=instrument_probability,
                         n_estimators=n_estimators, cv=cv, seed=seed)
     eff, lo, hi = iv_intervals(est, X, alpha)

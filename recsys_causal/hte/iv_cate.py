@@ -33,13 +33,15 @@ IV_METHODS = {"orthoiv": "OrthoIV", "linear": "OrthoIV", "dmliv": "DMLIV", "driv
               "dr": "LinearDRIV", "forest": "ForestDRIV"}
 
 
-def binary_column(values, name: str) -> np.ndarray:
-    """0/1 integers of a boolean or 0/1 array; anything else is a :class:`DataValidationError`."""
+def binary_column(values, name: str, ids=None) -> np.ndarray:
+    """0/1 integers of a boolean or 0/1 array; anything else is a :class:`DataValidationError` naming example
+    ``ids`` (default: positions)."""
     v = np.asarray(values, dtype=float)
     bad = ~np.isin(v, (0.0, 1.0))
     if bad.any():
+        ids = np.arange(len(v)) if ids is None else np.asarray(ids)
         raise DataValidationError(f"{name} must be 0/1 or boolean; {int(bad.sum())} units are not",
-                                  column=name, count=int(bad.sum()), examples=np.flatnonzero(bad)[:5],
+                                  column=name, count=int(bad.sum()), examples=ids[bad][:5],
                                   fix=f"encode {name} as booleans (rows with a missing value: drop and count them)")
     return v.astype(int)
 

@@ -93,9 +93,10 @@ def test_iv_input_errors():
     with pytest.raises(SchemaError, match="take-up is not randomised"):
         fit_cate(u, outcome="outcome", treatment="taken_up", instrument="assigned", covariates=COV,
                  treatment_probability=0.5)
-    with pytest.raises(DataValidationError, match="assigned must be 0/1"):
-        fit_cate(u.assign(assigned=np.where(u.assigned, 2, 0)), outcome="outcome", treatment="taken_up",
-                 instrument="assigned", covariates=COV)
+    with pytest.raises(DataValidationError, match="assigned must be 0/1") as err:
+        fit_cate(u.assign(assigned=np.where(u.index == 7, 2, u.assigned)).set_index("unit_id"), outcome="outcome",
+                 treatment="taken_up", instrument="assigned", covariates=COV)
+    assert err.value.examples == ["u7"] and err.value.count == 1
     with pytest.raises(SchemaError, match="unknown IV CATE method"):
         fit_cate(u, outcome="outcome", treatment="taken_up", instrument="assigned", covariates=COV, method="x")
     with pytest.raises(SchemaError, match="assignment probability"):
