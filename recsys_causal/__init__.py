@@ -45,6 +45,7 @@ from recsys_causal.incrementality import (
     holdout_units_from_log,
     holdout_units_needed,
 )
+from recsys_causal.incrementality.complier import ComplierReadout, complier_effects
 from recsys_causal.logs import (
     DecisionLog,
     LabelSpec,
@@ -119,6 +120,7 @@ __all__ = [
     "monitoring_table",
     "srm_test",
     "unit_metrics_from_log",
+    "ComplierReadout",
     "ConfigError",
     "DataValidationError",
     "DecisionLog",
@@ -148,6 +150,7 @@ __all__ = [
     "analyze_switchback",
     "attach_labels",
     "estimate_surrogate_index",
+    "complier_effects",
     "holdout_mde",
     "holdout_units_needed",
     "holdout_units_from_log",

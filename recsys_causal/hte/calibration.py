@@ -31,9 +31,12 @@ import pandas as pd
 from scipy import stats
 
 from recsys_causal.deprecation import renamed_arguments
+from recsys_causal.errors import SchemaError
 from recsys_causal.estimate import Estimate, EstimateTable
 from recsys_causal.hte.cate import fit_cate
+from recsys_causal.hte.iv_calibration import split_iv
 from recsys_causal.results import ResultProtocol
+from recsys_causal.threads import model_threads
 
 
 @dataclass
@@ -80,12 +83,14 @@ def calibration_test(
     outcome: str,
     treatment: str,
     covariates: Sequence[str],
-    treatment_probability: float,
+    treatment_probability: float | None = None,
     method: str = "linear",
     n_groups: int = 5,
     n_splits: int = 5,
     alpha: float = 0.05,
     seed: int = 0,
+    instrument: str | None = None,
+    instrument_probability: float | None = None,
 ) -> CalibrationResult:
     """BLP heterogeneity test and GATES for a CATE model of ``method`` fitted on the unit table ``data`` (old
     keyword ``frame``).
@@ -94,26 +99,24 @@ def calibration_test(
     regressions on the other half only, which makes the split's inference valid; over ``n_splits`` splits the
     point estimates and interval bounds are medians and the p-value is ``min(1, 2 × median p)`` (Chernozhukov,
     Demirer, Duflo & Fernández-Val's adjustment for split uncertainty).
+
+    With ``instrument`` (randomised assignment, known probability ``instrument_probability``) and ``treatment``
+    the take-up, the CATE is the complier CATE of ``fit_cate(..., instrument=...)`` and the BLP / GATES
+    regressions instrument take-up by assignment (:mod:`recsys_causal.hte.iv_calibration`): GATES are complier
+    effects by proxy group.
     """
-    y = data[outcome].to_numpy(dtype=float)
-    t = data[treatment].to_numpy().astype(float)
-    X = data[list(covariates)].to_numpy(dtype=float)
-    rng = np.random.default_rng(seed)
-    per_split: list[dict] = []
-    for k in range(n_splits):
-        aux = rng.random(len(y)) < 0.5
-        fit = fit_cate(data.loc[aux], outcome=outcome, treatment=treatment, covariates=covariates,
-                       treatment_probability=float(treatment_probability), method=method, n_estimators=100,
-                       seed=seed + k)
-        per_split.append(_split(fit, aux, y, t, X, float(treatment_probability), n_groups, seed))
+    p = _probability(treatment_probability, instrument, instrument_probability)
+    with model_threads():
+        per_split = _per_split(data, outcome, treatment, covariates, p, instrument, method, n_groups, n_splits, seed)
     z = float(stats.norm.ppf(1 - alpha / 2))
-    n_half = len(y) // 2
+    n_half = len(data) // 2
 
     def combine(name, triples, method_text, size=None, details=None):
         return _median_estimate(name, triples, method_text, z=z, alpha=alpha, n=size or n_half,
                                 n_splits=n_splits, details=details)
 
-    how = f"median over {n_splits} splits (fit on half, test on the other), HC1"
+    how = f"median over {n_splits} splits (fit on half, test on the other), HC1" + (
+        f"; 2SLS, take-up instrumented by {instrument}" if instrument else "")
     ate = combine("BLP average effect (β1)", [d["ate"] for d in per_split], "BLP, " + how,
                   details={"quantity": "lift"})
     het = combine("BLP heterogeneity loading (β2)", [d["het"] for d in per_split],
@@ -125,6 +128,40 @@ def calibration_test(
     tmb = combine("GATES top − bottom", [d["tmb"] for d in per_split], "GATES contrast, " + how,
                   details={"quantity": "lift difference"})
     return CalibrationResult(ate, het, EstimateTable(gates, title="GATES"), tmb)
+
+
+def _per_split(data: pd.DataFrame, outcome: str, treatment: str, covariates: Sequence[str], p: float,
+               instrument: str | None, method: str, n_groups: int, n_splits: int, seed: int) -> list[dict]:
+    """BLP / GATES regressions of each random split (CATE fitted on the auxiliary half)."""
+    y = data[outcome].to_numpy(dtype=float)
+    t = data[treatment].to_numpy().astype(float)
+    X = data[list(covariates)].to_numpy(dtype=float)
+    iv = {"instrument": instrument, "instrument_probability": p} if instrument else {"treatment_probability": p}
+    rng = np.random.default_rng(seed)
+    per_split: list[dict] = []
+    for k in range(n_splits):
+        aux = rng.random(len(y)) < 0.5
+        fit = fit_cate(data.loc[aux], outcome=outcome, treatment=treatment, covariates=covariates, method=method,
+                       n_estimators=100, seed=seed + k, **iv)
+        if instrument:
+            z = data[instrument].to_numpy().astype(float)
+            per_split.append(split_iv(np.ravel(fit.model.effect(X)), aux, y, t, z, X, p, n_groups=n_groups,
+                                      seed=seed))
+        else:
+            per_split.append(_split(fit, aux, y, t, X, p, n_groups, seed))
+    return per_split
+
+
+def _probability(treatment_probability: float | None, instrument: str | None,
+                 instrument_probability: float | None) -> float:
+    """The known randomisation probability: of the treatment, or (with an instrument) of the assignment."""
+    if instrument is None and treatment_probability is None:
+        raise SchemaError("the calibration test needs the known treatment_probability of the experiment",
+                          fix="pass treatment_probability= (or instrument= and instrument_probability=)")
+    if instrument is not None and instrument_probability is None:
+        raise SchemaError("the IV calibration test needs the known assignment probability",
+                          column=instrument, fix="pass instrument_probability=")
+    return float(instrument_probability if instrument is not None else treatment_probability)
 
 
 def _split(fit, aux: np.ndarray, y_all: np.ndarray, t_all: np.ndarray, X_all: np.ndarray, p: float,

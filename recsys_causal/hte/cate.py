@@ -3,7 +3,9 @@
 ``fit_cate`` fits econml's ``CausalForestDML`` (``method="forest"``), ``LinearDML`` (``"linear"``) or
 ``DRLearner`` (``"dr"``) on pre-treatment covariates. In a randomised experiment the treatment probability is
 known, so the treatment model is :class:`KnownPropensity` (no fitted propensity); the outcome model is a fast
-histogram gradient-boosting regressor. econml is imported only here, when a CATE is asked for.
+histogram gradient-boosting regressor. econml is imported only here, when a CATE is asked for. With
+``instrument=`` (imperfect take-up) the fit is a complier CATE with econml's IV learners
+(:mod:`recsys_causal.hte.iv_cate`).
 
 >>> import numpy as np, pandas as pd
 >>> rng = np.random.default_rng(0)
@@ -33,6 +35,7 @@ from recsys_causal.estimate import Estimate, EstimateTable
 from recsys_causal.experiments import pretreatment
 from recsys_causal.progress import steps
 from recsys_causal.results import ResultProtocol
+from recsys_causal.threads import model_threads
 
 METHODS = ("forest", "linear", "dr")
 
@@ -128,33 +131,40 @@ def fit_cate(
     covariate_times: Mapping[str, str] | None = None,
     first_exposure_col: str | None = None,
     progress: bool | None = None,
+    instrument: str | None = None,
+    instrument_probability: float | None = None,
 ) -> CateFit:
     """Fit a CATE model on the unit table ``data`` (old keyword ``frame``); ``treatment_probability=None`` fits
     a propensity model (observational data). Covariates equal to the outcome, or measured at or after first
     exposure (``covariate_times`` against ``first_exposure_col``; old names ``measured_at`` and
     ``exposure_time_col``), are rejected by the one pre-treatment check. ``progress``: a bar over the fitting
-    steps (default: when watched, :mod:`recsys_causal.progress`)."""
-    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    steps (default: when watched, :mod:`recsys_causal.progress`).
 
-    if method not in METHODS:
+    With ``instrument`` (the randomised assignment) and ``treatment`` the take-up (exposure, membership), the
+    fit is a complier CATE with econml's IV learners (:mod:`recsys_causal.hte.iv_cate`; ``method`` one of
+    ``orthoiv``/``linear``, ``dmliv``, ``driv``/``dr``, ``forest``); ``instrument_probability`` is the known
+    assignment probability (``None``: fitted) and ``treatment_probability`` must be ``None`` (take-up is not
+    randomised). The average effect is then the complier average effect.
+    """
+    if instrument is None and method not in METHODS:
         raise SchemaError(f"unknown CATE method {method!r}", fix=f"use one of {list(METHODS)}")
-    require_columns(data, (outcome, treatment, *covariates), what="the CATE frame")
+    require_columns(data, (outcome, treatment, *covariates, *([instrument] if instrument else [])),
+                    what="the CATE frame")
     pretreatment.check_pre_treatment(data, list(covariates), first_exposure_col=first_exposure_col,
                                      covariate_times=covariate_times, outcome=outcome)
-    X = data[list(covariates)].to_numpy(dtype=float)
-    const = [c for c, sd in zip(covariates, X.std(axis=0), strict=True) if sd == 0]
-    if const:
-        raise DataValidationError(f"covariate(s) {const} are constant", column=const[0],
-                                  fix="drop constant covariates; they carry no heterogeneity")
-    y = data[outcome].to_numpy(dtype=float)
+    X, y = _covariates_and_outcome(data, outcome, covariates)
+    if instrument is not None:
+        return _fit_iv(data, y, X, treatment=treatment, instrument=instrument, covariates=covariates,
+                       treatment_probability=treatment_probability, instrument_probability=instrument_probability,
+                       method=method, n_estimators=n_estimators, cv=cv, alpha=alpha, seed=seed)
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
     t = data[treatment].to_numpy().astype(int)
-    if np.isnan(y).any() or np.isnan(X).any():
-        raise DataValidationError("outcome or covariates contain missing values", fix="impute or drop them first")
     model_y = HistGradientBoostingRegressor(max_iter=100, random_state=seed)
     model_t = (KnownPropensity(treatment_probability) if treatment_probability is not None
                else HistGradientBoostingClassifier(max_iter=100, random_state=seed))
     est = _make(method, model_y, model_t, n_estimators, cv, seed)
-    with steps(3, f"CATE ({method})", progress) as bar:
+    with steps(3, f"CATE ({method})", progress) as bar, model_threads():
         est.fit(y, t, X=X)
         bar.advance("model fitted")
         eff = np.ravel(est.effect(X))
@@ -165,12 +175,54 @@ def fit_cate(
     return CateFit(method, est, tuple(covariates), eff, lo, hi, ate)
 
 
+def _covariates_and_outcome(data: pd.DataFrame, outcome: str, covariates: Sequence[str]):
+    X = data[list(covariates)].to_numpy(dtype=float)
+    const = [c for c, sd in zip(covariates, X.std(axis=0), strict=True) if sd == 0]
+    if const:
+        raise DataValidationError(f"covariate(s) {const} are constant", column=const[0],
+                                  fix="drop constant covariates; they carry no heterogeneity")
+    y = data[outcome].to_numpy(dtype=float)
+    if np.isnan(y).any() or np.isnan(X).any():
+        raise DataValidationError("outcome or covariates contain missing values", fix="impute or drop them first")
+    return X, y
+
+
+def _fit_iv(data, y, X, *, treatment, instrument, covariates, treatment_probability, instrument_probability,
+            method, n_estimators, cv, alpha, seed) -> CateFit:
+    """The complier CATE: econml IV learner, per-unit intervals and the cross-fitted complier average."""
+    from recsys_causal.hte.iv_cate import IV_METHODS, binary_column, dr_late, fit_iv_models, iv_intervals
+
+    if treatment_probability is not None:
+        raise SchemaError("treatment_probability is the randomised probability of the treatment; with an "
+                          "instrument the take-up is not randomised", column=treatment,
+                          fix="pass the assignment probability as instrument_probability= and leave "
+                              "treatment_probability unset")
+    d = binary_column(data[treatment], treatment, data.index)
+    z = binary_column(data[instrument], instrument, data.index)
+    est = fit_iv_models(y, d, z, X, method=method, instrument_probability=instrument_probability,
+                        n_estimators=n_estimators, cv=cv, seed=seed)
+    eff, lo, hi = iv_intervals(est, X, alpha)
+    ate = dr_late(y, d, z, X, instrument_probability, cv=max(cv, 2), alpha=alpha, seed=seed)
+    return CateFit(f"IV {IV_METHODS[method]}", est, tuple(covariates), eff, lo, hi, ate)
+
+
 def aipw_ate(y: np.ndarray, t: np.ndarray, X: np.ndarray, treatment_probability: float | None, *,
              cv: int = 2, alpha: float = 0.05, seed: int = 0) -> Estimate:
     """Average effect from cross-fitted augmented inverse-propensity scores (population standard error).
 
     With a known ``treatment_probability`` (a randomised experiment) no propensity model is fitted.
     """
+    scores = aipw_scores(y, t, X, treatment_probability, cv=cv, seed=seed)
+    return Estimate.from_normal(name="average effect", value=float(scores.mean()),
+                                se=float(scores.std(ddof=1) / np.sqrt(len(y))), n=len(y), alpha=alpha,
+                                details={"quantity": "lift"},
+                                method="AIPW, cross-fitted" + (", known propensity" if treatment_probability
+                                                               is not None else ", fitted propensity"))
+
+
+def aipw_scores(y: np.ndarray, t: np.ndarray, X: np.ndarray, treatment_probability: float | None, *,
+                cv: int = 2, seed: int = 0) -> np.ndarray:
+    """Per-unit cross-fitted AIPW scores ``μ1 − μ0 + t (y − μ1) / e − (1 − t)(y − μ0) / (1 − e)``."""
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
     from sklearn.model_selection import KFold
 
@@ -184,12 +236,7 @@ def aipw_ate(y: np.ndarray, t: np.ndarray, X: np.ndarray, treatment_probability:
             ps[test] = np.clip(clf.predict_proba(X[test])[:, 1], 0.01, 0.99)
     if treatment_probability is not None:
         ps[:] = treatment_probability
-    scores = mu1 - mu0 + t * (y - mu1) / ps - (1 - t) * (y - mu0) / (1 - ps)
-    return Estimate.from_normal(name="average effect", value=float(scores.mean()),
-                                se=float(scores.std(ddof=1) / np.sqrt(len(y))), n=len(y), alpha=alpha,
-                                details={"quantity": "lift"},
-                                method="AIPW, cross-fitted" + (", known propensity" if treatment_probability
-                                                               is not None else ", fitted propensity"))
+    return mu1 - mu0 + t * (y - mu1) / ps - (1 - t) * (y - mu0) / (1 - ps)
 
 
 def _make(method, model_y, model_t, n_estimators, cv, seed):

@@ -221,6 +221,7 @@ class HoldoutSpec(StrictModel):
     allow_holdout_exposure: bool = False
     planned_share: float | None = Field(default=None, gt=0, lt=1)
     module: dict[str, str | list[str]] | None = None  # from a decision log: the requests of the module
+    segments: list[str] = Field(default_factory=list)  # effect on the exposed by segment (complier_effects)
 
 
 class SurrogateSpec(StrictModel):

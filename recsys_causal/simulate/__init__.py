@@ -11,6 +11,7 @@ from recsys_causal.simulate.holdout import SimulatedHoldout, simulate_holdout
 from recsys_causal.simulate.holdout_log import SimulatedHoldoutLog, simulate_holdout_log
 from recsys_causal.simulate.longterm import SimulatedLongTerm, simulate_longterm
 from recsys_causal.simulate.switchback import SimulatedSwitchback, simulate_switchback
+from recsys_causal.simulate.takeup import SimulatedTakeup, simulate_takeup
 from recsys_causal.simulate.world import World, make_world
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "SimulatedLog",
     "SimulatedLongTerm",
     "SimulatedSwitchback",
+    "SimulatedTakeup",
     "World",
     "lifecycle_segment",
     "make_world",
@@ -27,4 +29,5 @@ __all__ = [
     "simulate_holdout_log",
     "simulate_longterm",
     "simulate_switchback",
+    "simulate_takeup",
 ]

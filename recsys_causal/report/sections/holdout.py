@@ -24,6 +24,7 @@ class Holdout(Section):
 
         cfg, h = ctx.cfg, ctx.cfg.holdout or HoldoutSpec()
         unit = cfg.experiment.unit
+        units = path = None
         if cfg.data.decision_log:
             r = holdout_from_log(ctx, h)
         else:
@@ -64,8 +65,23 @@ class Holdout(Section):
             findings.insert(0, share_finding)
             method += (" Holdout share: chi-square test of the observed against the planned share "
                        f"(holdout.planned_share), flagged at p < {quality['srm']['threshold']:g}.")
+        if h.segments:
+            seg_units, name = ((r.log_units.units, "the units built from data.decision_log") if units is None
+                               else (units, f"data.units ({path.name})"))
+            data["complier_segments"], note = complier_segments(ctx, seg_units, name, h)
+            method += note
         return SectionResult(r, data, figures={"holdout": figure}, methods=[method], warnings=list(r.warnings),
                              quality=quality, findings=findings)
+
+
+def complier_segments(ctx: ReportContext, units, name: str, h: HoldoutSpec) -> tuple[list[dict], str]:
+    """The effect on the exposed by each of ``holdout.segments`` (complier effects with a χ² heterogeneity test)
+    on the readout's unit table ``units`` (named ``name`` in errors) and its method note."""
+    cfg = ctx.cfg
+    check_columns(units, [(f"holdout.segments[{i}]", c) for i, c in enumerate(h.segments)], name)
+    rows = [_complier(units, h, seg, cfg.experiment.unit, cfg.alpha, name) for seg in h.segments]
+    return rows, (" Effect on the exposed by segment: 2SLS with segment interactions (the Wald ratio per "
+                  "segment, HC1), with a χ² test that the segment effects are equal.")
 
 
 def holdout_from_log(ctx: ReportContext, h: HoldoutSpec):
@@ -113,3 +129,16 @@ def holdout_share_check(units: dict[str, int], h: HoldoutSpec) -> tuple[dict, Fi
         return data, Finding("blocker", text + ": the groups were not split as planned, so no comparison between "
                                                "them can be trusted.")
     return data, Finding("reason", text + ": matches.")
+
+
+def _complier(units, h: HoldoutSpec, segment: str, unit: str, alpha: float, source: str) -> dict:
+    """The effect on the exposed (complier effect) by ``segment``, its differences and the χ² heterogeneity test."""
+    from recsys_causal.incrementality.complier import complier_effects
+
+    c = complier_effects(units, outcome=h.outcome_col, takeup=h.exposed_col, assignment=h.group_col,
+                         labels=(h.treated_label, h.holdout_label), segment=segment, covariates=h.covariates,
+                         unit_col=unit, alpha=alpha, source=source)
+    het = c.heterogeneity.iloc[0]
+    return {"dimension": segment, "estimates": estimates_json(c.estimates), "counts": c.counts,
+            "chi2": float(het["chi2"]), "df": int(het["df"]), "p_value": float(het["p_value"]),
+            "warnings": list(c.warnings)}
