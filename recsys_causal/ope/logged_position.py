@@ -38,6 +38,7 @@ import numpy as np
 from recsys_causal.errors import EstimationError
 from recsys_causal.logs.model import DecisionLog
 from recsys_causal.ope.components import SlotComponents
+from recsys_causal.ope.position_probs import as_table
 
 MODES = ("top_slot", "logged_position", "ranking")
 NO_ITEM = "no_item_at_evaluated_positions"
@@ -65,12 +66,13 @@ def evaluated_impressions(log: DecisionLog, n_positions: int, reward: np.ndarray
     return rows[keep[req]], excluded
 
 
-def logged_position_components(log: DecisionLog, target_probs: np.ndarray, reward: np.ndarray,
+def logged_position_components(log: DecisionLog, target_probs, reward: np.ndarray,
                                q_hat: np.ndarray | None, reward_name: str = "reward"
                                ) -> tuple[SlotComponents, dict[str, int], np.ndarray]:
     """Per-impression single-slot components of a target policy (``target_probs``: candidate rows × positions),
     the excluded requests by reason and the candidate rows of the impressions."""
-    K = target_probs.shape[1]
+    table = as_table(target_probs)
+    K = table.slate_size
     rows, excluded = evaluated_impressions(log, K, reward, reward_name)
     req = log.request_index[rows]
     p = log.propensity[rows]
@@ -81,13 +83,13 @@ def logged_position_components(log: DecisionLog, target_probs: np.ndarray, rewar
                               examples=log.request_ids[req[bad]][:5],
                               fix="read the log with require_propensity=True to quarantine them, or fix the logging")
     k = log.position[rows].astype(np.int64) - 1
-    w = target_probs[rows, k] / p
+    w = table.at(log.offsets, rows, req, k) / p
     n_excl = sum(excluded.values())
     if q_hat is None:
         zeros = np.zeros(rows.size)
         return (SlotComponents(w=w, y=reward[rows], q_a=zeros, dm=zeros, requests=req, n_excluded=n_excl, p_log=p),
                 excluded, rows)
-    dm = np.stack([log.per_request_sum(target_probs[:, j] * q_hat) for j in range(K)], axis=1)[req, k]
+    dm = table.weighted_sums(log.offsets, q_hat, K)[req, k]
     return (SlotComponents(w=w, y=reward[rows], q_a=q_hat[rows], dm=dm, requests=req, n_excluded=n_excl, p_log=p),
             excluded, rows)
 

@@ -15,30 +15,65 @@ the support diagnostics, never renormalised away.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
 from recsys_causal.checks import require_columns
 from recsys_causal.errors import SchemaError
 from recsys_causal.logs.model import DecisionLog
-from recsys_causal.plackett_luce import plackett_luce_marginals, uniform_slate_marginals
+from recsys_causal.ope.position_probs import (
+    DenseProbs,
+    MixtureProbs,
+    PlackettLuceProbs,
+    PositionProbs,
+    RankedProbs,
+    UniformProbs,
+)
 
 TOLERANCE = 1e-9
 
 
-@dataclass(frozen=True)
 class TargetPolicy:
     """Position probabilities of a target policy for every logged candidate; ``deterministic`` policies put
-    probability 1 on one slate per request (needed by the standard slate IPS estimator)."""
+    probability 1 on one slate per request (needed by the standard slate IPS estimator).
 
-    name: str
-    probs: np.ndarray
-    deterministic: bool = False
+    ``probs``: a dense ``(n_candidates, slate_size)`` array or an implicit
+    :class:`~recsys_causal.ope.position_probs.PositionProbs` (``table``; the constructors below build implicit
+    ones). Reading ``.probs`` of an implicit policy builds the dense array on demand; the estimators never do.
+    """
+
+    def __init__(self, name: str, probs: np.ndarray | PositionProbs, deterministic: bool = False, *,
+                 offsets: np.ndarray | None = None) -> None:
+        self.name = name
+        self.table = probs if isinstance(probs, PositionProbs) else DenseProbs(probs)
+        self.deterministic = deterministic
+        self.offsets = offsets  # the log's CSR offsets (needed to build .probs of some implicit tables)
+
+    @property
+    def probs(self) -> np.ndarray:
+        """The dense ``(n_candidates, slate_size)`` array (built on demand for an implicit policy)."""
+        return self.table.dense(self.offsets)
 
     @property
     def slate_size(self) -> int:
-        return self.probs.shape[1]
+        return self.table.slate_size
+
+    def select(self, log: DecisionLog, mask: np.ndarray) -> TargetPolicy:
+        """The policy on ``log.select_requests(mask)``."""
+        sizes = log.sizes[mask]
+        return TargetPolicy(self.name, self.table.take(log.offsets, mask), self.deterministic,
+                            offsets=np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64))
+
+    def __repr__(self) -> str:
+        return (f"TargetPolicy({self.name!r}, {type(self.table).__name__}, slate_size={self.slate_size}, "
+                f"deterministic={self.deterministic})")
+
+
+def as_table(probs: np.ndarray | PositionProbs | TargetPolicy) -> PositionProbs:
+    """The position probabilities of a policy, an implicit table or a dense array."""
+    if isinstance(probs, TargetPolicy):
+        return probs.table
+    return probs if isinstance(probs, PositionProbs) else DenseProbs(probs)
 
 
 def _eligible(log: DecisionLog) -> np.ndarray:
@@ -64,35 +99,52 @@ def _score(log: DecisionLog, column: str) -> np.ndarray:
 def top_k(log: DecisionLog, score: str, slate_size: int = 1, *, name: str | None = None) -> TargetPolicy:
     """Deterministic ranking by ``score`` (highest first) among eligible candidates."""
     s = np.where(_eligible(log), _score(log, score), -np.inf)
-    order = np.lexsort((-s, log.request_index))  # by request, then score descending
-    rank = np.empty(log.n_candidates, dtype=np.int64)
-    rank[order] = np.arange(log.n_candidates) - log.offsets[log.request_index[order]]
-    probs = np.zeros((log.n_candidates, slate_size))
-    ok = (rank < slate_size) & np.isfinite(s)
-    probs[np.nonzero(ok)[0], rank[ok]] = 1.0
-    return TargetPolicy(name or f"top-{slate_size} by {score}", probs, deterministic=True)
+    return TargetPolicy(name or f"top-{slate_size} by {score}", RankedProbs(ranked_rows(s, log.offsets, slate_size),
+                        log.n_candidates), deterministic=True, offsets=log.offsets)
+
+
+def ranked_rows(s: np.ndarray, offsets: np.ndarray, slate_size: int) -> np.ndarray:
+    """Per request, the candidate rows of the ``slate_size`` highest finite scores ``s`` (ties: earlier row
+    first; −1 where fewer are finite), by chunks of requests (a stable sort of each padded chunk)."""
+    sizes = np.diff(offsets)
+    n_req, n_max = sizes.size, int(sizes.max(initial=0))
+    dtype = np.int32 if offsets[-1] < 2**31 - 1 else np.int64
+    out = np.full((n_req, slate_size), -1, dtype=dtype)
+    step = max(1, 4_000_000 // max(n_max, 1))
+    for lo in range(0, n_req, step):
+        hi = min(n_req, lo + step)
+        sz = sizes[lo:hi]
+        r = np.repeat(np.arange(hi - lo), sz)
+        c = np.arange(int(offsets[hi] - offsets[lo])) - (offsets[lo:hi] - offsets[lo])[r]
+        pad = np.full((hi - lo, n_max), np.inf)
+        pad[r, c] = -s[offsets[lo]:offsets[hi]]
+        top = np.argsort(pad, axis=1, kind="stable")[:, :slate_size]
+        ok = np.isfinite(np.take_along_axis(pad, top, axis=1))
+        out[lo:hi, : top.shape[1]] = np.where(ok, top + offsets[lo:hi, None], -1)
+    return out
 
 
 def softmax(log: DecisionLog, score: str, slate_size: int = 1, *, temperature: float = 1.0,
             n_samples: int = 2000, seed: int = 0, name: str | None = None) -> TargetPolicy:
     """Plackett–Luce ranking with weights ``exp(score / temperature)``: exact marginals for up to 3 positions,
     a seeded Gumbel-top-k approximation with ``n_samples`` rankings per request beyond."""
-    probs = plackett_luce_marginals(_score(log, score), log.offsets, slate_size, temperature,
-                                    eligible=_eligible(log), n_samples=n_samples, seed=seed)
-    return TargetPolicy(name or f"softmax({score}, T={temperature:g})", probs)
+    probs = PlackettLuceProbs(_score(log, score), log.offsets, slate_size, temperature, eligible=_eligible(log),
+                              n_samples=n_samples, seed=seed)
+    return TargetPolicy(name or f"softmax({score}, T={temperature:g})", probs, offsets=log.offsets)
 
 
 def uniform(log: DecisionLog, slate_size: int = 1, *, name: str = "uniform") -> TargetPolicy:
     """A uniformly random slate of eligible candidates."""
-    return TargetPolicy(name, uniform_slate_marginals(log.offsets, slate_size, _eligible(log)))
+    eligible = log.column("eligible").astype(bool) if "eligible" in log.candidates.columns else None
+    return TargetPolicy(name, UniformProbs(log.offsets, slate_size, eligible), offsets=log.offsets)
 
 
 def epsilon_greedy(log: DecisionLog, base: TargetPolicy, epsilon: float, *, name: str | None = None) -> TargetPolicy:
     """With probability ``epsilon`` a uniform slate, otherwise ``base``."""
     if not 0 <= epsilon <= 1:
         raise SchemaError(f"epsilon={epsilon} must be in [0, 1]")
-    mix = (1 - epsilon) * base.probs + epsilon * uniform(log, base.slate_size).probs
-    return TargetPolicy(name or f"{base.name} + ε={epsilon:g}", mix)
+    mix = MixtureProbs(base.table, uniform(log, base.slate_size).table, epsilon)
+    return TargetPolicy(name or f"{base.name} + ε={epsilon:g}", mix, offsets=log.offsets)
 
 
 def from_column(log: DecisionLog, column: str, *, name: str | None = None) -> TargetPolicy:
@@ -130,11 +182,16 @@ def from_callable(log: DecisionLog, fn: Callable[[DecisionLog], np.ndarray], sla
 
 
 def check_policy(log: DecisionLog, policy: TargetPolicy) -> None:
-    """Non-negative, finite, and at most 1 per request and position (1e-9 tolerance)."""
-    p = policy.probs
-    if p.shape[0] != log.n_candidates:
-        raise SchemaError(f"policy {policy.name!r} has {p.shape[0]} rows for {log.n_candidates} logged candidates",
+    """Non-negative, finite, and at most 1 per request and position (1e-9 tolerance). The implicit tables of the
+    constructors (ranking, uniform, Plackett–Luce, mixtures) are valid by construction: only their size is
+    checked."""
+    n = policy.table.n_rows()
+    if n is not None and n != log.n_candidates:
+        raise SchemaError(f"policy {policy.name!r} has {n} rows for {log.n_candidates} logged candidates",
                           fix="give probabilities for exactly the logged candidate rows")
+    if not isinstance(policy.table, DenseProbs):
+        return
+    p = policy.table.probs
     bad = ~np.isfinite(p) | (p < 0)
     if bad.any():
         rows = bad.any(axis=1)
