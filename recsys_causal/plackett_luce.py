@@ -153,8 +153,9 @@ def _monte_carlo(w: np.ndarray, k: int, n_samples: int, rng: np.random.Generator
     out = np.zeros((n_req, n_max, k))
     g = logw[:, None, :] + rng.gumbel(size=(n_req, n_samples, n_max))
     top = np.argsort(-g, axis=2)[:, :, :k]
-    r = np.repeat(np.arange(n_req), n_samples * k)
-    pos = np.tile(np.arange(k), n_req * n_samples)
+    filled = top.shape[2]  # fewer than k when no request has k candidates
+    r = np.repeat(np.arange(n_req), n_samples * filled)
+    pos = np.tile(np.arange(filled), n_req * n_samples)
     np.add.at(out, (r, top.ravel(), pos), 1.0)
     out /= n_samples
     out[~np.isfinite(logw)] = 0.0

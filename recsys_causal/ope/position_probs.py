@@ -10,7 +10,8 @@ representation computes these directly:
   ``(n_requests, K)`` small integers (top-k);
 - :class:`UniformProbs` — a uniformly random slate: the number of eligible candidates per request;
 - :class:`PlackettLuceProbs` — Plackett–Luce (softmax) rankings: the scores; marginals are recomputed per chunk
-  of requests when needed (:func:`~recsys_causal.plackett_luce.plackett_luce_blocks`);
+  of requests when needed (:func:`~recsys_causal.plackett_luce.plackett_luce_blocks`), kept after the first
+  pass only for one position (one float per candidate) or up to :data:`CACHE_CELLS` cells;
 - :class:`MixtureProbs` — ``(1 − ε) · base + ε · uniform`` (ε-greedy);
 - :class:`DenseProbs` — a user-given array (the former representation, still accepted everywhere).
 
@@ -38,6 +39,8 @@ import numpy as np
 from recsys_causal.plackett_luce import plackett_luce_blocks, slate_prefix_probabilities
 
 CHUNK_CELLS = 4_000_000  # rows × positions of one chunk of a recomputed block
+CACHE_CELLS = 4_000_000  # Plackett–Luce marginals up to this many cells are kept after the first pass
+KEEP_ONE_POSITION = True  # ... and those of a one-position policy (one float per candidate, a column's memory)
 
 
 def segment_sums(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -278,8 +281,20 @@ class PlackettLuceProbs(PositionProbs):
         return self.scores.size
 
     def blocks(self, offsets):
-        yield from plackett_luce_blocks(self.scores, self.offsets, self.slate_size, self.temperature,
-                                        **self.options)
+        if getattr(self, "_dense", None) is not None:
+            yield 0, self.offsets.size - 1, self._dense
+            return
+        if (KEEP_ONE_POSITION and self.slate_size == 1) or self.scores.size * self.slate_size <= CACHE_CELLS:
+            # one float per candidate (a column's memory) or a small array: computed once and kept
+            self._dense = np.zeros((self.scores.size, self.slate_size))
+            for lo, hi, block in self._chunks():
+                self._dense[self.offsets[lo]:self.offsets[hi]] = block
+            yield 0, self.offsets.size - 1, self._dense
+            return
+        yield from self._chunks()
+
+    def _chunks(self):
+        return plackett_luce_blocks(self.scores, self.offsets, self.slate_size, self.temperature, **self.options)
 
     def logged_slate_probability(self, offsets, rows, req, pos, pi=None):
         position = np.full(self.scores.size, np.nan)

@@ -63,8 +63,22 @@ def _policy(log, kind, k):
 CASES = [(kind, k) for kind in ("top_k", "softmax", "uniform", "top_k+eps", "softmax+eps") for k in (1, 3, 5)]
 
 
+@pytest.fixture(params=["one pass", "small chunks"])
+def chunking(request, monkeypatch):
+    """Run once as shipped and once with tiny chunks and no kept Plackett–Luce array (many chunked passes)."""
+    if request.param == "small chunks":
+        from recsys_causal import plackett_luce
+        from recsys_causal.ope import position_probs
+
+        monkeypatch.setattr(position_probs, "CHUNK_CELLS", 64)
+        monkeypatch.setattr(position_probs, "CACHE_CELLS", 0)
+        monkeypatch.setattr(position_probs, "KEEP_ONE_POSITION", False)
+        monkeypatch.setattr(plackett_luce, "_CHUNK_CELLS", 64)
+    return request.param
+
+
 @pytest.mark.parametrize(("kind", "k"), CASES)
-def test_implicit_tables_give_the_dense_numbers_bit_for_bit(sim, kind, k):
+def test_implicit_tables_give_the_dense_numbers_bit_for_bit(sim, kind, k, chunking):
     log = sim.log
     dense = _dense_reference(log, kind, k)
     pol = _policy(log, kind, k)
@@ -207,3 +221,13 @@ def test_gate_support_shows_the_mass_on_slates_never_logged():
     assert "Target mass on slates never logged: 0.6667" in res.to_html()
     top_slot = screen(log, {"top": policies.top_k(log, "pred_new", 2)}, primary="click", relative=False)
     assert "unlogged_slate_mass" not in top_slot.to_dict()["candidates"][0]["support"]
+
+
+def test_softmax_beyond_the_candidate_count_fills_only_what_exists():
+    """Five positions over requests of three candidates (Monte Carlo marginals): formerly an IndexError. Each
+    candidate appears once in every sampled ranking, so its marginals over positions 1–3 sum to exactly 1, and
+    positions 4–5 stay empty."""
+    log = simulate_decision_log(n_requests=20, n_candidates=3, slate_size=2, ineligible_share=0.0, seed=2).log
+    P = policies.softmax(log, "pred_new", 5, n_samples=50).probs
+    assert np.array_equal(P[:, 3:], np.zeros((log.n_candidates, 2)))
+    assert np.allclose(P.sum(axis=1), 1.0, rtol=0, atol=1e-12)
