@@ -40,7 +40,7 @@ from recsys_causal.errors import ConfigError, EstimationError
 from recsys_causal.logs.model import DecisionLog
 from recsys_causal.ope.components import SlateComponents
 from recsys_causal.ope.estimators import Estimator
-from recsys_causal.ope.position_probs import as_table
+from recsys_causal.ope.position_probs import as_table, requests_of
 from recsys_causal.ope.reward_model import RewardModel, reward_predictions
 from recsys_causal.ope.slate import CascadeIPS
 
@@ -105,10 +105,10 @@ def with_reward_model(c: SlateComponents, log: DecisionLog, target_probs, q_hat:
     if not np.isfinite(Q).all():
         raise EstimationError(f"{int((~np.isfinite(Q)).sum())} reward-model predictions are not finite",
                               source=log.source, column="reward_model", fix="predict every candidate")
-    rows = np.nonzero(log.shown & (log.position <= K))[0]
+    rows = np.flatnonzero(log.shown & (log.position <= K))
     pos = log.position[rows].astype(np.int64) - 1
     logged = np.zeros((log.n_requests, K))
-    logged[log.request_index[rows], pos] = Q[rows] if Q.ndim == 1 else Q[rows, np.minimum(pos, Q.shape[1] - 1)]
+    logged[requests_of(log.offsets, rows), pos] = Q[rows] if Q.ndim == 1 else Q[rows, np.minimum(pos, Q.shape[1] - 1)]
     m = as_table(target_probs).weighted_sums(log.offsets, Q, K)  # Σ_i π(i, k) q̂(i, k), no dense π
     shown = np.ones(c.w.shape, dtype=bool) if c.shown is None else c.shown
     am = c.alpha * m[c.requests] * shown  # α_l m_l, 0 where the logged slate shows nothing

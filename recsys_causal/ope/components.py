@@ -22,7 +22,7 @@ import numpy as np
 
 from recsys_causal.errors import EstimationError
 from recsys_causal.logs.model import DecisionLog
-from recsys_causal.ope.position_probs import as_table
+from recsys_causal.ope.position_probs import as_table, requests_of
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,7 @@ class SlateComponents:
     q: np.ndarray | None = None  # (n, K) reward model Q̂_k(x, a_1..a_k) of the logged prefix (cascade-DR)
     q_pi: np.ndarray | None = None  # (n, K) its target expectation E_{a ~ π(·|a_1..a_k-1)} Q̂_k(x, a_1..a_k-1, a)
     slate_pi: np.ndarray | None = None  # (n,) target probability of the logged slate (items at their positions)
+    excluded: dict[str, int] | None = None  # requests left out by reason (no item at positions 1..K; immature)
 
 
 def slate_components(log: DecisionLog, target_probs, reward: np.ndarray, *,
@@ -108,9 +109,9 @@ def slate_components(log: DecisionLog, target_probs, reward: np.ndarray, *,
     position) pairs and through per-request sums (:mod:`recsys_causal.ope.position_probs`)."""
     table = as_table(target_probs)
     K = table.slate_size
-    rows = np.nonzero(log.shown & (log.position <= K))[0]
+    rows = np.flatnonzero(log.shown & (log.position <= K))
     pos = log.position[rows].astype(np.int64) - 1
-    req = log.request_index[rows]
+    req = requests_of(log.offsets, rows)
     p = log.propensity[rows]
     bad = ~np.isfinite(p) | (p <= 0) | (p > 1)
     if bad.any():
@@ -138,15 +139,18 @@ def slate_components(log: DecisionLog, target_probs, reward: np.ndarray, *,
         match = np.bincount(req, weights=(pi == 1.0).astype(float), minlength=log.n_requests)
         target_filled = table.position_sums(log.offsets).sum(axis=1)
         same = (match == filled) & (filled == np.round(target_filled))
-        n_shown = np.bincount(log.request_index[log.shown], minlength=log.n_requests)
+        n_shown = np.diff(np.searchsorted(np.flatnonzero(log.shown), log.offsets))
         # the joint propensity is for the whole logged slate: only comparable when the target fills it exactly
         slate_w = np.where(n_shown == filled, np.where(same, 1.0 / sp, 0.0), np.nan)
     alpha = np.ones(K) if position_weights is None else np.asarray(position_weights, dtype=float)[:K]
     prefix, notes = _prefix_propensities(log, rows, req, pos, keep, K)
     slate_pi = table.logged_slate_probability(log.offsets, rows, req, pos, pi)
-    return SlateComponents(W[keep], Y[keep], alpha, slate_w[keep], np.nonzero(keep)[0],
-                           int(log.n_requests - keep.sum()), shown=S[keep], pi=PI[keep], prefix_p=prefix,
-                           deterministic=deterministic, notes=notes, slate_pi=slate_pi[keep])
+    sub = (lambda a: a) if keep.all() else (lambda a: a[keep])  # no copies when every request is kept
+    excluded = {"no_item_at_evaluated_positions": int((filled == 0).sum()),
+                "immature_reward": int(((filled > 0) & missing).sum())}
+    return SlateComponents(sub(W), sub(Y), alpha, sub(slate_w), np.flatnonzero(keep),
+                           int(log.n_requests - keep.sum()), shown=sub(S), pi=sub(PI), prefix_p=prefix,
+                           deterministic=deterministic, notes=notes, slate_pi=sub(slate_pi), excluded=excluded)
 
 
 PREFIX_COLUMN = "prefix_propensity"

@@ -34,7 +34,6 @@ from recsys_causal.ope.estimates import (  # noqa: F401  (re-exported: the final
 )
 from recsys_causal.ope.estimators import Estimator, resolve_estimators
 from recsys_causal.ope.logged_position import (
-    evaluated_impressions,
     logged_position_components,
     resolve_mode,
     top_slot_excluded,
@@ -244,8 +243,7 @@ def _policy_components(log, policy, y, q_hat, rname, mode, position_weights):
         if q_hat is not None:  # slate estimators with a reward model (cascade-DR)
             c = with_reward_model(c, log, policy.table, q_hat)
         p_diag = log.propensity[log.shown & (log.position <= policy.slate_size)]
-        excluded = evaluated_impressions(log, policy.slate_size, y, rname)[1]
-        extra = {"excluded": excluded, "slate_pi": c.slate_pi}
+        extra = {"excluded": c.excluded, "slate_pi": c.slate_pi}
         return c, c.y @ c.alpha, c.w.mean(axis=1), p_diag, (c.w * c.y) @ c.alpha, extra
     if mode == "logged_position":
         c, excluded, rows = logged_position_components(log, policy.table, y, q_hat, rname)

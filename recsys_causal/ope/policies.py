@@ -87,8 +87,8 @@ def _score(log: DecisionLog, column: str) -> np.ndarray:
         require_columns(log.candidates, [column], source=log.source, message="score column {first!r} does not exist",
                         fix=f"use one of the prediction columns {list(log.prediction_columns)} or 'score'")
     s = log.column(name)
-    if np.isnan(s[_eligible(log)]).any():
-        bad = np.isnan(s) & _eligible(log)
+    bad = np.isnan(s) & _eligible(log)
+    if bad.any():
         raise SchemaError(f"score column {name!r} is missing for {int(bad.sum())} eligible candidates",
                           source=log.source, column=name, count=int(bad.sum()),
                           examples=log.request_ids[log.request_index[bad]][:5],
@@ -98,14 +98,16 @@ def _score(log: DecisionLog, column: str) -> np.ndarray:
 
 def top_k(log: DecisionLog, score: str, slate_size: int = 1, *, name: str | None = None) -> TargetPolicy:
     """Deterministic ranking by ``score`` (highest first) among eligible candidates."""
-    s = np.where(_eligible(log), _score(log, score), -np.inf)
-    return TargetPolicy(name or f"top-{slate_size} by {score}", RankedProbs(ranked_rows(s, log.offsets, slate_size),
-                        log.n_candidates), deterministic=True, offsets=log.offsets)
+    rows = ranked_rows(_score(log, score), log.offsets, slate_size, _eligible(log))
+    return TargetPolicy(name or f"top-{slate_size} by {score}", RankedProbs(rows, log.n_candidates),
+                        deterministic=True, offsets=log.offsets)
 
 
-def ranked_rows(s: np.ndarray, offsets: np.ndarray, slate_size: int) -> np.ndarray:
-    """Per request, the candidate rows of the ``slate_size`` highest finite scores ``s`` (ties: earlier row
-    first; −1 where fewer are finite), by chunks of requests (a stable sort of each padded chunk)."""
+def ranked_rows(s: np.ndarray, offsets: np.ndarray, slate_size: int, eligible: np.ndarray | None = None
+                ) -> np.ndarray:
+    """Per request, the candidate rows of the ``slate_size`` highest finite scores ``s`` among ``eligible``
+    candidates (ties: earlier row first; −1 where fewer are finite), by chunks of requests (a stable sort of
+    each padded chunk)."""
     sizes = np.diff(offsets)
     n_req, n_max = sizes.size, int(sizes.max(initial=0))
     dtype = np.int32 if offsets[-1] < 2**31 - 1 else np.int64
@@ -117,7 +119,8 @@ def ranked_rows(s: np.ndarray, offsets: np.ndarray, slate_size: int) -> np.ndarr
         r = np.repeat(np.arange(hi - lo), sz)
         c = np.arange(int(offsets[hi] - offsets[lo])) - (offsets[lo:hi] - offsets[lo])[r]
         pad = np.full((hi - lo, n_max), np.inf)
-        pad[r, c] = -s[offsets[lo]:offsets[hi]]
+        part = s[offsets[lo]:offsets[hi]]
+        pad[r, c] = -part if eligible is None else np.where(eligible[offsets[lo]:offsets[hi]], -part, np.inf)
         top = np.argsort(pad, axis=1, kind="stable")[:, :slate_size]
         ok = np.isfinite(np.take_along_axis(pad, top, axis=1))
         out[lo:hi, : top.shape[1]] = np.where(ok, top + offsets[lo:hi, None], -1)

@@ -56,8 +56,10 @@ def segment_sums(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
 
 
 def requests_of(offsets: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """The request index of each candidate row."""
-    return np.searchsorted(offsets, rows, side="right") - 1
+    """The request index of each candidate row (``rows`` ascending, as from ``np.flatnonzero``), without the
+    log's per-candidate request index."""
+    counts = np.diff(np.searchsorted(rows, offsets))
+    return np.repeat(np.arange(offsets.size - 1), counts)
 
 
 class PositionProbs:
