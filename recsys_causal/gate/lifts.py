@@ -70,6 +70,7 @@ class Lifts:
     multi_logger: str | None = None  # "stratified" or "balance" when the log mixes versions
     _rewards: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
     _predictions: dict[Any, np.ndarray] = field(default_factory=dict, init=False, repr=False)
+    _last_slate: tuple | None = field(default=None, init=False, repr=False)
 
     def reward(self, spec: str | Mapping[str, float], with_model: bool) -> tuple[np.ndarray, np.ndarray | None]:
         """Per-candidate rewards and, when ``with_model``, the reward model's predictions (cached per reward)."""
@@ -100,7 +101,12 @@ class Lifts:
             log, y, q = log.select_requests(mask), y[rows], None if q is None else q[rows]
             clusters = None if clusters is None else clusters[mask]
         label = reward_label(spec)
-        c = _components(log, probs, y, q, label, slate, policy.deterministic)
+        last = self._last_slate  # the primary lift and its cross-checks share one policy's slate components
+        if slate and mask is None and last is not None and last[0] is probs and last[1] == label:
+            c = last[2]
+        else:
+            c = _components(log, probs, y, q, label, slate, policy.deterministic)
+            self._last_slate = (probs, label, c) if slate and mask is None else None
         c = c if q is None or not slate else _with_model(c, log, probs, q)
         one = est
         c, est = self._multi_logger(log, c, est, mode, y, label)

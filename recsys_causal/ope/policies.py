@@ -106,8 +106,7 @@ def top_k(log: DecisionLog, score: str, slate_size: int = 1, *, name: str | None
 def ranked_rows(s: np.ndarray, offsets: np.ndarray, slate_size: int, eligible: np.ndarray | None = None
                 ) -> np.ndarray:
     """Per request, the candidate rows of the ``slate_size`` highest finite scores ``s`` among ``eligible``
-    candidates (ties: earlier row first; −1 where fewer are finite), by chunks of requests (a stable sort of
-    each padded chunk)."""
+    candidates (ties: earlier row first; −1 where fewer are finite), by chunks of requests."""
     sizes = np.diff(offsets)
     n_req, n_max = sizes.size, int(sizes.max(initial=0))
     dtype = np.int32 if offsets[-1] < 2**31 - 1 else np.int64
@@ -115,16 +114,33 @@ def ranked_rows(s: np.ndarray, offsets: np.ndarray, slate_size: int, eligible: n
     step = max(1, 4_000_000 // max(n_max, 1))
     for lo in range(0, n_req, step):
         hi = min(n_req, lo + step)
-        sz = sizes[lo:hi]
-        r = np.repeat(np.arange(hi - lo), sz)
-        c = np.arange(int(offsets[hi] - offsets[lo])) - (offsets[lo:hi] - offsets[lo])[r]
-        pad = np.full((hi - lo, n_max), np.inf)
-        part = s[offsets[lo]:offsets[hi]]
-        pad[r, c] = -part if eligible is None else np.where(eligible[offsets[lo]:offsets[hi]], -part, np.inf)
-        top = np.argsort(pad, axis=1, kind="stable")[:, :slate_size]
+        part = -s[offsets[lo]:offsets[hi]]
+        if eligible is not None:
+            part = np.where(eligible[offsets[lo]:offsets[hi]], part, np.inf)
+        if (sizes[lo:hi] == n_max).all():  # a regular layout: the chunk is a matrix already
+            pad = part.reshape(hi - lo, n_max)
+        else:
+            r = np.repeat(np.arange(hi - lo), sizes[lo:hi])
+            pad = np.full((hi - lo, n_max), np.inf)
+            pad[r, np.arange(part.size) - (offsets[lo:hi] - offsets[lo])[r]] = part
+        top = _smallest_first(pad, min(slate_size, n_max))
         ok = np.isfinite(np.take_along_axis(pad, top, axis=1))
         out[lo:hi, : top.shape[1]] = np.where(ok, top + offsets[lo:hi, None], -1)
     return out
+
+
+def _smallest_first(pad: np.ndarray, k: int) -> np.ndarray:
+    """Column indices of each row's ``k`` smallest values in ascending order, ties by column (what a stable
+    sort gives): a partition, then a sort of the ``k`` chosen; rows with a tie at the boundary are sorted whole."""
+    if k == 0:
+        return np.zeros((pad.shape[0], 0), dtype=np.int64)
+    chosen = np.argpartition(pad, k - 1, axis=1)[:, :k] if k < pad.shape[1] else np.tile(np.arange(k), (len(pad), 1))
+    vals = np.take_along_axis(pad, chosen, axis=1)
+    top = np.take_along_axis(chosen, np.lexsort((chosen, vals), axis=1), axis=1)
+    tied = (pad <= vals.max(axis=1, keepdims=True)).sum(axis=1) > k
+    if tied.any():
+        top[tied] = np.argsort(pad[tied], axis=1, kind="stable")[:, :k]
+    return top
 
 
 def softmax(log: DecisionLog, score: str, slate_size: int = 1, *, temperature: float = 1.0,

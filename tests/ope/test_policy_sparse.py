@@ -109,6 +109,14 @@ def test_top_k_breaks_ties_by_row_and_skips_ineligible(sim):
         del log.candidates["pred_tie"]
 
 
+@pytest.mark.parametrize("k", [1, 4, 8, 9])
+def test_top_k_on_a_regular_layout_matches_the_python_sort(k):
+    log = simulate_decision_log(n_requests=300, n_candidates=8, slate_size=3, ineligible_share=0.3, seed=5).log
+    log.candidates["pred_tie"] = np.round(2 * log.column("pred_new"), 0)
+    assert np.array_equal(policies.top_k(log, "pred_tie", k).probs, _top_k_reference(log, "pred_tie", k))
+    assert np.array_equal(policies.top_k(log, "pred_new", k).probs, _top_k_reference(log, "pred_new", k))
+
+
 def _slate_log():
     return simulate_decision_log(n_requests=1500, n_candidates=8, slate_size=3, click_model="cascade",
                                  log_prefix_propensity=True, seed=11).log
