@@ -21,53 +21,23 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import measure  # noqa: E402
+from _slate_log import log_code  # noqa: E402
 
 CODE = """
-import gc, time
-import numpy as np, pandas as pd
-from recsys_causal.logs.model import DecisionLog
 from recsys_causal.gate import screen, Guardrail
 from recsys_causal.ope import policies
-
-def rss_gb(key="VmRSS"):
-    for line in open("/proc/self/status"):
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) / 1024**2
-
-rng = np.random.default_rng(0)
-R, C, K = {R}, {C}, 10
-n = R * C
-rank = np.tile(np.arange(C, dtype=np.int8), R)
-shown = rank < K
-requests = pd.DataFrame({{"request_id": np.arange(R), "decision_time": pd.Timestamp("2026-06-01", tz="UTC"),
-                          "slate_propensity": rng.uniform(1e-9, 1e-6, R)}})
-cand = pd.DataFrame({{
-    "item_id": rng.integers(0, 10**6, n, dtype=np.int32),
-    "shown": shown,
-    "position": np.where(shown, rank + 1, np.nan),
-    "propensity": np.where(shown, rng.uniform(0.02, 0.09, n), np.nan),
-    "pred_new": rng.normal(size=n),
-    "pred_bold": rng.normal(size=n),
-    "pred_mix": rng.normal(size=n),
-    "click": np.where(shown, (rng.random(n) < 0.1).astype(float), np.nan),
-    "hide": np.where(shown, (rng.random(n) < 0.02).astype(float), np.nan),
-}})
-del rank, shown
-log = DecisionLog(requests, cand, np.arange(0, n + 1, C, dtype=np.int64), ("click", "hide"))
-log_gb = (cand.memory_usage(deep=True).sum() + requests.memory_usage(deep=True).sum()) / 1024**3
-gc.collect()
 rss_before = rss_gb()
 open("/proc/self/clear_refs", "w").write("5")  # reset the peak resident set (VmHWM)
 t0 = time.perf_counter()
-cands = {{s: policies.top_k(log, f"pred_{{s}}", K, name=s) for s in ("new", "bold", "mix")}}
+cands = {s: policies.top_k(log, f"pred_{s}", K, name=s) for s in ("new", "bold", "mix")}
 res = screen(log, cands, primary="click", relative=False, mode="ranking",
              guardrails=[Guardrail("hide", "increase_is_bad", 0.05)])
 doc, md, html = res.to_dict(), res.to_markdown(), res.to_html()
 t_screen = time.perf_counter() - t0
 peak = rss_gb("VmHWM")
-_result = {{"requests": R, "rows": n, "log_gb": log_gb, "rss_before_gb": rss_before, "peak_step_gb": peak,
+_result = {"requests": R, "rows": n, "log_gb": log_gb, "rss_before_gb": rss_before, "peak_step_gb": peak,
            "screen_s": t_screen, "verdicts": [c.verdict for c in res.candidates], "exit_code": res.exit_code,
-           "slate_mass": [c.support.unlogged_slate_mass for c in res.candidates]}}
+           "slate_mass": [c.support.unlogged_slate_mass for c in res.candidates]}
 """
 
 
@@ -76,7 +46,8 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=1_000_000)
     ap.add_argument("--candidates", type=int, default=50)
     args = ap.parse_args()
-    r = measure(CODE.format(R=args.requests, C=args.candidates))
+    code = log_code(args.requests, args.candidates, scores=("new", "bold", "mix"), outcomes={"hide": 0.02})
+    r = measure(code + CODE)
     print(f"gate.screen(mode='ranking'), 3 top-10 candidates on {r['requests']:,} requests x {args.candidates} "
           f"candidates ({r['rows']:,} rows), slates of 10:\n"
           f"  screen (policies, lifts, cross-checks, guardrail, support, accounting, JSON/Markdown/HTML): "

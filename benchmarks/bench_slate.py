@@ -27,36 +27,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import measure  # noqa: E402
+from _slate_log import log_code  # noqa: E402
 
 CODE = """
-import gc, time
-import numpy as np, pandas as pd
-from recsys_causal.logs.model import DecisionLog
 from recsys_causal.ope import evaluate_policies, policies
-
-def rss_gb(key="VmRSS"):
-    for line in open("/proc/self/status"):
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) / 1024**2
-
-rng = np.random.default_rng(0)
-R, C, K, REPEAT = {R}, {C}, 10, {REPEAT}
-n = R * C
-rank = np.tile(np.arange(C, dtype=np.int8), R)
-shown = rank < K
-requests = pd.DataFrame({{"request_id": np.arange(R), "decision_time": pd.Timestamp("2026-06-01", tz="UTC"),
-                          "slate_propensity": rng.uniform(1e-9, 1e-6, R)}})
-cand = pd.DataFrame({{
-    "item_id": rng.integers(0, 10**6, n, dtype=np.int32),
-    "shown": shown,
-    "position": np.where(shown, rank + 1, np.nan),
-    "propensity": np.where(shown, rng.uniform(0.02, 0.09, n), np.nan),
-    "pred_new": rng.normal(size=n),
-    "click": np.where(shown, (rng.random(n) < 0.1).astype(float), np.nan),
-}})
-del rank, shown
-log = DecisionLog(requests, cand, np.arange(0, n + 1, C, dtype=np.int64), ("click",))
-log_gb = (cand.memory_usage(deep=True).sum() + requests.memory_usage(deep=True).sum()) / 1024**3
+REPEAT = {REPEAT}
 ESTIMATORS = ["PI-IPS", "SN-PI-IPS", "slate IPS", "RIPS (cascade)", "PI (pseudo-inverse)"]
 
 def project(pol):
@@ -99,7 +74,6 @@ def timed(fn, *args):
         t0 = time.perf_counter(); res = fn(*args); times.append(time.perf_counter() - t0)
     return float(np.median(times)), res
 
-gc.collect()
 rss_before = rss_gb()
 open("/proc/self/clear_refs", "w").write("5")  # reset the peak resident set (VmHWM)
 t0 = time.perf_counter(); pol = policies.top_k(log, "pred_new", K, name="top"); t_policy = time.perf_counter() - t0
@@ -123,7 +97,7 @@ _result = {{"requests": R, "rows": n, "log_gb": log_gb, "rss_before_gb": rss_bef
 
 
 def run(requests: int, candidates: int, repeat: int) -> dict:
-    return measure(CODE.format(R=requests, C=candidates, REPEAT=repeat))
+    return measure(log_code(requests, candidates) + CODE.format(REPEAT=repeat))
 
 
 def main() -> None:
