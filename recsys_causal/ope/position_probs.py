@@ -125,8 +125,9 @@ class PositionProbs:
 
     def take(self, offsets: np.ndarray, mask: np.ndarray) -> PositionProbs:
         """The probabilities of the requests where ``mask`` is true (``DecisionLog.select_requests``)."""
-        rows = np.repeat(mask, np.diff(offsets))
-        return DenseProbs(self.dense(offsets)[rows])
+        keep = np.repeat(mask, np.diff(offsets))
+        parts = [block[keep[offsets[lo]:offsets[hi]]] for lo, hi, block in self.blocks(offsets)]
+        return DenseProbs(np.concatenate(parts) if parts else np.zeros((0, self.slate_size)))
 
     def logged_slate_probability(self, offsets: np.ndarray, rows: np.ndarray, req: np.ndarray, pos: np.ndarray,
                                  pi: np.ndarray | None = None) -> np.ndarray:
@@ -245,6 +246,12 @@ class UniformProbs(PositionProbs):
             hi = min(offsets.size - 1, lo + step)
             yield lo, hi, self.block(offsets, lo, hi)
 
+    def take(self, offsets, mask):
+        out = UniformProbs.__new__(UniformProbs)
+        out.slate_size, out.n_elig = self.slate_size, self.n_elig[mask]
+        out.eligible = None if self.eligible is None else self.eligible[np.repeat(mask, np.diff(offsets))]
+        return out
+
     def at(self, offsets, rows, req, pos):
         n = self.n_elig[req]
         elig = 1.0 if self.eligible is None else self.eligible[rows]
@@ -326,6 +333,9 @@ class MixtureProbs(PositionProbs):
         e = self.epsilon
         for lo, hi, block in self.base.blocks(offsets):
             yield lo, hi, (1 - e) * block + e * self.uniform.block(offsets, lo, hi)
+
+    def take(self, offsets, mask):
+        return MixtureProbs(self.base.take(offsets, mask), self.uniform.take(offsets, mask), self.epsilon)
 
     def at(self, offsets, rows, req, pos):
         e = self.epsilon
