@@ -1,9 +1,13 @@
 """Target policies as per-candidate position probabilities aligned with a log's candidate rows.
 
-A target policy is an array ``P`` of shape ``(n_candidates, slate_size)``: ``P[i, k]`` is the probability that
-the policy puts logged candidate ``i`` at position ``k + 1``. Memory is proportional to the logged rows. Mass a
-policy puts outside the logged candidate set is ``1 − Σ_i P[i, k]`` per request and position; it is reported by
-the support diagnostics, never renormalised away.
+A target policy's probabilities ``P[i, k]`` (candidate ``i`` at position ``k + 1``) are held implicitly
+(:mod:`recsys_causal.ope.position_probs`): ``top_k`` stores the candidate row per request and position,
+``uniform`` the eligible count per request, ``softmax`` the scores (Plackett–Luce marginals recomputed per chunk
+of requests), ``epsilon_greedy`` its two parts; ``from_column`` / ``from_callable`` / ``TargetPolicy(name, array)``
+hold a dense array. The estimators read ``P`` only at the logged (item, position) pairs and through per-request
+sums, so no ``(n_candidates, slate_size)`` array is built on their path; ``policy.probs`` builds it on demand.
+Mass a policy puts outside the logged candidate set is ``1 − Σ_i P[i, k]`` per request and position; it is
+reported by the support diagnostics, never renormalised away.
 
 >>> from recsys_causal.simulate import simulate_decision_log
 >>> log = simulate_decision_log(n_requests=5, n_candidates=4, slate_size=2, seed=0).log
