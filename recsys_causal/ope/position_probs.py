@@ -55,6 +55,11 @@ def segment_sums(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return out
 
 
+def _step(offsets: np.ndarray, slate_size: int) -> int:
+    """Requests per chunk so that a chunk's dense block holds about :data:`CHUNK_CELLS` cells."""
+    return max(1, CHUNK_CELLS // max(1, slate_size * max(int(np.diff(offsets).max(initial=1)), 1)))
+
+
 def requests_of(offsets: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """The request index of each candidate row (``rows`` ascending, as from ``np.flatnonzero``), without the
     log's per-candidate request index."""
@@ -178,7 +183,7 @@ class RankedProbs(PositionProbs):
         return self._n_rows
 
     def blocks(self, offsets):
-        step = max(1, CHUNK_CELLS // max(1, self.slate_size * max(int(np.diff(offsets).max(initial=1)), 1)))
+        step = _step(offsets, self.slate_size)
         for lo in range(0, offsets.size - 1, step):
             hi = min(offsets.size - 1, lo + step)
             block = np.zeros((int(offsets[hi] - offsets[lo]), self.slate_size))
@@ -241,7 +246,7 @@ class UniformProbs(PositionProbs):
         return per[:, None] * fillable
 
     def blocks(self, offsets):
-        step = max(1, CHUNK_CELLS // max(1, self.slate_size * max(int(np.diff(offsets).max(initial=1)), 1)))
+        step = _step(offsets, self.slate_size)
         for lo in range(0, offsets.size - 1, step):
             hi = min(offsets.size - 1, lo + step)
             yield lo, hi, self.block(offsets, lo, hi)
@@ -330,9 +335,12 @@ class MixtureProbs(PositionProbs):
         return self.base.n_rows()
 
     def blocks(self, offsets):
-        e = self.epsilon
+        e, step = self.epsilon, _step(offsets, self.slate_size)
         for lo, hi, block in self.base.blocks(offsets):
-            yield lo, hi, (1 - e) * block + e * self.uniform.block(offsets, lo, hi)
+            for a in range(lo, hi, step):  # bounded temporaries even when the base yields one large block
+                b = min(hi, a + step)
+                part = block[offsets[a] - offsets[lo]:offsets[b] - offsets[lo]]
+                yield a, b, (1 - e) * part + e * self.uniform.block(offsets, a, b)
 
     def take(self, offsets, mask):
         return MixtureProbs(self.base.take(offsets, mask), self.uniform.take(offsets, mask), self.epsilon)
