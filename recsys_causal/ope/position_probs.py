@@ -36,6 +36,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from recsys_causal.errors import SchemaError
 from recsys_causal.plackett_luce import plackett_luce_blocks, slate_prefix_probabilities
 
 CHUNK_CELLS = 4_000_000  # rows × positions of one chunk of a recomputed block
@@ -150,6 +151,9 @@ class DenseProbs(PositionProbs):
 
     def __init__(self, probs: np.ndarray) -> None:
         self.probs = np.asarray(probs, dtype=float)
+        if self.probs.ndim != 2:
+            raise SchemaError(f"target probabilities of shape {self.probs.shape}: expected (candidates, positions)",
+                              fix="pass a 2-D array, e.g. probs[:, None] for position 1 only")
         self.slate_size = self.probs.shape[1]
 
     def n_rows(self) -> int:

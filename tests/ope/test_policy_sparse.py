@@ -239,3 +239,10 @@ def test_softmax_beyond_the_candidate_count_fills_only_what_exists():
     P = policies.softmax(log, "pred_new", 5, n_samples=50).probs
     assert np.array_equal(P[:, 3:], np.zeros((log.n_candidates, 2)))
     assert np.allclose(P.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+
+
+def test_a_one_dimensional_array_is_refused_with_the_fix(sim):
+    from recsys_causal.errors import SchemaError
+
+    with pytest.raises(SchemaError, match=r"expected \(candidates, positions\)"):
+        evaluate_policies(sim.log, {"flat": np.full(sim.log.n_candidates, 0.1)}, rewards=["click"])
