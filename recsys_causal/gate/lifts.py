@@ -192,8 +192,7 @@ class Lifts:
         if mode == "top_slot":
             return e, policy_support(self.log, policy, c.w, c.p_log, c.requests, thresholds=thresholds), \
                 c.requests.size, [], (c.w, c.requests)
-        p_diag = self.log.propensity[self.log.shown & (self.log.position <= policy.slate_size)]
-        support = policy_support(self.log, policy, c.w.mean(axis=1), p_diag, c.requests, thresholds=thresholds,
+        support = policy_support(self.log, policy, c.w.mean(axis=1), c.p_shown, c.requests, thresholds=thresholds,
                                  slate=True, contributions=(c.w * c.y) @ c.alpha, slate_pi=c.slate_pi)
         shown = np.ones(c.w.shape, dtype=bool) if c.shown is None else c.shown
         rows, reasons = position_support(c.w[shown], np.nonzero(shown)[1] + 1, thresholds)

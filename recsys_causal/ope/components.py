@@ -22,7 +22,7 @@ import numpy as np
 
 from recsys_causal.errors import EstimationError
 from recsys_causal.logs.model import DecisionLog
-from recsys_causal.ope.position_probs import as_table, requests_of
+from recsys_causal.ope.position_probs import as_table, requests_of, segment_counts
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,7 @@ class SlateComponents:
     q_pi: np.ndarray | None = None  # (n, K) its target expectation E_{a ~ π(·|a_1..a_k-1)} Q̂_k(x, a_1..a_k-1, a)
     slate_pi: np.ndarray | None = None  # (n,) target probability of the logged slate (items at their positions)
     excluded: dict[str, int] | None = None  # requests left out by reason (no item at positions 1..K; immature)
+    p_shown: np.ndarray | None = None  # logging propensities of every item shown at positions 1..K (support)
 
 
 def slate_components(log: DecisionLog, target_probs, reward: np.ndarray, *,
@@ -139,7 +140,7 @@ def slate_components(log: DecisionLog, target_probs, reward: np.ndarray, *,
         match = np.bincount(req, weights=(pi == 1.0).astype(float), minlength=log.n_requests)
         target_filled = table.position_sums(log.offsets).sum(axis=1)
         same = (match == filled) & (filled == np.round(target_filled))
-        n_shown = np.diff(np.searchsorted(np.flatnonzero(log.shown), log.offsets))
+        n_shown = segment_counts(log.shown, log.offsets)
         # the joint propensity is for the whole logged slate: only comparable when the target fills it exactly
         slate_w = np.where(n_shown == filled, np.where(same, 1.0 / sp, 0.0), np.nan)
     alpha = np.ones(K) if position_weights is None else np.asarray(position_weights, dtype=float)[:K]
@@ -150,7 +151,8 @@ def slate_components(log: DecisionLog, target_probs, reward: np.ndarray, *,
                 "immature_reward": int(((filled > 0) & missing).sum())}
     return SlateComponents(sub(W), sub(Y), alpha, sub(slate_w), np.flatnonzero(keep),
                            int(log.n_requests - keep.sum()), shown=sub(S), pi=sub(PI), prefix_p=prefix,
-                           deterministic=deterministic, notes=notes, slate_pi=sub(slate_pi), excluded=excluded)
+                           deterministic=deterministic, notes=notes, slate_pi=sub(slate_pi), excluded=excluded,
+                           p_shown=p)
 
 
 PREFIX_COLUMN = "prefix_propensity"

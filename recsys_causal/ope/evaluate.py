@@ -242,9 +242,8 @@ def _policy_components(log, policy, y, q_hat, rname, mode, position_weights):
                              deterministic=policy.deterministic, reward_name=rname)
         if q_hat is not None:  # slate estimators with a reward model (cascade-DR)
             c = with_reward_model(c, log, policy.table, q_hat)
-        p_diag = log.propensity[log.shown & (log.position <= policy.slate_size)]
         extra = {"excluded": c.excluded, "slate_pi": c.slate_pi}
-        return c, c.y @ c.alpha, c.w.mean(axis=1), p_diag, (c.w * c.y) @ c.alpha, extra
+        return c, c.y @ c.alpha, c.w.mean(axis=1), c.p_shown, (c.w * c.y) @ c.alpha, extra
     if mode == "logged_position":
         c, excluded, rows = logged_position_components(log, policy.table, y, q_hat, rname)
         extra = {"excluded": excluded, "rows": rows, "positions": log.position[rows].astype(np.int64)}

@@ -79,7 +79,8 @@ class SNPositionIPS(Estimator):
     assumption = PositionIPS.assumption
 
     def terms(self, c):
-        return [(c.alpha[k] * c.w[:, k] * c.y[:, k], c.w[:, k]) for k in range(c.w.shape[1]) if c.alpha[k] != 0]
+        wt, yt = np.ascontiguousarray(c.w.T), np.ascontiguousarray(c.y.T)  # one row per position
+        return [(c.alpha[k] * wt[k] * yt[k], wt[k]) for k in range(wt.shape[0]) if c.alpha[k] != 0]
 
 
 @dataclass
