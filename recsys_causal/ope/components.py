@@ -22,7 +22,7 @@ import numpy as np
 
 from recsys_causal.errors import EstimationError
 from recsys_causal.logs.model import DecisionLog
-from recsys_causal.ope.position_probs import as_table, requests_of, segment_counts
+from recsys_causal.ope.position_probs import as_table, requests_of
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ def slate_components(log: DecisionLog, target_probs, reward: np.ndarray, *,
         match = np.bincount(req, weights=(pi == 1.0).astype(float), minlength=log.n_requests)
         target_filled = table.position_sums(log.offsets).sum(axis=1)
         same = (match == filled) & (filled == np.round(target_filled))
-        n_shown = segment_counts(log.shown, log.offsets)
+        n_shown = np.diff(np.searchsorted(np.flatnonzero(log.shown), log.offsets))  # no per-candidate int64
         # the joint propensity is for the whole logged slate: only comparable when the target fills it exactly
         slate_w = np.where(n_shown == filled, np.where(same, 1.0 / sp, 0.0), np.nan)
     alpha = np.ones(K) if position_weights is None else np.asarray(position_weights, dtype=float)[:K]

@@ -56,16 +56,6 @@ def segment_sums(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return out
 
 
-def segment_counts(mask: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """The number of true entries of a candidate-level mask per request."""
-    sizes = np.diff(offsets)
-    out = np.zeros(sizes.size, dtype=np.int64)
-    nonempty = sizes > 0
-    if mask.size:
-        out[nonempty] = np.add.reduceat(mask, offsets[:-1][nonempty], dtype=np.int64)
-    return out
-
-
 def _step(offsets: np.ndarray, slate_size: int) -> int:
     """Requests per chunk so that a chunk's dense block holds about :data:`CHUNK_CELLS` cells."""
     return max(1, CHUNK_CELLS // max(1, slate_size * max(int(np.diff(offsets).max(initial=1)), 1)))
