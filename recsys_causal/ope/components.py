@@ -127,8 +127,9 @@ def slate_components(log: DecisionLog, target_probs, reward: np.ndarray, *,
     PI[req, pos] = pi
     S[req, pos] = True
     yv = reward[rows]
-    missing = np.bincount(req[~np.isfinite(yv)], minlength=log.n_requests) > 0
-    Y[req, pos] = np.nan_to_num(yv)
+    finite = np.isfinite(yv)
+    missing = np.bincount(req[~finite], minlength=log.n_requests) > 0
+    Y[req, pos] = np.where(finite, yv, 0.0) if not np.isinf(yv).any() else np.nan_to_num(yv)
     filled = np.bincount(req, minlength=log.n_requests)
     keep = (filled > 0) & ~missing
     if not keep.any():
