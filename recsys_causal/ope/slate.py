@@ -109,10 +109,15 @@ class CascadeIPS(Estimator):
         if self.prefix and c.prefix_p is not None and c.pi is not None:
             num = np.cumprod(np.where(shown, c.pi, 1.0), axis=1)
             return np.where(shown, num / np.where(shown, c.prefix_p, 1.0), 0.0)
-        return np.cumprod(np.where(shown, c.w, 1.0), axis=1) * shown
+        w = np.where(shown, c.w, 1.0)
+        np.cumprod(w, axis=1, out=w)  # in place: one (n, K) temporary, the same numbers
+        w *= shown
+        return w
 
     def terms(self, c):
-        v = (self.weights(c) * c.y) @ c.alpha
+        w = self.weights(c)
+        w *= c.y
+        v = w @ c.alpha
         return [(v, np.ones_like(v))]
 
     def warnings(self, c) -> list[str]:
