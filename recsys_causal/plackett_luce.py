@@ -47,10 +47,26 @@ def plackett_luce_marginals(
         raise ValueError("temperature must be positive")
     if slate_size < 1:
         raise ValueError("slate_size must be at least 1")
-    n_req = len(offsets) - 1
     out = np.zeros((scores.size, slate_size))
     if scores.size == 0:
         return out
+    for lo, hi, block in plackett_luce_blocks(scores, offsets, slate_size, temperature, eligible=eligible,
+                                              n_samples=n_samples, seed=seed):
+        out[offsets[lo]:offsets[hi]] = block
+    return out
+
+
+def plackett_luce_blocks(scores: np.ndarray, offsets: np.ndarray, slate_size: int, temperature: float = 1.0, *,
+                         eligible: np.ndarray | None = None, n_samples: int = 2000, seed: int = 0):
+    """The marginals of :func:`plackett_luce_marginals` by chunks of requests: yields ``(lo, hi, block)`` with
+    ``block`` the rows of requests ``lo..hi-1`` (``(offsets[hi] − offsets[lo], slate_size)``). Every pass
+    replays the same chunks and random numbers, so a caller can recompute what it needs instead of storing
+    the whole array."""
+    scores = np.asarray(scores, dtype=np.float64)
+    offsets = np.asarray(offsets, dtype=np.int64)
+    n_req = len(offsets) - 1
+    if scores.size == 0:
+        return
     sizes = np.diff(offsets)
     n_max = int(sizes.max())
     chunk = max(1, _CHUNK_CELLS // max(1, n_max * n_max if slate_size <= EXACT_MAX_SLATE else n_max * n_samples))
@@ -58,14 +74,16 @@ def plackett_luce_marginals(
     for start in range(0, n_req, chunk):
         stop = min(n_req, start + chunk)
         lo, hi = offsets[start], offsets[stop]
+        if hi == lo:
+            yield start, stop, np.zeros((0, slate_size))
+            continue
         w, rows, cols = _padded_weights(scores[lo:hi], offsets[start : stop + 1] - lo, temperature,
                                         None if eligible is None else eligible[lo:hi])
         if slate_size <= EXACT_MAX_SLATE:
             dense = _exact(w, slate_size)
         else:
             dense = _monte_carlo(w, slate_size, n_samples, rng)
-        out[lo:hi] = dense[rows, cols]
-    return out
+        yield start, stop, dense[rows, cols]
 
 
 def uniform_slate_marginals(offsets: np.ndarray, slate_size: int, eligible: np.ndarray | None = None) -> np.ndarray:
@@ -135,8 +153,9 @@ def _monte_carlo(w: np.ndarray, k: int, n_samples: int, rng: np.random.Generator
     out = np.zeros((n_req, n_max, k))
     g = logw[:, None, :] + rng.gumbel(size=(n_req, n_samples, n_max))
     top = np.argsort(-g, axis=2)[:, :, :k]
-    r = np.repeat(np.arange(n_req), n_samples * k)
-    pos = np.tile(np.arange(k), n_req * n_samples)
+    filled = top.shape[2]  # fewer than k when no request has k candidates
+    r = np.repeat(np.arange(n_req), n_samples * filled)
+    pos = np.tile(np.arange(filled), n_req * n_samples)
     np.add.at(out, (r, top.ravel(), pos), 1.0)
     out /= n_samples
     out[~np.isfinite(logw)] = 0.0

@@ -70,6 +70,7 @@ class Lifts:
     multi_logger: str | None = None  # "stratified" or "balance" when the log mixes versions
     _rewards: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
     _predictions: dict[Any, np.ndarray] = field(default_factory=dict, init=False, repr=False)
+    _last_slate: tuple | None = field(default=None, init=False, repr=False)
 
     def reward(self, spec: str | Mapping[str, float], with_model: bool) -> tuple[np.ndarray, np.ndarray | None]:
         """Per-candidate rewards and, when ``with_model``, the reward model's predictions (cached per reward)."""
@@ -92,24 +93,29 @@ class Lifts:
         y, q = self.reward(spec, est.needs_reward_model and not slate)
         if slate and est.needs_reward_model:  # a slate estimator with a reward model (cascade-DR)
             q = self.slate_predictions(spec, y)
-        log, probs, base = self.log, policy.probs, None if self.baseline is None else self.baseline.probs
+        log, probs, base = self.log, policy.table, None if self.baseline is None else self.baseline.table
         clusters = self.clusters
         if mask is not None:
             rows = mask[log.request_index]
-            log, probs, y = log.select_requests(mask), probs[rows], y[rows]
-            q, base = (None if q is None else q[rows]), (None if base is None else base[rows])
+            probs, base = probs.take(log.offsets, mask), None if base is None else base.take(log.offsets, mask)
+            log, y, q = log.select_requests(mask), y[rows], None if q is None else q[rows]
             clusters = None if clusters is None else clusters[mask]
         label = reward_label(spec)
-        c = _components(log, probs, y, q, label, slate, policy.deterministic)
+        last = self._last_slate  # the primary lift and its cross-checks share one policy's slate components
+        if slate and mask is None and last is not None and last[0] is probs and last[1] == label:
+            c = last[2]
+        else:
+            c = _components(log, probs, y, q, label, slate, policy.deterministic)
+            self._last_slate = (probs, label, c) if slate and mask is None else None
         c = c if q is None or not slate else _with_model(c, log, probs, q)
         one = est
         c, est = self._multi_logger(log, c, est, mode, y, label)
         cols = estimator_columns([est], c, c.y @ c.alpha if slate else c.y)
         ref = None
         if base is not None:
-            if slate and base.shape[1] != probs.shape[1]:
-                raise EstimationError(f"the baseline {self.baseline.name!r} ranks {base.shape[1]} positions, "
-                                      f"{policy.name!r} {probs.shape[1]}: a ranking lift compares equal slates",
+            if slate and base.slate_size != probs.slate_size:
+                raise EstimationError(f"the baseline {self.baseline.name!r} ranks {base.slate_size} positions, "
+                                      f"{policy.name!r} {probs.slate_size}: a ranking lift compares equal slates",
                                       column="baseline", fix="give the baseline the candidate's slate_size")
             base_det = self.baseline.deterministic
             cb = _components(log, base, y, q, label, slate, base_det)
@@ -186,9 +192,8 @@ class Lifts:
         if mode == "top_slot":
             return e, policy_support(self.log, policy, c.w, c.p_log, c.requests, thresholds=thresholds), \
                 c.requests.size, [], (c.w, c.requests)
-        p_diag = self.log.propensity[self.log.shown & (self.log.position <= policy.slate_size)]
-        support = policy_support(self.log, policy, c.w.mean(axis=1), p_diag, c.requests, thresholds=thresholds,
-                                 slate=True, contributions=(c.w * c.y) @ c.alpha)
+        support = policy_support(self.log, policy, c.w.mean(axis=1), c.p_shown, c.requests, thresholds=thresholds,
+                                 slate=True, contributions=(c.w * c.y) @ c.alpha, slate_pi=c.slate_pi)
         shown = np.ones(c.w.shape, dtype=bool) if c.shown is None else c.shown
         rows, reasons = position_support(c.w[shown], np.nonzero(shown)[1] + 1, thresholds)
         return e, with_positions(support, reasons), c.requests.size, rows, (c.w.mean(axis=1), c.requests)

@@ -113,7 +113,8 @@ def logged_position_weights(log, policy, reward: np.ndarray) -> tuple[np.ndarray
     missing = np.bincount(log.request_index[inside & ~np.isfinite(reward)], minlength=log.n_requests) > 0
     rows = np.nonzero(inside & ~missing[log.request_index])[0]
     pos = log.position[rows].astype(np.int64)
-    return policy.probs[rows, pos - 1] / log.propensity[rows], pos, log.request_index[rows]
+    req = log.request_index[rows]
+    return policy.table.at(log.offsets, rows, req, pos - 1) / log.propensity[rows], pos, req
 
 
 def _logged_position_lifts(lifts, policy, spec, estimator, *, relative: bool, mask=None, where: str = "",
@@ -122,15 +123,13 @@ def _logged_position_lifts(lifts, policy, spec, estimator, *, relative: bool, ma
     from ``evaluate_policies(..., mode="logged_position")``."""
     from recsys_causal.ope import evaluate as ope_evaluate
     from recsys_causal.ope.evaluate import reward_label
-    from recsys_causal.ope.policies import TargetPolicy
-
     if lifts.baseline is not None:
         raise ConfigError("mode 'logged_position' compares with the logging policy only", column="baseline",
                           fix="use baseline: logging, or mode: top_slot / ranking for a target baseline")
     log, pol = lifts.log, policy
     if mask is not None:
         log = log.select_requests(mask)
-        pol = TargetPolicy(policy.name, policy.probs[mask[lifts.log.request_index]], policy.deterministic)
+        pol = policy.select(lifts.log, mask)
     res = ope_evaluate.evaluate_policies(log, {pol.name: pol}, rewards=[spec], estimators=[estimator],
                                          mode="logged_position", reward_model=lifts.reward_model,
                                          cluster_col=lifts.cluster_col, alpha=2 * lifts.alpha,

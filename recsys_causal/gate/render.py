@@ -90,6 +90,9 @@ def to_markdown(result) -> str:
             lines += [f"- data quality ({c.mode}), {md(r.reward)}: used {r.used} of {c.data_quality.read}; excluded "
                       f"{md(', '.join(f'{k} {v}' for k, v in r.excluded.items()) or 'none')}"
                       for r in c.data_quality.rewards]
+        if c.support.unlogged_slate_mass is not None:  # ranking: target mass on slates never logged
+            lines.append(f"- target mass on slates never logged: {c.support.unlogged_slate_mass:.1%} (requests "
+                         f"whose logged slate the target never shows: {c.support.slates_never_logged})")
         if c.versions:  # one line: support per logging-policy version
             lines.append("- support per version: " + "; ".join(
                 f"{md(v['version'])} ESS {v['ess_ratio']:.1%}, max weight share {v['max_weight_share']:.1%}"

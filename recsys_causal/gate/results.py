@@ -50,6 +50,9 @@ class CandidateVerdict:
                             "mean_weight": json_number(self.support.mean_weight),
                             "unsupported_mass": json_number(self.support.unsupported_mass),
                             "outside_mass": json_number(self.support.outside_mass)}}
+        if self.support.unlogged_slate_mass is not None:  # ranking mode: target mass on slates never logged
+            out["support"]["unlogged_slate_mass"] = json_number(self.support.unlogged_slate_mass)
+            out["support"]["slates_never_logged"] = self.support.slates_never_logged
         for key, rows in (("positions", self.positions), ("versions", self.versions)):
             if rows:
                 out["support"][key] = [{k: json_number(v) if isinstance(v, float) else v for k, v in r.items()}

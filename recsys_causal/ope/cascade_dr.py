@@ -40,6 +40,7 @@ from recsys_causal.errors import ConfigError, EstimationError
 from recsys_causal.logs.model import DecisionLog
 from recsys_causal.ope.components import SlateComponents
 from recsys_causal.ope.estimators import Estimator
+from recsys_causal.ope.position_probs import as_table, requests_of
 from recsys_causal.ope.reward_model import RewardModel, reward_predictions
 from recsys_causal.ope.slate import CascadeIPS
 
@@ -85,31 +86,30 @@ class CascadeDR(Estimator):
         return CascadeIPS(prefix=self.prefix).warnings(c)
 
 
-def with_reward_model(c: SlateComponents, log: DecisionLog, target_probs: np.ndarray,
-                      q_hat: np.ndarray) -> SlateComponents:
+def with_reward_model(c: SlateComponents, log: DecisionLog, target_probs, q_hat: np.ndarray) -> SlateComponents:
     """The components ``c`` (from :func:`~recsys_causal.ope.components.slate_components` on the same log and
     target) with the cascade-DR model parts ``q = Q̂_k(x, a_1..a_k)`` and ``q_pi = E_π Q̂_k`` from predictions
     ``q_hat`` per candidate: shape ``(n_candidates,)`` (the same for every position) or ``(n_candidates, J)``
     (column ``k`` for position ``k + 1``; positions past ``J`` use the last column, extra columns are ignored).
 
-    Vectorised over candidates and positions; it holds ``(n_requests, K)`` arrays only.
+    ``target_probs``: a ``TargetPolicy``, its position probabilities or a dense array. Vectorised over candidates
+    and positions; it holds ``(n_requests, K)`` arrays only.
     """
     K = c.w.shape[1]
     Q = np.asarray(q_hat, dtype=float)
-    Q = Q[:, None] if Q.ndim == 1 else Q
-    if Q.ndim != 2 or Q.shape[0] != log.n_candidates or Q.shape[1] < 1:
+    if Q.ndim not in (1, 2) or Q.shape[0] != log.n_candidates or (Q.ndim == 2 and Q.shape[1] < 1):
         raise ConfigError(f"reward-model predictions of shape {np.shape(q_hat)} do not fit {log.n_candidates} "
                           f"candidates", column="reward_model",
                           fix="pass one prediction per candidate, or one per candidate and position")
-    Q = np.concatenate([Q, np.repeat(Q[:, -1:], max(K - Q.shape[1], 0), axis=1)], axis=1)[:, :K]
+    Q = Q if Q.ndim == 1 else Q[:, 0] if Q.shape[1] == 1 else Q[:, :K]  # views: extra columns are ignored
     if not np.isfinite(Q).all():
         raise EstimationError(f"{int((~np.isfinite(Q)).sum())} reward-model predictions are not finite",
                               source=log.source, column="reward_model", fix="predict every candidate")
-    rows = np.nonzero(log.shown & (log.position <= K))[0]
+    rows = np.flatnonzero(log.shown & (log.position <= K))
     pos = log.position[rows].astype(np.int64) - 1
     logged = np.zeros((log.n_requests, K))
-    logged[log.request_index[rows], pos] = Q[rows, pos]
-    m = np.stack([log.per_request_sum(target_probs[:, k] * Q[:, k]) for k in range(K)], axis=1)
+    logged[requests_of(log.offsets, rows), pos] = Q[rows] if Q.ndim == 1 else Q[rows, np.minimum(pos, Q.shape[1] - 1)]
+    m = as_table(target_probs).weighted_sums(log.offsets, Q, K)  # Σ_i π(i, k) q̂(i, k), no dense π
     shown = np.ones(c.w.shape, dtype=bool) if c.shown is None else c.shown
     am = c.alpha * m[c.requests] * shown  # α_l m_l, 0 where the logged slate shows nothing
     tail = np.cumsum(am[:, ::-1], axis=1)[:, ::-1]  # Σ_{l ≥ k} α_l m_l = E_π Q̂_k

@@ -22,6 +22,7 @@ import numpy as np
 
 from recsys_causal.errors import EstimationError
 from recsys_causal.logs.model import DecisionLog
+from recsys_causal.ope.position_probs import as_table, requests_of
 
 
 @dataclass(frozen=True)
@@ -61,19 +62,21 @@ def logged_actions(log: DecisionLog, reward: np.ndarray, reward_name: str = "rew
     return rows, p, int(log.n_requests - rows.size)
 
 
-def components(log: DecisionLog, target_probs: np.ndarray, reward: np.ndarray, q_hat: np.ndarray | None,
+def components(log: DecisionLog, target_probs, reward: np.ndarray, q_hat: np.ndarray | None,
                reward_name: str = "reward") -> SlotComponents:
-    """The single-slot components of a target policy (``target_probs[:, 0]``: probability of position 1) with
-    reward-model predictions ``q_hat`` per candidate (None: the direct-method parts are zero)."""
+    """The single-slot components of a target policy (a ``TargetPolicy``, its position probabilities or a dense
+    array; position 1 is used) with reward-model predictions ``q_hat`` per candidate (None: the direct-method
+    parts are zero)."""
     rows, p, excluded = logged_actions(log, reward, reward_name)
-    pi = target_probs[:, 0]
+    table = as_table(target_probs)
     req = log.request_index[rows]
+    pi = table.at(log.offsets, rows, req, np.zeros(rows.size, dtype=np.int64))
     if q_hat is None:  # no reward model: the direct-method parts are zero
         zeros = np.zeros(rows.size)
-        return SlotComponents(w=pi[rows] / p, y=reward[rows], q_a=zeros, dm=zeros, requests=req,
+        return SlotComponents(w=pi / p, y=reward[rows], q_a=zeros, dm=zeros, requests=req,
                               n_excluded=excluded, p_log=p)
-    dm_all = log.per_request_sum(pi * q_hat)
-    return SlotComponents(w=pi[rows] / p, y=reward[rows], q_a=q_hat[rows], dm=dm_all[req], requests=req,
+    dm_all = table.weighted_sums(log.offsets, q_hat, 1)[:, 0]
+    return SlotComponents(w=pi / p, y=reward[rows], q_a=q_hat[rows], dm=dm_all[req], requests=req,
                           n_excluded=excluded, p_log=p)
 
 
@@ -94,16 +97,22 @@ class SlateComponents:
     notes: tuple[str, ...] = ()  # problems found while building the components (e.g. unusable prefix column)
     q: np.ndarray | None = None  # (n, K) reward model Q̂_k(x, a_1..a_k) of the logged prefix (cascade-DR)
     q_pi: np.ndarray | None = None  # (n, K) its target expectation E_{a ~ π(·|a_1..a_k-1)} Q̂_k(x, a_1..a_k-1, a)
+    slate_pi: np.ndarray | None = None  # (n,) target probability of the logged slate (items at their positions)
+    excluded: dict[str, int] | None = None  # requests left out by reason (no item at positions 1..K; immature)
+    p_shown: np.ndarray | None = None  # logging propensities of every item shown at positions 1..K (support)
 
 
-def slate_components(log: DecisionLog, target_probs: np.ndarray, reward: np.ndarray, *,
+def slate_components(log: DecisionLog, target_probs, reward: np.ndarray, *,
                      position_weights: np.ndarray | None = None, deterministic: bool = False,
                      reward_name: str = "reward") -> SlateComponents:
-    """The slate components of a target policy over its ``K = target_probs.shape[1]`` positions."""
-    K = target_probs.shape[1]
-    rows = np.nonzero(log.shown & (log.position <= K))[0]
+    """The slate components of a target policy (a ``TargetPolicy``, its position probabilities or a dense
+    ``(n_candidates, K)`` array) over its ``K`` positions; the policy is read only at the logged (item,
+    position) pairs and through per-request sums (:mod:`recsys_causal.ope.position_probs`)."""
+    table = as_table(target_probs)
+    K = table.slate_size
+    rows = np.flatnonzero(log.shown & (log.position <= K))
     pos = log.position[rows].astype(np.int64) - 1
-    req = log.request_index[rows]
+    req = requests_of(log.offsets, rows)
     p = log.propensity[rows]
     bad = ~np.isfinite(p) | (p <= 0) | (p > 1)
     if bad.any():
@@ -111,39 +120,40 @@ def slate_components(log: DecisionLog, target_probs: np.ndarray, reward: np.ndar
                               source=log.source, column="propensity", count=int(bad.sum()),
                               examples=log.request_ids[req[bad]][:5],
                               fix="read the log with require_propensity=True to quarantine them")
-    W = np.zeros((log.n_requests, K))
-    Y = np.zeros((log.n_requests, K))
-    PI = np.zeros((log.n_requests, K))
+    pi = table.at(log.offsets, rows, req, pos)
+    W, PI, Y = (np.zeros((log.n_requests, K)) for _ in range(3))
     S = np.zeros((log.n_requests, K), dtype=bool)
-    missing = np.zeros(log.n_requests, dtype=bool)
-    W[req, pos] = target_probs[rows, pos] / p
-    PI[req, pos] = target_probs[rows, pos]
+    W[req, pos] = pi / p
+    PI[req, pos] = pi
     S[req, pos] = True
     yv = reward[rows]
-    missing[req[~np.isfinite(yv)]] = True
-    Y[req, pos] = np.nan_to_num(yv)
-    has_slate = np.zeros(log.n_requests, dtype=bool)
-    has_slate[req] = True
-    keep = has_slate & ~missing
+    finite = np.isfinite(yv)
+    missing = np.bincount(req[~finite], minlength=log.n_requests) > 0
+    Y[req, pos] = np.where(finite, yv, 0.0) if not np.isinf(yv).any() else np.nan_to_num(yv)
+    filled = np.bincount(req, minlength=log.n_requests)
+    keep = (filled > 0) & ~missing
     if not keep.any():
         raise EstimationError(f"no slate has all its {reward_name!r} rewards observed (immature labels?)",
                               source=log.source, column=reward_name, fix="analyse an earlier cohort")
     slate_w = np.full(log.n_requests, np.nan)
     if deterministic and "slate_propensity" in log.requests.columns:
         sp = log.requests["slate_propensity"].to_numpy(dtype=float)
-        match = np.zeros(log.n_requests)
-        np.add.at(match, req, (target_probs[rows, pos] == 1.0).astype(float))
-        filled = np.bincount(req, minlength=log.n_requests)
-        target_filled = np.stack([log.per_request_sum(target_probs[:, k]) for k in range(K)], axis=1).sum(axis=1)
+        match = np.bincount(req, weights=(pi == 1.0).astype(float), minlength=log.n_requests)
+        target_filled = table.position_sums(log.offsets).sum(axis=1)
         same = (match == filled) & (filled == np.round(target_filled))
-        n_shown = np.bincount(log.request_index[log.shown], minlength=log.n_requests)
+        n_shown = np.diff(np.searchsorted(np.flatnonzero(log.shown), log.offsets))  # no per-candidate int64
         # the joint propensity is for the whole logged slate: only comparable when the target fills it exactly
         slate_w = np.where(n_shown == filled, np.where(same, 1.0 / sp, 0.0), np.nan)
     alpha = np.ones(K) if position_weights is None else np.asarray(position_weights, dtype=float)[:K]
     prefix, notes = _prefix_propensities(log, rows, req, pos, keep, K)
-    return SlateComponents(W[keep], Y[keep], alpha, slate_w[keep], np.nonzero(keep)[0],
-                           int(log.n_requests - keep.sum()), shown=S[keep], pi=PI[keep], prefix_p=prefix,
-                           deterministic=deterministic, notes=notes)
+    slate_pi = table.logged_slate_probability(log.offsets, rows, req, pos, pi)
+    sub = (lambda a: a) if keep.all() else (lambda a: a[keep])  # no copies when every request is kept
+    excluded = {"no_item_at_evaluated_positions": int((filled == 0).sum()),
+                "immature_reward": int(((filled > 0) & missing).sum())}
+    return SlateComponents(sub(W), sub(Y), alpha, sub(slate_w), np.flatnonzero(keep),
+                           int(log.n_requests - keep.sum()), shown=sub(S), pi=sub(PI), prefix_p=prefix,
+                           deterministic=deterministic, notes=notes, slate_pi=sub(slate_pi), excluded=excluded,
+                           p_shown=p)
 
 
 PREFIX_COLUMN = "prefix_propensity"

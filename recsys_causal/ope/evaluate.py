@@ -42,7 +42,6 @@ from recsys_causal.ope.estimates import (  # noqa: F401  (re-exported: the final
 )
 from recsys_causal.ope.estimators import Estimator, resolve_estimators
 from recsys_causal.ope.logged_position import (
-    evaluated_impressions,
     logged_position_components,
     resolve_mode,
     top_slot_excluded,
@@ -215,7 +214,7 @@ def _evaluate_log(log: DecisionLog, policies: Mapping[str, Any], ests: list[Esti
             run_warnings += warns
             support[(pname, rname)] = policy_support(
                 log, policy, w_req, p_diag, c.requests, thresholds=thresholds, slate=slate, groups=groups,
-                contributions=contrib, positions=extra.get("positions"))
+                contributions=contrib, positions=extra.get("positions"), slate_pi=extra.get("slate_pi"))
     return OPEResult(EstimateTable(out, title="Off-policy evaluation"), support, list(dict.fromkeys(run_warnings)))
 
 
@@ -272,18 +271,17 @@ def _policy_components(log, policy, y, q_hat, rname, mode, position_weights):
     weights and logged propensities for the support diagnostics, the per-entry contributions ``w · r``, and
     extras: excluded requests by reason, candidate rows (single-slot modes), positions (logged-position)."""
     if mode == "ranking":
-        c = slate_components(log, policy.probs, y, position_weights=position_weights,
+        c = slate_components(log, policy.table, y, position_weights=position_weights,
                              deterministic=policy.deterministic, reward_name=rname)
         if q_hat is not None:  # slate estimators with a reward model (cascade-DR)
-            c = with_reward_model(c, log, policy.probs, q_hat)
-        p_diag = log.propensity[log.shown & (log.position <= policy.slate_size)]
-        excluded = evaluated_impressions(log, policy.slate_size, y, rname)[1]
-        return c, c.y @ c.alpha, c.w.mean(axis=1), p_diag, (c.w * c.y) @ c.alpha, {"excluded": excluded}
+            c = with_reward_model(c, log, policy.table, q_hat)
+        extra = {"excluded": c.excluded, "slate_pi": c.slate_pi}
+        return c, c.y @ c.alpha, c.w.mean(axis=1), c.p_shown, (c.w * c.y) @ c.alpha, extra
     if mode == "logged_position":
-        c, excluded, rows = logged_position_components(log, policy.probs, y, q_hat, rname)
+        c, excluded, rows = logged_position_components(log, policy.table, y, q_hat, rname)
         extra = {"excluded": excluded, "rows": rows, "positions": log.position[rows].astype(np.int64)}
         return c, c.y, c.w, c.p_log, c.w * c.y, extra
-    c = components(log, policy.probs, y, q_hat, rname)
+    c = components(log, policy.table, y, q_hat, rname)
     extra = {"excluded": top_slot_excluded(log, y), "rows": None}
     return c, c.y, c.w, c.p_log, c.w * c.y, extra
 
@@ -317,16 +315,16 @@ def resolve_reward(log: DecisionLog, spec: str | Mapping[str, float],
 def policy_support(log: DecisionLog, policy: TargetPolicy, w: np.ndarray, logged_propensity: np.ndarray,
                    requests: np.ndarray, *, thresholds: SupportThresholds | None = None, slate: bool = False,
                    groups: np.ndarray | None = None, contributions: np.ndarray | None = None,
-                   positions: np.ndarray | None = None) -> SupportReport:
+                   positions: np.ndarray | None = None, slate_pi: np.ndarray | None = None) -> SupportReport:
     """The support report of one policy on the evaluated requests; ``contributions`` (per evaluated request,
     ``w · r``) adds the influential-observation check; ``positions`` (per evaluated impression) adds support per
-    logged position."""
-    filled = np.stack([log.per_request_sum(policy.probs[:, k]) for k in range(policy.slate_size)], axis=1)
+    logged position; ``slate_pi`` (ranking) the target's mass on slates never logged."""
+    filled = policy.table.position_sums(log.offsets)
     outside = float(np.mean(1 - filled[requests].mean(axis=1)))
     return support_report(w, logged_propensity, outside_mass=max(outside, 0.0),
                           unsupported_mass=None if slate else _unsupported(log, policy, requests),
                           thresholds=thresholds, groups=groups, contributions=contributions,
-                          request_ids=log.request_ids[requests], positions=positions)
+                          request_ids=log.request_ids[requests], positions=positions, slate_pi=slate_pi)
 
 
 def _unsupported(log: DecisionLog, policy: TargetPolicy, req: np.ndarray) -> np.ndarray | None:
@@ -336,7 +334,7 @@ def _unsupported(log: DecisionLog, policy: TargetPolicy, req: np.ndarray) -> np.
     if not unshown.any() or not np.isfinite(log.propensity[unshown]).all():
         return None
     zero = (log.propensity <= 0) | ~np.isfinite(log.propensity)
-    return log.per_request_sum(policy.probs[:, 0] * zero)[req]
+    return policy.table.weighted_sums(log.offsets, zero, 1)[:, 0][req]
 
 
 def bootstrap_interval(est: Estimator, c, n_boot: int, *, alpha: float = 0.05, clusters=None, seed: int = 0,

@@ -41,6 +41,7 @@ from recsys_causal.caveats import user_stacklevel
 from recsys_causal.errors import EstimationError
 from recsys_causal.logs.model import DecisionLog
 from recsys_causal.ope.components import SlotComponents
+from recsys_causal.ope.position_probs import as_table
 
 MODES = ("top_slot", "logged_position", "ranking")
 NO_ITEM = "no_item_at_evaluated_positions"
@@ -68,14 +69,15 @@ def evaluated_impressions(log: DecisionLog, n_positions: int, reward: np.ndarray
     return rows[keep[req]], excluded
 
 
-def logged_position_components(log: DecisionLog, target_probs: np.ndarray, reward: np.ndarray,
+def logged_position_components(log: DecisionLog, target_probs, reward: np.ndarray,
                                q_hat: np.ndarray | None, reward_name: str = "reward"
                                ) -> tuple[SlotComponents, dict[str, int], np.ndarray]:
     """Per-impression single-slot components of a target policy (``target_probs``: candidate rows × positions),
     the excluded requests by reason and the candidate rows of the impressions. ``q_hat`` is one prediction per
     candidate, or one per candidate and position (column ``k − 1`` for position ``k``, at least as many columns
     as the highest evaluated position)."""
-    K = target_probs.shape[1]
+    table = as_table(target_probs)
+    K = table.slate_size
     rows, excluded = evaluated_impressions(log, K, reward, reward_name)
     req = log.request_index[rows]
     p = log.propensity[rows]
@@ -86,14 +88,15 @@ def logged_position_components(log: DecisionLog, target_probs: np.ndarray, rewar
                               examples=log.request_ids[req[bad]][:5],
                               fix="read the log with require_propensity=True to quarantine them, or fix the logging")
     k = log.position[rows].astype(np.int64) - 1
-    w = target_probs[rows, k] / p
+    w = table.at(log.offsets, rows, req, k) / p
     n_excl = sum(excluded.values())
     if q_hat is None:
         zeros = np.zeros(rows.size)
         return (SlotComponents(w=w, y=reward[rows], q_a=zeros, dm=zeros, requests=req, n_excluded=n_excl, p_log=p),
                 excluded, rows)
-    q = _per_position(q_hat, int(k.max()) + 1)
-    dm = np.stack([log.per_request_sum(target_probs[:, j] * q[:, j]) for j in range(q.shape[1])], axis=1)[req, k]
+    n = int(k.max()) + 1
+    q = _per_position(q_hat, n)
+    dm = table.weighted_sums(log.offsets, q_hat if np.ndim(q_hat) == 1 else q, n)[req, k]
     return (SlotComponents(w=w, y=reward[rows], q_a=q[rows, k], dm=dm, requests=req, n_excluded=n_excl, p_log=p),
             excluded, rows)
 

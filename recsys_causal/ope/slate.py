@@ -79,7 +79,8 @@ class SNPositionIPS(Estimator):
     assumption = PositionIPS.assumption
 
     def terms(self, c):
-        return [(c.alpha[k] * c.w[:, k] * c.y[:, k], c.w[:, k]) for k in range(c.w.shape[1]) if c.alpha[k] != 0]
+        wt, yt = np.ascontiguousarray(c.w.T), np.ascontiguousarray(c.y.T)  # one row per position
+        return [(c.alpha[k] * wt[k] * yt[k], wt[k]) for k in range(wt.shape[0]) if c.alpha[k] != 0]
 
 
 @dataclass
@@ -108,10 +109,15 @@ class CascadeIPS(Estimator):
         if self.prefix and c.prefix_p is not None and c.pi is not None:
             num = np.cumprod(np.where(shown, c.pi, 1.0), axis=1)
             return np.where(shown, num / np.where(shown, c.prefix_p, 1.0), 0.0)
-        return np.cumprod(np.where(shown, c.w, 1.0), axis=1) * shown
+        w = np.where(shown, c.w, 1.0)
+        np.cumprod(w, axis=1, out=w)  # in place: one (n, K) temporary, the same numbers
+        w *= shown
+        return w
 
     def terms(self, c):
-        v = (self.weights(c) * c.y) @ c.alpha
+        w = self.weights(c)
+        w *= c.y
+        v = w @ c.alpha
         return [(v, np.ones_like(v))]
 
     def warnings(self, c) -> list[str]:

@@ -60,10 +60,14 @@ class SupportReport:
     max_contribution_share: float | None = None  # largest share of Σ|w·r| carried by one request
     influential_requests: list | None = None  # ids of the largest contributors to Σ|w·r|, largest first
     by_position: pd.DataFrame | None = None  # logged-position mode: support per logged position
+    unlogged_slate_mass: float | None = None  # ranking mode: mean over requests of 1 − π(logged slate)
+    slates_never_logged: int | None = None  # ranking mode: requests whose logged slate the target never shows
 
     def to_frame(self) -> pd.DataFrame:
+        ranking_only = ("unlogged_slate_mass", "slates_never_logged")
         row = {k: v for k, v in self.__dict__.items()
-               if k not in ("breakdown", "weight_quantiles", "reasons", "influential_requests", "by_position")}
+               if k not in ("breakdown", "weight_quantiles", "reasons", "influential_requests", "by_position")
+               and not (k in ranking_only and v is None)}
         row.update({f"w_{k}": v for k, v in self.weight_quantiles.items()})
         row["reasons"] = "; ".join(self.reasons)
         row["influential_requests"] = ", ".join(map(str, self.influential_requests or []))
@@ -116,13 +120,16 @@ def support_report(
     contributions: np.ndarray | None = None,
     request_ids: np.ndarray | None = None,
     positions: np.ndarray | None = None,
+    slate_pi: np.ndarray | None = None,
 ) -> SupportReport:
     """Diagnostics from per-request weights; ``unsupported_mass`` is per request when known; ``groups`` (e.g.
     policy version or segment per request) adds a breakdown table; ``contributions`` (per-request ``w · r``,
     with their ``request_ids``) adds the influential-observation check; ``positions`` (the logged position of
     each weight, logged-position mode) adds support per position (:func:`position_support`), and a position
     where one impression carries more than ``max_weight_share`` of that position's weight makes the verdict at
-    least weak."""
+    least weak; ``slate_pi`` (ranking mode: per request the target's probability of the logged slate, its items
+    at their logged positions) adds the share of target mass on slates never logged, ``mean(1 − π(s))``, and
+    the count of requests with ``π(s) = 0`` (:func:`with_slate_mass`)."""
     from recsys_causal.ope.rewards import contribution_share
 
     w = np.asarray(w, dtype=float)
@@ -142,9 +149,27 @@ def support_report(
     rep = support_from_stats(WeightStats.from_weights(w, logged_propensity), outside_mass=outside_mass,
                              unsupported=unsupported, thresholds=thresholds, by_group=by_group,
                              contributions=contrib)
+    rep = with_slate_mass(rep, slate_pi)
     if positions is None:
         return rep
     return with_position_support(rep, position_support(w, positions), thresholds or SupportThresholds())
+
+
+def with_slate_mass(rep: SupportReport, slate_pi: np.ndarray | None) -> SupportReport:
+    """The report with the target's mass on slates the log never shows for the request: ``mean(1 − π(s_i))``
+    over the evaluated requests and the number with ``π(s_i) = 0`` (unchanged when ``slate_pi`` is None).
+
+    >>> rep = with_slate_mass(support_report(np.ones(4), np.full(4, 0.5)), np.array([1.0, 0.0, 0.5, 0.0]))
+    >>> rep.unlogged_slate_mass, rep.slates_never_logged
+    (0.625, 2)
+    """
+    if slate_pi is None:
+        return rep
+    from dataclasses import replace
+
+    pi = np.asarray(slate_pi, dtype=float)
+    return replace(rep, unlogged_slate_mass=float(np.mean(1.0 - pi)) if pi.size else float("nan"),
+                   slates_never_logged=int(np.sum(pi == 0.0)))
 
 
 def group_support(w: np.ndarray, groups: np.ndarray, column: str = "group") -> pd.DataFrame:

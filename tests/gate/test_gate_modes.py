@@ -275,3 +275,9 @@ def test_example_screen_ranking_candidate_is_position_based_ips_by_hand(tmp_path
     psi = (v - mv) / mr - mv * (r - mr) / mr**2
     assert slate["primary"]["value"] == pytest.approx(mv / mr - 1, rel=1e-10)
     assert slate["primary"]["se"] == pytest.approx(psi.std(ddof=1) / np.sqrt(log.n_requests), rel=1e-9)
+    # the deterministic target logs its own slate where every shown item sits at its rank: π(s_i) = 1, else 0
+    same = (shown["rank"] == shown["position"]).groupby(shown["request"]).all() & (
+        shown.groupby("request").size() == 3)
+    never = log.n_requests - int(same.sum())
+    assert slate["support"]["slates_never_logged"] == never
+    assert slate["support"]["unlogged_slate_mass"] == pytest.approx(never / log.n_requests, rel=1e-12)
