@@ -31,6 +31,7 @@ import pandas as pd
 from recsys_causal.checks import Quarantine, quarantine_multi_assigned, require_columns, utc_timestamp
 from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import DataValidationError
+from recsys_causal.frames import to_pandas
 from recsys_causal.logs.model import DecisionLog
 
 
@@ -167,6 +168,7 @@ def join_unit_tables(units: pd.DataFrame, *tables: pd.DataFrame, on: str = "user
     Units absent from a table get NaN unless ``fill`` gives a value for that column (e.g. revenue 0 for
     units with no orders). A table with duplicate unit ids raises an error naming them.
     """
+    units, tables = to_pandas(units, what="join_unit_tables"), [to_pandas(t, what="join_unit_tables") for t in tables]
     out = units
     for table in tables:
         dup = table[on].duplicated(keep=False)

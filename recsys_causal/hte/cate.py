@@ -31,6 +31,7 @@ from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import DataValidationError, SchemaError
 from recsys_causal.estimate import Estimate, EstimateTable
 from recsys_causal.experiments import pretreatment
+from recsys_causal.frames import to_pandas
 from recsys_causal.results import ResultProtocol
 
 METHODS = ("forest", "linear", "dr")
@@ -117,6 +118,7 @@ def fit_cate(
     a propensity model (observational data). Covariates equal to the outcome, or measured at or after first
     exposure (``covariate_times`` against ``first_exposure_col``; old names ``measured_at`` and
     ``exposure_time_col``), are rejected by the one pre-treatment check."""
+    data = to_pandas(data, what="fit_cate")
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
     if method not in METHODS:

@@ -23,6 +23,7 @@ from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import DataValidationError, EstimationError
 from recsys_causal.estimate import Estimate, EstimatesView, EstimateTable
 from recsys_causal.experiments.covariate_checks import check_cuped_covariates
+from recsys_causal.frames import to_pandas
 from recsys_causal.kernel import (
     Linearized,
     cuped_adjust,
@@ -114,6 +115,7 @@ def analyze_holdout(
     value are removed and counted (``counts["duplicate_rows_removed"]``); repeated units whose rows differ are
     an error. ``covariates`` are pre-period columns used for CUPED adjustment of the ITT and Wald estimates.
     """
+    data = to_pandas(data, what="analyze_holdout")
     src = source or "holdout units"
     require_frame(data, "analyze_holdout", "pass the unit table (one row per unit, with group and outcome columns)")
     alpha = check_alpha(alpha)

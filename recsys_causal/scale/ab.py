@@ -55,6 +55,7 @@ from recsys_causal.experiments.ab_readout import ABReadout
 from recsys_causal.experiments.guardrails import Guardrail
 from recsys_causal.experiments.metric_base import ArmSummaries, Metric, as_metric
 from recsys_causal.experiments.srm import srm_from_counts
+from recsys_causal.frames import is_table, to_pandas
 from recsys_causal.scale.ab_source import ABSource, check_one_row_per_unit, register_covariates
 from recsys_causal.scale.ab_units import (
     SQLUnitMetrics,
@@ -110,8 +111,9 @@ def analyze_on_engine(
         require_sql_columns(engine.table_columns(units.table), [units.variant_col, *in_units], what="unit table",
                             source=engine.source)
         cov_table = None
-        if isinstance(covariates_table, pd.DataFrame):
-            cov_table = registered = register_covariates(engine, covariates_table, units.unit_col, all_covariates)
+        if is_table(covariates_table):  # pandas, polars, pyarrow, a DuckDB relation: registered as a pandas table
+            cov_table = registered = register_covariates(engine, to_pandas(covariates_table), units.unit_col,
+                                                         all_covariates)
         elif covariates_table is not None:
             cov_table = covariates_table
             require_sql_columns(engine.table_columns(cov_table), [units.unit_col, *all_covariates],

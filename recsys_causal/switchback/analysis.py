@@ -17,6 +17,7 @@ import pandas as pd
 from recsys_causal.checks import unique_units
 from recsys_causal.errors import ConfigError
 from recsys_causal.estimate import Estimate, EstimatesView, EstimateTable
+from recsys_causal.frames import to_pandas
 from recsys_causal.switchback.blocks import aggregate_events
 from recsys_causal.switchback.estimators import carryover_table, design_based_estimate, regression_estimate
 from recsys_causal.switchback.randomization import RandomizationResult, randomization_test
@@ -98,6 +99,8 @@ def analyze_switchback(
     (columns ``cluster``, ``block_start``, ``y``). ``aggregate="ratio"`` with ``denominator_col`` reads out a
     ratio metric; each guardrail gets the m-aware design-based estimate and an ok / violated / inconclusive
     verdict from a one-sided non-inferiority test against its margin (as in the A/B readout)."""
+    schedule, events, block_outcomes = (None if t is None else to_pandas(t, what="analyze_switchback")
+                                     for t in (schedule, events, block_outcomes))
     design = design or SwitchbackDesign()
     sched = validate_schedule(schedule, design)
     if guardrails and events is None:
