@@ -28,6 +28,7 @@ from recsys_causal.experiments import (
     srm_test,
     unit_metrics_from_log,
 )
+from recsys_causal.frames import FrameTypeError, to_pandas
 from recsys_causal.incrementality import HoldoutReadout, analyze_holdout, holdout_mde, holdout_units_needed
 from recsys_causal.logs import (
     DecisionLog,
@@ -128,4 +129,6 @@ __all__ = [
     "simulate_holdout",
     "simulate_switchback",
     "write_decision_log",
+    "FrameTypeError",
+    "to_pandas",
 ]
