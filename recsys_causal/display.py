@@ -115,6 +115,8 @@ def cell(value: Any, column: Any = None, *, relative: bool = False) -> str:
         if (relative or RELATIVE_COLUMN.search(name)) and isinstance(value, float | np.floating):
             return percent(value)
         return number(value)
+    if isinstance(value, tuple | list) and value and all(isinstance(v, int | float | np.number) for v in value):
+        return "[" + ", ".join(cell(v, column, relative=relative) for v in value) + "]"  # e.g. an interval
     if value is None or value is pd.NA or value is pd.NaT:
         return ""
     return str(value)
@@ -127,9 +129,11 @@ def header(column: Any) -> str:
 
 
 def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` as text cells (:func:`cell` by column) under readable headers, for tables that are shown."""
+    """``frame`` as text cells (:func:`cell` by column) under readable headers, for tables that are shown;
+    columns empty in every row are left out (they stay in the data)."""
     out = {header(c): [cell(v, c) for v in frame[c].tolist()] for c in frame.columns}
-    return pd.DataFrame(out, index=range(len(frame)), dtype=object)
+    shown = {c: v for c, v in out.items() if any(v)} if len(frame) else out
+    return pd.DataFrame(shown or out, index=range(len(frame)), dtype=object)
 
 
 def is_relative(estimate: Any) -> bool:
@@ -187,8 +191,8 @@ def estimates_text(estimates: Sequence[Any]) -> list[str]:
     for e in estimates:
         c = estimate_cells(e)
         lo, hi = c["interval"][1:-1].split(", ") if c["interval"] else ("", "")
-        ci = f"[{lo:>11}, {hi:>11}]"
-        if not one:
+        ci = f"[{lo:>11}, {hi:>11}]" if c["interval"] else ""
+        if not one and ci:
             ci += f" ({interval_level(e.alpha)})"
         lines.append(f"{e.name!s:<{name_w}}  {c['value']:>11} {c['se']:>11}  {ci:^27} {c['p']:>9} {c['n']:>9}")
     return lines

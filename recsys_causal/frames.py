@@ -23,7 +23,7 @@ dtype('int64')
 >>> to_pandas([1, 2], what="analyze_holdout")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-recsys_causal.frames.FrameTypeError: analyze_holdout: data is a list, not a table...
+recsys_causal.frames.FrameTypeError: analyze_holdout: data must be a table, got list...
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def to_pandas(data: Any, *, what: str = "the analysis", fix: str | None = None) 
     if kind == "pandas":
         return data
     if kind is None:
-        raise FrameTypeError(f"{what}: data is a {type(data).__name__}, not a table", column="data",
+        raise FrameTypeError(f"{what}: data must be a table, got {type(data).__name__}", column="data",
                              fix=fix or f"pass {ACCEPTED}")
     return to_arrow(data).to_pandas(split_blocks=True)
 

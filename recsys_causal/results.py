@@ -22,7 +22,7 @@ tables lists each one as a section.
 >>> t.conf_int(0.05).round(4).values.tolist()
 [[0.0102, 0.0298]]
 >>> print(t.to_markdown().splitlines()[2:5])
-['| name | value | se | interval | p | n |', '|---|---|---|---|---|---|', '| ctr | 0.02 | 0.005 | [0.0102, 0.0298] | 6.33e-05 | 1,000 |']
+['| name | value | se | interval | p | n |', '|---|---|---|---|---|---|', '| ctr | 0.02 | 0.005 | [0.0102, 0.0298] | &lt;0.0001 | 1,000 |']
 >>> "ctr" in t.summary()
 True
 """

@@ -55,6 +55,8 @@ def test_times_and_cells_by_column():
     assert cell(0.25, "holdout_share") == "25%" and cell(0.031, "variance_reduction") == "3.1%"
     assert cell(0.0003, "p_value") == "0.0003" and cell(3, "n_control") == "3"
     assert header("p_value") == "p" and header("n_control") == "n control" and header("ci_low") == "lower"
+    assert cell((0.93998, 1.0568), "mean_weight_ci") == "[0.94, 1.057]"
+    assert cell((0.0123, 0.0456), "relative_lift_ci") == "[1.23%, 4.56%]"
 
 
 def _lifts() -> EstimateTable:
@@ -88,6 +90,10 @@ def test_summary_and_repr_use_the_same_units():
     assert repr(_lifts()["ctr rel"]) == ("Estimate(ctr rel: 4.36% ± 1.23% se, 95% CI [1.949%, 6.771%], n=5,000, "
                                           "welch, p=0.000393)")
     assert "e-0" not in "\n".join(lines)
+    empty = Estimate(name="m=2", value=float("nan"), se=float("nan"), ci_low=float("nan"), ci_high=float("nan"),
+                     n=0, method="design")
+    row = next(x for x in EstimateTable([empty]).summary().splitlines() if x.startswith("m=2"))
+    assert row.split() == ["m=2", "0"] and "[" not in row
 
 
 def test_html_is_narrow_and_to_frame_stays_numeric():
@@ -105,7 +111,7 @@ class _Readout(ResultProtocol):
 
     def _sections(self):
         srm = pd.DataFrame({"scope": ["overall"], "n_control": [1526], "n_treatment": [1474],
-                            "observed_share": [0.50867], "p_value": [0.3424]})
+                            "observed_share": [0.50867], "p_value": [0.3424], "reasons": [None]})
         return [("Sample ratio", srm), ("Design", {"burn_in": pd.Timedelta("7 days"), "holdout_share": 0.1,
                                                   "blocks": 96})]
 
@@ -121,6 +127,8 @@ def test_frame_and_mapping_sections_read_as_text():
     assert "| burn_in | 7 days |" in md and "| holdout_share | 10% |" in md and "| blocks | 96 |" in md
     text = r.summary()
     assert "7 days" in text and "00:00:00" not in text and "50.87%" in text
+    assert "reasons" not in md and "reasons" not in text  # empty in every row: left out of the shown table
+    assert "reasons" in r.to_dict()["sections"]["Sample ratio"][0]
     html = r.to_html()
     assert "<td>7 days</td>" in html and "<td>50.87%</td>" in html and "<th>p</th>" in html
     assert r.to_dict()["sections"]["Design"]["holdout_share"] == 0.1  # data untouched

@@ -113,7 +113,7 @@ def test_polars_is_not_imported_by_the_package():
 
 @pytest.mark.parametrize("bad", [[1, 2], {"variant": ["a"]}, np.zeros((2, 2)), pd.Series([1.0]), "not a table"])
 def test_a_non_table_raises_the_typed_error_naming_the_accepted_types(bad):
-    with pytest.raises(FrameTypeError, match="srm_test: data is a .*, not a table") as info:
+    with pytest.raises(FrameTypeError, match="srm_test: data must be a table, got ") as info:
         to_pandas(bad, what="srm_test")
     assert isinstance(info.value, ConfigError) and isinstance(info.value, TypeError)
     assert "polars DataFrame" in str(info.value) and "pyarrow Table" in str(info.value)
