@@ -297,3 +297,19 @@ def test_decision_log_from_frames_same_log(long_frame):
         got = DecisionLog.from_frames(requests, flavours(candidates)[name], reward_columns=ref.reward_columns)
         pd.testing.assert_frame_equal(got.candidates, reference.candidates, check_exact=True)
         np.testing.assert_array_equal(got.offsets, reference.offsets)
+
+
+def test_the_array_helpers_take_polars_and_pyarrow_columns():
+    """mean_lift, cuped_lift, quantile_lift and the like take columns: polars Series and pyarrow arrays give
+    the numbers of the numpy arrays they hold."""
+    from recsys_causal.experiments import cuped_lift, mean_lift, proportion_lift, quantile_lift
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=500), rng.normal(size=400)
+    x = rng.normal(size=900)
+    y, t = x + rng.normal(size=900), rng.random(900) < 0.5
+    for col in (pl.Series, pa.array, lambda v: pa.chunked_array([v])):
+        assert mean_lift(col(a), col(b), relative=True) == mean_lift(a, b, relative=True)
+        assert quantile_lift(col(a), col(b), q=0.5) == quantile_lift(a, b, q=0.5)
+        assert proportion_lift(col(a > 0), col(b > 0)) == proportion_lift(a > 0, b > 0)
+        assert cuped_lift(col(y), col(x), col(t)) == cuped_lift(y, x, t)
