@@ -152,14 +152,23 @@ def test_analyze_ab_same_numbers_from_every_table(ab_units):
                                       check_exact=True)
 
 
-def test_analyze_ab_keeps_a_duckdb_relation_on_the_engine(ab_units):
+def test_analyze_ab_keeps_a_duckdb_relation_on_the_engine(ab_units, monkeypatch):
+    import recsys_causal.scale.ab as engine_ab
+
+    calls = []
+    on_engine = engine_ab.analyze_on_engine
+    monkeypatch.setattr(engine_ab, "analyze_on_engine", lambda data, **kw: calls.append(data) or on_engine(data, **kw))
     units = ab_units.drop(columns=["first_exposure", "covariate_time"])
     reference = analyze_ab(units, metrics=["revenue"], expected_split=SPLIT, unit_col="unit_id")
     con = duckdb.connect()
     rel = con.from_arrow(pa.Table.from_pandas(units, preserve_index=False))
+    assert calls == []
     got = analyze_ab(rel, metrics=["revenue"], expected_split=SPLIT, unit_col="unit_id")
-    assert "engine" in got.to_dict().get("source", "engine") or got.metrics  # ran; numbers agree to SQL rounding
-    for a, b in zip(reference.metrics, got.metrics, strict=True):
+    assert calls == [rel]  # the relation itself went to the engine, not a converted copy
+    for data in flavours(units).values():  # polars and pyarrow are analysed in memory
+        analyze_ab(data, metrics=["revenue"], expected_split=SPLIT, unit_col="unit_id")
+    assert calls == [rel]
+    for a, b in zip(reference.metrics, got.metrics, strict=True):  # SQL sums: equal to rounding
         assert (a.name, a.method) == (b.name, b.method)
         assert b.value == pytest.approx(a.value, rel=1e-9) and b.se == pytest.approx(a.se, rel=1e-9)
 
