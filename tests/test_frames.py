@@ -322,3 +322,13 @@ def test_the_array_helpers_take_polars_and_pyarrow_columns():
         assert quantile_lift(col(a), col(b), q=0.5) == quantile_lift(a, b, q=0.5)
         assert proportion_lift(col(a > 0), col(b > 0)) == proportion_lift(a > 0, b > 0)
         assert cuped_lift(col(y), col(x), col(t)) == cuped_lift(y, x, t)
+
+
+def test_the_gate_refuses_a_table_with_the_way_to_read_it(long_frame):
+    """screen reads a validated DecisionLog: a table of any kind gets the typed error naming read_decision_log."""
+    from recsys_causal.gate import screen
+
+    for data in (long_frame, *flavours(long_frame).values()):
+        with pytest.raises(FrameTypeError, match="screen needs a DecisionLog") as info:
+            screen(data, {}, primary="click")
+        assert "read_decision_log(table)" in str(info.value)
