@@ -97,8 +97,9 @@ def to_arrow(obj: Any) -> Any:
         return obj.collect().to_arrow()
     if kind == "polars":
         return obj.to_arrow()  # text as large_string: the layout pandas' string storage reads
-    if kind == "duckdb":
-        return obj.to_arrow_table() if hasattr(obj, "to_arrow_table") else obj.arrow()
+    if kind == "duckdb":  # a Table (DuckDB 1.x ``arrow()``, 2.x ``to_arrow_table()``) or a reader (2.x ``arrow()``)
+        out = obj.to_arrow_table() if hasattr(obj, "to_arrow_table") else obj.arrow()
+        return out.read_all() if isinstance(out, pa.RecordBatchReader) else out
     return pa.table(obj)
 
 
