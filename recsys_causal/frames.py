@@ -13,6 +13,9 @@ through one Arrow table and ``Table.to_pandas(split_blocks=True)``:
   dictionary columns (pandas categoricals), for columns split over several chunks (concatenated), and for what
   a DuckDB relation or a Dataset scan produces (the query result itself is new memory).
 
+Columns shared with Arrow are read-only (writing into them in place raises ``ValueError``): analyses only read
+their input, and ``frame.copy()`` gives writable columns to whoever needs them.
+
 Neither polars nor DuckDB is imported here: objects are recognised by their type's module, so the package works
 without them. Column names, dtypes and values come back as pandas would hold the same table, so an analysis of a
 polars or pyarrow table gives the same numbers as of the pandas one.
