@@ -98,7 +98,11 @@ def test_numeric_columns_without_nulls_are_not_copied():
     assert np.shares_memory(out["k"].to_numpy(), table.column("k").chunks[0].to_numpy())
     frame = pl.DataFrame({"x": x})
     assert np.shares_memory(to_arrow(frame).column("x").chunks[0].to_numpy(), frame["x"].to_numpy())
-    assert not out["x"].to_numpy().flags.writeable and out.copy()["x"].to_numpy().flags.writeable
+    with pytest.raises(ValueError, match="read-only"):  # the shared buffer is Arrow's
+        out.loc[0, "x"] = 5.0
+    copied = out.copy()
+    copied.loc[0, "x"] = 5.0
+    assert copied["x"].iloc[0] == 5.0 and out["x"].iloc[0] == 0.0 and arrow_x[0] == 0.0
     # nulls in an integer column force the float64-with-NaN copy pandas holds them as
     with_null = to_pandas(pa.table({"k": pa.array([1, None, 3])}))
     assert with_null["k"].dtype == np.float64 and np.isnan(with_null["k"].iloc[1])
