@@ -38,6 +38,7 @@ from recsys_causal.experiments.surrogate import (
     WeakSurrogateWarning,
     estimate_surrogate_index,
 )
+from recsys_causal.frames import FrameTypeError, to_pandas
 from recsys_causal.incrementality import (
     HoldoutReadout,
     analyze_holdout,
@@ -163,4 +164,6 @@ __all__ = [
     "simulate_longterm",
     "simulate_switchback",
     "write_decision_log",
+    "FrameTypeError",
+    "to_pandas",
 ]

@@ -127,10 +127,13 @@ def check_alpha(alpha: object, *, what: str = "alpha") -> float:
 
 
 def require_frame(obj: object, what: str, hint: str) -> None:
-    """Raise :class:`~recsys_causal.errors.ConfigError` unless ``obj`` is a pandas DataFrame."""
+    """Raise :class:`~recsys_causal.frames.FrameTypeError` (a ``ConfigError``) unless ``obj`` is a pandas
+    DataFrame."""
     if not isinstance(obj, pd.DataFrame):
-        raise ConfigError(f"{what} needs a pandas DataFrame with one row per unit, got {type(obj).__name__}",
-                          fix=hint)
+        from recsys_causal.frames import ACCEPTED, FrameTypeError
+
+        raise FrameTypeError(f"{what} needs a table with one row per unit, got {type(obj).__name__}",
+                             fix=f"{hint}; pass {ACCEPTED}")
 
 
 def unique_units(df: pd.DataFrame, key: str | Sequence[str], *, table: str = "unit table",

@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 from recsys_causal.caveats import prefixed_warnings
-from recsys_causal.results import ResultProtocol, fmt, lookup, markdown_table, md_escape
+from recsys_causal.display import estimate_cells, estimates_frame
+from recsys_causal.results import ResultProtocol, lookup, markdown_table, md_escape
 
 SIDES = ("two-sided", "lower", "upper", "bounds")
 
@@ -171,12 +172,11 @@ class Estimate(ResultProtocol):
 
     def __repr__(self) -> str:
         level = interval_level(self.alpha) if 0 < self.alpha < 1 else f"alpha={self.alpha!r}"
-        text = (
-            f"Estimate({self.name}: {fmt(self.value)} ± {fmt(self.se)} se, "
-            f"{level} CI [{fmt(self.ci_low)}, {fmt(self.ci_high)}], n={self.n}, {self.method}"
-        )
+        c = estimate_cells(self)
+        text = f"Estimate({self.name}: {c['value']} ± {c['se']} se, {level} CI {c['interval'] or '[, ]'}, " \
+               f"n={c['n']}, {self.method}"
         if self.p_value is not None:
-            text += f", p={self.p_value:.3g}"
+            text += f", p={c['p']}"
         if self.warnings:
             text += f", {len(self.warnings)} warning(s)"
         return text + ")"
@@ -230,23 +230,20 @@ class EstimateTable(ResultProtocol):
         return {"title": self.title, "estimates": [e.to_dict() for e in self.estimates]}
 
     def _display(self) -> tuple[pd.DataFrame, str]:
-        """The columns shown (the interval level once in the caption unless the levels differ) and the caption."""
-        frame = self.to_frame()
-        cols = [c for c in ("name", "value", "se", "ci_low", "ci_high", "p_value", "n", "method", "warnings")
-                if c in frame.columns]
-        hidden = ("alpha", "null") if frame["alpha"].nunique() <= 1 else ("null",)  # mixed levels: show alpha
-        cols += [c for c in frame.columns if c not in cols and c not in hidden]
+        """The shown table (:func:`~recsys_causal.display.estimates_frame`: name, value, se, interval, p, n;
+        relative quantities as percentages; every other column in ``to_frame()``) and its caption (the title and
+        the interval level, once, unless the levels differ)."""
         alphas = {e.alpha for e in self.estimates}
         only = alphas.pop() if len(alphas) == 1 else None
         levels = f"intervals: {interval_label(only)}" if only is not None and 0 < only < 1 else ""
-        return frame[cols], " — ".join(t for t in (self.title, levels) if t)
+        return estimates_frame(self.estimates), " — ".join(t for t in (self.title, levels) if t)
 
     def to_html(self) -> str:
         frame, text = self._display()
         head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
         rows = []
         for row in frame.itertuples(index=False, name=None):
-            rows.append("<tr>" + "".join(f"<td>{html.escape(fmt(v))}</td>" for v in row) + "</tr>")
+            rows.append("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>")
         caption = f"<caption>{html.escape(text)}</caption>" if text else ""
         return f"<table class='recsys-causal'>{caption}<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 

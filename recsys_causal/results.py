@@ -21,8 +21,8 @@ tables lists each one as a section.
 'ctr'
 >>> t.conf_int(0.05).round(4).values.tolist()
 [[0.0102, 0.0298]]
->>> print(t.to_markdown().splitlines()[2])
-| name | value | se | ci_low | ci_high | p_value | n | method | warnings |
+>>> print(t.to_markdown().splitlines()[2:5])
+['| name | value | se | interval | p | n |', '|---|---|---|---|---|---|', '| ctr | 0.02 | 0.005 | [0.0102, 0.0298] | &lt;0.0001 | 1,000 |']
 >>> "ctr" in t.summary()
 True
 """
@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from recsys_causal.display import cell, display_frame, estimates_text
 from recsys_causal.errors import EstimationError
 from recsys_causal.suggest import nearest
 from recsys_causal.textsafe import visible_text
@@ -116,21 +117,25 @@ def md_escape(text: Any) -> str:
 
 
 def markdown_table(frame: pd.DataFrame) -> str:
-    """A frame as a GitHub-flavoured markdown table (every header and cell escaped, floats to 4 digits)."""
-    cols = list(frame.columns)
+    """A frame as a GitHub-flavoured markdown table: readable headers and cells
+    (:func:`~recsys_causal.display.display_frame`), every one escaped."""
+    shown = display_frame(frame)
+    cols = list(shown.columns)
     lines = ["| " + " | ".join(md_escape(c) for c in cols) + " |", "|" + "---|" * len(cols)]
-    for row in frame.itertuples(index=False, name=None):
-        lines.append("| " + " | ".join(md_escape(fmt(v)) for v in row) + " |")
+    for row in shown.itertuples(index=False, name=None):
+        lines.append("| " + " | ".join(md_escape(v) for v in row) + " |")
     return "\n".join(lines)
 
 
 def frame_html(frame: pd.DataFrame) -> str:
-    """A frame as an escaped HTML table without the index."""
-    return frame.to_html(index=False, escape=True)
+    """A frame as an escaped HTML table without the index, with readable headers and cells."""
+    return display_frame(frame).to_html(index=False, escape=True)
 
 
 def _mapping_frame(section: Mapping) -> pd.DataFrame:
-    return pd.DataFrame({"item": [str(k) for k in section], "value": list(section.values())})
+    """A key/value table, each value shown as its key says (a share as a percentage, a duration in words)."""
+    return pd.DataFrame({"item": [str(k) for k in section], "value": [cell(v, k) for k, v in section.items()]},
+                        dtype=object)
 
 
 # ----------------------------------------------------------------------------- intervals
@@ -191,31 +196,6 @@ def conf_int_frame(estimates: Sequence[Any], alpha: float | None = None) -> pd.D
         rows.append(wald_interval(e, alpha))
     index = pd.Index([e.name for e in estimates], name="name")
     return pd.DataFrame(rows, columns=["lower", "upper"], index=index, dtype=float)
-
-
-# ----------------------------------------------------------------------------- summary text
-
-
-def _p_text(p: Any) -> str:
-    return "" if p is None or (isinstance(p, float) and math.isnan(p)) else f"{p:.3g}"
-
-
-def estimates_text(estimates: Sequence[Any]) -> list[str]:
-    """Fixed-width rows (name, value, se, interval with its level, p-value, n) of estimates."""
-    from recsys_causal.estimate import interval_level
-
-    levels = {e.alpha for e in estimates}
-    one = len(levels) == 1
-    name_w = max([4, *(len(str(e.name)) for e in estimates)])
-    head_ci = f"[{interval_level(levels.pop())} interval]" if one else "[interval (level)]"
-    lines = [f"{'name':<{name_w}}  {'value':>11} {'se':>11}  {head_ci:^27} {'p':>9} {'n':>9}"]
-    for e in estimates:
-        ci = f"[{fmt(e.ci_low):>11}, {fmt(e.ci_high):>11}]"
-        if not one:
-            ci += f" ({interval_level(e.alpha)})"
-        lines.append(f"{e.name!s:<{name_w}}  {fmt(e.value):>11} {fmt(e.se):>11}  {ci:^27} {_p_text(e.p_value):>9} "
-                     f"{e.n:>9}")
-    return lines
 
 
 # ----------------------------------------------------------------------------- the mixin
@@ -390,6 +370,6 @@ def _section_text(name: str, section: Any) -> list[str]:
         return [name, RULE, *estimates_text([section]), RULE]
     if isinstance(section, pd.DataFrame | Mapping):
         frame = _mapping_frame(section) if isinstance(section, Mapping) else section
-        body = frame.to_string(index=False, float_format=fmt) if len(frame) else "(none)"
+        body = display_frame(frame).to_string(index=False) if len(frame) else "(none)"
         return [name, RULE, *body.splitlines(), RULE]
     return [name, RULE, *(f"  - {s}" for s in section), RULE]

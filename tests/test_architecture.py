@@ -28,6 +28,7 @@ LAYERS = {
     4: {"report"},
     5: {"demo", ""},
 }
+LAYERS[0] |= {"frames", "display"}  # table conversion and display formatting
 LAYER_OF = {name: layer for layer, names in LAYERS.items() for name in names}
 
 

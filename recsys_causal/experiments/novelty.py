@@ -47,6 +47,7 @@ from recsys_causal.caveats import emits_caveats
 from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import EstimationError
 from recsys_causal.estimate import Estimate, EstimateTable
+from recsys_causal.frames import to_pandas
 from recsys_causal.logs.model import DecisionLog
 from recsys_causal.plotting import plot_decay, plot_effect_by_day  # noqa: F401 (their plots, re-exported)
 from recsys_causal.results import ResultProtocol
@@ -66,6 +67,7 @@ def effect_by_day(
     ``by`` is ``days_since_exposure`` (cohort-aligned) or a calendar-day column. Vectorised by groupby. The
     difference is ``value`` (``effect``, its former name, is kept as an alias for one release).
     """
+    panel = to_pandas(panel, what="effect_by_day")
     sub = panel.loc[panel[variant_col].isin([treatment, control]), [by, variant_col, metric]]
     g = sub.groupby([by, variant_col], observed=True)[metric].agg(["mean", "var", "count"]).unstack(variant_col)
     mt, mc = g[("mean", treatment)], g[("mean", control)]
@@ -271,6 +273,7 @@ def decay_from_panel(
     >>> fit.label, fit.identified, fit.effect.ci_low < 0.1 < fit.effect.ci_high
     ('novelty', True, True)
     """
+    panel = to_pandas(panel, what="decay_from_panel")
     daily = effect_by_day(panel, metric=metric, variant_col=variant_col, control=control, treatment=treatment,
                           alpha=alpha, min_units=min_units)
     cov = effect_covariance(panel, metric=metric, unit_col=unit_col, variant_col=variant_col, control=control,

@@ -56,6 +56,7 @@ from recsys_causal.experiments.metric_base import ArmSummaries, Metric, as_metri
 from recsys_causal.experiments.pretreatment import check_pre_treatment
 from recsys_causal.experiments.quantiles import with_degenerate_warning
 from recsys_causal.experiments.srm import srm_test
+from recsys_causal.frames import as_pandas
 from recsys_causal.kernel.arm_moments import ArmMoments
 
 #: Keyword arguments of :func:`analyze_ab` that apply to engine data only.
@@ -95,6 +96,7 @@ def analyze_ab(
     ``window``, ``as_of`` and ``covariates_table``); ``cluster_col``, ``segment_col``, ``day_col`` and covariate
     timestamps need a pandas table. ``units_df`` is the deprecated name of ``data``.
     """
+    data = as_pandas(data, relations=False)  # a DuckDB relation runs on the engine
     common = dict(variant_col=variant_col, control=control, metrics=metrics, guardrails=guardrails,
                   covariates=covariates, expected_split=expected_split, alpha=alpha, srm_threshold=srm_threshold)
     if not isinstance(data, pd.DataFrame):

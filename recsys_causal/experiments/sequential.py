@@ -40,6 +40,7 @@ from scipy import optimize, stats
 
 from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import ConfigError
+from recsys_causal.frames import to_pandas
 
 RETROSPECTIVE_WARNING = (
     "retrospective monitoring table: the confidence sequence is tuned to the last look passed in and the "
@@ -298,6 +299,7 @@ def cumulative_looks(
     Vectorised: each arm is sorted by time once and cumulative sums give every look's mean and variance. The
     difference is ``value``; its old name ``estimate`` is kept as an alias for one release.
     """
+    data = to_pandas(data, what="cumulative_looks")
     tvals = data[time_col]
     if pd.api.types.is_datetime64_any_dtype(tvals):
         tnum = (tvals - pd.Timestamp(0, tz=getattr(tvals.dt, "tz", None))).dt.total_seconds().to_numpy()

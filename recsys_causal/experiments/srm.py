@@ -23,6 +23,7 @@ from scipy import stats
 from recsys_causal.caveats import AssumptionWarning, emits_caveats
 from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import ConfigError
+from recsys_causal.frames import to_pandas
 from recsys_causal.results import ResultProtocol
 
 
@@ -112,6 +113,7 @@ def srm_test(
     >>> r.observed, r.flagged
     ({'0': 500, '1': 520}, False)
     """
+    data = to_pandas(data, what="srm_test")
     probs = _normalise(expected_split)
     base = data.drop_duplicates([unit_col, variant_col]) if unit_col else data
     variant = base[variant_col].astype(str)

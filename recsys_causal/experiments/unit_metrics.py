@@ -31,7 +31,9 @@ import pandas as pd
 from recsys_causal.caveats import DataQualityWarning, emits_caveats
 from recsys_causal.checks import Quarantine, quarantine_multi_assigned, require_columns, utc_timestamp
 from recsys_causal.deprecation import renamed_arguments
+from recsys_causal.display import duration, timestamp
 from recsys_causal.errors import DataValidationError
+from recsys_causal.frames import to_pandas
 from recsys_causal.logs.model import DecisionLog
 
 
@@ -84,8 +86,8 @@ class UnitMetrics:
         """Immature units excluded and requests quarantined, as data-quality caveats (once each)."""
         out = []
         if self.n_immature:
-            out.append((DataQualityWarning, f"{self.n_immature} units whose {self.window} window had not closed by "
-                        f"{self.as_of} were excluded, not counted as 0 (e.g. {self.immature_examples[:5]})"))
+            out.append((DataQualityWarning, f"{self.n_immature} units whose {duration(self.window)} window had not closed by "
+                        f"{timestamp(self.as_of)} were excluded, not counted as 0 (e.g. {self.immature_examples[:5]})"))
         if self.n_requests_quarantined:
             reasons = ", ".join(f"{k}: {v}" for k, v in self.requests_quarantined.items() if v)
             out.append((DataQualityWarning, f"{self.n_requests_quarantined} of {self.n_requests_read} requests "
@@ -181,6 +183,7 @@ def join_unit_tables(units: pd.DataFrame, *tables: pd.DataFrame, on: str = "user
     Units absent from a table get NaN unless ``fill`` gives a value for that column (e.g. revenue 0 for
     units with no orders). A table with duplicate unit ids raises an error naming them.
     """
+    units, tables = to_pandas(units, what="join_unit_tables"), [to_pandas(t, what="join_unit_tables") for t in tables]
     out = units
     for table in tables:
         dup = table[on].duplicated(keep=False)

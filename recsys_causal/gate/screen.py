@@ -43,6 +43,7 @@ from recsys_causal.caveats import emits_caveats
 from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import ConfigError, EstimationError
 from recsys_causal.estimate import interval_label
+from recsys_causal.frames import FrameTypeError, is_table
 from recsys_causal.gate.guardrails import Guardrail, adjust, guardrail_rows
 from recsys_causal.gate.lifts import Lifts
 from recsys_causal.gate.modes import (
@@ -70,6 +71,16 @@ from recsys_causal.ope.evaluate import reward_label
 from recsys_causal.ope.policies import TargetPolicy, check_policy
 from recsys_causal.ope.reward_model import RewardModel
 from recsys_causal.ope.support import SupportThresholds
+
+
+def decision_log(data: Any) -> DecisionLog:
+    """``data``, the log :func:`screen` reads; a table (pandas, polars, pyarrow, a DuckDB relation) is refused
+    with the way to read it as a validated log."""
+    if is_table(data) or not hasattr(data, "candidates"):
+        raise FrameTypeError(f"screen needs a DecisionLog, got {type(data).__name__}", column="data",
+                             fix="read the table first: log, report = read_decision_log(table) (a pandas, polars "
+                                 "or pyarrow table or a DuckDB relation), then screen(log, ...)")
+    return data
 
 __all__ = ["EXIT_FAIL", "EXIT_INCONCLUSIVE", "EXIT_INVALID", "EXIT_PASS", "SCHEMA_VERSION", "CandidateVerdict",
            "DataQuality", "GateResult", "Guardrail", "screen"]
@@ -118,7 +129,7 @@ def screen(
     the one in ``data.metadata`` when it describes this log).
     Deprecated names: ``log`` for ``data``, ``cluster_by`` for ``cluster_col``.
     """
-    log = data
+    log = decision_log(data)
     plans = {c: _plan(c, mode, estimator, cross_check, (per_candidate or {}).get(c, {})) for c in candidates}
     _, est, _ = _plan(None, mode, estimator, cross_check, {})
     if not 0 < alpha < 0.5:

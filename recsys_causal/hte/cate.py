@@ -33,6 +33,7 @@ from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import DataValidationError, SchemaError
 from recsys_causal.estimate import Estimate, EstimateTable
 from recsys_causal.experiments import pretreatment
+from recsys_causal.frames import to_pandas
 from recsys_causal.progress import steps
 from recsys_causal.results import ResultProtocol
 from recsys_causal.threads import model_threads
@@ -146,6 +147,7 @@ def fit_cate(
     assignment probability (``None``: fitted) and ``treatment_probability`` must be ``None`` (take-up is not
     randomised). The average effect is then the complier average effect.
     """
+    data = to_pandas(data, what="fit_cate")
     if instrument is None and method not in METHODS:
         raise SchemaError(f"unknown CATE method {method!r}", fix=f"use one of {list(METHODS)}")
     require_columns(data, (outcome, treatment, *covariates, *([instrument] if instrument else [])),

@@ -31,6 +31,7 @@ from recsys_causal.checks import require_columns, unique_units
 from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import DataValidationError, SchemaError
 from recsys_causal.estimate import Estimate, EstimateTable
+from recsys_causal.frames import to_pandas
 from recsys_causal.kernel import cuped_adjust, group_mean
 from recsys_causal.kernel.contrast import arm_mean, welch_df
 from recsys_causal.kernel.multiplicity import adjust_pvalues
@@ -130,6 +131,7 @@ def segment_effects(
     ``versus_rest`` and ``harms`` carry the point estimate as ``value``; their old columns ``difference`` and
     ``effect`` are kept as aliases for one release.
     """
+    data = to_pandas(data, what="segment_effects")
     directions = dict(directions or {})
     for m, d in directions.items():
         if d not in DIRECTIONS:

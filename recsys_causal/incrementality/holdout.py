@@ -19,11 +19,12 @@ import pandas as pd
 from scipy import stats
 
 from recsys_causal.caveats import AssumptionWarning, DataQualityWarning, caveat, emits_caveats
-from recsys_causal.checks import check_alpha, require_columns, require_frame, unique_units
+from recsys_causal.checks import check_alpha, require_columns, unique_units
 from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import ConfigError, DataValidationError, EstimationError
 from recsys_causal.estimate import Estimate, EstimatesView, EstimateTable
 from recsys_causal.experiments.covariate_checks import check_cuped_covariates
+from recsys_causal.frames import to_pandas
 from recsys_causal.kernel import (
     Linearized,
     cuped_adjust,
@@ -135,13 +136,13 @@ def analyze_holdout(
 
     Group labels are compared as text (``str(label)``), so integer labels such as ``0`` / ``1`` work. Units with
     a missing outcome are excluded and counted (unknown is not zero). Exact duplicate rows of a ``unit_col``
-    value are removed and counted (``counts["duplicate_rows_removed"]``); repeated units whose rows differ are
-    an error. ``covariates`` are pre-period columns used for CUPED adjustment of the ITT and Wald estimates.
+    value are removed and counted (``counts["duplicate_rows_removed"]``), conflicting repeats are an error.
+    ``covariates`` are pre-period columns used for CUPED adjustment of the ITT and Wald estimates.
     """
     if isinstance(data, DecisionLog):
         return _from_log(data, locals())
+    data = to_pandas(data, what="analyze_holdout")
     src = source or "holdout units"
-    require_frame(data, "analyze_holdout", "pass the unit table (one row per unit, with group and outcome columns)")
     alpha = check_alpha(alpha)
     if ghost_col == "ghost_exposed" and ghost_col not in data.columns:  # the default: optional
         ghost_col = None

@@ -38,6 +38,7 @@ import pandas as pd
 
 from recsys_causal.checks import require_columns
 from recsys_causal.errors import ConfigError, SchemaError
+from recsys_causal.frames import to_pandas
 from recsys_causal.logs import schema
 from recsys_causal.logs.label_flags import exclude_flagged
 from recsys_causal.logs.model import DecisionLog
@@ -149,6 +150,7 @@ def attach_labels(
     NaN. In ``report``, events read = used + quarantined + excluded (duplicates, not shown, before the
     decision, unused by any label, only on immature labels), each reason with a count and example ids.
     """
+    events = to_pandas(events, what="attach_labels")
     src = source or "outcome events"
     require_columns(events, EVENT_COLUMNS, what="the outcome-events table", source=src, code="missing_column",
                     fix=f"provide {list(EVENT_COLUMNS)} (and 'value' for value labels)")

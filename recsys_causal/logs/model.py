@@ -27,6 +27,7 @@ import pandas as pd
 
 from recsys_causal.checks import require_columns
 from recsys_causal.errors import DataValidationError, SchemaError
+from recsys_causal.frames import to_pandas
 from recsys_causal.logs import schema
 
 
@@ -72,6 +73,7 @@ class DecisionLog:
         Candidates are stably sorted into request order; candidates whose request is not in ``requests``
         raise :class:`~recsys_causal.errors.SchemaError`.
         """
+        requests, candidates = (to_pandas(t, what="DecisionLog.from_frames") for t in (requests, candidates))
         require_columns(candidates, [schema.REQUEST_ID], what="candidate table", source=source,
                         fix="give each candidate the request_id of its request")
         requests = requests.reset_index(drop=True)

@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 from recsys_causal.caveats import emits_caveats
 from recsys_causal.checks import require_columns
 from recsys_causal.errors import InputFileError, SchemaError
+from recsys_causal.frames import as_pandas
 from recsys_causal.logs import schema
 from recsys_causal.logs.labels import LabelSpec, attach_labels
 from recsys_causal.logs.model import DecisionLog
@@ -111,6 +112,7 @@ def read_decision_log(
     (``missing_unit``); ``max_position`` quarantines shown positions above it. A log with no usable request
     raises :class:`~recsys_causal.errors.DataValidationError` (counts by reason) unless ``allow_empty=True``.
     """
+    source, outcome_events = as_pandas(source), as_pandas(outcome_events)
     as_of_ts = _timestamp(as_of, "as_of")
     filters = filters or LogFilters()
     src = _open(source, format, filters)

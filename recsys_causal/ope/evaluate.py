@@ -30,6 +30,7 @@ from recsys_causal.caveats import (
 from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import ConfigError
 from recsys_causal.estimate import Estimate, EstimateTable
+from recsys_causal.frames import as_pandas
 from recsys_causal.kernel.moments import Moments
 from recsys_causal.logs.model import DecisionLog
 from recsys_causal.ope.cascade_dr import slate_reward_predictions, with_reward_model
@@ -164,9 +165,9 @@ def evaluate_policies(
     """
     slate = (mode := resolve_mode(mode, slate)) == "ranking"
     if not isinstance(data, DecisionLog):
-        return _on_engine(data, policies, rewards=rewards, estimators=estimators, reward_model=reward_model,
-                          cluster_col=cluster_col, support_groups=support_groups, alpha=alpha,
-                          thresholds=thresholds, reward_ranges=reward_ranges,
+        return _on_engine(as_pandas(data, relations=False), policies, rewards=rewards, estimators=estimators,
+                          reward_model=reward_model, cluster_col=cluster_col, support_groups=support_groups,
+                          alpha=alpha, thresholds=thresholds, reward_ranges=reward_ranges,
                           memory_only={"slate": slate, "position_weights": position_weights is not None,
                                        "bootstrap": bootstrap > 0, "logged_position": mode == "logged_position",
                                        "multi_logger": multi_logger is not None})

@@ -80,7 +80,9 @@ class SupportReport:
                 f"[{self.mean_weight_ci[0]:.3f}, {self.mean_weight_ci[1]:.3f}])")
 
     def _repr_html_(self) -> str:
-        return self.to_frame().to_html(index=False)
+        from recsys_causal.results import frame_html
+
+        return frame_html(self.to_frame())  # shares as percentages, readable headers (recsys_causal.display)
 
     def caveat(self, label: str) -> str:
         """``"<label>: support is weak: <reasons>"`` (a :class:`~recsys_causal.caveats.SupportWarning` text)."""

@@ -45,6 +45,7 @@ import pandas as pd
 
 from recsys_causal.caveats import AssumptionWarning, DataQualityWarning, caveat, emits_caveats
 from recsys_causal.checks import check_alpha
+from recsys_causal.display import duration, timestamp
 from recsys_causal.errors import ConfigError, DataValidationError
 from recsys_causal.experiments.ab_lifts import (
     analysed_metrics,
@@ -56,6 +57,7 @@ from recsys_causal.experiments.ab_readout import ABReadout
 from recsys_causal.experiments.guardrails import Guardrail
 from recsys_causal.experiments.metric_base import ArmSummaries, Metric, as_metric
 from recsys_causal.experiments.srm import srm_from_counts
+from recsys_causal.frames import is_table, to_pandas
 from recsys_causal.scale.ab_source import ABSource, check_one_row_per_unit, register_covariates
 from recsys_causal.scale.ab_units import (
     SQLUnitMetrics,
@@ -112,8 +114,9 @@ def analyze_on_engine(
         require_sql_columns(engine.table_columns(units.table), [units.variant_col, *in_units], what="unit table",
                             source=engine.source)
         cov_table = None
-        if isinstance(covariates_table, pd.DataFrame):
-            cov_table = registered = register_covariates(engine, covariates_table, units.unit_col, all_covariates)
+        if is_table(covariates_table):  # pandas, polars, pyarrow, a DuckDB relation: registered as a pandas table
+            cov_table = registered = register_covariates(engine, to_pandas(covariates_table), units.unit_col,
+                                                         all_covariates)
         elif covariates_table is not None:
             cov_table = covariates_table
             require_sql_columns(engine.table_columns(cov_table), [units.unit_col, *all_covariates],
@@ -169,8 +172,8 @@ def _readout(src: ABSource, units: SQLUnitMetrics, metric_list: list[Metric], gu
     if units.quarantine is not None and units.quarantine.count:
         warnings.append(units.quarantine.message())
     if units.n_immature:
-        warnings.append(caveat(f"{units.n_immature} units whose {units.window} window had not closed by "
-                               f"{units.as_of} were excluded", DataQualityWarning))
+        warnings.append(caveat(f"{units.n_immature} units whose {duration(units.window)} window had not closed by "
+                               f"{timestamp(units.as_of)} were excluded", DataQualityWarning))
     if not expected_split:
         warnings.append(caveat("no expected_split given; SRM tested against equal shares", AssumptionWarning))
     split = dict(expected_split) if expected_split else {v: 1.0 for v in known}

@@ -24,6 +24,7 @@ import pandas as pd
 
 from recsys_causal.checks import require_columns
 from recsys_causal.errors import ConfigError, InputFileError
+from recsys_causal.frames import ACCEPTED, FrameTypeError, is_table, to_pandas
 from recsys_causal.logs.readers import LogFilters, filter_clauses
 from recsys_causal.scale.dialect import SQLDialect
 
@@ -324,21 +325,22 @@ class _RelationConnection:
 
 
 def as_engine(source: Any, **kwargs: Any) -> Engine:
-    """An :class:`Engine` from an engine, a Parquet path, a DuckDB relation, a pandas DataFrame or a Spark
-    DataFrame."""
+    """An :class:`Engine` from an engine, a Parquet path, a DuckDB relation, a pandas, polars or pyarrow table
+    or a Spark DataFrame."""
     if isinstance(source, Engine):
         return source
     if is_duckdb_relation(source):
         return DuckDBEngine.from_relation(source)
     if isinstance(source, str | os.PathLike):
         return DuckDBEngine.from_parquet(source, **kwargs)
-    if isinstance(source, pd.DataFrame):
-        return DuckDBEngine.from_frame(source)
+    if is_table(source, relations=False):  # pandas, or polars / pyarrow converted once
+        return DuckDBEngine.from_frame(to_pandas(source))
     if hasattr(source, "sparkSession") and hasattr(source, "createOrReplaceTempView"):
         return SparkEngine(source)
     if is_duckdb_relation(source):
         return DuckDBEngine.from_relation(source)
-    raise TypeError(f"cannot evaluate a {type(source).__name__}: pass a Parquet path, a DataFrame or an Engine")
+    raise FrameTypeError(f"cannot evaluate a {type(source).__name__}", column="data",
+                         fix=f"pass a Parquet path, an Engine, a Spark DataFrame or {ACCEPTED}")
 
 
 def is_duckdb_relation(source: Any) -> bool:

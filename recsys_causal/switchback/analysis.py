@@ -25,6 +25,7 @@ from recsys_causal.caveats import (
 from recsys_causal.checks import unique_units
 from recsys_causal.errors import ConfigError
 from recsys_causal.estimate import Estimate, EstimatesView, EstimateTable
+from recsys_causal.frames import to_pandas
 from recsys_causal.logs.model import DecisionLog
 from recsys_causal.progress import progress_option
 from recsys_causal.switchback.blocks import aggregate_events
@@ -147,6 +148,7 @@ def analyze_switchback(
     the variant (``log_options``: ``cluster_col="region"``, ``variant_col``, labels; see
     :func:`~recsys_causal.switchback.from_log.switchback_events_from_log`): every request's variant is checked
     against the schedule, mismatches counted in ``counts`` and warned about."""
+    schedule, events, block_outcomes = _as_tables(schedule, events, block_outcomes)
     design = design or SwitchbackDesign()
     sched = validate_schedule(schedule, design)
     from_log = None
@@ -196,6 +198,12 @@ def _blocks(sched: pd.DataFrame, events: pd.DataFrame | None, block_outcomes: pd
     bo, _ = unique_units(bo[["cluster", "block_start", "y"]], ["cluster", "block_start"], table="block outcomes")
     blocks = sched.merge(bo, on=["cluster", "block_start"], how="left", validate="one_to_one")
     return blocks, {"blocks": len(blocks), "blocks_without_outcome": int(blocks["y"].isna().sum())}
+
+
+def _as_tables(*tables: Any) -> tuple:
+    """Each given table as pandas (any dataframe in; a decision log stays a log)."""
+    return tuple(t if t is None or isinstance(t, DecisionLog) else to_pandas(t, what="analyze_switchback")
+                 for t in tables)
 
 
 def _log_events(log: DecisionLog, sched: pd.DataFrame, value_col: str, denominator_col: str | None,
