@@ -154,12 +154,35 @@ def _flags(rng: np.random.Generator, n_users: int, share: float) -> pd.DataFrame
 #: the shipped long-term sample (``python -m recsys_causal.simulate.visits decision_logs``)
 SAMPLE_SEED, SAMPLE_USERS = 20260406, 2000
 SAMPLE_FILES = ("sample_longterm_decision_log.parquet", "sample_longterm_events.parquet",
-                "sample_longterm_flags.csv")
+                "sample_longterm_flags.csv", "sample_longterm_history.parquet")
+HISTORY_SEED, HISTORY_USERS = 20251006, 4000
+
+
+def history_table(n_users: int = HISTORY_USERS, seed: int = HISTORY_SEED) -> pd.DataFrame:
+    """A past experiment of the same world whose users were all followed for 30 days: one row per user with the
+    7-day surrogates (``n_requests``, ``impressions``, ``click``) and the long-term outcome ``retained_30d``
+    (another request within 30 days of the first), the historical sample of a surrogate index. User ids carry
+    an ``h`` prefix (other users than the experiment's)."""
+    from recsys_causal.experiments.unit_metrics import unit_metrics_from_log
+    from recsys_causal.logs.model import DecisionLog
+
+    d = VisitsDesign(as_of_days=60.0, follow_days=60.0)
+    sim = simulate_visits(n_users, design=d, seed=seed)
+    requests = sim.requests.assign(user_id="h" + sim.requests["user_id"])
+    log = DecisionLog.from_frames(requests, sim.candidates, reward_columns=("click",))
+    short = unit_metrics_from_log(log, window="7D", as_of=sim.as_of).units
+    month = unit_metrics_from_log(log, window="30D", as_of=sim.as_of).units
+    table = short[["user_id", "variant", "n_requests", "impressions", "click"]].merge(
+        month[["user_id", "n_requests"]].rename(columns={"n_requests": "requests_30d"}), on="user_id",
+        validate="one_to_one")
+    table["retained_30d"] = (table.pop("requests_30d") > 1).astype(float)
+    return table.astype({"n_requests": float, "impressions": float})
 
 
 def write_visits_sample(directory: str | Path) -> list[Path]:
     """Write the long-term sample (fixed seed): the decision log in long Parquet (``click`` on candidates), the
-    purchase / return events and the user flags, atomically (all files or none)."""
+    purchase / return events, the user flags and the historical sample of the surrogate index
+    (:func:`history_table`), atomically (all files or none)."""
     from recsys_causal.logs.model import DecisionLog
     from recsys_causal.outputs import OutputPlan
 
@@ -167,10 +190,12 @@ def write_visits_sample(directory: str | Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     sim = simulate_visits(SAMPLE_USERS, seed=SAMPLE_SEED)
     frame = DecisionLog.from_frames(sim.requests, sim.candidates).to_long_frame()
-    log_file, events_file, flags_file = SAMPLE_FILES
+    log_file, events_file, flags_file, history_file = SAMPLE_FILES
+    history = history_table()
     writers = {log_file: lambda p: frame.to_parquet(p, index=False),
                events_file: lambda p: sim.events.to_parquet(p, index=False),
-               flags_file: lambda p: sim.flags.to_csv(p, index=False)}
+               flags_file: lambda p: sim.flags.to_csv(p, index=False),
+               history_file: lambda p: history.to_parquet(p, index=False)}
     OutputPlan({name: out / name for name in writers}).write(writers)
     return [out / name for name in writers]
 

@@ -96,3 +96,20 @@ def test_simulated_truth_is_the_closed_form_worked_by_hand():
         share = retained[first["variant"] == arm].mean()
         se = np.sqrt(share * (1 - share) / (first["variant"] == arm).sum())
         assert abs(share - t["retention"][arm]) < 4 * se
+
+
+def test_the_surrogate_history_is_worked_from_the_simulated_requests_by_hand():
+    """history_table's 7-day surrogates and 30-day retention equal a per-user count over the simulated requests
+    (retained: another request within 30 days of the first)."""
+    from recsys_causal.simulate.visits import VisitsDesign, history_table
+
+    table = history_table(n_users=300, seed=5).set_index("user_id")
+    sim = simulate_visits(300, design=VisitsDesign(as_of_days=60.0, follow_days=60.0), seed=5)
+    r = sim.requests.assign(user_id="h" + sim.requests["user_id"])
+    since = r["decision_time"] - r.groupby("user_id")["decision_time"].transform("min")
+    week = r[since < pd.Timedelta(days=7)].groupby("user_id").size()
+    month = r[since < pd.Timedelta(days=30)].groupby("user_id").size()
+    assert (table["n_requests"] == week.reindex(table.index)).all()
+    assert (table["impressions"] == 4 * week.reindex(table.index)).all()
+    assert (table["retained_30d"] == (month.reindex(table.index) > 1).astype(float)).all()
+    assert len(table) == r["user_id"].nunique()
