@@ -97,6 +97,7 @@ class Steps:
         if self.bar is not None:
             self.bar.set_postfix_str(step, refresh=False)
             self.bar.update(1)
+            self.bar.refresh()  # every named step is shown, however quickly it finished
 
     def __enter__(self) -> Steps:
         return self
