@@ -15,7 +15,8 @@ from recsys_causal.report import build_report
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make test installs it)")
 
 OUT = ROOT / "reports" / "out"
-PAGES = {"ab": 8400, "holdout": 2600, "switchback": 2400, "screen": 3600, "screen_ranking": 4200}  # first try
+PAGES = {"ab": 8400, "holdout": 2600, "holdout_log": 2600, "switchback": 2400, "longterm": 6000, "screen": 3600,
+         "screen_ranking": 4200}  # first try
 
 
 def _page(name: str, project, tmp_path):
