@@ -47,8 +47,7 @@ def aggregate_events(
     require_columns(events, need, what="the event table", source=src, fix="give cluster, event_time and the outcome column")
     ev_time = pd.to_datetime(events[time_col], utc=True, errors="coerce", format="ISO8601")
     values = pd.to_numeric(events[value_col], errors="coerce").to_numpy(dtype=float)
-    t_ev = ev_time.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
-    s_naive = pd.DatetimeIndex(schedule["block_start"].to_numpy()).tz_convert("UTC").tz_localize(None).to_numpy()
+    t_ev, s_naive = naive_utc(ev_time), naive_utc(schedule["block_start"])
     block_of = _block_of(events["cluster"].astype(str).to_numpy(), t_ev, schedule, s_naive)
     outside = block_of < 0
     burn = _in_burn_in(block_of, t_ev, s_naive, schedule, burn_in_minutes)
@@ -76,11 +75,21 @@ def aggregate_events(
     return blocks, counts
 
 
+def naive_utc(times) -> np.ndarray:
+    """Timezone-aware times (a Series or array) as naive UTC ``datetime64`` values (NaT stays NaT)."""
+    return pd.DatetimeIndex(times).tz_convert("UTC").tz_localize(None).to_numpy()
+
+
+def block_index(cluster: np.ndarray, times, schedule: pd.DataFrame) -> np.ndarray:
+    """The row of a validated ``schedule`` each (cluster, time) falls in, -1 outside the schedule."""
+    return _block_of(np.asarray(cluster).astype(str), naive_utc(times), schedule, naive_utc(schedule["block_start"]))
+
+
 def _block_of(cluster: np.ndarray, t_ev: np.ndarray, schedule: pd.DataFrame, s_naive: np.ndarray) -> np.ndarray:
     """Each event's block (row of ``schedule``): per cluster, the last block starting at or before the event,
     if the event falls before its end; -1 outside the schedule. Times are naive UTC."""
     block_of = np.full(cluster.size, -1, dtype=np.int64)
-    e_naive = pd.DatetimeIndex(schedule["block_end"].to_numpy()).tz_convert("UTC").tz_localize(None).to_numpy()
+    e_naive = naive_utc(schedule["block_end"])
     for name, idx in schedule.groupby("cluster", sort=False).indices.items():
         sel = np.nonzero(cluster == name)[0]
         pos = np.searchsorted(s_naive[idx], t_ev[sel], side="right") - 1

@@ -30,7 +30,7 @@ from recsys_causal.caveats import DataQualityWarning, caveat
 from recsys_causal.checks import require_columns
 from recsys_causal.errors import SchemaError
 from recsys_causal.logs.model import DecisionLog
-from recsys_causal.switchback.blocks import _block_of
+from recsys_causal.switchback.blocks import block_index
 
 
 @dataclass(frozen=True)
@@ -66,9 +66,7 @@ def switchback_events_from_log(
     events = pd.DataFrame({"cluster": cluster.astype(str).to_numpy()[~missing],
                            "event_time": log.requests["decision_time"].to_numpy()[~missing],
                            **{name: _request_values(log, name)[~missing] for name in names}})
-    t_ev = pd.DatetimeIndex(events["event_time"]).tz_convert("UTC").tz_localize(None).to_numpy()
-    s_naive = pd.DatetimeIndex(schedule["block_start"].to_numpy()).tz_convert("UTC").tz_localize(None).to_numpy()
-    block = _block_of(events["cluster"].to_numpy(), t_ev, schedule, s_naive)
+    block = block_index(events["cluster"].to_numpy(), events["event_time"], schedule)
     inside = block >= 0
     expected = np.where(schedule["treated"].to_numpy(dtype=bool)[block[inside]], str(treatment_label),
                         str(control_label))
@@ -104,9 +102,7 @@ def switchback_log_from_events(events: pd.DataFrame, schedule: pd.DataFrame, *, 
 
     sched = validate_schedule(schedule, SwitchbackDesign())
     t = pd.to_datetime(events["event_time"], utc=True)
-    t_ev = pd.DatetimeIndex(t).tz_convert("UTC").tz_localize(None).to_numpy()
-    s_naive = pd.DatetimeIndex(sched["block_start"].to_numpy()).tz_convert("UTC").tz_localize(None).to_numpy()
-    block = _block_of(events["cluster"].astype(str).to_numpy(), t_ev, sched, s_naive)
+    block = block_index(events["cluster"].to_numpy(), t, sched)
     treated = np.where(block >= 0, sched["treated"].to_numpy(dtype=bool)[np.maximum(block, 0)], False)
     requests = pd.DataFrame({"request_id": [f"q{i}" for i in range(len(events))], "decision_time": t.to_numpy(),
                              cluster_col: events["cluster"].astype(str).to_numpy(),
