@@ -115,6 +115,11 @@ def within_arm_r2(y: np.ndarray, x: np.ndarray, treated: np.ndarray) -> float:
     return float(1 - (resid @ resid) / sst)
 
 
+def r2_from_cross(sxx: np.ndarray, sxy: np.ndarray, syy: float) -> float:
+    """R² of a regression from its centred cross-products (``Σxxᵀ``, ``Σxy``, ``Σy²``); NaN without variance."""
+    return float(np.linalg.lstsq(sxx, sxy, rcond=None)[0] @ sxy / syy) if syy > 0 else float("nan")
+
+
 def within_arm_r2_many(outcomes: dict[str, np.ndarray], x: np.ndarray, treated: np.ndarray) -> dict[str, float]:
     """:func:`within_arm_r2` of every outcome on the same covariates: when every value is finite, one pass over
     the data (the arm-centred cross-product matrix of the covariates and all outcomes, then a small solve per
@@ -134,7 +139,7 @@ def within_arm_r2_many(outcomes: dict[str, np.ndarray], x: np.ndarray, treated: 
     out = {}
     for j, name in enumerate(outcomes):
         sxy, syy = gram[:p, p + j], gram[p + j, p + j]
-        out[name] = float(np.linalg.lstsq(gram[:p, :p], sxy, rcond=None)[0] @ sxy / syy) if syy > 0 else float("nan")
+        out[name] = r2_from_cross(gram[:p, :p], sxy, syy)
     return out
 
 
@@ -256,7 +261,7 @@ def check_moments(
         cp = m.cross[np.ix_(idx, idx)]
         sxx, sxy, syy = sxx + cp[:k, :k], sxy + cp[:k, k], syy + cp[k, k]
     if syy > 0:
-        r2 = float(np.linalg.lstsq(sxx, sxy, rcond=None)[0] @ sxy / syy)
+        r2 = r2_from_cross(sxx, sxy, syy)
         if r2 > max_r2:
             single = [sxy[j] ** 2 / (sxx[j, j] * syy) if sxx[j, j] > 0 else 0.0 for j in range(k)]
             worst = covariates[int(np.argmax(single))]
