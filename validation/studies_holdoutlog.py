@@ -21,7 +21,7 @@ def holdout_log(runs: int) -> list[Row]:
     for r in range(runs):
         sim = simulate_holdout_log(**SETTINGS, seed=10_000 + r)
         res = analyze_holdout(sim.log, window="7D", as_of=sim.as_of, outcome_col="orders",
-                              module={"surface": "home"}, unit_table=sim.units, covariates=["pre_conversions"])
+                              module={"surface": "home"}, unit_table=sim.pre_period, covariates=["pre_conversions"])
         truth = {"effect on exposed (ghost)": sim.effect_on_exposed, "effect on exposed (Wald)": sim.effect_on_exposed,
                  "ITT lift (absolute)": sim.true_itt}
         for e in res.estimates:

@@ -6,7 +6,7 @@ reaches the module converts ``effect_on_exposed`` more often when shown it). Eve
 request on day 0–2 (one item shown, not the module); a unit that reaches the module also makes a ``home``
 request the same day, where the ranker
 logs a slate of ``slate_size`` items: shown for treated units, ``suppressed`` (not shown) for holdout units.
-The unit's conversion is logged as ``orders`` on its browse request. ``pre_conversions`` is in ``units``.
+The unit's conversion is logged as ``orders`` on its browse request. ``pre_conversions`` is in ``pre_period``.
 
 >>> sim = simulate_holdout_log(n_units=500, seed=0)
 >>> sim.log.n_requests > 500, sorted(sim.log.requests["surface"].unique())
@@ -21,22 +21,28 @@ import numpy as np
 import pandas as pd
 
 from recsys_causal.logs.model import DecisionLog
-from recsys_causal.simulate.holdout import simulate_holdout
+from recsys_causal.simulate.holdout import SimulatedHoldout, simulate_holdout
 
 START = pd.Timestamp("2026-05-01", tz="UTC")
 
 
 @dataclass(frozen=True)
 class SimulatedHoldoutLog:
+    """The log, the pre-period table (``user_id``, ``pre_conversions``), the simulated holdout it encodes (its
+    unit table and exact effects) and the ``as_of`` that closes every 7-day window."""
+
     log: DecisionLog
-    units: pd.DataFrame  # unit_id, pre_conversions (a pre-period covariate table)
-    effect_on_exposed: float
-    exposure_rate: float
+    pre_period: pd.DataFrame
+    holdout: SimulatedHoldout
     as_of: pd.Timestamp
 
     @property
+    def effect_on_exposed(self) -> float:
+        return self.holdout.effect_on_exposed
+
+    @property
     def true_itt(self) -> float:
-        return self.effect_on_exposed * self.exposure_rate
+        return self.holdout.true_itt
 
 
 def simulate_holdout_log(
@@ -72,5 +78,5 @@ def simulate_holdout_log(
                                                                              np.repeat(held, slate_size)]),
                                "position": k, "propensity": 1.0})
     log = DecisionLog.from_frames(requests, candidates, reward_columns=(), source="simulated holdout log")
-    covariates = u[["unit_id", "pre_conversions"]].rename(columns={"unit_id": "user_id"})
-    return SimulatedHoldoutLog(log, covariates, effect_on_exposed, exposure_rate, START + pd.Timedelta(days=10))
+    pre_period = u[["unit_id", "pre_conversions"]].rename(columns={"unit_id": "user_id"})
+    return SimulatedHoldoutLog(log, pre_period, h, START + pd.Timedelta(days=10))

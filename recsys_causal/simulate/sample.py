@@ -88,12 +88,11 @@ def write_sample(directory: str | Path) -> list[Path]:
     dirty = make_dirty()
     ab_sim, ab_users = make_ab()
     ab_frame = ab_sim.log.to_long_frame()
-    from recsys_causal.simulate.holdout import simulate_holdout
     from recsys_causal.simulate.holdout_log import simulate_holdout_log
     from recsys_causal.simulate.switchback import simulate_switchback
 
-    holdout = simulate_holdout(n_units=40_000, holdout_share=0.1, exposure_rate=0.3, seed=SEED).units
     holdout_log = simulate_holdout_log(n_units=40_000, holdout_share=0.1, exposure_rate=0.3, seed=SEED)
+    holdout = holdout_log.holdout.units  # the same units as a table and as a decision log
     switchback = simulate_switchback(n_clusters=4, n_blocks=168, direct_effect=0.5, carryover_effect=0.2,
                                      events_per_block=20, seed=SEED)
     writers = {
@@ -101,7 +100,7 @@ def write_sample(directory: str | Path) -> list[Path]:
         "sample_ab_users.parquet": lambda p: ab_users.to_parquet(p, index=False),
         "sample_holdout_units.parquet": lambda p: holdout.to_parquet(p, index=False),
         "sample_holdout_log.parquet": lambda p: holdout_log.log.to_long_frame().to_parquet(p, index=False),
-        "sample_holdout_pre_period.parquet": lambda p: holdout_log.units.to_parquet(p, index=False),
+        "sample_holdout_pre_period.parquet": lambda p: holdout_log.pre_period.to_parquet(p, index=False),
         "sample_switchback_schedule.parquet": lambda p: switchback.schedule.to_parquet(p, index=False),
         "sample_switchback_events.parquet": lambda p: switchback.events.to_parquet(p, index=False),
         "sample_decision_log.parquet": lambda p: frame.to_parquet(p, index=False),

@@ -58,7 +58,7 @@ def test_the_readout_from_the_log_equals_the_readout_from_the_unit_table():
     readout of that unit table exactly (exposure, ghosts, outcome and covariate all rebuilt from the log)."""
     sim = simulate_holdout_log(n_units=6000, seed=4)
     from_log = analyze_holdout(sim.log, window="7D", as_of=sim.as_of, outcome_col="orders",
-                               module={"surface": "home"}, unit_table=sim.units, covariates=["pre_conversions"])
+                               module={"surface": "home"}, unit_table=sim.pre_period, covariates=["pre_conversions"])
     table = simulate_holdout(6000, seed=4).units.rename(columns={"converted": "orders"})
     direct = analyze_holdout(table, outcome_col="orders", covariates=["pre_conversions"], ghost_col="ghost_exposed")
     got, want = from_log.estimates.to_frame(), direct.estimates.to_frame()
