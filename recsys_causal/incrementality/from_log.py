@@ -93,16 +93,14 @@ def holdout_units_from_log(
                                     experiment_id=experiment_id, outcomes=[],
                                     request_metrics=list(extra))
     units = metrics.units
-    if request_outcome:
-        units[outcome] = units[outcome].where(units[MISSING_OUTCOME].to_numpy() == 0)
     held = units[variant_col].astype("string").to_numpy(dtype=object, na_value=None) == str(holdout_label)
-    exposed = units[MODULE_SHOWN].to_numpy() > 0
-    ghost = np.where(held, units[MODULE_SUPPRESSED].to_numpy() > 0, exposed)
-    units = units.assign(exposed=exposed, ghost_exposed=ghost).drop(
+    exposed, withheld = units[MODULE_SHOWN].to_numpy() > 0, units[MODULE_SUPPRESSED].to_numpy() > 0
+    known = {outcome: units[outcome].where(units[MISSING_OUTCOME].to_numpy() == 0)} if request_outcome else {}
+    units = units.assign(exposed=exposed, ghost_exposed=np.where(held, withheld, exposed), **known).drop(
         columns=[MODULE_SHOWN, MODULE_SUPPRESSED, *([MISSING_OUTCOME] if request_outcome else [])])
     if unit_table is not None:
         units = join_units(units, unit_table, unit_col, name="unit_table")[0]
-    in_treated = (~held) & (metrics.units[MODULE_SUPPRESSED].to_numpy() > 0)
+    in_treated = ~held & withheld
     counts = {"requests_read": metrics.n_requests_read, "requests_used": metrics.n_requests_used,
               "requests_quarantined": metrics.n_requests_quarantined,
               "requests_excluded": metrics.n_requests_excluded, "units_immature": metrics.n_immature,
