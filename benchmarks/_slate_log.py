@@ -2,8 +2,8 @@
 
 ``R`` requests × ``C`` candidates in a regular CSR layout, slates of ``K = 10`` (the first ``K`` candidates are
 shown at positions 1..K with marginal propensities in [0.02, 0.09] and a joint slate propensity per request),
-clicks at rate 0.1, the score columns ``pred_<name>`` for each name in ``SCORES``, and any extra outcome columns
-``OUTCOMES`` (name → rate). Defines ``log``, ``cand``, ``requests``, ``log_gb`` (the log's own columns) and
+clicks at rate 0.1, the score columns ``pred_<name>`` for each name in ``SCORES``, columns drawn uniformly
+(``UNIFORM``: name → (low, high)) and any extra outcome columns ``OUTCOMES`` (name → rate). Defines ``log``, ``cand``, ``requests``, ``log_gb`` (the log's own columns) and
 ``rss_gb(key)`` (VmRSS / VmHWM of the process in GB).
 """
 
@@ -29,6 +29,8 @@ cand = pd.DataFrame({{"item_id": rng.integers(0, 10**6, n, dtype=np.int32), "sho
 cand["propensity"] = np.where(shown, rng.uniform(0.02, 0.09, n), np.nan)
 for name in {SCORES}:
     cand["pred_" + name] = rng.normal(size=n)
+for name, (lo, hi) in {UNIFORM}.items():
+    cand[name] = rng.uniform(lo, hi, n)
 outcomes = {{"click": 0.1, **{OUTCOMES}}}
 for name, rate in outcomes.items():
     cand[name] = np.where(shown, (rng.random(n) < rate).astype(float), np.nan)
@@ -39,6 +41,9 @@ gc.collect()
 """
 
 
-def log_code(requests: int, candidates: int, scores: tuple[str, ...] = ("new",), outcomes: dict | None = None) -> str:
-    """The generating code for ``requests × candidates`` with the given score names and extra outcomes."""
-    return LOG_CODE.format(R=requests, C=candidates, SCORES=repr(tuple(scores)), OUTCOMES=repr(outcomes or {}))
+def log_code(requests: int, candidates: int, scores: tuple[str, ...] = ("new",), outcomes: dict | None = None,
+             uniform: dict | None = None) -> str:
+    """The generating code for ``requests × candidates`` with the given score names, extra outcomes and columns
+    drawn uniformly (name → (low, high), e.g. reward-model predictions)."""
+    return LOG_CODE.format(R=requests, C=candidates, SCORES=repr(tuple(scores)), OUTCOMES=repr(outcomes or {}),
+                           UNIFORM=repr(uniform or {}))

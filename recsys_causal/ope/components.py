@@ -38,12 +38,19 @@ class SlotComponents:
     p_log: np.ndarray | None = None  # logging propensity of the logged action
 
 
-def logged_actions(log: DecisionLog, reward: np.ndarray, reward_name: str = "reward"):
+def top_slot_rows(log: DecisionLog) -> np.ndarray:
+    """The candidate rows shown at position 1, ascending."""
+    return np.flatnonzero(log.shown & (log.position == 1))
+
+
+def logged_actions(log: DecisionLog, reward: np.ndarray, reward_name: str = "reward", *,
+                   slot_rows: np.ndarray | None = None):
     """Row of the item shown at position 1 per request; requests without one or with a missing reward drop out.
 
     Missing or invalid logging propensities on those rows are an error (they cannot be re-weighted).
+    ``slot_rows``: :func:`top_slot_rows` when already known.
     """
-    rows = np.nonzero(log.shown & (log.position == 1))[0]
+    rows = top_slot_rows(log) if slot_rows is None else slot_rows
     y = reward[rows]
     observed = np.isfinite(y)
     if not observed.any():
@@ -63,11 +70,11 @@ def logged_actions(log: DecisionLog, reward: np.ndarray, reward_name: str = "rew
 
 
 def components(log: DecisionLog, target_probs, reward: np.ndarray, q_hat: np.ndarray | None,
-               reward_name: str = "reward") -> SlotComponents:
+               reward_name: str = "reward", *, slot_rows: np.ndarray | None = None) -> SlotComponents:
     """The single-slot components of a target policy (a ``TargetPolicy``, its position probabilities or a dense
     array; position 1 is used) with reward-model predictions ``q_hat`` per candidate (None: the direct-method
-    parts are zero)."""
-    rows, p, excluded = logged_actions(log, reward, reward_name)
+    parts are zero); ``slot_rows``: :func:`top_slot_rows` when already known."""
+    rows, p, excluded = logged_actions(log, reward, reward_name, slot_rows=slot_rows)
     table = as_table(target_probs)
     req = log.request_index[rows]
     pi = table.at(log.offsets, rows, req, np.zeros(rows.size, dtype=np.int64))

@@ -34,7 +34,7 @@ from recsys_causal.frames import as_pandas
 from recsys_causal.kernel.moments import Moments
 from recsys_causal.logs.model import DecisionLog
 from recsys_causal.ope.cascade_dr import slate_reward_predictions, with_reward_model
-from recsys_causal.ope.components import components, logged_actions, slate_components
+from recsys_causal.ope.components import components, logged_actions, slate_components, top_slot_rows
 from recsys_causal.ope.estimates import (  # noqa: F401  (re-exported: the final step's former home)
     block_columns,
     estimates_from_moments,
@@ -191,6 +191,7 @@ def _evaluate_log(log: DecisionLog, policies: Mapping[str, Any], ests: list[Esti
     run_warnings: list[str] = []
     support: dict[tuple[str, str], SupportReport] = {}
     slate = mode == "ranking"
+    slot_rows = top_slot_rows(log) if mode == "top_slot" else None  # the logged actions' rows, found once
     for spec in rewards:
         rname, y = resolve_reward(log, spec, reward_ranges)
         q_hat = None
@@ -200,11 +201,12 @@ def _evaluate_log(log: DecisionLog, policies: Mapping[str, Any], ests: list[Esti
         for pname, pol in policies.items():
             policy = target_policy(log, pname, pol)
             c, logged_v, w_req, p_diag, contrib, extra = _policy_components(log, policy, y, q_hat, rname, mode,
-                                                                            position_weights)
+                                                                            position_weights, slot_rows)
             groups = None if groups_all is None else groups_all[c.requests]
             used, more = ests, {}
             if multi is not None:
-                rows = extra["rows"] if extra["rows"] is not None else logged_actions(log, y, rname)[0]
+                rows = extra["rows"] if extra["rows"] is not None else logged_actions(log, y, rname,
+                                                                                      slot_rows=slot_rows)[0]
                 c, used, versions = multi_logger_setup(log, c, rows, ests, **multi)
                 w_req, p_diag, contrib = c.w, c.p_log, c.w * c.y
                 groups, more = (versions if groups is None else groups), {"multi_logger": multi["method"]}
@@ -267,7 +269,7 @@ def _clusters(clusters_all: np.ndarray | None, c, mode: str) -> np.ndarray | Non
     return c.requests if mode == "logged_position" else None
 
 
-def _policy_components(log, policy, y, q_hat, rname, mode, position_weights):
+def _policy_components(log, policy, y, q_hat, rname, mode, position_weights, slot_rows=None):
     """The estimators' components of one policy and reward, the logged value per entry, the per-entry
     weights and logged propensities for the support diagnostics, the per-entry contributions ``w · r``, and
     extras: excluded requests by reason, candidate rows (single-slot modes), positions (logged-position)."""
@@ -282,8 +284,8 @@ def _policy_components(log, policy, y, q_hat, rname, mode, position_weights):
         c, excluded, rows = logged_position_components(log, policy.table, y, q_hat, rname)
         extra = {"excluded": excluded, "rows": rows, "positions": log.position[rows].astype(np.int64)}
         return c, c.y, c.w, c.p_log, c.w * c.y, extra
-    c = components(log, policy.table, y, q_hat, rname)
-    extra = {"excluded": top_slot_excluded(log, y), "rows": None}
+    c = components(log, policy.table, y, q_hat, rname, slot_rows=slot_rows)
+    extra = {"excluded": top_slot_excluded(log, y, slot_rows), "rows": None}
     return c, c.y, c.w, c.p_log, c.w * c.y, extra
 
 
@@ -308,9 +310,13 @@ def resolve_reward(log: DecisionLog, spec: str | Mapping[str, float],
                    reward_ranges: Mapping[str, tuple[float, float]] | None = None) -> tuple[str, np.ndarray]:
     """The label and per-candidate values of an outcome column or a weighted composite of columns, after
     checking each column against its declared or presumed range (:func:`~recsys_causal.ope.rewards.check_reward_range`)."""
-    for column in ([spec] if isinstance(spec, str) else list(spec)):
+    if isinstance(spec, str):  # one column: read once, checked and returned
+        values = log.reward(spec)
+        check_reward_range(log, spec, reward_ranges, values=values)
+        return reward_label(spec), values
+    for column in spec:
         check_reward_range(log, column, reward_ranges)
-    return reward_label(spec), log.reward(spec) if isinstance(spec, str) else log.composite_reward(spec)
+    return reward_label(spec), log.composite_reward(spec)
 
 
 def policy_support(log: DecisionLog, policy: TargetPolicy, w: np.ndarray, logged_propensity: np.ndarray,
@@ -331,10 +337,13 @@ def policy_support(log: DecisionLog, policy: TargetPolicy, w: np.ndarray, logged
 def _unsupported(log: DecisionLog, policy: TargetPolicy, req: np.ndarray) -> np.ndarray | None:
     """Target mass (position 1) on candidates whose logged position-1 probability is 0 or missing; known only
     when every candidate carries its logging probability for position 1 (single-slot logs)."""
-    unshown = ~log.shown
-    if not unshown.any() or not np.isfinite(log.propensity[unshown]).all():
+    shown, prop = log.shown, log.propensity
+    first_unshown = int(np.argmin(shown)) if shown.size else 0
+    if not shown.size or shown[first_unshown] or not np.isfinite(prop[first_unshown]):  # every candidate shown; or ranking logs
         return None
-    zero = (log.propensity <= 0) | ~np.isfinite(log.propensity)
+    if not (np.isfinite(prop) | shown).all():  # some unshown candidate without its probability
+        return None
+    zero = (prop <= 0) | ~np.isfinite(prop)
     return policy.table.weighted_sums(log.offsets, zero, 1)[:, 0][req]
 
 

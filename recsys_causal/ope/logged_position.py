@@ -40,7 +40,7 @@ import numpy as np
 from recsys_causal.caveats import user_stacklevel
 from recsys_causal.errors import EstimationError
 from recsys_causal.logs.model import DecisionLog
-from recsys_causal.ope.components import SlotComponents
+from recsys_causal.ope.components import SlotComponents, top_slot_rows
 from recsys_causal.ope.position_probs import as_table
 
 MODES = ("top_slot", "logged_position", "ranking")
@@ -113,9 +113,10 @@ def _per_position(q_hat: np.ndarray, n_positions: int) -> np.ndarray:
     return q[:, :n_positions]
 
 
-def top_slot_excluded(log: DecisionLog, reward: np.ndarray) -> dict[str, int]:
-    """The requests the top-slot mode leaves out, by reason (no shown item at position 1; immature reward)."""
-    rows = np.nonzero(log.shown & (np.nan_to_num(log.position, nan=0.0) == 1))[0]
+def top_slot_excluded(log: DecisionLog, reward: np.ndarray, slot_rows: np.ndarray | None = None) -> dict[str, int]:
+    """The requests the top-slot mode leaves out, by reason (no shown item at position 1; immature reward);
+    ``slot_rows``: the rows shown at position 1 when already known."""
+    rows = top_slot_rows(log) if slot_rows is None else slot_rows
     has = np.zeros(log.n_requests, dtype=bool)
     has[log.request_index[rows]] = True
     immature = np.zeros(log.n_requests, dtype=bool)

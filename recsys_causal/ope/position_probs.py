@@ -56,6 +56,30 @@ def segment_sums(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return out
 
 
+def product_sums(a: np.ndarray, b: np.ndarray | None, offsets: np.ndarray) -> np.ndarray:
+    """Per-request sums of ``a · b`` (``b`` None: of ``a``), :func:`segment_sums` of the product, computed over
+    chunks of whole requests in one reused buffer: no full-size temporary. The sums equal those of the full
+    product bit for bit (each request's terms are added in the same order).
+
+    >>> product_sums(np.arange(5.0), np.full(5, 2.0), np.array([0, 2, 2, 5])).tolist()
+    [2.0, 0.0, 18.0]
+    """
+    n_req = offsets.size - 1
+    if b is None or n_req == 0 or offsets[-1] <= CHUNK_CELLS:
+        return segment_sums(a if b is None else a * b, offsets)
+    out = np.empty(n_req)
+    buf = np.empty(CHUNK_CELLS)
+    step = max(1, CHUNK_CELLS // max(int(np.diff(offsets).max()), 1))
+    for lo in range(0, n_req, step):
+        hi = min(n_req, lo + step)
+        r0, r1 = int(offsets[lo]), int(offsets[hi])
+        if r1 - r0 > buf.size:  # a request larger than the buffer
+            buf = np.empty(r1 - r0)
+        v = np.multiply(a[r0:r1], b[r0:r1], out=buf[:r1 - r0])
+        out[lo:hi] = segment_sums(v, offsets[lo:hi + 1] - r0)
+    return out
+
+
 def _step(offsets: np.ndarray, slate_size: int) -> int:
     """Requests per chunk so that a chunk's dense block holds about :data:`CHUNK_CELLS` cells."""
     return max(1, CHUNK_CELLS // max(1, slate_size * max(int(np.diff(offsets).max(initial=1)), 1)))
@@ -121,12 +145,10 @@ class PositionProbs:
         m = self.slate_size if n_positions is None else n_positions
         out = np.zeros((offsets.size - 1, m))
         for lo, hi, block in self.blocks(offsets):
-            off = offsets[lo:hi + 1] - offsets[lo]
             part = None if q is None else q[offsets[lo]:offsets[hi]]
             for k in range(m):
-                v = block[:, k] if part is None else block[:, k] * (part if part.ndim == 1 else
-                                                                    part[:, min(k, part.shape[1] - 1)])
-                out[lo:hi, k] = segment_sums(v, off)
+                col = None if part is None else part if part.ndim == 1 else part[:, min(k, part.shape[1] - 1)]
+                out[lo:hi, k] = product_sums(block[:, k], col, offsets[lo:hi + 1] - offsets[lo])
         return out
 
     def take(self, offsets: np.ndarray, mask: np.ndarray) -> PositionProbs:
@@ -310,6 +332,11 @@ class PlackettLuceProbs(PositionProbs):
             yield 0, self.offsets.size - 1, self._dense
             return
         yield from self._chunks()
+
+    def at(self, offsets, rows, req, pos):
+        if getattr(self, "_dense", None) is not None:  # the kept marginals: read them directly
+            return self._dense[np.asarray(rows, dtype=np.int64), np.asarray(pos, dtype=np.int64)]
+        return super().at(offsets, rows, req, pos)
 
     def _chunks(self):
         return plackett_luce_blocks(self.scores, self.offsets, self.slate_size, self.temperature, **self.options)

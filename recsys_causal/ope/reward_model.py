@@ -102,10 +102,11 @@ def prediction_column(log: DecisionLog, column: str) -> np.ndarray:
     if q.dtype.kind not in "fiu":
         raise DataValidationError(f"reward-model column {column!r} is not numeric", source=log.source,
                                   column=column, fix="name a column of numeric predictions q̂ per candidate")
-    bad = ~np.isfinite(q)
-    if bad.any():
+    finite = np.isfinite(q)
+    if not finite.all():
+        bad = ~finite
         raise DataValidationError(f"reward-model column {column!r} is missing or not finite for {int(bad.sum())} "
                                   "candidates", source=log.source, column=column, count=int(bad.sum()),
                                   examples=log.request_ids[log.request_index[bad]][:5],
                                   fix="predict every candidate (0 is a valid prediction), or use IPS/SNIPS only")
-    return q.astype(float)
+    return np.asarray(q, dtype=float)  # no copy of a float column: the predictions are only read

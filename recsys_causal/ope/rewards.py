@@ -42,23 +42,24 @@ def reward_range(log: DecisionLog, column: str, values: np.ndarray,
             raise ConfigError(f"reward range {declared[column]!r} of {column!r} is not an interval (low <= high)",
                               column=column, fix="declare reward_ranges={'<reward>': (low, high)} with low <= high")
         return (lo, hi), "declared"
-    observed = values[np.isfinite(values)]
-    if observed.size and np.mean((observed == 0) | (observed == 1)) >= BINARY_SHARE:
+    n_observed = int(np.count_nonzero(np.isfinite(values)))  # NaN and ±inf are never 0 or 1
+    if n_observed and np.count_nonzero((values == 0) | (values == 1)) / n_observed >= BINARY_SHARE:
         return (0.0, 1.0), "presumed binary"
     return None, "none"
 
 
 def check_reward_range(log: DecisionLog, column: str,
-                       reward_ranges: Mapping[str, tuple[float, float]] | None = None) -> None:
+                       reward_ranges: Mapping[str, tuple[float, float]] | None = None, *,
+                       values: np.ndarray | None = None) -> None:
     """Raise :class:`DataValidationError` when observed values of ``column`` on shown items are infinite or
-    outside the column's range (:func:`reward_range`)."""
-    values = log.reward(column)
+    outside the column's range (:func:`reward_range`); ``values``: ``log.reward(column)`` when already read."""
+    values = log.reward(column) if values is None else values
     shown = log.shown
     v = values[shown]
     rng, kind = reward_range(log, column, v, reward_ranges)
     bad = np.isinf(v)
-    if rng is not None:
-        bad |= np.isfinite(v) & ((v < rng[0]) | (v > rng[1]))
+    if rng is not None:  # NaN compares false: unobserved values are never outside the range
+        bad |= (v < rng[0]) | (v > rng[1])
     if not bad.any():
         return
     req = log.request_index[shown][bad]

@@ -246,3 +246,20 @@ def test_a_one_dimensional_array_is_refused_with_the_fix(sim):
 
     with pytest.raises(SchemaError, match=r"expected \(candidates, positions\)"):
         evaluate_policies(sim.log, {"flat": np.full(sim.log.n_candidates, 0.1)}, rewards=["click"])
+
+
+def test_product_sums_in_chunks_equal_the_full_product_bit_for_bit(monkeypatch):
+    """Chunks of whole requests in one reused buffer (including a request larger than the buffer and empty
+    requests) give the per-request sums of the full product, as ``DecisionLog.per_request_sum`` adds them."""
+    from recsys_causal.ope import position_probs
+
+    rng = np.random.default_rng(7)
+    sizes = np.array([3, 0, 40, 1, 0, 7, 12, 0, 2] * 5)
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    a, b = rng.normal(size=offsets[-1]), rng.uniform(size=offsets[-1])
+    by_hand = np.array([sum(a[lo:hi] * b[lo:hi]) for lo, hi in zip(offsets[:-1], offsets[1:], strict=True)])
+    full = position_probs.segment_sums(a * b, offsets)  # the former path: one full-size product
+    assert np.allclose(full, by_hand, rtol=1e-13, atol=1e-13)
+    monkeypatch.setattr(position_probs, "CHUNK_CELLS", 16)  # smaller than the largest request (40 rows)
+    assert np.array_equal(position_probs.product_sums(a, b, offsets), full)
+    assert np.array_equal(position_probs.product_sums(a, None, offsets), position_probs.segment_sums(a, offsets))
