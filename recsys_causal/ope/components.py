@@ -121,7 +121,7 @@ def slate_components(log: DecisionLog, target_probs, reward: np.ndarray, *,
     pos = log.position[rows].astype(np.int64) - 1
     req = requests_of(log.offsets, rows)
     p = log.propensity[rows]
-    bad = ~np.isfinite(p) | (p <= 0) | (p > 1)
+    bad = ~((p > 0) & (p <= 1))  # NaN compares false: missing propensities are bad too
     if bad.any():
         raise EstimationError(f"{int(bad.sum())} shown items have a missing or invalid logging propensity",
                               source=log.source, column="propensity", count=int(bad.sum()),
@@ -130,13 +130,15 @@ def slate_components(log: DecisionLog, target_probs, reward: np.ndarray, *,
     pi = table.at(log.offsets, rows, req, pos)
     W, PI, Y = (np.zeros((log.n_requests, K)) for _ in range(3))
     S = np.zeros((log.n_requests, K), dtype=bool)
-    W[req, pos] = pi / p
-    PI[req, pos] = pi
-    S[req, pos] = True
+    cell = req * K + pos  # the flat (request, position) cell of each logged item: one index for four arrays
+    W.reshape(-1)[cell] = pi / p
+    PI.reshape(-1)[cell] = pi
+    S.reshape(-1)[cell] = True
     yv = reward[rows]
     finite = np.isfinite(yv)
     missing = np.bincount(req[~finite], minlength=log.n_requests) > 0
-    Y[req, pos] = np.where(finite, yv, 0.0) if not np.isinf(yv).any() else np.nan_to_num(yv)
+    Y.reshape(-1)[cell] = np.where(finite, yv, 0.0) if not np.isinf(yv).any() else np.nan_to_num(yv)
+    del cell
     filled = np.bincount(req, minlength=log.n_requests)
     keep = (filled > 0) & ~missing
     if not keep.any():

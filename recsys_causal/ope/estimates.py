@@ -39,22 +39,25 @@ def term_columns(i: int, k: int) -> tuple[str, str]:
     return f"e{i}a{k}", f"e{i}b{k}"
 
 
-def block_columns(i: int, estimator: Estimator, c) -> dict[str, np.ndarray]:
-    """The ratio-term columns of estimator block ``i``: ``estimator`` on components ``c``."""
+def block_columns(i: int, estimator: Estimator, c, terms: list | None = None) -> dict[str, np.ndarray]:
+    """The ratio-term columns of estimator block ``i``: ``estimator`` on components ``c`` (``terms``: its
+    terms on ``c`` when already computed)."""
     cols = {}
-    for k, (a, b) in enumerate(estimator.terms(c)):
+    for k, (a, b) in enumerate(estimator.terms(c) if terms is None else terms):
         name_a, name_b = term_columns(i, k)
         cols[name_a] = np.asarray(a, dtype=float)
         cols[name_b] = np.broadcast_to(np.asarray(b, dtype=float), cols[name_a].shape)
     return cols
 
 
-def estimator_columns(estimators: Sequence[Estimator], c, logged_value: np.ndarray) -> dict[str, np.ndarray]:
+def estimator_columns(estimators: Sequence[Estimator], c, logged_value: np.ndarray,
+                      terms: Sequence[list] | None = None) -> dict[str, np.ndarray]:
     """Per-request columns whose moments determine every estimate: the logged reward ``y`` and the ratio-term
-    columns of every estimator (block ``i`` is ``estimators[i]``) on components ``c``."""
+    columns of every estimator (block ``i`` is ``estimators[i]``) on components ``c`` (``terms[i]``: the terms
+    of ``estimators[i]`` on ``c`` when already computed)."""
     cols = {"y": np.asarray(logged_value, dtype=float)}
     for i, est in enumerate(estimators):
-        cols.update(block_columns(i, est, c))
+        cols.update(block_columns(i, est, c, None if terms is None else terms[i]))
     return cols
 
 

@@ -74,10 +74,11 @@ class Estimator:
         the engine's literals ``sql`` (every dialect difference lives on the engine)."""
         raise NotImplementedError(f"{self.name} has no SQL form")
 
-    def contributions(self, c) -> tuple[float, np.ndarray]:
-        """The estimate and its per-request influence values."""
+    def contributions(self, c, terms: list[tuple[np.ndarray, np.ndarray]] | None = None) -> tuple[float, np.ndarray]:
+        """The estimate and its per-request influence values (``terms``: :meth:`terms` of ``c`` when already
+        computed)."""
         value, psi = 0.0, 0.0
-        for a, b in self.terms(c):
+        for a, b in self.terms(c) if terms is None else terms:
             mb = float(np.mean(b))
             if mb <= 0:
                 raise EstimationError("the importance weights sum to 0: the target policy never takes a logged "

@@ -225,8 +225,9 @@ def _estimates(c, logged_v, ests, pname, rname, *, slate, clusters, alpha, boots
                ) -> tuple[list[Estimate], list[str]]:
     """The estimates of one policy and reward from its components (moments → estimates, optional bootstrap)
     and the run warnings they raise."""
-    mom = Moments.from_columns(estimator_columns(ests, c, logged_v), clusters=clusters)
-    est_warn = estimator_warnings(ests, c, slate=slate, clusters=clusters, alpha=alpha)
+    terms = [e.terms(c) for e in ests]  # once: shared by the moments and the slate assumption check
+    mom = Moments.from_columns(estimator_columns(ests, c, logged_v, terms), clusters=clusters)
+    est_warn = estimator_warnings(ests, c, slate=slate, clusters=clusters, alpha=alpha, terms=terms)
     warns = [prefixed(f"{pname} | {rname} | {e.name}: ", w) for e, ws in zip(ests, est_warn, strict=True) for w in ws]
     block = estimates_from_moments(mom, ests, policy=pname, reward=rname, n_excluded=c.n_excluded, alpha=alpha,
                                    estimator_warnings=est_warn)
@@ -290,12 +291,14 @@ def _policy_components(log, policy, y, q_hat, rname, mode, position_weights, slo
 
 
 def estimator_warnings(estimators: Sequence[Estimator], c, *, slate: bool, clusters: np.ndarray | None = None,
-                       alpha: float = 0.05) -> list[list[str]]:
+                       alpha: float = 0.05, terms: Sequence[list] | None = None) -> list[list[str]]:
     """Per estimator: its own caveats on these components and, for slates, the disagreement warning of the
-    assumption check against standard slate IPS (:mod:`recsys_causal.ope.slate_checks`)."""
+    assumption check against standard slate IPS (:mod:`recsys_causal.ope.slate_checks`; ``terms[i]``: the
+    terms of ``estimators[i]`` when already computed)."""
     out = [list(e.warnings(c)) for e in estimators]
     if slate:
-        for i, check in enumerate(slate_ips_disagreement(c, estimators, clusters=clusters, alpha=alpha)):
+        checks = slate_ips_disagreement(c, estimators, clusters=clusters, alpha=alpha, terms=terms)
+        for i, check in enumerate(checks):
             if check is not None and check["warning"]:
                 out[i].append(caveat(check["warning"], AssumptionWarning))
     return out

@@ -39,21 +39,25 @@ def comparable(c: SlateComponents) -> bool:
 
 
 def slate_ips_disagreement(c: SlateComponents, estimators: Sequence[Estimator], *,
-                           clusters: np.ndarray | None = None, alpha: float = 0.05) -> list[dict | None]:
+                           clusters: np.ndarray | None = None, alpha: float = 0.05,
+                           terms: Sequence[list] | None = None) -> list[dict | None]:
     """Per estimator (None for standard slate IPS itself, for estimators without a stated assumption, or when
     :func:`comparable` is false): the paired difference to standard slate IPS, its standard error, ``z`` and a
-    warning message when ``|z|`` exceeds ``z_{1 − α/2}``."""
+    warning message when ``|z|`` exceeds ``z_{1 − α/2}``. ``terms[i]``: the terms of ``estimators[i]`` on ``c``
+    when already computed (the estimation's own, not recomputed)."""
     if not comparable(c):
         return [None] * len(estimators)
-    ref_value, ref_psi = StandardSlateIPS().contributions(c)
+    terms = [None] * len(estimators) if terms is None else list(terms)
+    ref = next((i for i, e in enumerate(estimators) if isinstance(e, StandardSlateIPS)), None)
+    ref_value, ref_psi = StandardSlateIPS().contributions(c, None if ref is None else terms[ref])
     crit = float(stats.norm.ppf(1 - alpha / 2))
     out: list[dict | None] = []
-    for est in estimators:
+    for est, est_terms in zip(estimators, terms, strict=True):
         assumption = getattr(est, "assumption", None)
         if isinstance(est, StandardSlateIPS) or assumption is None:
             out.append(None)
             continue
-        value, psi = est.contributions(c)
+        value, psi = est.contributions(c, est_terms)
         diff = value - ref_value
         se = Moments.from_columns({"d": psi - ref_psi}, clusters=clusters).linear_se({"d": 1.0})
         z = diff / se if se > 0 else (0.0 if diff == 0 else np.inf)
