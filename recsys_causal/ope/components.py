@@ -118,7 +118,8 @@ def slate_components(log: DecisionLog, target_probs, reward: np.ndarray, *,
     table = as_table(target_probs)
     K = table.slate_size
     rows = np.flatnonzero(log.shown & (log.position <= K))
-    pos = log.position[rows].astype(np.int64) - 1
+    pos = log.position[rows].astype(np.int64)
+    pos -= 1  # in place: 0-based
     req = requests_of(log.offsets, rows)
     p = log.propensity[rows]
     bad = ~((p > 0) & (p <= 1))  # NaN compares false: missing propensities are bad too
@@ -130,15 +131,20 @@ def slate_components(log: DecisionLog, target_probs, reward: np.ndarray, *,
     pi = table.at(log.offsets, rows, req, pos)
     W, PI, Y = (np.zeros((log.n_requests, K)) for _ in range(3))
     S = np.zeros((log.n_requests, K), dtype=bool)
-    cell = req * K + pos  # the flat (request, position) cell of each logged item: one index for four arrays
+    cell = req * K  # the flat (request, position) cell of each logged item: one index for four arrays
+    cell += pos
     W.reshape(-1)[cell] = pi / p
     PI.reshape(-1)[cell] = pi
     S.reshape(-1)[cell] = True
-    yv = reward[rows]
+    yv = reward[rows]  # a copy: zeroed in place where the reward is missing (nan_to_num where infinite)
     finite = np.isfinite(yv)
     missing = np.bincount(req[~finite], minlength=log.n_requests) > 0
-    Y.reshape(-1)[cell] = np.where(finite, yv, 0.0) if not np.isinf(yv).any() else np.nan_to_num(yv)
-    del cell
+    if np.isinf(yv).any():
+        np.nan_to_num(yv, copy=False)
+    else:
+        yv[~finite] = 0.0
+    Y.reshape(-1)[cell] = yv
+    del cell, yv
     filled = np.bincount(req, minlength=log.n_requests)
     keep = (filled > 0) & ~missing
     if not keep.any():
