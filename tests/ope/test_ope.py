@@ -161,6 +161,22 @@ def test_unsupported_mass_with_full_single_slot_propensities():
     assert "never shows" in rep.reasons[0]
 
 
+def test_unsupported_mass_is_unknown_unless_every_unshown_candidate_has_its_propensity():
+    """Rows 1 and 2 are the unshown candidates: the mass is computed only when both carry a probability;
+    a missing one in first or in second place makes it unknown (None), as does a log with nothing unshown."""
+    from recsys_causal.ope.evaluate import _unsupported, target_policy
+
+    pi = np.array([[0.2], [0.8], [0.5], [0.5]])
+    for props, expected in [([0.0, 0.75], [0.8, 0.0]), ([np.nan, 0.75], None), ([0.75, np.nan], None)]:
+        log = tiny_log()
+        log.candidates.loc[[1, 2], "propensity"] = props
+        got = _unsupported(log, target_policy(log, "t", pi), np.arange(2))
+        assert (got is None) if expected is None else np.array_equal(got, expected)
+    shown_all = tiny_log()
+    shown_all.candidates["shown"] = True
+    assert _unsupported(shown_all, target_policy(shown_all, "t", pi), np.arange(2)) is None
+
+
 def test_errors():
     log = tiny_log()
     with pytest.raises(SchemaError, match="reward column 'purchase'"):
