@@ -264,11 +264,15 @@ class UniformProbs(PositionProbs):
         self.n_elig = np.bincount(np.repeat(np.arange(sizes.size), sizes), weights=elig, minlength=sizes.size)
 
     def block(self, offsets: np.ndarray, lo: int, hi: int) -> np.ndarray:
-        """The dense rows of requests ``lo..hi−1``."""
-        req = np.repeat(np.arange(lo, hi), np.diff(offsets[lo:hi + 1]))
-        elig = True if self.eligible is None else self.eligible[offsets[lo]:offsets[hi]]
-        per = np.divide(1.0, self.n_elig, out=np.zeros(self.n_elig.shape), where=self.n_elig > 0)[req] * elig
-        fillable = np.arange(self.slate_size)[None, :] < self.n_elig[req][:, None]
+        """The dense rows of requests ``lo..hi−1`` (read-only when every position of every request can be
+        filled)."""
+        sizes, n = np.diff(offsets[lo:hi + 1]), self.n_elig[lo:hi]
+        per = np.repeat(np.divide(1.0, n, out=np.zeros(n.shape), where=n > 0), sizes)
+        if self.eligible is not None:
+            per *= self.eligible[offsets[lo]:offsets[hi]]
+        if (n >= self.slate_size).all():  # every position fillable: the same numbers without the mask
+            return per[:, None] if self.slate_size == 1 else np.broadcast_to(per[:, None], (per.size, self.slate_size))
+        fillable = np.arange(self.slate_size)[None, :] < np.repeat(n, sizes)[:, None]
         return per[:, None] * fillable
 
     def blocks(self, offsets):
