@@ -1,0 +1,167 @@
+"""Arm summaries of an in-memory unit table from one grouped pass: :class:`FrameArms`.
+
+The variant (and segment) labels are turned into integer codes once (:func:`label_codes`); each arm's rows of
+every numeric column the metrics read are gathered once, and from that block come the arm's moments
+(:class:`~recsys_causal.kernel.arm_moments.ArmMoments`: means and centred cross-products, the same two-pass
+computation as before), the per-column range (the no-variance check) and the moments of every segment of the
+arm. Every metric, CUPED adjustment, ratio linearisation, guardrail and segment lift is then a function of
+these small matrices; nothing is rebuilt from all rows per metric. Tables with a non-finite value in an arm,
+clustered units, and metrics that are not functions of column moments (quantiles) take the metric's own
+:meth:`~recsys_causal.experiments.metric_base.Metric.arms_frame` on row masks instead.
+
+>>> import pandas as pd
+>>> df = pd.DataFrame({"variant": ["c", "t", "c", "t", "c", "t"], "y": [1.0, 2.0, 2.0, 4.0, 3.0, 3.0]})
+>>> arms = FrameArms(df, "variant", "c", (), None, ["y"])
+>>> t, c, method, _ = arms(Metric("y"), "t", 0.05)
+>>> (t.mean, c.mean, t.n, method)
+(3.0, 2.0, 3, 'welch')
+>>> arms.counts()
+{'c': 3, 't': 3}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from recsys_causal.checks import as_float, check_variance
+from recsys_causal.experiments.metric_base import ArmSummaries, Metric
+from recsys_causal.kernel.arm_moments import ArmMoments
+
+
+def label_codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Integer codes of ``values`` compared as text (``str(value)``, as the readout compares labels) and the
+    text labels in order of first appearance; one hash pass over the rows (missing values become ``"nan"``,
+    as ``astype(str)`` makes them)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    text = np.array([str(u) for u in uniques], dtype=object)
+    merged, labels = pd.factorize(text)  # distinct values with the same text are one label
+    return merged[codes].astype(np.int64, copy=False), [str(s) for s in labels]
+
+
+@dataclass
+class _Arm:
+    """One arm's block of rows: moments of every column, per-column range, segment codes of its rows."""
+
+    moments: ArmMoments | None  # None: some value is not finite (metrics compute their own)
+    low: np.ndarray
+    high: np.ndarray
+    block: np.ndarray | None = None
+    segments: np.ndarray | None = None
+    by_segment: dict[tuple, ArmMoments] = field(default_factory=dict)
+
+
+@dataclass
+class FrameArms:
+    """``arms_for`` of :func:`~.ab_lifts.lifts_and_guardrails` on a pandas unit table (see the module
+    docstring); ``segment_col`` enables ``segment=`` lookups (segment lifts)."""
+
+    df: pd.DataFrame
+    variant_col: str
+    control: str
+    covariates: Sequence[str]
+    cluster_col: str | None
+    columns: Sequence[str] = ()  # every numeric column the metrics read
+    segment_col: str | None = None
+
+    def __post_init__(self) -> None:
+        self.columns = list(self.columns)
+        self.codes, self.labels = label_codes(self.df[self.variant_col])
+        self.segment_codes, self.segments = (label_codes(self.df[self.segment_col]) if self.segment_col
+                                             else (None, []))
+        self._masks: dict[str, np.ndarray] = {}
+        self._arms: dict[str, _Arm] = {}
+        self._checked: set[tuple[str, str]] = set()
+
+    # ------------------------------------------------------------------ rows
+    def mask(self, label: str) -> np.ndarray:
+        """Rows of variant ``label`` (a boolean mask over the table)."""
+        if label not in self._masks:
+            code = self.labels.index(label) if label in self.labels else -1
+            self._masks[label] = self.codes == code
+        return self._masks[label]
+
+    def segment_mask(self, segment: str) -> np.ndarray:
+        return self.segment_codes == self.segments.index(segment)
+
+    def counts(self) -> dict[str, int]:
+        """Rows per variant label."""
+        n = np.bincount(self.codes, minlength=len(self.labels))
+        return {label: int(n[i]) for i, label in enumerate(self.labels)}
+
+    # ------------------------------------------------------------------ summaries
+    def __call__(self, m: Metric, v: str, level: float, segment: str | None = None) -> ArmSummaries:
+        covariates = m.covariates_for(self.covariates)
+        names = list(dict.fromkeys([*m.columns, *covariates]))
+        if segment is None:
+            self._check_variance(m, (v, self.control))
+        t, c = (self._moments(label, names, m, segment) for label in (v, self.control))
+        if t is not None and c is not None:
+            return m.summaries(t, c, covariates)
+        t_mask, c_mask = self.mask(v), self.mask(self.control)
+        if segment is not None:
+            within = self.segment_mask(segment)
+            t_mask, c_mask = t_mask & within, c_mask & within
+        return m.arms_frame(self.df, t_mask, c_mask, covariates=covariates, cluster_col=self.cluster_col,
+                            alpha=level)
+
+    def arm_moments(self, label: str, names: Sequence[str] | None = None) -> ArmMoments | None:
+        """Moments of ``names`` (default: every column) over the rows of arm ``label``; None when some value of
+        the arm is not finite or units are clustered."""
+        if self.cluster_col is not None:
+            return None
+        whole = self._arm(label).moments
+        return whole if whole is None or names is None else whole.select(list(names))
+
+    def _plain(self, m: Metric, names: Sequence[str]) -> bool:
+        return (type(m).values is Metric.values and type(m).arms_frame is Metric.arms_frame
+                and self.cluster_col is None and set(names) <= set(self.columns))
+
+    def _moments(self, label: str, names: list[str], m: Metric, segment: str | None) -> ArmMoments | None:
+        if not self._plain(m, names):
+            return None
+        arm = self._arm(label)
+        if arm.moments is None:
+            return None
+        if segment is None:
+            return arm.moments.select(names)
+        key = (self.segments.index(segment), tuple(names))  # the metric's columns only, as arms_frame sums them
+        if key not in arm.by_segment:
+            idx = [self.columns.index(c) for c in names]
+            rows = np.ascontiguousarray(arm.block[arm.segments == key[0]][:, idx])
+            arm.by_segment[key] = ArmMoments.from_array(rows, names)
+        return arm.by_segment[key]
+
+    def _arm(self, label: str) -> _Arm:
+        """Gather the arm's rows of every column once (in table order, as a row mask selects them)."""
+        if label not in self._arms:
+            rows = np.flatnonzero(self.mask(label))
+            block = np.column_stack([as_float(self.df, c)[rows] for c in self.columns]) if len(self.columns) \
+                else np.empty((len(rows), 0))
+            finite = bool(np.isfinite(block).all())
+            arm = _Arm(ArmMoments.from_array(block, self.columns) if finite else None,
+                       block.min(axis=0) if finite and len(rows) else np.zeros(len(self.columns)),
+                       block.max(axis=0) if finite and len(rows) else np.zeros(len(self.columns)))
+            if finite and self.segment_codes is not None:
+                arm.block, arm.segments = block, self.segment_codes[rows]
+            self._arms[label] = arm
+        return self._arms[label]
+
+    def _check_variance(self, m: Metric, labels: Sequence[str]) -> None:
+        """No-variance check of every metric column in each arm (from the arm's range when every value is
+        finite; the error is :func:`~recsys_causal.checks.check_variance`'s)."""
+        for col in m.columns:
+            for label in labels:
+                if (col, label) in self._checked:
+                    continue
+                arm = self._arm(label) if col in self.columns else None
+                if arm is None or arm.moments is None or arm.moments.n < 2 or \
+                        arm.low[self.columns.index(col)] == arm.high[self.columns.index(col)]:
+                    check_variance(as_float(self.df, col)[self.mask(label)], metric=col, variant=label)
+                self._checked.add((col, label))
+
+
+__all__ = ["FrameArms", "label_codes"]
