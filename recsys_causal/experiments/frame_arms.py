@@ -66,10 +66,11 @@ class FrameArms:
     cluster_col: str | None
     columns: Sequence[str] = ()  # every numeric column the metrics read
     segment_col: str | None = None
+    variant_codes: tuple[np.ndarray, list[str]] | None = None  # label_codes of the variant column, if known
 
     def __post_init__(self) -> None:
         self.columns = list(self.columns)
-        self.codes, self.labels = label_codes(self.df[self.variant_col])
+        self.codes, self.labels = self.variant_codes or label_codes(self.df[self.variant_col])
         self.segment_codes, self.segments = (label_codes(self.df[self.segment_col]) if self.segment_col
                                              else (None, []))
         self._masks: dict[str, np.ndarray] = {}
@@ -116,12 +117,14 @@ class FrameArms:
         whole = self._arm(label).moments
         return whole if whole is None or names is None else whole.select(list(names))
 
-    def _plain(self, m: Metric, names: Sequence[str]) -> bool:
+    def plain(self, m: Metric, names: Sequence[str]) -> bool:
+        """Whether ``m`` over ``names`` is a function of this table's arm moments (default per-unit values, no
+        clusters, columns gathered)."""
         return (type(m).values is Metric.values and type(m).arms_frame is Metric.arms_frame
                 and self.cluster_col is None and set(names) <= set(self.columns))
 
     def _moments(self, label: str, names: list[str], m: Metric, segment: str | None) -> ArmMoments | None:
-        if not self._plain(m, names):
+        if not self.plain(m, names):
             return None
         arm = self._arm(label)
         if arm.moments is None:

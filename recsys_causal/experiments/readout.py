@@ -30,6 +30,8 @@ import pandas as pd
 
 from recsys_causal.caveats import AssumptionWarning, caveat, emits_caveats
 from recsys_causal.checks import (
+    Deduplication,
+    Quarantine,
     check_alpha,
     check_variants,
     quarantine_multi_assigned,
@@ -49,7 +51,7 @@ from recsys_causal.experiments.ab_lifts import (
 )
 from recsys_causal.experiments.ab_readout import ABReadout
 from recsys_causal.experiments.covariate_checks import guard_cuped
-from recsys_causal.experiments.frame_arms import FrameArms
+from recsys_causal.experiments.frame_arms import FrameArms, label_codes
 from recsys_causal.experiments.guardrails import Guardrail
 from recsys_causal.experiments.metric_base import ArmSummaries, Metric, as_metric
 from recsys_causal.experiments.pretreatment import check_pre_treatment
@@ -143,10 +145,11 @@ def _analyze_frame(
                    unit_col=id_col if cluster_col else None, threshold=srm_threshold)
     check_pre_treatment(df, covariates, first_exposure_col=first_exposure_col, covariate_times=covariate_times,
                         unit_col=id_col)
-    warnings += guard_cuped(df, analysed_metrics(metric_list, guardrails), covariates, variant_col=variant_col,
-                            control=control, cluster_col=cluster_col, pre_verified=bool(covariate_times))
     used = [c for m in analysed_metrics(metric_list, guardrails) for c in [*m.columns, *m.covariates_for(covariates)]]
-    arms = FrameArms(df, variant_col, control, covariates, cluster_col, list(dict.fromkeys(used)), segment_col)
+    arms = FrameArms(df, variant_col, control, covariates, cluster_col, list(dict.fromkeys(used)), segment_col,
+                     variant_codes=prepared.codes)
+    warnings += guard_cuped(df, analysed_metrics(metric_list, guardrails), covariates, variant_col=variant_col,
+                            control=control, cluster_col=cluster_col, pre_verified=bool(covariate_times), arms=arms)
     treatments = [v for v in known if v != control]
     counts = {} if cluster_col else arms.counts()
     n_units = {v: int(df.drop_duplicates(id_col)[variant_col].eq(v).sum()) if cluster_col else counts.get(v, 0)
@@ -173,6 +176,7 @@ class _Prepared:
     warnings: list[str] = field(default_factory=list)
     quarantine: Any = None
     dedup: Any = None
+    codes: tuple[np.ndarray, list[str]] | None = None  # variant codes and labels of ``df`` (label_codes)
 
 
 def _prepare(data: pd.DataFrame, metrics: Sequence[Metric], guardrails: Sequence[Guardrail],
@@ -185,18 +189,25 @@ def _prepare(data: pd.DataFrame, metrics: Sequence[Metric], guardrails: Sequence
     require_columns(data, sorted(needed))
     if not (pd.api.types.is_string_dtype(data[variant_col]) or data[variant_col].dtype == object):
         data = data.assign(**{variant_col: data[variant_col].astype(str)})
-    control, split, known = resolve_variants(control, expected_split, data[variant_col].astype(str).unique())
+    codes = label_codes(data[variant_col])  # one hash pass; the labels as text
+    control, split, known = resolve_variants(control, expected_split, codes[1])
     id_col = cluster_col or unit_col
-    check_variants(data, variant_col, known, unit_col=id_col)
-    out = _Prepared(data, control, split, known)
+    if not set(codes[1]) <= set(known):
+        check_variants(data, variant_col, known, unit_col=id_col)  # the error names the rows
+    out = _Prepared(data, control, split, known, codes=codes)
+    unique = bool(id_col) and data[id_col].is_unique  # one row per id: no unit in two variants, no repeat
     if id_col:
-        out.df, out.quarantine = quarantine_multi_assigned(out.df, id_col, variant_col)
+        out.df, out.quarantine = ((data, Quarantine(id_col)) if unique
+                                  else quarantine_multi_assigned(data, id_col, variant_col))
         if out.quarantine.count:
             out.warnings.append(out.quarantine.message())
     if unit_col and unit_col != cluster_col:
-        out.df, out.dedup = unique_units(out.df, unit_col, table="unit table")
+        out.df, out.dedup = ((out.df, Deduplication("unit table", unit_col)) if unique and unit_col == id_col
+                             else unique_units(out.df, unit_col, table="unit table"))
         if out.dedup.rows_removed:
             out.warnings.append(out.dedup.message())
+    if len(out.df) != len(data):
+        out.codes = None
     return out
 
 
