@@ -1,6 +1,7 @@
 """Arm summaries of an in-memory unit table from one grouped pass: :class:`FrameArms`.
 
-The variant (and segment) labels are turned into integer codes once (:func:`label_codes`); each arm's rows of
+The variant (and segment) labels are turned into integer codes once
+(:func:`~recsys_causal.experiments.labels.label_codes`); each arm's rows of
 every numeric column the metrics read are gathered once, and from that block come the arm's moments
 (:class:`~recsys_causal.kernel.arm_moments.ArmMoments`: means and centred cross-products, the same two-pass
 computation as before), the per-column range (the no-variance check) and the moments of every segment of the
@@ -28,18 +29,9 @@ import numpy as np
 import pandas as pd
 
 from recsys_causal.checks import as_float, check_variance
+from recsys_causal.experiments.labels import label_codes
 from recsys_causal.experiments.metric_base import ArmSummaries, Metric
 from recsys_causal.kernel.arm_moments import ArmMoments
-
-
-def label_codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """Integer codes of ``values`` compared as text (``str(value)``, as the readout compares labels) and the
-    text labels in order of first appearance; one hash pass over the rows (missing values become ``"nan"``,
-    as ``astype(str)`` makes them)."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    text = np.array([str(u) for u in uniques], dtype=object)
-    merged, labels = pd.factorize(text)  # distinct values with the same text are one label
-    return merged[codes].astype(np.int64, copy=False), [str(s) for s in labels]
 
 
 @dataclass
@@ -49,8 +41,8 @@ class _Arm:
     moments: ArmMoments | None  # None: some value is not finite (metrics compute their own)
     low: np.ndarray
     high: np.ndarray
-    block: np.ndarray | None = None
-    segments: np.ndarray | None = None
+    block: np.ndarray | None = None  # the rows sorted by segment
+    segments: np.ndarray | None = None  # segment j is block[segments[j]:segments[j + 1]]
     by_segment: dict[tuple, ArmMoments] = field(default_factory=dict)
 
 
@@ -134,7 +126,8 @@ class FrameArms:
         key = (self.segments.index(segment), tuple(names))  # the metric's columns only, as arms_frame sums them
         if key not in arm.by_segment:
             idx = [self.columns.index(c) for c in names]
-            rows = np.ascontiguousarray(arm.block[arm.segments == key[0]][:, idx])
+            lo, hi = arm.segments[key[0]], arm.segments[key[0] + 1]
+            rows = np.ascontiguousarray(arm.block[lo:hi, idx])
             arm.by_segment[key] = ArmMoments.from_array(rows, names)
         return arm.by_segment[key]
 
@@ -148,8 +141,11 @@ class FrameArms:
             arm = _Arm(ArmMoments.from_array(block, self.columns) if finite else None,
                        block.min(axis=0) if finite and len(rows) else np.zeros(len(self.columns)),
                        block.max(axis=0) if finite and len(rows) else np.zeros(len(self.columns)))
-            if finite and self.segment_codes is not None:
-                arm.block, arm.segments = block, self.segment_codes[rows]
+            if finite and self.segment_codes is not None:  # rows grouped by segment, table order within each
+                codes = self.segment_codes[rows].astype(np.int16 if len(self.segments) < 2**15 else np.int64)
+                order = np.argsort(codes, kind="stable")
+                arm.block = block[order]
+                arm.segments = np.searchsorted(codes[order], np.arange(len(self.segments) + 1))
             self._arms[label] = arm
         return self._arms[label]
 
@@ -167,4 +163,4 @@ class FrameArms:
                 self._checked.add((col, label))
 
 
-__all__ = ["FrameArms", "label_codes"]
+__all__ = ["FrameArms"]

@@ -51,8 +51,9 @@ from recsys_causal.experiments.ab_lifts import (
 )
 from recsys_causal.experiments.ab_readout import ABReadout
 from recsys_causal.experiments.covariate_checks import guard_cuped
-from recsys_causal.experiments.frame_arms import FrameArms, label_codes
+from recsys_causal.experiments.frame_arms import FrameArms
 from recsys_causal.experiments.guardrails import Guardrail
+from recsys_causal.experiments.labels import label_codes
 from recsys_causal.experiments.metric_base import ArmSummaries, Metric, as_metric
 from recsys_causal.experiments.pretreatment import check_pre_treatment
 from recsys_causal.experiments.quantiles import with_degenerate_warning

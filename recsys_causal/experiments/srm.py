@@ -23,6 +23,7 @@ from scipy import stats
 from recsys_causal.caveats import AssumptionWarning, emits_caveats
 from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import ConfigError
+from recsys_causal.experiments.labels import label_codes
 from recsys_causal.frames import to_pandas
 from recsys_causal.results import ResultProtocol
 
@@ -116,23 +117,27 @@ def srm_test(
     data = to_pandas(data, what="srm_test")
     probs = _normalise(expected_split)
     base = data.drop_duplicates([unit_col, variant_col]) if unit_col else data
-    variant = base[variant_col].astype(str)
-    counts = variant.value_counts()
-    overall = srm_from_counts(counts.to_dict(), probs, threshold=threshold)
+    codes, labels = label_codes(base[variant_col])
+    counts = np.bincount(codes, minlength=len(labels))
+    overall = srm_from_counts(dict(zip(labels, counts.tolist(), strict=True)), probs, threshold=threshold)
+    column = np.array([labels.index(k) if k in labels else len(labels) for k in probs])  # absent: a zero column
 
     def breakdown(col: str) -> pd.DataFrame:
         key = base[col]
         if col == day_col and pd.api.types.is_datetime64_any_dtype(key):
             key = key.dt.floor("D")
-        tab = pd.crosstab(key, variant).reindex(columns=list(probs), fill_value=0)
+        groups, uniques = pd.factorize(key, sort=True)  # missing keys are left out (code -1), as in a crosstab
+        keep = groups >= 0
+        width = len(labels) + 1
+        flat = np.bincount(groups[keep] * width + codes[keep], minlength=len(uniques) * width)
+        mat = flat.reshape(len(uniques), width)[:, column].astype(np.float64)
         p = np.array(list(probs.values()))
-        mat = tab.to_numpy(dtype=np.float64)
         totals = mat.sum(axis=1, keepdims=True)
         exp = totals * p
         with np.errstate(divide="ignore", invalid="ignore"):
             chi = np.nansum(np.where(exp > 0, (mat - exp) ** 2 / exp, 0.0), axis=1)
         pv = stats.chi2.sf(chi, df=len(p) - 1)
-        out = pd.DataFrame({"group": tab.index.astype(str)})
+        out = pd.DataFrame({"group": pd.Index(uniques).astype(str)})
         for j, k in enumerate(probs):
             out[f"n_{k}"] = mat[:, j].astype(np.int64)
         out["chi2"] = chi
