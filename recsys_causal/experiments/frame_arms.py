@@ -1,12 +1,12 @@
 """Arm summaries of an in-memory unit table from one grouped pass: :class:`FrameArms`.
 
 The variant (and segment) labels are turned into integer codes once
-(:func:`~recsys_causal.experiments.labels.label_codes`); each arm's rows of
-every numeric column the metrics read are gathered once, and from that block come the arm's moments
+(:func:`~recsys_causal.experiments.labels.label_codes`); each arm's rows of every numeric column the metrics
+read are gathered once, and from that block come the arm's moments
 (:class:`~recsys_causal.kernel.arm_moments.ArmMoments`: means and centred cross-products, the same two-pass
-computation as before), the per-column range (the no-variance check) and the moments of every segment of the
-arm. Every metric, CUPED adjustment, ratio linearisation, guardrail and segment lift is then a function of
-these small matrices; nothing is rebuilt from all rows per metric. Tables with a non-finite value in an arm,
+computation as before; they also serve the no-variance check) and the moments of every segment of the arm.
+Every metric, CUPED adjustment, ratio linearisation, guardrail and segment lift is then a function of these
+small matrices; nothing is rebuilt from all rows per metric. Tables with a non-finite value in an arm,
 clustered units, and metrics that are not functions of column moments (quantiles) take the metric's own
 :meth:`~recsys_causal.experiments.metric_base.Metric.arms_frame` on row masks instead.
 
@@ -36,11 +36,9 @@ from recsys_causal.kernel.arm_moments import ArmMoments
 
 @dataclass
 class _Arm:
-    """One arm's block of rows: moments of every column, per-column range, segment codes of its rows."""
+    """One arm: moments of every column; with segments, its rows sorted by segment and where each starts."""
 
     moments: ArmMoments | None  # None: some value is not finite (metrics compute their own)
-    low: np.ndarray
-    high: np.ndarray
     block: np.ndarray | None = None  # the rows sorted by segment
     segments: np.ndarray | None = None  # segment j is block[segments[j]:segments[j + 1]]
     by_segment: dict[tuple, ArmMoments] = field(default_factory=dict)
@@ -137,10 +135,11 @@ class FrameArms:
             rows = np.flatnonzero(self.mask(label))
             block = np.column_stack([as_float(self.df, c)[rows] for c in self.columns]) if len(self.columns) \
                 else np.empty((len(rows), 0))
-            finite = bool(np.isfinite(block).all())
-            arm = _Arm(ArmMoments.from_array(block, self.columns) if finite else None,
-                       block.min(axis=0) if finite and len(rows) else np.zeros(len(self.columns)),
-                       block.max(axis=0) if finite and len(rows) else np.zeros(len(self.columns)))
+            whole = ArmMoments.from_array(block, self.columns)
+            # a NaN or infinite value makes its column's mean non-finite (so does an overflowing sum: then the
+            # metrics compute their own as well)
+            finite = bool(np.isfinite(whole.mean).all() and np.isfinite(whole.cross).all())
+            arm = _Arm(whole if finite else None)
             if finite and self.segment_codes is not None:  # rows grouped by segment, table order within each
                 codes = self.segment_codes[rows].astype(np.int16 if len(self.segments) < 2**15 else np.int64)
                 order = np.argsort(codes, kind="stable")
@@ -150,17 +149,23 @@ class FrameArms:
         return self._arms[label]
 
     def _check_variance(self, m: Metric, labels: Sequence[str]) -> None:
-        """No-variance check of every metric column in each arm (from the arm's range when every value is
-        finite; the error is :func:`~recsys_causal.checks.check_variance`'s)."""
+        """No-variance check of every metric column in each arm: the column is scanned
+        (:func:`~recsys_causal.checks.check_variance`) only when its centred sum of squares is within rounding
+        of 0. Summing ``n`` equal values ``c`` leaves the mean within ``n·eps·|c|`` of ``c``, so their sum of
+        squares is at most ``n·(n·eps·c)²``: a column above four times that bound cannot be constant."""
         for col in m.columns:
             for label in labels:
                 if (col, label) in self._checked:
                     continue
-                arm = self._arm(label) if col in self.columns else None
-                if arm is None or arm.moments is None or arm.moments.n < 2 or \
-                        arm.low[self.columns.index(col)] == arm.high[self.columns.index(col)]:
+                whole = self._arm(label).moments if col in self.columns else None
+                if whole is None or whole.n < 2 or _maybe_constant(whole, self.columns.index(col)):
                     check_variance(as_float(self.df, col)[self.mask(label)], metric=col, variant=label)
                 self._checked.add((col, label))
+
+
+def _maybe_constant(m: ArmMoments, j: int) -> bool:
+    bound = m.n * (m.n * np.finfo(np.float64).eps * abs(m.mean[j])) ** 2
+    return bool(m.cross[j, j] <= 4 * bound)
 
 
 __all__ = ["FrameArms"]
