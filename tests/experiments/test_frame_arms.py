@@ -146,3 +146,17 @@ def test_cuped_guards_from_moments_equal_the_row_level_guards(units):
             guard_cuped(df, [Metric.mean("revenue")], ["post"], variant_col="variant", control="control", arms=a)
         errors.append(str(exc.value).split("(R²")[0])
     assert errors[0] == errors[1] and "'post' reproduces metric 'revenue'" in errors[0]
+
+
+def test_missing_segment_values_form_their_own_segment(units):
+    """Rows without a segment are lifted as segment 'nan' (they used to stop the readout with a TypeError from
+    sorting text and float labels together); its lift is that of those rows."""
+    df = units.astype({"segment": object})
+    df.loc[df.index[:3000], "segment"] = None
+    r = analyze_ab(df, metrics=["revenue"], segment_col="segment",
+                   expected_split={"control": 0.4, "treatment": 0.3, "t2": 0.3})
+    e = next(e for e in r.segments if e.details["segment"] == "nan" and e.details["variant"] == "treatment")
+    sub = df.iloc[:3000]
+    means = sub.groupby("variant")["revenue"].mean()
+    assert e.value == pytest.approx(means["treatment"] / means["control"] - 1, rel=1e-9)
+    assert e.details["n_treatment"] + e.details["n_control"] == sub["variant"].isin(["treatment", "control"]).sum()
