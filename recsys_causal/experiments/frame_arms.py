@@ -56,13 +56,14 @@ class FrameArms:
     cluster_col: str | None
     columns: Sequence[str] = ()  # every numeric column the metrics read
     segment_col: str | None = None
-    variant_codes: tuple[np.ndarray, list[str]] | None = None  # label_codes of the variant column, if known
+    variant_coding: tuple[np.ndarray, list[str]] | None = None  # label_codes of the variant column, if known
+    segment_coding: tuple[np.ndarray, list[str]] | None = None  # label_codes of the segment column, if known
 
     def __post_init__(self) -> None:
         self.columns = list(self.columns)
-        self.codes, self.labels = self.variant_codes or label_codes(self.df[self.variant_col])
-        self.segment_codes, self.segments = (label_codes(self.df[self.segment_col]) if self.segment_col
-                                             else (None, []))
+        self.codes, self.labels = self.variant_coding or label_codes(self.df[self.variant_col])
+        self.segment_codes, self.segments = self.segment_coding or (
+            label_codes(self.df[self.segment_col]) if self.segment_col else (None, []))
         self._masks: dict[str, np.ndarray] = {}
         self._arms: dict[str, _Arm] = {}
         self._checked: set[tuple[str, str]] = set()

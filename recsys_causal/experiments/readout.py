@@ -53,11 +53,11 @@ from recsys_causal.experiments.ab_readout import ABReadout
 from recsys_causal.experiments.covariate_checks import guard_cuped
 from recsys_causal.experiments.frame_arms import FrameArms
 from recsys_causal.experiments.guardrails import Guardrail
-from recsys_causal.experiments.labels import label_codes
+from recsys_causal.experiments.labels import label_codes, text_codes
 from recsys_causal.experiments.metric_base import ArmSummaries, Metric, as_metric
 from recsys_causal.experiments.pretreatment import check_pre_treatment
 from recsys_causal.experiments.quantiles import with_degenerate_warning
-from recsys_causal.experiments.srm import srm_test
+from recsys_causal.experiments.srm import group_codes, srm_from_codes, srm_test
 from recsys_causal.frames import as_pandas
 from recsys_causal.kernel.arm_moments import ArmMoments
 
@@ -142,13 +142,19 @@ def _analyze_frame(
     split = dict(prepared.split) if prepared.split else {v: 1.0 for v in known}
     if not prepared.split:
         warnings.append(caveat("no expected_split given; SRM tested against equal shares", AssumptionWarning))
-    srm = srm_test(df, expected_split=split, variant_col=variant_col, segment_col=segment_col, day_col=day_col,
-                   unit_col=id_col if cluster_col else None, threshold=srm_threshold)
+    codes = prepared.codes or label_codes(df[variant_col])
+    seg = group_codes(df[segment_col]) if segment_col else None
+    if cluster_col:  # clusters counted once per variant
+        srm = srm_test(df, expected_split=split, variant_col=variant_col, segment_col=segment_col, day_col=day_col,
+                       unit_col=id_col, threshold=srm_threshold)
+    else:
+        srm = srm_from_codes(*codes, split, by_segment=seg, by_day=group_codes(df[day_col], day=True) if day_col
+                             else None, threshold=srm_threshold)
     check_pre_treatment(df, covariates, first_exposure_col=first_exposure_col, covariate_times=covariate_times,
                         unit_col=id_col)
     used = [c for m in analysed_metrics(metric_list, guardrails) for c in [*m.columns, *m.covariates_for(covariates)]]
     arms = FrameArms(df, variant_col, control, covariates, cluster_col, list(dict.fromkeys(used)), segment_col,
-                     variant_codes=prepared.codes)
+                     variant_coding=codes, segment_coding=text_codes(*seg) if seg else None)
     warnings += guard_cuped(df, analysed_metrics(metric_list, guardrails), covariates, variant_col=variant_col,
                             control=control, cluster_col=cluster_col, pre_verified=bool(covariate_times), arms=arms)
     treatments = [v for v in known if v != control]
