@@ -122,13 +122,16 @@ class FrameArms:
             return None
         if segment is None:
             return arm.moments.select(names)
-        key = (self.segments.index(segment), tuple(names))  # the metric's columns only, as arms_frame sums them
+        code = self.segments.index(segment)
+        # one set of moments of every column per segment; a single column is summed on its own, as arms_frame
+        # sums it (numpy sums a lone contiguous column pairwise, the columns of a block row by row)
+        key = (code, tuple(names) if len(names) == 1 else ())
         if key not in arm.by_segment:
-            idx = [self.columns.index(c) for c in names]
-            lo, hi = arm.segments[key[0]], arm.segments[key[0] + 1]
-            rows = np.ascontiguousarray(arm.block[lo:hi, idx])
-            arm.by_segment[key] = ArmMoments.from_array(rows, names)
-        return arm.by_segment[key]
+            lo, hi = arm.segments[code], arm.segments[code + 1]
+            arm.by_segment[key] = ArmMoments.from_array(
+                np.ascontiguousarray(arm.block[lo:hi, [self.columns.index(names[0])]]) if key[1]
+                else arm.block[lo:hi], list(key[1]) or self.columns)
+        return arm.by_segment[key].select(names)
 
     def _arm(self, label: str) -> _Arm:
         """Gather the arm's rows of every column once (in table order, as a row mask selects them)."""

@@ -1,5 +1,5 @@
 """The one-pass in-memory A/B path: arm and segment summaries from gathered arm blocks equal the per-metric
-row-mask computation and independent references (statsmodels ANCOVA, pandas group means, scipy chi-square);
+row-mask computation (to rounding) and independent references (statsmodels ANCOVA, pandas group means, scipy chi-square);
 the no-variance check, variant labels compared as text, SRM tables from integer codes, and the CUPED guards
 from moments against the row-level guards."""
 
@@ -35,7 +35,7 @@ def _arms(df, segment_col=None):
 
 
 @pytest.mark.parametrize("segment", [None, "casual", "power"])
-def test_block_summaries_equal_the_row_mask_computation_exactly(units, segment):
+def test_block_summaries_equal_the_row_mask_computation(units, segment):
     arms = _arms(units, "segment")
     within = np.ones(len(units), bool) if segment is None else units["segment"].eq(segment).to_numpy()
     for m in METRICS:
@@ -45,10 +45,7 @@ def test_block_summaries_equal_the_row_mask_computation_exactly(units, segment):
                                 alpha=0.05)
             got = arms(m, v, 0.05, segment=segment)
             assert got[2] == want[2]
-            if segment is not None:  # a segment sums the metric's own columns, in table order: bit for bit
-                assert got[0] == want[0] and got[1] == want[1]
-                continue
-            for g, w in zip(got[:2], want[:2], strict=True):  # the arm sums every column at once: rounding only
+            for g, w in zip(got[:2], want[:2], strict=True):  # the same sums, possibly over more columns at once
                 assert (g.n, g.dof) == (w.n, w.dof)
                 assert g.mean == pytest.approx(w.mean, rel=1e-13) and g.var_mean == pytest.approx(w.var_mean, rel=1e-12)
 
