@@ -8,13 +8,22 @@ SRM overall / by segment / by day, 5 metrics (revenue, conversion, CTR as a rati
 CUPED on 3 pre-period covariates, absolute and relative lifts, Holm/BH adjustment, 3 guardrails and per-segment
 lifts for the primary metrics. Peak memory is the process's maximum resident set size (interpreter, libraries
 and the simulated table included). Everything is vectorised; there are no per-unit Python loops.
+
+The numpy floor of the same workload (:func:`bench_ab_side.floor_full`: the same arithmetic and the unit-id
+check, nothing else) is timed next in the same process, its numbers checked against the readout's to 1e-9, and
+the ratio printed; ``bench_ab_side.py --workload full`` alternates several rounds of both.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
+import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def main() -> None:
@@ -45,9 +54,17 @@ def main() -> None:
     )
     analyze_s = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    from bench_ab_side import check_full, floor_full
+
+    t0 = time.perf_counter()
+    floor = floor_full(sim.units)
+    floor_s = time.perf_counter() - t0
+    checked = check_full(readout, floor)
     print(readout)
     print(f"\nunits={args.units:,}  simulate={gen_s:.1f}s (peak RSS {gen_rss:.2f} GB)  "
-          f"analyze_ab={analyze_s:.1f}s  peak RSS={peak:.2f} GB")
+          f"analyze_ab={analyze_s:.2f}s  peak RSS={peak:.2f} GB")
+    print(f"numpy floor={floor_s:.2f}s ({checked} numbers agree to 1e-9)  analyze_ab / floor = "
+          f"{analyze_s / floor_s:.2f}  load average {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -176,20 +177,69 @@ def check_cuped_covariates(
         y = outcomes[metric]
         if np.isfinite(r2) and r2 > max_r2:
             single = [within_arm_r2(y, x[:, j], treated) for j in range(len(covariates))]
-            worst = covariates[int(np.nanargmax(single))] if np.isfinite(single).any() else covariates[0]
-            raise DataValidationError(
-                f"CUPED covariate {worst!r} reproduces metric {metric!r} within arms (R² = {r2:.6f} > {max_r2:g}, "
-                f"{comparison}): it is the outcome itself or measured after exposure, and would absorb the effect",
-                column=worst, count=int(np.isfinite(y).sum()),
-                fix=f"use a covariate computed only from the pre-period (before first exposure), or drop {worst!r} "
-                    "from covariates")
-    warnings = []
+            _refuse_collinear(metric, covariates, r2, single, int(np.isfinite(y).sum()), comparison, max_r2)
     if balance_threshold is None:
-        return warnings
-    for j, cov in enumerate(covariates):
-        b = covariate_balance(x[:, j], treated, clusters, name=cov)
+        return []
+    balances = [(covariate_balance(x[:, j], treated, clusters, name=cov), int(np.isfinite(x[:, j]).sum()))
+                for j, cov in enumerate(covariates)]
+    return _imbalance_warnings(balances, balance_threshold, pre_verified=pre_verified, comparison=comparison,
+                               refuse_imbalance=refuse_imbalance)
+
+
+def check_cuped_arms(
+    treatment: ArmMoments, control: ArmMoments, metrics: Sequence, covariates: Sequence[str], *,
+    balance_threshold: float | None = BALANCE_THRESHOLD, max_r2: float = MAX_R2, pre_verified: bool = False,
+    comparison: str = "treatment vs control",
+) -> list[str]:
+    """:func:`check_cuped_covariates` of every metric from the two arms' moments over complete units (every
+    column the metrics and covariates read; a ratio through its per-arm linearisation): the pooled within-arm
+    R² from the summed centred cross-products and each covariate's Welch balance from its arm means and
+    variances; same errors and warnings."""
+    for metric in metrics:
+        covs = list(metric.covariates_for(covariates))
+        if not covs:
+            continue
+        names = list(dict.fromkeys([*metric.columns, *covs]))
+        (t, y), (c, _) = (metric.outcome(arm.select(names)) for arm in (treatment, control))
+        idx = [[m.index(k) for k in (*covs, y)] for m in (t, c)]
+        cp = t.cross[np.ix_(idx[0], idx[0])] + c.cross[np.ix_(idx[1], idx[1])]
+        k = len(covs)
+        sxx, sxy, syy = cp[:k, :k], cp[:k, k], cp[k, k]
+        r2 = r2_from_cross(sxx, sxy, syy)
+        if np.isfinite(r2) and r2 > max_r2:
+            single = [sxy[j] ** 2 / (sxx[j, j] * syy) if sxx[j, j] > 0 else float("nan") for j in range(k)]
+            _refuse_collinear(metric.name, covs, r2, single, t.n + c.n, comparison, max_r2)
+    if balance_threshold is None or min(treatment.n, control.n) < 2:
+        return []
+    balances = []
+    for cov in dict.fromkeys(c for m in metrics for c in m.covariates_for(covariates)):
+        jt, jc = treatment.index(cov), control.index(cov)
+        balances.append((_welch(cov, float(treatment.mean[jt] - control.mean[jc]),
+                                float(treatment.cross[jt, jt] / (treatment.n - 1)), treatment.n,
+                                float(control.cross[jc, jc] / (control.n - 1)), control.n), treatment.n + control.n))
+    return _imbalance_warnings(balances, balance_threshold, pre_verified=pre_verified, comparison=comparison)
+
+
+def _refuse_collinear(metric: str, covariates: Sequence[str], r2: float, single: Sequence[float], count: int,
+                      comparison: str, max_r2: float) -> None:
+    worst = covariates[int(np.nanargmax(single))] if np.isfinite(single).any() else covariates[0]
+    raise DataValidationError(
+        f"CUPED covariate {worst!r} reproduces metric {metric!r} within arms (R² = {r2:.6f} > {max_r2:g}, "
+        f"{comparison}): it is the outcome itself or measured after exposure, and would absorb the effect",
+        column=worst, count=count,
+        fix=f"use a covariate computed only from the pre-period (before first exposure), or drop {worst!r} "
+            "from covariates")
+
+
+def _imbalance_warnings(balances: Sequence[tuple[Balance, int]], balance_threshold: float, *, pre_verified: bool,
+                        comparison: str, refuse_imbalance: bool = True) -> list[str]:
+    """Warnings (or the error) of the covariates whose balance p-value is below ``balance_threshold``;
+    ``balances`` pairs each :class:`Balance` with the covariate's count of finite values."""
+    warnings = []
+    for b, count in balances:
         if not (np.isfinite(b.p_value) and b.p_value < balance_threshold):
             continue
+        cov = b.covariate
         text = (f"CUPED covariate {cov!r} differs between arms ({comparison}: difference {b.difference:.4g}, "
                 f"standardised {b.smd:.3g}, Welch p = {b.p_value:.2g} < {balance_threshold:g})")
         if pre_verified:
@@ -204,7 +254,7 @@ def check_cuped_covariates(
         raise DataValidationError(
             text + ": randomisation cannot produce such a difference in a pre-period covariate, so it is probably "
             "measured after exposure and affected by the treatment, which would bias the CUPED lift",
-            column=cov, count=int(np.isfinite(x[:, j]).sum()),
+            column=cov, count=count,
             fix=f"use a covariate computed only from the pre-period, or give its measurement time (YAML "
                 f"covariate_times: {{{cov}: <column>}}; covariate_times= in Python) so a chance imbalance is "
                 "accepted; check the randomisation if the covariate is truly pre-period")
@@ -214,10 +264,23 @@ def check_cuped_covariates(
 def guard_cuped(
     df: pd.DataFrame, metrics: Sequence, covariates: Sequence[str], *, variant_col: str, control: str,
     cluster_col: str | None = None, pre_verified: bool = False, balance_threshold: float | None = BALANCE_THRESHOLD,
+    arms: Any = None,
 ) -> list[str]:
     """:func:`check_cuped_covariates` for every treatment against ``control`` and every moment-based metric
     (``metrics`` are :class:`~recsys_causal.experiments.metric_base.Metric` objects; a ratio metric is checked
-    through its per-arm linearisation, what CUPED adjusts)."""
+    through its per-arm linearisation, what CUPED adjusts). With ``arms`` (the readout's
+    :class:`~recsys_causal.experiments.frame_arms.FrameArms` of ``df``) the checks run on its arm moments
+    (:func:`check_cuped_arms`) whenever every arm has them."""
+    checked = [m for m in metrics if m.covariates_for(covariates)]
+    moments = {v: arms.arm_moments(v) for v in arms.labels} if arms is not None and all(
+        arms.plain(m, [*m.columns, *m.covariates_for(covariates)]) for m in checked) else {}
+    if moments and all(m is not None for m in moments.values()) and control in moments:
+        warnings = []
+        for v in sorted(set(moments) - {control}):
+            warnings += check_cuped_arms(moments[v], moments[control], checked, covariates,
+                                         balance_threshold=balance_threshold, pre_verified=pre_verified,
+                                         comparison=f"{v} vs {control}")
+        return list(dict.fromkeys(warnings))
     variant = df[variant_col].astype(str).to_numpy()
     warnings: list[str] = []
     for v in sorted(set(variant) - {control}):

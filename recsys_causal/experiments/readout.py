@@ -30,9 +30,9 @@ import pandas as pd
 
 from recsys_causal.caveats import AssumptionWarning, caveat, emits_caveats
 from recsys_causal.checks import (
-    as_float,
+    Deduplication,
+    Quarantine,
     check_alpha,
-    check_variance,
     check_variants,
     quarantine_multi_assigned,
     require_columns,
@@ -51,11 +51,13 @@ from recsys_causal.experiments.ab_lifts import (
 )
 from recsys_causal.experiments.ab_readout import ABReadout
 from recsys_causal.experiments.covariate_checks import guard_cuped
+from recsys_causal.experiments.frame_arms import FrameArms
 from recsys_causal.experiments.guardrails import Guardrail
+from recsys_causal.experiments.labels import label_codes, text_codes
 from recsys_causal.experiments.metric_base import ArmSummaries, Metric, as_metric
 from recsys_causal.experiments.pretreatment import check_pre_treatment
 from recsys_causal.experiments.quantiles import with_degenerate_warning
-from recsys_causal.experiments.srm import srm_test
+from recsys_causal.experiments.srm import group_codes, srm_from_codes, srm_test
 from recsys_causal.frames import as_pandas
 from recsys_causal.kernel.arm_moments import ArmMoments
 
@@ -140,16 +142,25 @@ def _analyze_frame(
     split = dict(prepared.split) if prepared.split else {v: 1.0 for v in known}
     if not prepared.split:
         warnings.append(caveat("no expected_split given; SRM tested against equal shares", AssumptionWarning))
-    srm = srm_test(df, expected_split=split, variant_col=variant_col, segment_col=segment_col, day_col=day_col,
-                   unit_col=id_col if cluster_col else None, threshold=srm_threshold)
+    codes = prepared.codes or label_codes(df[variant_col])
+    seg = group_codes(df[segment_col]) if segment_col else None
+    if cluster_col:  # clusters counted once per variant
+        srm = srm_test(df, expected_split=split, variant_col=variant_col, segment_col=segment_col, day_col=day_col,
+                       unit_col=id_col, threshold=srm_threshold)
+    else:
+        srm = srm_from_codes(*codes, split, by_segment=seg, by_day=group_codes(df[day_col], day=True) if day_col
+                             else None, threshold=srm_threshold)
     check_pre_treatment(df, covariates, first_exposure_col=first_exposure_col, covariate_times=covariate_times,
                         unit_col=id_col)
-    warnings += guard_cuped(df, analysed_metrics(metric_list, guardrails), covariates, variant_col=variant_col,
-                            control=control, cluster_col=cluster_col, pre_verified=bool(covariate_times))
     used = [c for m in analysed_metrics(metric_list, guardrails) for c in [*m.columns, *m.covariates_for(covariates)]]
-    arms = _FrameArms(df, variant_col, control, covariates, cluster_col, list(dict.fromkeys(used)))
+    arms = FrameArms(df, variant_col, control, covariates, cluster_col, list(dict.fromkeys(used)), segment_col,
+                     variant_coding=codes, segment_coding=text_codes(*seg) if seg else None)
+    warnings += guard_cuped(df, analysed_metrics(metric_list, guardrails), covariates, variant_col=variant_col,
+                            control=control, cluster_col=cluster_col, pre_verified=bool(covariate_times), arms=arms)
     treatments = [v for v in known if v != control]
-    n_units = {v: int((df.drop_duplicates(id_col) if cluster_col else df)[variant_col].eq(v).sum()) for v in known}
+    counts = {} if cluster_col else arms.counts()
+    n_units = {v: int(df.drop_duplicates(id_col)[variant_col].eq(v).sum()) if cluster_col else counts.get(v, 0)
+               for v in known}
     lifts, guard_estimates = lifts_and_guardrails(metric_list, guardrails, treatments, control, alpha=alpha,
                                                   arms_for=arms)
     lifts = [with_degenerate_warning(e) for e in lifts]
@@ -172,6 +183,7 @@ class _Prepared:
     warnings: list[str] = field(default_factory=list)
     quarantine: Any = None
     dedup: Any = None
+    codes: tuple[np.ndarray, list[str]] | None = None  # variant codes and labels of ``df`` (label_codes)
 
 
 def _prepare(data: pd.DataFrame, metrics: Sequence[Metric], guardrails: Sequence[Guardrail],
@@ -184,88 +196,39 @@ def _prepare(data: pd.DataFrame, metrics: Sequence[Metric], guardrails: Sequence
     require_columns(data, sorted(needed))
     if not (pd.api.types.is_string_dtype(data[variant_col]) or data[variant_col].dtype == object):
         data = data.assign(**{variant_col: data[variant_col].astype(str)})
-    control, split, known = resolve_variants(control, expected_split, data[variant_col].astype(str).unique())
+    codes = label_codes(data[variant_col])  # one hash pass; the labels as text
+    control, split, known = resolve_variants(control, expected_split, codes[1])
     id_col = cluster_col or unit_col
-    check_variants(data, variant_col, known, unit_col=id_col)
-    out = _Prepared(data, control, split, known)
+    if not set(codes[1]) <= set(known):
+        check_variants(data, variant_col, known, unit_col=id_col)  # the error names the rows
+    out = _Prepared(data, control, split, known, codes=codes)
+    unique = bool(id_col) and data[id_col].is_unique  # one row per id: no unit in two variants, no repeat
     if id_col:
-        out.df, out.quarantine = quarantine_multi_assigned(out.df, id_col, variant_col)
+        out.df, out.quarantine = ((data, Quarantine(id_col)) if unique
+                                  else quarantine_multi_assigned(data, id_col, variant_col))
         if out.quarantine.count:
             out.warnings.append(out.quarantine.message())
     if unit_col and unit_col != cluster_col:
-        out.df, out.dedup = unique_units(out.df, unit_col, table="unit table")
+        out.df, out.dedup = ((out.df, Deduplication("unit table", unit_col)) if unique and unit_col == id_col
+                             else unique_units(out.df, unit_col, table="unit table"))
         if out.dedup.rows_removed:
             out.warnings.append(out.dedup.message())
+    if len(out.df) != len(data):
+        out.codes = None
     return out
 
 
-@dataclass
-class _FrameArms:
-    """``arms_for`` of :func:`~.ab_lifts.lifts_and_guardrails` on a pandas unit table."""
-
-    df: pd.DataFrame
-    variant_col: str
-    control: str
-    covariates: Sequence[str]
-    cluster_col: str | None
-
-    columns: Sequence[str] = ()  # every numeric column the metrics read: their moments are computed once per arm
-
-    def __post_init__(self) -> None:
-        self.variant = self.df[self.variant_col].astype(str).to_numpy()
-        self._masks: dict[str, np.ndarray] = {}
-        self._checked: set[tuple[str, str]] = set()
-        self._moments: dict[str, ArmMoments | None] = {}
-
-    def __call__(self, m: Metric, v: str, level: float, within: np.ndarray | None = None) -> ArmSummaries:
-        t_mask, c_mask = self.mask(v), self.mask(self.control)
-        covariates = m.covariates_for(self.covariates)
-        if within is not None:
-            return m.arms_frame(self.df, t_mask & within, c_mask & within, covariates=covariates,
-                                cluster_col=self.cluster_col, alpha=level)
-        for col in m.columns:
-            for label in (v, self.control):
-                if (col, label) not in self._checked:
-                    check_variance(as_float(self.df, col)[self.mask(label)], metric=col, variant=label)
-                    self._checked.add((col, label))
-        names = list(dict.fromkeys([*m.columns, *covariates]))
-        t, c = self.arm_moments(v, names, m), self.arm_moments(self.control, names, m)
-        if t is not None and c is not None:
-            return m.summaries(t, c, covariates)
-        return m.arms_frame(self.df, t_mask, c_mask, covariates=covariates, cluster_col=self.cluster_col,
-                            alpha=level)
-
-    def mask(self, label: str) -> np.ndarray:
-        if label not in self._masks:
-            self._masks[label] = self.variant == label
-        return self._masks[label]
-
-    def arm_moments(self, label: str, names: list[str], m: Metric) -> ArmMoments | None:
-        """The moments of ``names`` in arm ``label`` from one pass over every metric column of the arm, when
-        the metric summarises plain column moments, units are not clustered and every value is finite (else
-        None: the metric computes its own)."""
-        plain = type(m).values is Metric.values and type(m).arms_frame is Metric.arms_frame
-        if not plain or self.cluster_col is not None or not set(names) <= set(self.columns):
-            return None
-        if label not in self._moments:
-            z = np.column_stack([as_float(self.df, c) for c in self.columns])[self.mask(label)]
-            self._moments[label] = ArmMoments.from_array(z, self.columns) if np.isfinite(z).all() else None
-        whole = self._moments[label]
-        return None if whole is None else whole.select(names)
-
-
-def _segment_lifts(arms: _FrameArms, metrics: Sequence[Metric], treatments: Sequence[str], segment_col: str,
+def _segment_lifts(arms: FrameArms, metrics: Sequence[Metric], treatments: Sequence[str], segment_col: str,
                    alpha: float, warnings: list[str]) -> EstimateTable:
     """Relative lifts of the primary metrics per segment (unadjusted, exploratory); a segment where a metric is
     not estimable is a warning."""
-    seg_values = arms.df[segment_col].astype(str).to_numpy()
     seg_est = []
-    for s in sorted(pd.unique(seg_values)):
+    for s in sorted(arms.segments):
         for v in treatments:
             for m in (mm for mm in metrics if mm.role == "primary"):
                 det = {"metric": m.name, "variant": v, "segment": s}
                 try:
-                    summaries = arms(m, v, alpha, within=seg_values == s)
+                    summaries = arms(m, v, alpha, segment=s)
                 except (ValueError, ZeroDivisionError, np.linalg.LinAlgError, IndexError) as exc:
                     warnings.append(f"segment {s!r} metric {m.name!r}: not estimable ({exc})")
                     continue

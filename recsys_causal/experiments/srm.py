@@ -12,7 +12,7 @@ lifts should not be trusted until the cause is found. Run it overall and, option
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +23,7 @@ from scipy import stats
 from recsys_causal.caveats import AssumptionWarning, emits_caveats
 from recsys_causal.deprecation import renamed_arguments
 from recsys_causal.errors import ConfigError
+from recsys_causal.experiments.labels import label_codes
 from recsys_causal.frames import to_pandas
 from recsys_causal.results import ResultProtocol
 
@@ -114,25 +115,53 @@ def srm_test(
     ({'0': 500, '1': 520}, False)
     """
     data = to_pandas(data, what="srm_test")
-    probs = _normalise(expected_split)
     base = data.drop_duplicates([unit_col, variant_col]) if unit_col else data
-    variant = base[variant_col].astype(str)
-    counts = variant.value_counts()
-    overall = srm_from_counts(counts.to_dict(), probs, threshold=threshold)
+    return srm_from_codes(*label_codes(base[variant_col]), expected_split,
+                          by_segment=group_codes(base[segment_col]) if segment_col else None,
+                          by_day=group_codes(base[day_col], day=True) if day_col else None, threshold=threshold)
 
-    def breakdown(col: str) -> pd.DataFrame:
-        key = base[col]
-        if col == day_col and pd.api.types.is_datetime64_any_dtype(key):
-            key = key.dt.floor("D")
-        tab = pd.crosstab(key, variant).reindex(columns=list(probs), fill_value=0)
+
+def group_codes(key: pd.Series, *, day: bool = False) -> tuple[np.ndarray, pd.Index]:
+    """Codes of a breakdown column's sorted groups (a datetime floored to its day when ``day``); a missing key
+    is ``-1`` and left out of the breakdown, as a crosstab leaves it out."""
+    if day and pd.api.types.is_datetime64_any_dtype(key):
+        key = key.dt.floor("D")
+    groups, uniques = pd.factorize(key, sort=True)
+    return groups, pd.Index(uniques)
+
+
+def srm_from_codes(
+    codes: np.ndarray, labels: Sequence[str], expected_split: Mapping[str, float], *,
+    by_segment: tuple[np.ndarray, pd.Index] | None = None, by_day: tuple[np.ndarray, pd.Index] | None = None,
+    threshold: float = 0.001,
+) -> SRMResult:
+    """:func:`srm_test` from the rows' variant codes and text labels
+    (:func:`~recsys_causal.experiments.labels.label_codes`) and the :func:`group_codes` of the breakdowns: every
+    table is one ``bincount`` over integer codes.
+
+    >>> r = srm_from_codes(np.array([0, 1, 1, 0]), ["a", "b"], {"a": 1, "b": 1},
+    ...                    by_segment=(np.array([0, 0, 1, 1]), pd.Index(["x", "y"])))
+    >>> r.observed, r.by_segment["n_a"].tolist()
+    ({'a': 2, 'b': 2}, [1, 1])
+    """
+    probs = _normalise(expected_split)
+    labels = list(labels)
+    counts = np.bincount(codes, minlength=len(labels))
+    overall = srm_from_counts(dict(zip(labels, counts.tolist(), strict=True)), probs, threshold=threshold)
+    column = np.array([labels.index(k) if k in labels else len(labels) for k in probs])  # absent: a zero column
+
+    def breakdown(grouping: tuple[np.ndarray, pd.Index]) -> pd.DataFrame:
+        groups, uniques = grouping
+        keep = groups >= 0
+        width = len(labels) + 1
+        flat = np.bincount(groups[keep] * width + codes[keep], minlength=len(uniques) * width)
+        mat = flat.reshape(len(uniques), width)[:, column].astype(np.float64)
         p = np.array(list(probs.values()))
-        mat = tab.to_numpy(dtype=np.float64)
-        totals = mat.sum(axis=1, keepdims=True)
-        exp = totals * p
+        exp = mat.sum(axis=1, keepdims=True) * p
         with np.errstate(divide="ignore", invalid="ignore"):
             chi = np.nansum(np.where(exp > 0, (mat - exp) ** 2 / exp, 0.0), axis=1)
         pv = stats.chi2.sf(chi, df=len(p) - 1)
-        out = pd.DataFrame({"group": tab.index.astype(str)})
+        out = pd.DataFrame({"group": uniques.astype(str)})
         for j, k in enumerate(probs):
             out[f"n_{k}"] = mat[:, j].astype(np.int64)
         out["chi2"] = chi
@@ -141,8 +170,8 @@ def srm_test(
         return out
 
     return SRMResult(overall.observed, probs, overall.chi2, overall.p_value, threshold,
-                     by_segment=breakdown(segment_col) if segment_col else None,
-                     by_day=breakdown(day_col) if day_col else None)
+                     by_segment=breakdown(by_segment) if by_segment is not None else None,
+                     by_day=breakdown(by_day) if by_day is not None else None)
 
 
 def _normalise(split: Mapping[str, float]) -> dict[str, float]:
