@@ -88,8 +88,8 @@ def main() -> None:
         print(f"{R:,} requests x {args.candidates} candidates ({r['rows']:,} rows), logged action at position 1:\n"
               f"  softmax target over the candidates: {r['policy_s']:.2f} s (built apart)\n"
               f"  evaluate_policies: IPS, SNIPS, DR (values, paired lifts, analytic intervals, support): "
-              f"{r["project_s"]:.4f} s, {r["estimates"]} estimates\n"
-              f"  numpy floor on the same columns: {r["floor_s"]:.4f} s -> ratio "
+              f"{r['project_s']:.4f} s, {r['estimates']} estimates\n"
+              f"  numpy floor on the same columns: {r['floor_s']:.4f} s -> ratio "
               f"{r['project_s'] / r['floor_s']:.2f}x\n"
               f"  log columns {r['log_gb']:.2f} GB; process peak {r['peak_rss_gb']:.2f} GB", flush=True)
 
