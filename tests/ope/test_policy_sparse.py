@@ -68,9 +68,10 @@ def chunking(request, monkeypatch):
     """Run once as shipped and once with tiny chunks and no kept Plackett–Luce array (many chunked passes)."""
     if request.param == "small chunks":
         from recsys_causal import plackett_luce
-        from recsys_causal.ope import position_probs
+        from recsys_causal.ope import position_probs, request_sums
 
         monkeypatch.setattr(position_probs, "CHUNK_CELLS", 64)
+        monkeypatch.setattr(request_sums, "CHUNK_CELLS", 64)
         monkeypatch.setattr(position_probs, "CACHE_CELLS", 0)
         monkeypatch.setattr(position_probs, "KEEP_ONE_POSITION", False)
         monkeypatch.setattr(plackett_luce, "_CHUNK_CELLS", 64)
@@ -251,15 +252,15 @@ def test_a_one_dimensional_array_is_refused_with_the_fix(sim):
 def test_product_sums_in_chunks_equal_the_full_product_bit_for_bit(monkeypatch):
     """Chunks of whole requests in one reused buffer (including a request larger than the buffer and empty
     requests) give the per-request sums of the full product, as ``DecisionLog.per_request_sum`` adds them."""
-    from recsys_causal.ope import position_probs
+    from recsys_causal.ope import request_sums
 
     rng = np.random.default_rng(7)
     sizes = np.array([3, 0, 40, 1, 0, 7, 12, 0, 2] * 5)
     offsets = np.concatenate([[0], np.cumsum(sizes)])
     a, b = rng.normal(size=offsets[-1]), rng.uniform(size=offsets[-1])
     by_hand = np.array([sum(a[lo:hi] * b[lo:hi]) for lo, hi in zip(offsets[:-1], offsets[1:], strict=True)])
-    full = position_probs.segment_sums(a * b, offsets)  # the former path: one full-size product
+    full = request_sums.segment_sums(a * b, offsets)  # the former path: one full-size product
     assert np.allclose(full, by_hand, rtol=1e-13, atol=1e-13)
-    monkeypatch.setattr(position_probs, "CHUNK_CELLS", 16)  # smaller than the largest request (40 rows)
-    assert np.array_equal(position_probs.product_sums(a, b, offsets), full)
-    assert np.array_equal(position_probs.product_sums(a, None, offsets), position_probs.segment_sums(a, offsets))
+    monkeypatch.setattr(request_sums, "CHUNK_CELLS", 16)  # smaller than the largest request (40 rows)
+    assert np.array_equal(request_sums.product_sums(a, b, offsets), full)
+    assert np.array_equal(request_sums.product_sums(a, None, offsets), request_sums.segment_sums(a, offsets))
