@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from recsys_causal.checks import require_columns
-from recsys_causal.logs import rules, schema
+from recsys_causal.logs import grouped, rules, schema
 from recsys_causal.logs.model import DecisionLog
 from recsys_causal.logs.parsing import RequestIds, coerce_failures, decision_times, numeric, parse_bool
 from recsys_causal.logs.report import QUARANTINE_ORDER, Reason, ValidationReport
@@ -116,8 +116,12 @@ class _Columns:
 
 
 def _parse(frame: pd.DataFrame, src: str, opts: ValidationOptions, rewards: tuple[str, ...]) -> _Columns:
-    codes, uniques = pd.factorize(frame[schema.REQUEST_ID].astype("string"), use_na_sentinel=True)
-    uniques = np.asarray(uniques.astype(str))
+    runs = grouped.run_codes(frame[schema.REQUEST_ID])
+    if runs is not None:
+        codes, uniques = runs
+    else:
+        codes, uniques = pd.factorize(frame[schema.REQUEST_ID].astype("string"), use_na_sentinel=True)
+        uniques = np.asarray(uniques.astype(str))
     ids = RequestIds(codes, uniques)
     time = decision_times(frame[schema.DECISION_TIME], src, opts.assume_timezone, ids)
     item = frame[schema.ITEM_ID]
@@ -137,14 +141,21 @@ class _Flags:
 
     def __init__(self, codes: np.ndarray, n_req: int) -> None:
         self.codes, self.n_req, self.hits = codes, n_req, {}
+        self.grouped = grouped.is_grouped(codes)
 
     def rows(self, reason: Reason, rows: np.ndarray) -> None:
         """Flag the requests of ``rows`` (rows without a request id are counted apart)."""
-        rows = rows & (self.codes >= 0)
+        if not rows.any():
+            return
+        rows = rows if self.grouped else rows & (self.codes >= 0)
         hit = np.zeros(self.n_req, dtype=bool)
         hit[self.codes[rows]] = True
+        self.requests(reason, hit)
+
+    def requests(self, reason: Reason, hit: np.ndarray) -> None:
+        """Flag the requests where ``hit``."""
         if hit.any():
-            self.hits[reason] = self.hits.get(reason, np.zeros(self.n_req, dtype=bool)) | hit
+            self.hits[reason] = self.hits[reason] | hit if reason in self.hits else hit
 
 
 def _request_flags(flags: _Flags, frame: pd.DataFrame, c: _Columns, opts: ValidationOptions, src: str) -> None:
@@ -152,16 +163,20 @@ def _request_flags(flags: _Flags, frame: pd.DataFrame, c: _Columns, opts: Valida
     flags.rows(Reason.UNPARSABLE_TIMESTAMP, c.time.isna().to_numpy())
     ref = opts.as_of if opts.as_of is not None else pd.Timestamp.now(tz="UTC")
     flags.rows(Reason.FUTURE_TIMESTAMP, (c.time > ref).to_numpy())
-    flags.rows(Reason.INCONSISTENT_REQUEST_FIELDS,
-               rules.inconsistent_request_rows(frame, c.codes, c.time, opts.all_request_columns))
+    flags.requests(Reason.INCONSISTENT_REQUEST_FIELDS,
+                   rules.inconsistent_requests(frame, c.codes, c.time, opts.all_request_columns, flags.grouped))
     if opts.unit_column is not None:
         flags.rows(Reason.MISSING_UNIT, rules.missing_unit_rows(frame, opts.unit_column, src))
     flags.rows(Reason.EMPTY_REQUEST, c.empty_row)
     flags.rows(Reason.MISSING_ITEM_ID, c.item.isna().to_numpy() & ~c.empty_row)
     flags.rows(Reason.INVALID_SHOWN, c.shown_bad)
     flags.rows(Reason.INVALID_ELIGIBLE, c.eligible_bad)
-    item_codes = pd.factorize(c.item.astype("string"), use_na_sentinel=True)[0]
-    flags.rows(Reason.DUPLICATE_CANDIDATE, _duplicated_pairs(c.codes, item_codes) & (item_codes >= 0))
+    items = grouped.arrow_strings(c.item) if flags.grouped else None
+    if items is not None:
+        flags.requests(Reason.DUPLICATE_CANDIDATE, grouped.duplicate_requests(c.codes, items, flags.n_req))
+    else:
+        item_codes = pd.factorize(c.item.astype("string"), use_na_sentinel=True)[0]
+        flags.rows(Reason.DUPLICATE_CANDIDATE, grouped.duplicated_pairs(c.codes, item_codes) & (item_codes >= 0))
 
 
 def _candidate_flags(flags: _Flags, frame: pd.DataFrame, c: _Columns, opts: ValidationOptions, src: str) -> None:
@@ -177,7 +192,7 @@ def _candidate_flags(flags: _Flags, frame: pd.DataFrame, c: _Columns, opts: Vali
     flags.rows(Reason.SHOWN_WITHOUT_POSITION, shown & ~has_pos)
     sel = shown & has_pos & ~bad_pos & ~out_of_range
     rows = np.zeros(len(frame), dtype=bool)
-    rows[sel] = _duplicated_pairs(c.codes[sel], position[sel].astype(np.int64))
+    rows[sel] = grouped.duplicated_pairs(c.codes[sel], position[sel].astype(np.int64))
     flags.rows(Reason.DUPLICATE_POSITION, rows)
     if opts.require_propensity:
         flags.rows(Reason.INVALID_PROPENSITY,
@@ -232,15 +247,6 @@ def _warn_kept_rows(report: ValidationReport, frame: pd.DataFrame, keep: np.ndar
         _warn(report, Reason.MISSING_UNIT, keep & frame["user_id"].isna().to_numpy(), c.ids,
               "requests without user_id are kept here, but an A/B analysis by user cannot use them",
               "log user_id on every request, or pass unit_column='user_id' to quarantine them here", "user_id")
-
-
-def _duplicated_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Rows whose (a, b) integer pair occurs more than once."""
-    if a.size == 0:
-        return np.zeros(0, dtype=bool)
-    key = a.astype(np.int64) * (int(b.max()) + 2) + (b.astype(np.int64) + 1)
-    _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
-    return counts[inverse] > 1
 
 
 def _describe_quarantine(report: ValidationReport, flags: dict, uniques, columns: dict) -> None:
