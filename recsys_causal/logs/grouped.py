@@ -41,7 +41,6 @@ def run_codes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
     arr = arrow_strings(ids)
     if arr is None or arr.null_count or len(arr) == 0:
         return None
-    arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
     change = pc.not_equal(arr[1:], arr[:-1]).to_numpy(zero_copy_only=False)
     starts = np.flatnonzero(change) + 1
     starts = np.concatenate([[0], starts])
@@ -96,22 +95,24 @@ def duplicate_requests(codes: np.ndarray, items: pa.ChunkedArray, n_req: int) ->
     """Per request of a grouped log, whether one item id occurs twice among its rows (missing ids ignored).
 
     Items are dictionary-encoded per slice of about :data:`SLICE_ROWS` rows cut at request boundaries, so that
-    each request's items share one dictionary; the (request, item code) pairs are then sorted."""
+    each request's items share one dictionary; only items seen twice in a slice are then paired with their
+    request and sorted."""
     n = len(codes)
     hit = np.zeros(n_req, dtype=bool)
     if n == 0:
         return hit
     starts = np.flatnonzero(np.diff(codes, prepend=codes[0] - 1))
     cuts = np.unique(starts[np.searchsorted(starts, np.arange(0, n, SLICE_ROWS))])
-    local = np.empty(n, dtype=np.int64)
     for a, b in zip(cuts, np.append(cuts[1:], n), strict=True):
-        enc = pc.dictionary_encode(items.slice(a, b - a).combine_chunks())
-        local[a:b] = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False)
-    sel = local >= 0
-    width = int(local.max()) + 1 if sel.any() else 1
-    key = np.sort(codes[sel] * width + local[sel])
-    rep = key[1:][key[1:] == key[:-1]]
-    hit[rep // width] = True
+        enc = pc.dictionary_encode(items.slice(a, b - a).combine_chunks()).indices
+        local = pc.fill_null(enc, -1).to_numpy(zero_copy_only=False).astype(np.int64) + 1  # 0: missing
+        seen = np.bincount(local)
+        seen[0] = 0
+        if seen.max(initial=0) < 2:
+            continue
+        rows = np.flatnonzero(seen[local] > 1)
+        key = np.sort(codes[a:b][rows] * seen.size + local[rows])
+        hit[key[1:][key[1:] == key[:-1]] // seen.size] = True
     return hit
 
 

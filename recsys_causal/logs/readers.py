@@ -196,7 +196,8 @@ def _open(source, format: str | None, filters: LogFilters) -> _Source:
                              fix="check that the file is complete and in the declared format") from exc
     if "candidates" in table.column_names:
         return _Source(name, fmt, frame=_flatten_nested(table, name), path=path)
-    return _Source(name, fmt, frame=table.to_pandas(), path=path)
+    # each Arrow column is released once converted: the peak holds one copy of the log, not two
+    return _Source(name, fmt, frame=table.to_pandas(self_destruct=True, split_blocks=True), path=path)
 
 
 def _infer_format(path: Path) -> str:

@@ -20,6 +20,7 @@ import pandas as pd
 from recsys_causal.checks import require_columns
 from recsys_causal.errors import SchemaError
 from recsys_causal.logs import grouped, schema
+from recsys_causal.logs.parsing import as_float
 from recsys_causal.logs.report import Reason
 
 #: Share of requests above which an undeclared outcome column may not quarantine them silently.
@@ -77,7 +78,7 @@ def outcome_values(frame: pd.DataFrame, rewards: Sequence[str]) -> tuple[dict[st
     values, invalid = {}, {}
     for c in rewards:
         col = frame[c]
-        v = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        v = as_float(col)
         bad = np.isinf(v)
         if not pd.api.types.is_numeric_dtype(col):
             bad |= np.isnan(v) & col.notna().to_numpy()

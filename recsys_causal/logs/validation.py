@@ -223,14 +223,13 @@ def _quarantine(report: ValidationReport, frame: pd.DataFrame, flags: dict, c: _
             primary[(primary == "") & flags[reason]] = str(reason)
     quarantined_req = primary != ""
     # code -1 (no request_id) indexes the appended last entry
-    row_primary = np.append(primary, str(Reason.MISSING_REQUEST_ID))[c.codes]
     row_quarantined = np.append(quarantined_req, True)[c.codes]
     report.quarantine_counts = {
         str(r): int((primary == str(r)).sum()) for r in QUARANTINE_ORDER if (primary == str(r)).any()
     }
     _describe_quarantine(report, flags, c.uniques, columns)
     q = frame.loc[row_quarantined].copy()
-    q.insert(0, "quarantine_reason", row_primary[row_quarantined])
+    q.insert(0, "quarantine_reason", np.append(primary, str(Reason.MISSING_REQUEST_ID))[c.codes[row_quarantined]])
     report.quarantine = q.reset_index(drop=True)
     keep = ~row_quarantined
     report.n_requests_used = int(n_req - quarantined_req.sum())
@@ -267,40 +266,58 @@ def _warn(report, reason, rows, ids: RequestIds, message, fix, column) -> None:
 
 def _build_log(frame: pd.DataFrame, keep: np.ndarray, c: _Columns, rewards: tuple[str, ...], src: str,
                request_columns: tuple[str, ...]) -> DecisionLog:
-    kept = frame if keep.all() else frame.loc[keep]
-    k_codes = c.codes[keep]
-    req_cols = [col for col in request_columns if col in frame.columns]
-    first = ~pd.Series(k_codes).duplicated().to_numpy()
-    requests = kept.loc[first, req_cols].reset_index(drop=True)
+    """The kept rows as a log: one request row per request, its candidates grouped in first-appearance order
+    (no copy of a column when every row is kept and the rows are already grouped)."""
+    every = bool(keep.all())
+    kept = frame if every else frame.loc[keep]
+    k_codes = _kept(c.codes, keep, every)
+    in_order = grouped.is_grouped(k_codes)  # then first-appearance order is row order
+    first = (np.flatnonzero(np.diff(k_codes, prepend=-1)) if in_order
+             else np.flatnonzero(~pd.Series(k_codes).duplicated().to_numpy()))
+    requests = _request_table(kept, first, _kept(c.time.array, keep, every),
+                              [col for col in request_columns if col in frame.columns])
+    empty = _kept(c.item.isna().to_numpy(), keep, every)
+    data = {col: kept[col] for col in frame.columns if col not in request_columns}
+    data[schema.ITEM_ID] = data[schema.ITEM_ID].astype("string")
+    data[schema.SHOWN] = _kept(c.shown, keep, every)
+    data[schema.POSITION] = _kept(c.position, keep, every)
+    if schema.PROPENSITY in frame.columns:
+        data[schema.PROPENSITY] = _kept(c.propensity, keep, every)
+    data[schema.ELIGIBLE] = _kept(c.eligible, keep, every)
+    for r in rewards:
+        data[r] = _kept(c.reward_values[r], keep, every)
+    for col in list(data):
+        if str(col).startswith((schema.PREDICTION_PREFIX, schema.FEATURE_PREFIX)) or col == "score":
+            data[col] = pd.to_numeric(data[col], errors="coerce").astype(float)
+    cand = pd.DataFrame(data, copy=False)
+    if in_order:
+        req_order = np.repeat(np.arange(len(first)), np.diff(np.append(first, len(k_codes))))
+        if empty.any():
+            cand = cand[~empty]
+    else:  # order candidates by request (first appearance), stable
+        req_order = pd.factorize(k_codes)[0]
+        order = np.argsort(req_order, kind="stable")
+        cand = cand.iloc[order][~empty[order]]
+    sizes = np.bincount(req_order[~empty], minlength=len(requests))
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    return DecisionLog(requests, cand.reset_index(drop=True), offsets, tuple(rewards), src)
+
+
+def _kept(values, keep: np.ndarray, every: bool):
+    return values if every else values[keep]
+
+
+def _request_table(kept: pd.DataFrame, first: np.ndarray, time, req_cols: list[str]) -> pd.DataFrame:
+    """The first row of each request (positions ``first`` of the kept rows) with typed request columns."""
+    requests = kept[req_cols].iloc[first].reset_index(drop=True)
     requests[schema.REQUEST_ID] = requests[schema.REQUEST_ID].astype(str)
-    requests[schema.DECISION_TIME] = c.time[keep][first].to_numpy()
-    requests[schema.DECISION_TIME] = pd.to_datetime(requests[schema.DECISION_TIME], utc=True)
+    requests[schema.DECISION_TIME] = pd.to_datetime(time[first], utc=True)
     if "slate_propensity" in requests.columns:
         requests["slate_propensity"] = pd.to_numeric(requests["slate_propensity"], errors="coerce").astype(float)
     for col in req_cols:
         if col in schema.OPTIONAL_REQUEST_COLUMNS and col != "slate_propensity":
             requests[col] = requests[col].astype("string")
-    # order candidates by request (first appearance), stable
-    req_order = pd.factorize(k_codes)[0]
-    order = np.argsort(req_order, kind="stable")
-    empty = (frame[schema.ITEM_ID].isna().to_numpy() & keep)[keep]
-    cand_cols = [col for col in frame.columns if col not in request_columns]
-    cand = kept[cand_cols].copy()
-    cand[schema.ITEM_ID] = cand[schema.ITEM_ID].astype("string")
-    cand[schema.SHOWN] = c.shown[keep]
-    cand[schema.POSITION] = c.position[keep]
-    if schema.PROPENSITY in frame.columns:
-        cand[schema.PROPENSITY] = c.propensity[keep]
-    cand[schema.ELIGIBLE] = c.eligible[keep]
-    for r in rewards:
-        cand[r] = c.reward_values[r][keep]
-    for col in cand.columns:
-        if str(col).startswith((schema.PREDICTION_PREFIX, schema.FEATURE_PREFIX)) or col == "score":
-            cand[col] = pd.to_numeric(cand[col], errors="coerce").astype(float)
-    cand = cand.iloc[order][~empty[order]].reset_index(drop=True)
-    sizes = np.bincount(req_order[~empty], minlength=len(requests))
-    offsets = np.concatenate([[0], np.cumsum(sizes)])
-    return DecisionLog(requests, cand, offsets, tuple(rewards), src)
+    return requests
 
 
 def _warn_request_level(report: ValidationReport, log: DecisionLog) -> None:
