@@ -42,20 +42,26 @@ def run_codes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
     if arr is None or arr.null_count or len(arr) == 0:
         return None
     change = pc.not_equal(arr[1:], arr[:-1]).to_numpy(zero_copy_only=False)
-    starts = np.flatnonzero(change) + 1
-    starts = np.concatenate([[0], starts])
-    first_ids = arr.take(pa.array(starts))
-    if pc.count_distinct(first_ids).as_py() != len(starts):
+    first = np.concatenate([[True], change])
+    first_ids = pc.filter(arr, pa.array(first))  # chunk by chunk (a take would join the chunks first)
+    if pc.count_distinct(first_ids).as_py() != len(first_ids):
         return None
-    codes = np.zeros(len(arr), dtype=np.int64)
-    codes[starts[1:]] = 1
+    codes = first.astype(np.int64)
     np.cumsum(codes, out=codes)
+    codes -= 1
     return codes, np.asarray(first_ids.to_pylist(), dtype=object)
 
 
 def is_grouped(codes: np.ndarray) -> bool:
     """Every row has a request and each request's rows are contiguous, in first-appearance order."""
     return codes.size == 0 or (int(codes[0]) >= 0 and bool(np.all(codes[1:] >= codes[:-1])))
+
+
+def run_starts(codes: np.ndarray) -> np.ndarray:
+    """First row of each run of equal codes."""
+    starts = np.flatnonzero(codes[1:] != codes[:-1])
+    starts += 1
+    return np.concatenate([[0], starts]) if codes.size else starts
 
 
 def differs_within(values, codes: np.ndarray, n_req: int) -> np.ndarray | None:
@@ -101,7 +107,7 @@ def duplicate_requests(codes: np.ndarray, items: pa.ChunkedArray, n_req: int) ->
     hit = np.zeros(n_req, dtype=bool)
     if n == 0:
         return hit
-    starts = np.flatnonzero(np.diff(codes, prepend=codes[0] - 1))
+    starts = run_starts(codes)
     cuts = np.unique(starts[np.searchsorted(starts, np.arange(0, n, SLICE_ROWS))])
     for a, b in zip(cuts, np.append(cuts[1:], n), strict=True):
         enc = pc.dictionary_encode(items.slice(a, b - a).combine_chunks()).indices

@@ -272,7 +272,7 @@ def _build_log(frame: pd.DataFrame, keep: np.ndarray, c: _Columns, rewards: tupl
     kept = frame if every else frame.loc[keep]
     k_codes = _kept(c.codes, keep, every)
     in_order = grouped.is_grouped(k_codes)  # then first-appearance order is row order
-    first = (np.flatnonzero(np.diff(k_codes, prepend=-1)) if in_order
+    first = (grouped.run_starts(k_codes) if in_order
              else np.flatnonzero(~pd.Series(k_codes).duplicated().to_numpy()))
     requests = _request_table(kept, first, _kept(c.time.array, keep, every),
                               [col for col in request_columns if col in frame.columns])
@@ -287,18 +287,20 @@ def _build_log(frame: pd.DataFrame, keep: np.ndarray, c: _Columns, rewards: tupl
     for r in rewards:
         data[r] = _kept(c.reward_values[r], keep, every)
     for col in list(data):
-        if str(col).startswith((schema.PREDICTION_PREFIX, schema.FEATURE_PREFIX)) or col == "score":
+        if ((str(col).startswith((schema.PREDICTION_PREFIX, schema.FEATURE_PREFIX)) or col == "score")
+                and data[col].dtype != np.float64):
             data[col] = pd.to_numeric(data[col], errors="coerce").astype(float)
     cand = pd.DataFrame(data, copy=False)
     if in_order:
-        req_order = np.repeat(np.arange(len(first)), np.diff(np.append(first, len(k_codes))))
+        sizes = np.diff(np.append(first, len(k_codes)))
         if empty.any():
+            sizes -= np.add.reduceat(empty.astype(np.int64), first)
             cand = cand[~empty]
     else:  # order candidates by request (first appearance), stable
         req_order = pd.factorize(k_codes)[0]
         order = np.argsort(req_order, kind="stable")
         cand = cand.iloc[order][~empty[order]]
-    sizes = np.bincount(req_order[~empty], minlength=len(requests))
+        sizes = np.bincount(req_order[~empty], minlength=len(requests))
     offsets = np.concatenate([[0], np.cumsum(sizes)])
     return DecisionLog(requests, cand.reset_index(drop=True), offsets, tuple(rewards), src)
 
