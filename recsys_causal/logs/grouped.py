@@ -110,7 +110,9 @@ def duplicate_requests(codes: np.ndarray, items: pa.ChunkedArray, n_req: int) ->
     starts = run_starts(codes)
     cuts = np.unique(starts[np.searchsorted(starts, np.arange(0, n, SLICE_ROWS))])
     for a, b in zip(cuts, np.append(cuts[1:], n), strict=True):
-        enc = pc.dictionary_encode(items.slice(a, b - a).combine_chunks()).indices
+        part = items.slice(a, b - a)
+        part = part.chunk(0) if part.num_chunks == 1 else part.combine_chunks()
+        enc = pc.dictionary_encode(part).indices
         local = pc.fill_null(enc, -1).to_numpy(zero_copy_only=False).astype(np.int64) + 1  # 0: missing
         seen = np.bincount(local)
         seen[0] = 0

@@ -129,8 +129,8 @@ def position_out_of_range(
     if full_candidate_set and codes.size:
         valid = codes >= 0
         sizes = np.bincount(codes[valid], minlength=int(codes.max()) + 1 if valid.any() else 0)
-        n_cand = np.where(valid, sizes[np.maximum(codes, 0)] if sizes.size else 0, 0)
-        out |= has & shown & valid & (position > n_cand)
+        rows = np.flatnonzero(has & shown & valid)
+        out[rows[position[rows] > sizes[codes[rows]]]] = True
     return out
 
 
