@@ -196,8 +196,11 @@ def _open(source, format: str | None, filters: LogFilters) -> _Source:
                              fix="check that the file is complete and in the declared format") from exc
     if "candidates" in table.column_names:
         return _Source(name, fmt, frame=_flatten_nested(table, name), path=path)
-    # each Arrow column is released once converted: the peak holds one copy of the log, not two
-    return _Source(name, fmt, frame=table.to_pandas(self_destruct=True, split_blocks=True), path=path)
+    # each Arrow column is released once converted, and the pool gives the freed memory back before validation
+    frame = table.to_pandas(self_destruct=True, split_blocks=True)
+    del table
+    pa.default_memory_pool().release_unused()
+    return _Source(name, fmt, frame=frame, path=path)
 
 
 def _infer_format(path: Path) -> str:
