@@ -108,7 +108,8 @@ def duplicate_requests(codes: np.ndarray, items: pa.ChunkedArray, n_req: int) ->
     if n == 0:
         return hit
     starts = run_starts(codes)
-    cuts = np.unique(starts[np.searchsorted(starts, np.arange(0, n, SLICE_ROWS))])
+    # each slice starts at the first row of the request holding row k * SLICE_ROWS
+    cuts = np.unique(starts[np.searchsorted(starts, np.arange(0, n, SLICE_ROWS), side="right") - 1])
     for a, b in zip(cuts, np.append(cuts[1:], n), strict=True):
         part = items.slice(a, b - a)
         part = part.chunk(0) if part.num_chunks == 1 else part.combine_chunks()
