@@ -84,6 +84,9 @@ def neighbour_differs(values) -> np.ndarray | None:
             a, b = arr[1:], arr[:-1]
             ne = pc.fill_null(pc.not_equal(a, b), False)
             return pc.or_(ne, pc.xor(pc.is_null(a), pc.is_null(b))).to_numpy(zero_copy_only=False)
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            v = values.cat.codes.to_numpy()  # -1 for every missing value
+            return v[1:] != v[:-1]
         if isinstance(values.dtype, pd.DatetimeTZDtype) or values.dtype.kind in "mM":
             v = values.array.asi8  # NaT is one integer: missing equals missing
             return v[1:] != v[:-1]

@@ -60,7 +60,7 @@ def _differs_by_factorize(values, codes, n_req):
     return hit
 
 
-@pytest.mark.parametrize("kind", ["string", "datetime", "float", "int", "bool"])
+@pytest.mark.parametrize("kind", ["string", "category", "datetime", "float", "int", "bool"])
 def test_differs_within_equals_factorize(kind):
     rng = np.random.default_rng(7)
     codes, _ = _grouped_ids(rng, 400)
@@ -68,10 +68,10 @@ def test_differs_within_equals_factorize(kind):
     base = rng.integers(0, 3, 400)[codes]
     flip = rng.random(n) < 0.02
     raw = np.where(flip, base + 1, base)
-    if kind == "string":
+    if kind in ("string", "category"):
         v = np.char.add("u", raw.astype(str)).astype(object)
         v[rng.random(n) < 0.03] = None
-        values = pd.Series(v, dtype="str")
+        values = pd.Series(v, dtype="str" if kind == "string" else "category")
     elif kind == "datetime":
         values = pd.Series(pd.Timestamp("2026-01-01", tz="UTC") + pd.to_timedelta(raw, unit="s"))
         values[rng.random(n) < 0.03] = pd.NaT
