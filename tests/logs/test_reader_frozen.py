@@ -40,9 +40,11 @@ def test_unchecked_read_of_a_clean_log_builds_the_same_log(tmp_path):
     path = make_clean_parquet(tmp_path / "clean.parquet")
     scope: dict = {}
     exec(UNCHECKED, scope)
-    plain, nbytes = scope["read_unchecked"](str(path))
     log, report = read_decision_log(path, require_propensity=True, as_of="2026-07-01T00:00:00Z")
-    assert report.n_requests_quarantined == 0 and nbytes > 0
-    pd.testing.assert_frame_equal(log.requests, plain.requests)
-    pd.testing.assert_frame_equal(log.candidates, plain.candidates)
-    assert log.offsets.tolist() == plain.offsets.tolist() and log.reward_columns == plain.reward_columns
+    assert report.n_requests_quarantined == 0
+    for dictionary in (False, True):
+        plain, nbytes = scope["read_unchecked"](str(path), dictionary=dictionary)
+        assert nbytes > 0
+        pd.testing.assert_frame_equal(log.requests, plain.requests)
+        pd.testing.assert_frame_equal(log.candidates, plain.candidates)
+        assert log.offsets.tolist() == plain.offsets.tolist() and log.reward_columns == plain.reward_columns
