@@ -18,6 +18,8 @@ path (``pd.factorize`` over all rows) would, or ``None`` where its precondition 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -105,7 +107,7 @@ def duplicate_requests(codes: np.ndarray, items: pa.ChunkedArray, n_req: int) ->
 
     Items are dictionary-encoded per slice of about :data:`SLICE_ROWS` rows cut at request boundaries, so that
     each request's items share one dictionary; only items seen twice in a slice are then paired with their
-    request and sorted."""
+    request and sorted. Slices run on ``pa.cpu_count()`` threads (Arrow's own CPU pool size, as for reading)."""
     n = len(codes)
     hit = np.zeros(n_req, dtype=bool)
     if n == 0:
@@ -113,7 +115,10 @@ def duplicate_requests(codes: np.ndarray, items: pa.ChunkedArray, n_req: int) ->
     starts = run_starts(codes)
     # each slice starts at the first row of the request holding row k * SLICE_ROWS
     cuts = np.unique(starts[np.searchsorted(starts, np.arange(0, n, SLICE_ROWS), side="right") - 1])
-    for a, b in zip(cuts, np.append(cuts[1:], n), strict=True):
+    bounds = list(zip(cuts.tolist(), np.append(cuts[1:], n).tolist(), strict=True))
+
+    def repeats(bound: tuple[int, int]) -> np.ndarray:
+        a, b = bound
         part = items.slice(a, b - a)
         part = part.chunk(0) if part.num_chunks == 1 else part.combine_chunks()
         enc = pc.dictionary_encode(part).indices
@@ -121,11 +126,37 @@ def duplicate_requests(codes: np.ndarray, items: pa.ChunkedArray, n_req: int) ->
         seen = np.bincount(local)
         seen[0] = 0
         if seen.max(initial=0) < 2:
-            continue
+            return np.zeros(0, dtype=np.int64)
         rows = np.flatnonzero(seen[local] > 1)
         key = np.sort(codes[a:b][rows] * seen.size + local[rows])
-        hit[key[1:][key[1:] == key[:-1]] // seen.size] = True
+        return key[1:][key[1:] == key[:-1]] // seen.size
+
+    workers = max(1, min(pa.cpu_count(), len(bounds)))
+    if workers == 1:
+        found = [repeats(bound) for bound in bounds]
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            found = list(pool.map(repeats, bounds))
+    for r in found:
+        hit[r] = True
     return hit
+
+
+def take_rows(frame: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    """``frame.iloc[rows]`` with a fresh index; Arrow-backed text columns are filtered chunk by chunk (a take
+    would first join every chunk of the column). ``rows`` must be increasing."""
+    mask = None
+    out = {}
+    for col in frame.columns:
+        arr = arrow_strings(frame[col])
+        if arr is None:
+            out[col] = frame[col].iloc[rows].reset_index(drop=True)
+            continue
+        if mask is None:
+            mask = np.zeros(len(frame), dtype=bool)
+            mask[rows] = True
+        out[col] = pd.Series(frame[col].dtype.__from_arrow__(arr.filter(pa.array(mask))), name=col)
+    return pd.DataFrame(out, columns=frame.columns)
 
 
 def duplicated_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -129,9 +129,7 @@ def read_decision_log(
     if src.format != "hive" and not filters.is_empty():
         frame, n_filtered = _apply_filters(frame, filters, src.name)
     log, report = validate_long_frame(frame, source=src.name, options=opts)
-    for col in src.extra.get("dictionary_columns", ()):  # quarantined rows keep the file's text type
-        if col in report.quarantine.columns:
-            report.quarantine[col] = report.quarantine[col].astype("str")
+    _text_types(report, src.extra.get("dictionary_columns", ()))
     if n_filtered:
         report.add(Reason.FILTERED, "info", n_filtered, [], "rows outside the requested filters were not read",
                    "widen the filters to include them", unit="rows")
@@ -205,6 +203,13 @@ def _open(source, format: str | None, filters: LogFilters) -> _Source:
     pa.default_memory_pool().release_unused()
     return _Source(name, fmt, frame=frame, path=path,
                    extra={"dictionary_columns": dictionary_columns} if fmt == "parquet" else {})
+
+
+def _text_types(report: ValidationReport, columns: Sequence[str]) -> None:
+    """Quarantined rows keep the file's text type for the columns read as dictionaries."""
+    for col in columns:
+        if col in report.quarantine.columns:
+            report.quarantine[col] = report.quarantine[col].astype("str")
 
 
 def _read_parquet(path: Path) -> tuple[pa.Table, list[str]]:

@@ -228,7 +228,7 @@ def _quarantine(report: ValidationReport, frame: pd.DataFrame, flags: dict, c: _
         str(r): int((primary == str(r)).sum()) for r in QUARANTINE_ORDER if (primary == str(r)).any()
     }
     _describe_quarantine(report, flags, c.uniques, columns)
-    q = frame.loc[row_quarantined].copy()
+    q = frame.loc[row_quarantined].copy() if row_quarantined.any() else frame.iloc[:0].copy()
     q.insert(0, "quarantine_reason", np.append(primary, str(Reason.MISSING_REQUEST_ID))[c.codes[row_quarantined]])
     report.quarantine = q.reset_index(drop=True)
     keep = ~row_quarantined
@@ -311,7 +311,7 @@ def _kept(values, keep: np.ndarray, every: bool):
 
 def _request_table(kept: pd.DataFrame, first: np.ndarray, time, req_cols: list[str]) -> pd.DataFrame:
     """The first row of each request (positions ``first`` of the kept rows) with typed request columns."""
-    requests = kept[req_cols].iloc[first].reset_index(drop=True)
+    requests = grouped.take_rows(kept[req_cols], first)
     requests[schema.REQUEST_ID] = requests[schema.REQUEST_ID].astype(str)
     requests[schema.DECISION_TIME] = pd.to_datetime(time[first], utc=True)
     if "slate_propensity" in requests.columns:
