@@ -124,8 +124,7 @@ def read_decision_log(
         non_outcomes=tuple(non_outcomes) + tuple(src.extra.get("partition_keys", ())),
         request_columns=tuple(request_columns), unit_column=unit_column, max_position=max_position,
     )
-    frame = src.frame
-    n_filtered = 0
+    frame, n_filtered = src.frame, 0
     if src.format != "hive" and not filters.is_empty():
         frame, n_filtered = _apply_filters(frame, filters, src.name)
     log, report = validate_long_frame(frame, source=src.name, options=opts)
