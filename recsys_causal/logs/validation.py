@@ -181,12 +181,43 @@ def _request_flags(flags: _Flags, frame: pd.DataFrame, c: _Columns, opts: Valida
 
 def _candidate_flags(flags: _Flags, frame: pd.DataFrame, c: _Columns, opts: ValidationOptions, src: str) -> None:
     """Rules on positions, propensities and outcomes of candidates."""
+    has_pos, slots = _position_flags(flags, frame, c, opts)
+    if opts.require_propensity:
+        flags.rows(Reason.INVALID_PROPENSITY,
+                   c.shown & (np.isnan(c.propensity) | (c.propensity <= 0) | (c.propensity > 1)))
+    if opts.full_candidate_set and schema.PROPENSITY in frame.columns:
+        ok = has_pos & ~np.isnan(c.propensity) & (c.codes >= 0)
+        if slots is not None and not (ok & ~slots).any():
+            # every (request, position) group holds one row: its sum is its propensity
+            flags.rows(Reason.PROPENSITY_SUM_EXCEEDS_ONE, ok & (c.propensity > 1 + opts.propensity_tolerance))
+        else:
+            sums = pd.DataFrame({"r": c.codes[ok], "p": c.position[ok], "v": c.propensity[ok]}
+                                ).groupby(["r", "p"])["v"].sum()
+            over = sums[sums > 1 + opts.propensity_tolerance]
+            if len(over):
+                hit = np.zeros(flags.n_req, dtype=bool)
+                hit[over.index.get_level_values(0).to_numpy()] = True
+                flags.requests(Reason.PROPENSITY_SUM_EXCEEDS_ONE, hit)
+    for bad in c.bad_values.values():
+        flags.rows(Reason.INVALID_OUTCOME, bad)
+    flags.rows(Reason.OUTCOME_ON_UNSHOWN, rules.unshown_outcome_rows(
+        c.reward_values, c.shown, c.empty_row, c.codes, flags.n_req, declared=opts.rewards is not None, src=src,
+        uniques=c.uniques))
+
+
+def _position_flags(flags: _Flags, frame: pd.DataFrame, c: _Columns, opts: ValidationOptions,
+                    ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Position rules; returns the rows with a position and the shown rows with a valid position when no two
+    of those share a (request, position), else ``None`` for the latter."""
     position, shown = c.position, c.shown
     has_pos = ~np.isnan(position)
-    bad_pos = has_pos & ((position < 1) | (np.floor(position) != position))
+    at = np.flatnonzero(has_pos)
+    p = position[at]
+    bad_pos = np.zeros(len(position), dtype=bool)
+    bad_pos[at[(p < 1) | (np.floor(p) != p)]] = True
     flags.rows(Reason.INVALID_POSITION, bad_pos | coerce_failures(frame, schema.POSITION))
-    out_of_range = rules.position_out_of_range(np.where(bad_pos, np.nan, position), shown, c.codes,
-                                               full_candidate_set=opts.full_candidate_set,
+    out_of_range = rules.position_out_of_range(np.where(bad_pos, np.nan, position) if bad_pos.any() else position,
+                                               shown, c.codes, full_candidate_set=opts.full_candidate_set,
                                                max_position=opts.max_position)
     flags.rows(Reason.POSITION_OUT_OF_RANGE, out_of_range)
     flags.rows(Reason.SHOWN_WITHOUT_POSITION, shown & ~has_pos)
@@ -194,22 +225,7 @@ def _candidate_flags(flags: _Flags, frame: pd.DataFrame, c: _Columns, opts: Vali
     rows = np.zeros(len(frame), dtype=bool)
     rows[sel] = grouped.duplicated_pairs(c.codes[sel], position[sel].astype(np.int64))
     flags.rows(Reason.DUPLICATE_POSITION, rows)
-    if opts.require_propensity:
-        flags.rows(Reason.INVALID_PROPENSITY,
-                   shown & (np.isnan(c.propensity) | (c.propensity <= 0) | (c.propensity > 1)))
-    if opts.full_candidate_set and schema.PROPENSITY in frame.columns:
-        ok = has_pos & ~np.isnan(c.propensity) & (c.codes >= 0)
-        sums = pd.DataFrame({"r": c.codes[ok], "p": position[ok], "v": c.propensity[ok]}).groupby(["r", "p"])["v"].sum()
-        over = sums[sums > 1 + opts.propensity_tolerance]
-        if len(over):
-            hit = np.zeros(flags.n_req, dtype=bool)
-            hit[over.index.get_level_values(0).to_numpy()] = True
-            flags.hits[Reason.PROPENSITY_SUM_EXCEEDS_ONE] = hit
-    for bad in c.bad_values.values():
-        flags.rows(Reason.INVALID_OUTCOME, bad)
-    flags.rows(Reason.OUTCOME_ON_UNSHOWN, rules.unshown_outcome_rows(
-        c.reward_values, shown, c.empty_row, c.codes, flags.n_req, declared=opts.rewards is not None, src=src,
-        uniques=c.uniques))
+    return has_pos, None if rows.any() else sel
 
 
 def _quarantine(report: ValidationReport, frame: pd.DataFrame, flags: dict, c: _Columns, columns: dict,

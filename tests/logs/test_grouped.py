@@ -109,3 +109,22 @@ def test_clean_grouped_log_shares_the_frame_columns_and_leaves_the_input_alone()
     for col in ("score", "position", "click"):
         assert np.shares_memory(log.candidates[col].to_numpy(), frame[col].to_numpy()), col
     pd.testing.assert_frame_equal(frame, before)
+
+
+def test_propensity_above_one_on_single_slots_is_flagged_like_a_sum():
+    """Shown slots hold one candidate each, so the per-(request, position) sum is the propensity itself; with and
+    without an unshown candidate sharing a position (the summing path) the same requests are quarantined."""
+    frame = pd.DataFrame({
+        "request_id": pd.Series(np.repeat(["r0", "r1", "r2", "r3"], 2), dtype="str"),
+        "decision_time": pd.Timestamp("2026-01-01", tz="UTC"),
+        "item_id": pd.Series(np.tile(["a", "b"], 4), dtype="str"),
+        "shown": np.tile([True, False], 4), "position": np.tile([1.0, np.nan], 4),
+        "propensity": [0.5, np.nan, 1.0 + 1e-6, np.nan, 1.0 + 3e-6, np.nan, 0.7, np.nan]})
+    _, report = validate_long_frame(frame)
+    assert report.quarantine_counts == {"propensity_sum_exceeds_one": 1}
+    assert report.issue("propensity_sum_exceeds_one").examples == ("r2",)
+    summed = frame.copy()
+    summed.loc[7, ["position", "propensity"]] = [1.0, 0.4]  # r3: 0.7 + 0.4 at position 1
+    _, report = validate_long_frame(summed)
+    assert report.quarantine_counts == {"propensity_sum_exceeds_one": 2}
+    assert report.issue("propensity_sum_exceeds_one").examples == ("r2", "r3")
