@@ -128,7 +128,12 @@ def position_out_of_range(
         out |= has & (position > max_position)
     if full_candidate_set and codes.size:
         valid = codes >= 0
-        sizes = np.bincount(codes[valid], minlength=int(codes.max()) + 1 if valid.any() else 0)
+        if grouped.is_grouped(codes):  # one run per request: the run lengths are the sizes
+            starts = grouped.run_starts(codes)
+            sizes = np.zeros(int(codes[-1]) + 1, dtype=np.int64)
+            sizes[codes[starts]] = np.diff(np.append(starts, codes.size))
+        else:
+            sizes = np.bincount(codes[valid], minlength=int(codes.max()) + 1 if valid.any() else 0)
         rows = np.flatnonzero(has & shown & valid)
         out[rows[position[rows] > sizes[codes[rows]]]] = True
     return out

@@ -239,10 +239,10 @@ def _quarantine(report: ValidationReport, frame: pd.DataFrame, flags: dict, c: _
             primary[(primary == "") & flags[reason]] = str(reason)
     quarantined_req = primary != ""
     # code -1 (no request_id) indexes the appended last entry
-    row_quarantined = np.append(quarantined_req, True)[c.codes]
-    report.quarantine_counts = {
-        str(r): int((primary == str(r)).sum()) for r in QUARANTINE_ORDER if (primary == str(r)).any()
-    }
+    row_quarantined = (np.append(quarantined_req, True)[c.codes] if quarantined_req.any() or (c.codes < 0).any()
+                       else np.zeros(len(c.codes), dtype=bool))
+    found = primary[quarantined_req]
+    report.quarantine_counts = {str(r): n for r in QUARANTINE_ORDER if (n := int((found == str(r)).sum()))}
     _describe_quarantine(report, flags, c.uniques, columns)
     q = frame.loc[row_quarantined].copy() if row_quarantined.any() else frame.iloc[:0].copy()
     q.insert(0, "quarantine_reason", np.append(primary, str(Reason.MISSING_REQUEST_ID))[c.codes[row_quarantined]])
