@@ -46,14 +46,15 @@ def _grouped(n_req: int, seed: int) -> pd.DataFrame:
     })
 
 
-def _corrupt(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """Every quarantine reason and warning a few times, in place of valid values."""
+def _corrupt(frame: pd.DataFrame, seed: int, drop_ids: bool = True) -> pd.DataFrame:
+    """Every quarantine reason and warning a few times, in place of valid values (``drop_ids=False``: every row
+    keeps its request id, so that a grouped log stays grouped)."""
     rng = np.random.default_rng(seed)
     f = frame.astype({"shown": object, "position": object, "click": object, "decision_time": object,
                       "user_id": object, "item_id": object, "request_id": object})
     n = len(f)
     pick = lambda k: rng.choice(n, k, replace=False)  # noqa: E731
-    f.loc[pick(4), "request_id"] = None
+    f.loc[pick(4) if drop_ids else [], "request_id"] = None
     f.loc[pick(4), "item_id"] = None
     f.loc[pick(3), "decision_time"] = "not a time"
     f.loc[pick(2), "decision_time"] = "2999-01-01T00:00:00Z"
@@ -103,14 +104,14 @@ def _mixed_types() -> pd.DataFrame:
     })
 
 
-def _typed_corrupt(n_req: int, seed: int) -> pd.DataFrame:
+def _typed_corrupt(n_req: int, seed: int, drop_ids: bool = True) -> pd.DataFrame:
     """Problems that keep each column's type (as in a Parquet export): grouped by request, typed timestamps."""
     rng = np.random.default_rng(seed)
     f = _grouped(n_req, seed)
     f["decision_time"] = pd.to_datetime(f["decision_time"], utc=True)
     n = len(f)
     pick = lambda k: rng.choice(n, k, replace=False)  # noqa: E731
-    f.loc[pick(3), "request_id"] = None
+    f.loc[pick(3) if drop_ids else [], "request_id"] = None
     f.loc[pick(3), "item_id"] = None
     dup = pick(6)
     f.loc[dup, "item_id"] = f.loc[np.maximum(dup - 1, 0), "item_id"].to_numpy()
@@ -155,6 +156,11 @@ CASES: dict[str, tuple] = {
                          {}),
     "parquet_clean": (_parquet(lambda: _grouped(500, 14).drop_duplicates(["request_id", "item_id"]), "clean"),
                       {"require_propensity": True}),
+    "grouped_corrupt_ids": (_dataframe(lambda: _corrupt(_grouped(300, 15), 16, drop_ids=False)),
+                            {"require_propensity": True}),
+    "parquet_corrupt_ids": (_parquet(lambda: _typed_corrupt(400, 17, drop_ids=False), "corrupt_ids"), {}),
+    "parquet_max_position": (_parquet(lambda: _typed_corrupt(300, 18, drop_ids=False), "max_position"),
+                             {"unit_column": "user_id", "max_position": 2}),
     "dirty_csv": (lambda: ROOT / "decision_logs" / "sample_dirty.csv", {}),
 }
 
@@ -188,9 +194,9 @@ def record(log, report) -> dict:
     }
 
 
-def freeze(out: Path = FROZEN) -> None:
+def freeze(out: Path = FROZEN, names=None) -> None:
     out.mkdir(exist_ok=True)
-    for name in CASES:
+    for name in names or CASES:
         log, report = read_case(name)
         log.requests.to_parquet(out / f"{name}.requests.parquet")
         log.candidates.to_parquet(out / f"{name}.candidates.parquet")
@@ -198,6 +204,6 @@ def freeze(out: Path = FROZEN) -> None:
         (out / f"{name}.json").write_text(json.dumps(record(log, report), indent=1, sort_keys=True) + "\n")
 
 
-if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
-    freeze()
+if __name__ == "__main__":  # python tests/logs/hostile_logs.py [reader root] [case ...]
+    sys.path.insert(0, sys.argv[1] if len(sys.argv) > 1 else str(ROOT))
+    freeze(names=sys.argv[2:])

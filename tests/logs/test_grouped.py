@@ -128,3 +128,20 @@ def test_propensity_above_one_on_single_slots_is_flagged_like_a_sum():
     _, report = validate_long_frame(summed)
     assert report.quarantine_counts == {"propensity_sum_exceeds_one": 2}
     assert report.issue("propensity_sum_exceeds_one").examples == ("r2", "r3")
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_position_beyond_the_candidate_count_equals_brute_force(shuffle):
+    from recsys_causal.logs.rules import position_out_of_range
+
+    rng = np.random.default_rng(11)
+    codes, _ = _grouped_ids(rng, 300, max_size=5)
+    order = rng.permutation(len(codes)) if shuffle else np.arange(len(codes))
+    codes = codes[order]
+    position = rng.integers(1, 7, len(codes)).astype(float)
+    position[rng.random(len(codes)) < 0.2] = np.nan
+    shown = rng.random(len(codes)) < 0.6
+    got = position_out_of_range(position, shown, codes, full_candidate_set=True, max_position=None)
+    size = Counter(codes.tolist())
+    want = [bool(s and p == p and p > size[r]) for r, p, s in zip(codes.tolist(), position, shown, strict=True)]
+    assert any(want) and got.tolist() == want
