@@ -215,7 +215,7 @@ def _read_parquet(path: Path) -> tuple[pa.Table, list[str]]:
     """The table, with the request-level text columns of a long file read as dictionaries (each value decoded
     once per row group, not once per candidate row), and the names of those columns."""
     fields = pq.read_schema(path)
-    text = [f.name for f in fields if f.name in schema.OPTIONAL_REQUEST_COLUMNS
+    text = [f.name for f in fields if f.name in schema.OPTIONAL_REQUEST_COLUMNS and f.name != "slate_propensity"
             and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))]
     columns = [] if "candidates" in fields.names else text
     return pq.read_table(path, read_dictionary=columns or None), columns
