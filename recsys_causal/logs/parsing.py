@@ -57,7 +57,14 @@ def numeric(frame: pd.DataFrame, name: str) -> np.ndarray:
     """Column ``name`` as float (NaN where absent, missing or not a number)."""
     if name not in frame.columns:
         return np.full(len(frame), np.nan)
-    return pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return as_float(frame[name])
+
+
+def as_float(col: pd.Series) -> np.ndarray:
+    """A column as float (NaN where missing or not a number); a float64 column's own values, not a copy."""
+    if col.dtype == np.float64:
+        return col.to_numpy()
+    return pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
 def coerce_failures(frame: pd.DataFrame, name: str) -> np.ndarray:
@@ -65,6 +72,8 @@ def coerce_failures(frame: pd.DataFrame, name: str) -> np.ndarray:
     if name not in frame.columns:
         return np.zeros(len(frame), dtype=bool)
     col = frame[name]
+    if col.dtype == np.float64 or pd.api.types.is_bool_dtype(col.dtype):
+        return np.zeros(len(frame), dtype=bool)
     return (pd.to_numeric(col, errors="coerce").isna() & col.notna()).to_numpy()
 
 

@@ -124,11 +124,11 @@ def read_decision_log(
         non_outcomes=tuple(non_outcomes) + tuple(src.extra.get("partition_keys", ())),
         request_columns=tuple(request_columns), unit_column=unit_column, max_position=max_position,
     )
-    frame = src.frame
-    n_filtered = 0
+    frame, n_filtered = src.frame, 0
     if src.format != "hive" and not filters.is_empty():
         frame, n_filtered = _apply_filters(frame, filters, src.name)
     log, report = validate_long_frame(frame, source=src.name, options=opts)
+    _text_types(report, src.extra.get("dictionary_columns", ()))
     if n_filtered:
         report.add(Reason.FILTERED, "info", n_filtered, [], "rows outside the requested filters were not read",
                    "widen the filters to include them", unit="rows")
@@ -186,7 +186,7 @@ def _open(source, format: str | None, filters: LogFilters) -> _Source:
         raise InputFileError("file is empty", source=name, fix="check the export that wrote it")
     try:
         if fmt == "parquet":
-            table = pq.read_table(path)
+            table, dictionary_columns = _read_parquet(path)
         elif fmt == "jsonl":
             table = _read_jsonl(path)
         else:
@@ -196,7 +196,29 @@ def _open(source, format: str | None, filters: LogFilters) -> _Source:
                              fix="check that the file is complete and in the declared format") from exc
     if "candidates" in table.column_names:
         return _Source(name, fmt, frame=_flatten_nested(table, name), path=path)
-    return _Source(name, fmt, frame=table.to_pandas(), path=path)
+    # each Arrow column is released once converted, and the pool gives the freed memory back before validation
+    frame = table.to_pandas(self_destruct=True, split_blocks=True)
+    del table
+    pa.default_memory_pool().release_unused()
+    return _Source(name, fmt, frame=frame, path=path,
+                   extra={"dictionary_columns": dictionary_columns} if fmt == "parquet" else {})
+
+
+def _text_types(report: ValidationReport, columns: Sequence[str]) -> None:
+    """Quarantined rows keep the file's text type for the columns read as dictionaries."""
+    for col in columns:
+        if col in report.quarantine.columns:
+            report.quarantine[col] = report.quarantine[col].astype("str")
+
+
+def _read_parquet(path: Path) -> tuple[pa.Table, list[str]]:
+    """The table, with the request-level text columns of a long file read as dictionaries (each value decoded
+    once per row group, not once per candidate row), and the names of those columns."""
+    fields = pq.read_schema(path)
+    text = [f.name for f in fields if f.name in schema.OPTIONAL_REQUEST_COLUMNS and f.name != "slate_propensity"
+            and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))]
+    columns = [] if "candidates" in fields.names else text
+    return pq.read_table(path, read_dictionary=columns or None), columns
 
 
 def _infer_format(path: Path) -> str:

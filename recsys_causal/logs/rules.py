@@ -19,7 +19,8 @@ import pandas as pd
 
 from recsys_causal.checks import require_columns
 from recsys_causal.errors import SchemaError
-from recsys_causal.logs import schema
+from recsys_causal.logs import grouped, schema
+from recsys_causal.logs.parsing import as_float
 from recsys_causal.logs.report import Reason
 
 #: Share of requests above which an undeclared outcome column may not quarantine them silently.
@@ -77,7 +78,7 @@ def outcome_values(frame: pd.DataFrame, rewards: Sequence[str]) -> tuple[dict[st
     values, invalid = {}, {}
     for c in rewards:
         col = frame[c]
-        v = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        v = as_float(col)
         bad = np.isinf(v)
         if not pd.api.types.is_numeric_dtype(col):
             bad |= np.isnan(v) & col.notna().to_numpy()
@@ -127,9 +128,14 @@ def position_out_of_range(
         out |= has & (position > max_position)
     if full_candidate_set and codes.size:
         valid = codes >= 0
-        sizes = np.bincount(codes[valid], minlength=int(codes.max()) + 1 if valid.any() else 0)
-        n_cand = np.where(valid, sizes[np.maximum(codes, 0)] if sizes.size else 0, 0)
-        out |= has & shown & valid & (position > n_cand)
+        if grouped.is_grouped(codes):  # one run per request: the run lengths are the sizes
+            starts = grouped.run_starts(codes)
+            sizes = np.zeros(int(codes[-1]) + 1, dtype=np.int64)
+            sizes[codes[starts]] = np.diff(np.append(starts, codes.size))
+        else:
+            sizes = np.bincount(codes[valid], minlength=int(codes.max()) + 1 if valid.any() else 0)
+        rows = np.flatnonzero(has & shown & valid)
+        out[rows[position[rows] > sizes[codes[rows]]]] = True
     return out
 
 
@@ -140,26 +146,32 @@ def missing_unit_rows(frame: pd.DataFrame, unit_column: str, src: str) -> np.nda
     return frame[unit_column].isna().to_numpy()
 
 
-def inconsistent_request_rows(frame: pd.DataFrame, codes: np.ndarray, time: pd.Series,
-                              request_columns: Sequence[str]) -> np.ndarray:
-    """Rows of requests whose request-level columns differ between their candidate rows."""
+def inconsistent_requests(frame: pd.DataFrame, codes: np.ndarray, time: pd.Series,
+                          request_columns: Sequence[str], is_grouped: bool = False) -> np.ndarray:
+    """Per request, whether its request-level columns differ between its candidate rows (``is_grouped``: each
+    request's rows are contiguous, so neighbouring rows are compared)."""
     cols = [c for c in request_columns if c in frame.columns and c != schema.REQUEST_ID]
-    bad = np.zeros(len(frame), dtype=bool)
     valid = codes >= 0
-    if not valid.any():
-        return bad
-    n_req = int(codes.max()) + 1
-    first = np.full(n_req, -1, dtype=np.int64)
-    rows = np.nonzero(valid)[0]
-    present, first_pos = np.unique(codes[rows], return_index=True)
-    first[present] = rows[first_pos]  # first row of each request
+    n_req = int(codes.max()) + 1 if valid.any() else 0
     hit = np.zeros(n_req, dtype=bool)
+    if not n_req:
+        return hit
+    first = None
     for c in cols:
         values = time if c == schema.DECISION_TIME else frame[c]
+        step = grouped.differs_within(values, codes, n_req) if is_grouped else None
+        if step is not None:
+            hit |= step
+            continue
+        if first is None:
+            first = np.full(n_req, -1, dtype=np.int64)
+            rows = np.nonzero(valid)[0]
+            present, first_pos = np.unique(codes[rows], return_index=True)
+            first[present] = rows[first_pos]  # first row of each request
         v_codes, _ = pd.factorize(values, use_na_sentinel=True)
         differs = valid & (v_codes != v_codes[first[np.maximum(codes, 0)]])
         hit[codes[differs]] = True
-    return valid & hit[np.maximum(codes, 0)]
+    return hit
 
 
 #: message, fix and column of each quarantine reason

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from recsys_causal.checks import require_columns
-from recsys_causal.logs import rules, schema
+from recsys_causal.logs import grouped, rules, schema
 from recsys_causal.logs.model import DecisionLog
 from recsys_causal.logs.parsing import RequestIds, coerce_failures, decision_times, numeric, parse_bool
 from recsys_causal.logs.report import QUARANTINE_ORDER, Reason, ValidationReport
@@ -116,8 +116,12 @@ class _Columns:
 
 
 def _parse(frame: pd.DataFrame, src: str, opts: ValidationOptions, rewards: tuple[str, ...]) -> _Columns:
-    codes, uniques = pd.factorize(frame[schema.REQUEST_ID].astype("string"), use_na_sentinel=True)
-    uniques = np.asarray(uniques.astype(str))
+    runs = grouped.run_codes(frame[schema.REQUEST_ID])
+    if runs is not None:
+        codes, uniques = runs
+    else:
+        codes, uniques = pd.factorize(frame[schema.REQUEST_ID].astype("string"), use_na_sentinel=True)
+        uniques = np.asarray(uniques.astype(str))
     ids = RequestIds(codes, uniques)
     time = decision_times(frame[schema.DECISION_TIME], src, opts.assume_timezone, ids)
     item = frame[schema.ITEM_ID]
@@ -137,14 +141,21 @@ class _Flags:
 
     def __init__(self, codes: np.ndarray, n_req: int) -> None:
         self.codes, self.n_req, self.hits = codes, n_req, {}
+        self.grouped = grouped.is_grouped(codes)
 
     def rows(self, reason: Reason, rows: np.ndarray) -> None:
         """Flag the requests of ``rows`` (rows without a request id are counted apart)."""
-        rows = rows & (self.codes >= 0)
+        if not rows.any():
+            return
+        rows = rows if self.grouped else rows & (self.codes >= 0)
         hit = np.zeros(self.n_req, dtype=bool)
         hit[self.codes[rows]] = True
+        self.requests(reason, hit)
+
+    def requests(self, reason: Reason, hit: np.ndarray) -> None:
+        """Flag the requests where ``hit``."""
         if hit.any():
-            self.hits[reason] = self.hits.get(reason, np.zeros(self.n_req, dtype=bool)) | hit
+            self.hits[reason] = self.hits[reason] | hit if reason in self.hits else hit
 
 
 def _request_flags(flags: _Flags, frame: pd.DataFrame, c: _Columns, opts: ValidationOptions, src: str) -> None:
@@ -152,49 +163,69 @@ def _request_flags(flags: _Flags, frame: pd.DataFrame, c: _Columns, opts: Valida
     flags.rows(Reason.UNPARSABLE_TIMESTAMP, c.time.isna().to_numpy())
     ref = opts.as_of if opts.as_of is not None else pd.Timestamp.now(tz="UTC")
     flags.rows(Reason.FUTURE_TIMESTAMP, (c.time > ref).to_numpy())
-    flags.rows(Reason.INCONSISTENT_REQUEST_FIELDS,
-               rules.inconsistent_request_rows(frame, c.codes, c.time, opts.all_request_columns))
+    flags.requests(Reason.INCONSISTENT_REQUEST_FIELDS,
+                   rules.inconsistent_requests(frame, c.codes, c.time, opts.all_request_columns, flags.grouped))
     if opts.unit_column is not None:
         flags.rows(Reason.MISSING_UNIT, rules.missing_unit_rows(frame, opts.unit_column, src))
     flags.rows(Reason.EMPTY_REQUEST, c.empty_row)
     flags.rows(Reason.MISSING_ITEM_ID, c.item.isna().to_numpy() & ~c.empty_row)
     flags.rows(Reason.INVALID_SHOWN, c.shown_bad)
     flags.rows(Reason.INVALID_ELIGIBLE, c.eligible_bad)
-    item_codes = pd.factorize(c.item.astype("string"), use_na_sentinel=True)[0]
-    flags.rows(Reason.DUPLICATE_CANDIDATE, _duplicated_pairs(c.codes, item_codes) & (item_codes >= 0))
+    items = grouped.arrow_strings(c.item) if flags.grouped else None
+    if items is not None:
+        flags.requests(Reason.DUPLICATE_CANDIDATE, grouped.duplicate_requests(c.codes, items, flags.n_req))
+    else:
+        item_codes = pd.factorize(c.item.astype("string"), use_na_sentinel=True)[0]
+        flags.rows(Reason.DUPLICATE_CANDIDATE, grouped.duplicated_pairs(c.codes, item_codes) & (item_codes >= 0))
 
 
 def _candidate_flags(flags: _Flags, frame: pd.DataFrame, c: _Columns, opts: ValidationOptions, src: str) -> None:
     """Rules on positions, propensities and outcomes of candidates."""
+    has_pos, slots = _position_flags(flags, frame, c, opts)
+    if opts.require_propensity:
+        flags.rows(Reason.INVALID_PROPENSITY,
+                   c.shown & (np.isnan(c.propensity) | (c.propensity <= 0) | (c.propensity > 1)))
+    if opts.full_candidate_set and schema.PROPENSITY in frame.columns:
+        ok = has_pos & ~np.isnan(c.propensity) & (c.codes >= 0)
+        if slots is not None and not (ok & ~slots).any():
+            # every (request, position) group holds one row: its sum is its propensity
+            flags.rows(Reason.PROPENSITY_SUM_EXCEEDS_ONE, ok & (c.propensity > 1 + opts.propensity_tolerance))
+        else:
+            sums = pd.DataFrame({"r": c.codes[ok], "p": c.position[ok], "v": c.propensity[ok]}
+                                ).groupby(["r", "p"])["v"].sum()
+            over = sums[sums > 1 + opts.propensity_tolerance]
+            if len(over):
+                hit = np.zeros(flags.n_req, dtype=bool)
+                hit[over.index.get_level_values(0).to_numpy()] = True
+                flags.requests(Reason.PROPENSITY_SUM_EXCEEDS_ONE, hit)
+    for bad in c.bad_values.values():
+        flags.rows(Reason.INVALID_OUTCOME, bad)
+    flags.rows(Reason.OUTCOME_ON_UNSHOWN, rules.unshown_outcome_rows(
+        c.reward_values, c.shown, c.empty_row, c.codes, flags.n_req, declared=opts.rewards is not None, src=src,
+        uniques=c.uniques))
+
+
+def _position_flags(flags: _Flags, frame: pd.DataFrame, c: _Columns, opts: ValidationOptions,
+                    ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Position rules; returns the rows with a position and the shown rows with a valid position when no two
+    of those share a (request, position), else ``None`` for the latter."""
     position, shown = c.position, c.shown
     has_pos = ~np.isnan(position)
-    bad_pos = has_pos & ((position < 1) | (np.floor(position) != position))
+    at = np.flatnonzero(has_pos)
+    p = position[at]
+    bad_pos = np.zeros(len(position), dtype=bool)
+    bad_pos[at[(p < 1) | (np.floor(p) != p)]] = True
     flags.rows(Reason.INVALID_POSITION, bad_pos | coerce_failures(frame, schema.POSITION))
-    out_of_range = rules.position_out_of_range(np.where(bad_pos, np.nan, position), shown, c.codes,
-                                               full_candidate_set=opts.full_candidate_set,
+    out_of_range = rules.position_out_of_range(np.where(bad_pos, np.nan, position) if bad_pos.any() else position,
+                                               shown, c.codes, full_candidate_set=opts.full_candidate_set,
                                                max_position=opts.max_position)
     flags.rows(Reason.POSITION_OUT_OF_RANGE, out_of_range)
     flags.rows(Reason.SHOWN_WITHOUT_POSITION, shown & ~has_pos)
     sel = shown & has_pos & ~bad_pos & ~out_of_range
     rows = np.zeros(len(frame), dtype=bool)
-    rows[sel] = _duplicated_pairs(c.codes[sel], position[sel].astype(np.int64))
+    rows[sel] = grouped.duplicated_pairs(c.codes[sel], position[sel].astype(np.int64))
     flags.rows(Reason.DUPLICATE_POSITION, rows)
-    if opts.require_propensity:
-        flags.rows(Reason.INVALID_PROPENSITY,
-                   shown & (np.isnan(c.propensity) | (c.propensity <= 0) | (c.propensity > 1)))
-    if opts.full_candidate_set and schema.PROPENSITY in frame.columns:
-        ok = has_pos & ~np.isnan(c.propensity) & (c.codes >= 0)
-        sums = pd.DataFrame({"r": c.codes[ok], "p": position[ok], "v": c.propensity[ok]}).groupby(["r", "p"])["v"].sum()
-        over = sums[sums > 1 + opts.propensity_tolerance]
-        if len(over):
-            hit = np.zeros(flags.n_req, dtype=bool)
-            hit[over.index.get_level_values(0).to_numpy()] = True
-            flags.hits[Reason.PROPENSITY_SUM_EXCEEDS_ONE] = hit
-    for bad in c.bad_values.values():
-        flags.rows(Reason.INVALID_OUTCOME, bad)
-    flags.rows(Reason.OUTCOME_ON_UNSHOWN, rules.unshown_outcome_rows(
-        c.reward_values, shown, c.empty_row, c.codes, flags.n_req, declared=opts.rewards is not None, src=src,
-        uniques=c.uniques))
+    return has_pos, None if rows.any() else sel
 
 
 def _quarantine(report: ValidationReport, frame: pd.DataFrame, flags: dict, c: _Columns, columns: dict,
@@ -208,14 +239,13 @@ def _quarantine(report: ValidationReport, frame: pd.DataFrame, flags: dict, c: _
             primary[(primary == "") & flags[reason]] = str(reason)
     quarantined_req = primary != ""
     # code -1 (no request_id) indexes the appended last entry
-    row_primary = np.append(primary, str(Reason.MISSING_REQUEST_ID))[c.codes]
-    row_quarantined = np.append(quarantined_req, True)[c.codes]
-    report.quarantine_counts = {
-        str(r): int((primary == str(r)).sum()) for r in QUARANTINE_ORDER if (primary == str(r)).any()
-    }
+    row_quarantined = (np.append(quarantined_req, True)[c.codes] if quarantined_req.any() or (c.codes < 0).any()
+                       else np.zeros(len(c.codes), dtype=bool))
+    found = primary[quarantined_req]
+    report.quarantine_counts = {str(r): n for r in QUARANTINE_ORDER if (n := int((found == str(r)).sum()))}
     _describe_quarantine(report, flags, c.uniques, columns)
-    q = frame.loc[row_quarantined].copy()
-    q.insert(0, "quarantine_reason", row_primary[row_quarantined])
+    q = frame.loc[row_quarantined].copy() if row_quarantined.any() else frame.iloc[:0].copy()
+    q.insert(0, "quarantine_reason", np.append(primary, str(Reason.MISSING_REQUEST_ID))[c.codes[row_quarantined]])
     report.quarantine = q.reset_index(drop=True)
     keep = ~row_quarantined
     report.n_requests_used = int(n_req - quarantined_req.sum())
@@ -232,15 +262,6 @@ def _warn_kept_rows(report: ValidationReport, frame: pd.DataFrame, keep: np.ndar
         _warn(report, Reason.MISSING_UNIT, keep & frame["user_id"].isna().to_numpy(), c.ids,
               "requests without user_id are kept here, but an A/B analysis by user cannot use them",
               "log user_id on every request, or pass unit_column='user_id' to quarantine them here", "user_id")
-
-
-def _duplicated_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Rows whose (a, b) integer pair occurs more than once."""
-    if a.size == 0:
-        return np.zeros(0, dtype=bool)
-    key = a.astype(np.int64) * (int(b.max()) + 2) + (b.astype(np.int64) + 1)
-    _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
-    return counts[inverse] > 1
 
 
 def _describe_quarantine(report: ValidationReport, flags: dict, uniques, columns: dict) -> None:
@@ -261,40 +282,60 @@ def _warn(report, reason, rows, ids: RequestIds, message, fix, column) -> None:
 
 def _build_log(frame: pd.DataFrame, keep: np.ndarray, c: _Columns, rewards: tuple[str, ...], src: str,
                request_columns: tuple[str, ...]) -> DecisionLog:
-    kept = frame if keep.all() else frame.loc[keep]
-    k_codes = c.codes[keep]
-    req_cols = [col for col in request_columns if col in frame.columns]
-    first = ~pd.Series(k_codes).duplicated().to_numpy()
-    requests = kept.loc[first, req_cols].reset_index(drop=True)
+    """The kept rows as a log: one request row per request, its candidates grouped in first-appearance order
+    (no copy of a column when every row is kept and the rows are already grouped)."""
+    every = bool(keep.all())
+    kept = frame if every else frame.loc[keep]
+    k_codes = _kept(c.codes, keep, every)
+    in_order = grouped.is_grouped(k_codes)  # then first-appearance order is row order
+    first = (grouped.run_starts(k_codes) if in_order
+             else np.flatnonzero(~pd.Series(k_codes).duplicated().to_numpy()))
+    requests = _request_table(kept, first, _kept(c.time.array, keep, every),
+                              [col for col in request_columns if col in frame.columns])
+    empty = _kept(c.item.isna().to_numpy(), keep, every)
+    data = {col: kept[col] for col in frame.columns if col not in request_columns}
+    data[schema.ITEM_ID] = data[schema.ITEM_ID].astype("string")
+    data[schema.SHOWN] = _kept(c.shown, keep, every)
+    data[schema.POSITION] = _kept(c.position, keep, every)
+    if schema.PROPENSITY in frame.columns:
+        data[schema.PROPENSITY] = _kept(c.propensity, keep, every)
+    data[schema.ELIGIBLE] = _kept(c.eligible, keep, every)
+    for r in rewards:
+        data[r] = _kept(c.reward_values[r], keep, every)
+    for col in list(data):
+        if ((str(col).startswith((schema.PREDICTION_PREFIX, schema.FEATURE_PREFIX)) or col == "score")
+                and data[col].dtype != np.float64):
+            data[col] = pd.to_numeric(data[col], errors="coerce").astype(float)
+    cand = pd.DataFrame(data, copy=False)
+    if in_order:
+        sizes = np.diff(np.append(first, len(k_codes)))
+        if empty.any():
+            sizes -= np.add.reduceat(empty.astype(np.int64), first)
+            cand = cand[~empty]
+    else:  # order candidates by request (first appearance), stable
+        req_order = pd.factorize(k_codes)[0]
+        order = np.argsort(req_order, kind="stable")
+        cand = cand.iloc[order][~empty[order]]
+        sizes = np.bincount(req_order[~empty], minlength=len(requests))
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    return DecisionLog(requests, cand.reset_index(drop=True), offsets, tuple(rewards), src)
+
+
+def _kept(values, keep: np.ndarray, every: bool):
+    return values if every else values[keep]
+
+
+def _request_table(kept: pd.DataFrame, first: np.ndarray, time, req_cols: list[str]) -> pd.DataFrame:
+    """The first row of each request (positions ``first`` of the kept rows) with typed request columns."""
+    requests = grouped.take_rows(kept[req_cols], first)
     requests[schema.REQUEST_ID] = requests[schema.REQUEST_ID].astype(str)
-    requests[schema.DECISION_TIME] = c.time[keep][first].to_numpy()
-    requests[schema.DECISION_TIME] = pd.to_datetime(requests[schema.DECISION_TIME], utc=True)
+    requests[schema.DECISION_TIME] = pd.to_datetime(time[first], utc=True)
     if "slate_propensity" in requests.columns:
         requests["slate_propensity"] = pd.to_numeric(requests["slate_propensity"], errors="coerce").astype(float)
     for col in req_cols:
         if col in schema.OPTIONAL_REQUEST_COLUMNS and col != "slate_propensity":
             requests[col] = requests[col].astype("string")
-    # order candidates by request (first appearance), stable
-    req_order = pd.factorize(k_codes)[0]
-    order = np.argsort(req_order, kind="stable")
-    empty = (frame[schema.ITEM_ID].isna().to_numpy() & keep)[keep]
-    cand_cols = [col for col in frame.columns if col not in request_columns]
-    cand = kept[cand_cols].copy()
-    cand[schema.ITEM_ID] = cand[schema.ITEM_ID].astype("string")
-    cand[schema.SHOWN] = c.shown[keep]
-    cand[schema.POSITION] = c.position[keep]
-    if schema.PROPENSITY in frame.columns:
-        cand[schema.PROPENSITY] = c.propensity[keep]
-    cand[schema.ELIGIBLE] = c.eligible[keep]
-    for r in rewards:
-        cand[r] = c.reward_values[r][keep]
-    for col in cand.columns:
-        if str(col).startswith((schema.PREDICTION_PREFIX, schema.FEATURE_PREFIX)) or col == "score":
-            cand[col] = pd.to_numeric(cand[col], errors="coerce").astype(float)
-    cand = cand.iloc[order][~empty[order]].reset_index(drop=True)
-    sizes = np.bincount(req_order[~empty], minlength=len(requests))
-    offsets = np.concatenate([[0], np.cumsum(sizes)])
-    return DecisionLog(requests, cand, offsets, tuple(rewards), src)
+    return requests
 
 
 def _warn_request_level(report: ValidationReport, log: DecisionLog) -> None:
