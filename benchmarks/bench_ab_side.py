@@ -15,7 +15,8 @@ project / tea-tasting. Before any time is printed the numbers are checked to agr
 * ``full``: ``benchmarks/bench_ab.py``'s workload — 5 metrics with CUPED on 3 covariates (one a ratio), the
   unit-id check (one row per unit), SRM overall / by segment / by day, 3 guardrails and per-segment CUPED lifts
   of the primary metrics, against a floor that does the same arithmetic (including the unit-id uniqueness
-  check and the CUPED guards' R² and balance p-values) and nothing else.
+  check and the CUPED guards' R² and balance p-values) and nothing else, and against the floor of the
+  estimates alone (no unit-id check, no CUPED guards).
 """
 
 from __future__ import annotations
