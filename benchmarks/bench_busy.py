@@ -11,7 +11,10 @@ Each example report (``causal-report <config>``, writing into a temporary folder
 - ``busy, uncapped``: the same, with ``RECSYS_CAUSAL_THREADS`` set to 4 × the cores, the oversubscription the
   default cap of 1 thread per pool prevents.
 
-Medians of ``--repeat`` runs, alternating the three conditions; the slowdown is busy / idle.
+Medians of ``--repeat`` runs, alternating the three conditions; the slowdown is busy / idle. For scale, a
+single-threaded pure-Python loop is timed the same way first: its slowdown is the share of the cores any
+one-thread job gets beside the load, the most a report can expect; a report slowing down far beyond it would be
+stalled by oversubscribed thread pools.
 """
 
 from __future__ import annotations
@@ -39,14 +42,24 @@ def run_report(config: Path, env: dict) -> float:
         return time.perf_counter() - t0
 
 
-def timed(config: Path, *, busy: bool, threads: int | None) -> float:
+REFERENCE = "sum(i * i for i in range(30_000_000))"
+
+
+def run_reference(config: Path | None, env: dict) -> float:
+    """Wall seconds of a single-threaded pure-Python loop in a fresh process."""
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", REFERENCE], check=True, env=env)
+    return time.perf_counter() - t0
+
+
+def timed(config: Path | None, *, busy: bool, threads: int | None) -> float:
     env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
     if threads is not None:
         env["RECSYS_CAUSAL_THREADS"] = str(threads)
     loads = [subprocess.Popen([sys.executable, "-c", LOAD]) for _ in range(os.cpu_count() or 1)] if busy else []
     try:
         time.sleep(1.0 if busy else 0.0)
-        return run_report(config, env)
+        return run_reference(None, env) if config is None else run_report(config, env)
     finally:
         for p in loads:
             p.kill()
@@ -61,6 +74,10 @@ def main() -> None:
     args = ap.parse_args()
     cores = os.cpu_count() or 1
     conditions = {"idle": (False, None), "busy": (True, None), "busy, uncapped": (True, 4 * cores)}
+    ref = {name: statistics.median(timed(None, busy=busy, threads=None) for _ in range(args.repeat))
+           for name, (busy, _) in list(conditions.items())[:2]}
+    print(f"single-threaded Python loop (reference): idle {ref['idle']:.1f} s; busy {ref['busy']:.1f} s "
+          f"({ref['busy'] / ref['idle']:.1f}x: the share of the cores one thread gets beside the load)", flush=True)
     for config in args.configs:
         times: dict[str, list[float]] = {k: [] for k in conditions}
         for _ in range(args.repeat):
