@@ -63,6 +63,15 @@ def read_unchecked(path, reward_columns=("click",), dictionary=False):
 """
 
 
+def _distinct_items(items: np.ndarray, req: np.ndarray, first_row: int) -> np.ndarray:
+    """Random item ids made distinct within each request: a repeat (about one request in 800,000 draws one)
+    gets an id above the drawn range, unique to its row, so a clean log stays clean at every size."""
+    import pandas as pd
+
+    again = pd.DataFrame({"r": req, "i": items}).duplicated().to_numpy()
+    return np.where(again, 10**9 + first_row + np.arange(items.size), items)
+
+
 def _chunk(rng: np.random.Generator, first: int, n_req: int, n_cand: int, slate: int):
     import pandas as pd
     import pyarrow as pa
@@ -79,7 +88,7 @@ def _chunk(rng: np.random.Generator, first: int, n_req: int, n_cand: int, slate:
         "user_id": np.char.add("u", (req % 50_000).astype(str)),
         "surface": np.where(req % 3 == 0, "search", "home"),
         "ranking_policy_version": np.full(rows, "v3"),
-        "item_id": np.char.add("i", rng.integers(0, 10**9, rows).astype(str)),
+        "item_id": np.char.add("i", _distinct_items(rng.integers(0, 10**9, rows), req, first * n_cand).astype(str)),
         "shown": shown,
         "position": pa.array(np.where(shown, rank + 1, np.nan), from_pandas=True),
         "score": rng.normal(size=rows),
