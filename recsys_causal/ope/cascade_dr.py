@@ -40,7 +40,8 @@ from recsys_causal.errors import ConfigError, EstimationError
 from recsys_causal.logs.model import DecisionLog
 from recsys_causal.ope.components import SlateComponents
 from recsys_causal.ope.estimators import Estimator
-from recsys_causal.ope.position_probs import as_table, requests_of
+from recsys_causal.ope.position_probs import as_table
+from recsys_causal.ope.request_sums import requests_of
 from recsys_causal.ope.reward_model import RewardModel, reward_predictions
 from recsys_causal.ope.slate import CascadeIPS
 

@@ -22,7 +22,8 @@ import numpy as np
 
 from recsys_causal.errors import EstimationError
 from recsys_causal.logs.model import DecisionLog
-from recsys_causal.ope.position_probs import as_table, requests_of
+from recsys_causal.ope.position_probs import as_table
+from recsys_causal.ope.request_sums import requests_of
 
 
 @dataclass(frozen=True)

@@ -37,17 +37,11 @@ from collections.abc import Iterator
 import numpy as np
 
 from recsys_causal.errors import SchemaError
-from recsys_causal.ope.request_sums import product_by_request, product_sums, requests_of, segment_sums  # noqa: F401
+from recsys_causal.ope.request_sums import product_by_request, product_sums, requests_per_chunk
 from recsys_causal.plackett_luce import plackett_luce_blocks, slate_prefix_probabilities
 
-CHUNK_CELLS = 4_000_000  # rows × positions of one chunk of a recomputed block
 CACHE_CELLS = 4_000_000  # Plackett–Luce marginals up to this many cells are kept after the first pass
 KEEP_ONE_POSITION = True  # ... and those of a one-position policy (one float per candidate, a column's memory)
-
-
-def _step(offsets: np.ndarray, slate_size: int) -> int:
-    """Requests per chunk so that a chunk's dense block holds about :data:`CHUNK_CELLS` cells."""
-    return max(1, CHUNK_CELLS // max(1, slate_size * max(int(np.diff(offsets).max(initial=1)), 1)))
 
 
 class PositionProbs:
@@ -167,7 +161,7 @@ class RankedProbs(PositionProbs):
         return self._n_rows
 
     def blocks(self, offsets):
-        step = _step(offsets, self.slate_size)
+        step = requests_per_chunk(offsets, self.slate_size)
         for lo in range(0, offsets.size - 1, step):
             hi = min(offsets.size - 1, lo + step)
             block = np.zeros((int(offsets[hi] - offsets[lo]), self.slate_size))
@@ -234,7 +228,7 @@ class UniformProbs(PositionProbs):
         return per[:, None] * fillable
 
     def blocks(self, offsets):
-        step = _step(offsets, self.slate_size)
+        step = requests_per_chunk(offsets, self.slate_size)
         for lo in range(0, offsets.size - 1, step):
             hi = min(offsets.size - 1, lo + step)
             yield lo, hi, self.block(offsets, lo, hi)
@@ -328,7 +322,7 @@ class MixtureProbs(PositionProbs):
         return self.base.n_rows()
 
     def blocks(self, offsets):
-        e, step = self.epsilon, _step(offsets, self.slate_size)
+        e, step = self.epsilon, requests_per_chunk(offsets, self.slate_size)
         for lo, hi, block in self.base.blocks(offsets):
             for a in range(lo, hi, step):  # bounded temporaries even when the base yields one large block
                 b = min(hi, a + step)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-CHUNK_CELLS = 4_000_000  # rows per chunk of a product computed in one reused buffer
+CHUNK_CELLS = 4_000_000  # rows × columns of one chunk of requests (a reused buffer, a recomputed block)
 
 
 def segment_sums(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -30,6 +30,12 @@ def segment_sums(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
 
 
 
+def requests_per_chunk(offsets: np.ndarray, width: int = 1) -> int:
+    """Requests per chunk so that a chunk of their rows × ``width`` columns holds about :data:`CHUNK_CELLS`
+    cells (at least one request)."""
+    return max(1, CHUNK_CELLS // max(1, width * max(int(np.diff(offsets).max(initial=1)), 1)))
+
+
 def product_sums(a: np.ndarray, b: np.ndarray | None, offsets: np.ndarray) -> np.ndarray:
     """Per-request sums of ``a · b`` (``b`` None: of ``a``), :func:`segment_sums` of the product, computed over
     chunks of whole requests in one reused buffer: no full-size temporary. The sums equal those of the full
@@ -43,7 +49,7 @@ def product_sums(a: np.ndarray, b: np.ndarray | None, offsets: np.ndarray) -> np
         return segment_sums(a if b is None else a * b, offsets)
     out = np.empty(n_req)
     buf = np.empty(CHUNK_CELLS)
-    step = max(1, CHUNK_CELLS // max(int(np.diff(offsets).max()), 1))
+    step = requests_per_chunk(offsets)
     for lo in range(0, n_req, step):
         hi = min(n_req, lo + step)
         r0, r1 = int(offsets[lo]), int(offsets[hi])

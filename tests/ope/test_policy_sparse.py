@@ -70,7 +70,6 @@ def chunking(request, monkeypatch):
         from recsys_causal import plackett_luce
         from recsys_causal.ope import position_probs, request_sums
 
-        monkeypatch.setattr(position_probs, "CHUNK_CELLS", 64)
         monkeypatch.setattr(request_sums, "CHUNK_CELLS", 64)
         monkeypatch.setattr(position_probs, "CACHE_CELLS", 0)
         monkeypatch.setattr(position_probs, "KEEP_ONE_POSITION", False)
