@@ -45,7 +45,7 @@ def run_report(config: Path, env: dict) -> float:
 REFERENCE = "sum(i * i for i in range(30_000_000))"
 
 
-def run_reference(config: Path | None, env: dict) -> float:
+def run_reference(env: dict) -> float:
     """Wall seconds of a single-threaded pure-Python loop in a fresh process."""
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-c", REFERENCE], check=True, env=env)
@@ -53,13 +53,14 @@ def run_reference(config: Path | None, env: dict) -> float:
 
 
 def timed(config: Path | None, *, busy: bool, threads: int | None) -> float:
+    """Wall seconds of the report of ``config`` (None: the reference loop), beside the load when ``busy``."""
     env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
     if threads is not None:
         env["RECSYS_CAUSAL_THREADS"] = str(threads)
     loads = [subprocess.Popen([sys.executable, "-c", LOAD]) for _ in range(os.cpu_count() or 1)] if busy else []
     try:
         time.sleep(1.0 if busy else 0.0)
-        return run_reference(None, env) if config is None else run_report(config, env)
+        return run_reference(env) if config is None else run_report(config, env)
     finally:
         for p in loads:
             p.kill()
